@@ -1,0 +1,139 @@
+"""Load the plant file: YAML, environment overrides, schema and cross-reference checks."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from config.plant import PlantConfig
+
+ENV_PREFIX = "SHOPFLOOR_"
+#: Sections whose settings the environment may override (connection settings and secrets).
+OVERRIDABLE = ("broker", "historian", "database", "mes", "edge")
+_UNION_TAGS = {"modbus_tcp", "modbus_rtu", "opcua", "ModbusTcpConnection", "ModbusRtuConnection"}
+
+
+class ConfigError(Exception):
+    """A plant file that cannot be used; `problems` are `(field path, message)` pairs."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [
+            f"{source}: {path}: {msg}" if path else f"{source}: {msg}" for path, msg in problems
+        ]
+        super().__init__("\n".join(lines))
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """`('devices', 2, 'modbus_tcp', 'tags', 5, 'address')` -> `devices[2].tags[5].address`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in _UNION_TAGS or part.startswith("function-"):
+            continue
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def env_overrides(environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
+    """`SHOPFLOOR_BROKER__PASSWORD=x` -> `{"broker": {"password": "x"}}`."""
+    out: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        parts = key[len(ENV_PREFIX) :].lower().split("__")
+        if len(parts) < 2 or parts[0] not in OVERRIDABLE:
+            continue
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(merged.get(k), dict):
+            merged[k] = _merge(merged[k], v)
+        else:
+            merged[k] = v
+    return merged
+
+
+def _cross_reference_problems(cfg: PlantConfig) -> Iterator[tuple[str, str]]:
+    cells = cfg.plant.cell_paths()
+    seen: set[str] = set()
+    for i, dev in enumerate(cfg.devices):
+        if dev.path not in cells:
+            yield f"devices[{i}].path", f"{dev.path!r} is not an area/line/cell of the plant"
+        if dev.name in seen:
+            yield f"devices[{i}].name", f"duplicate device name {dev.name!r}"
+        seen.add(dev.name)
+        tag_names: set[str] = set()
+        for j, tag_name in enumerate(t.name for t in dev.tags):
+            if tag_name in tag_names:
+                yield f"devices[{i}].tags[{j}].name", f"duplicate tag name {tag_name!r}"
+            tag_names.add(tag_name)
+    stations = {w.id for w in cfg.workstations}
+    centres = {w.work_centre for w in cfg.workstations if w.work_centre}
+    for i, ws in enumerate(cfg.workstations):
+        if ws.path not in cells:
+            yield f"workstations[{i}].path", f"{ws.path!r} is not an area/line/cell of the plant"
+    products = {p.code for p in cfg.products}
+    for i, rt in enumerate(cfg.routings):
+        if rt.product not in products:
+            yield f"routings[{i}].product", f"unknown product {rt.product!r}"
+        numbers: set[str] = set()
+        for j, op in enumerate(rt.operations):
+            where = f"routings[{i}].operations[{j}]"
+            if op.number in numbers:
+                yield f"{where}.number", f"duplicate operation number {op.number!r}"
+            numbers.add(op.number)
+            if (op.workstation is None) == (op.work_centre is None):
+                yield where, "give exactly one of workstation or work_centre"
+            if op.workstation and op.workstation not in stations:
+                yield f"{where}.workstation", f"unknown workstation {op.workstation!r}"
+            if op.work_centre and op.work_centre not in centres:
+                yield f"{where}.work_centre", f"no workstation belongs to {op.work_centre!r}"
+            for k, comp in enumerate(op.components):
+                if comp.product not in products:
+                    yield f"{where}.components[{k}].product", f"unknown product {comp.product!r}"
+
+
+def parse_plant(
+    data: Any, source: str = "<plant>", environ: dict[str, str] | None = None
+) -> PlantConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(source, [("", "the file must hold a mapping at the top level")])
+    data = _merge(data, env_overrides(os.environ if environ is None else environ))
+    try:
+        cfg = PlantConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [(field_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+        raise ConfigError(source, problems) from None
+    problems = list(_cross_reference_problems(cfg))
+    if problems:
+        raise ConfigError(source, problems)
+    return cfg
+
+
+def load_plant(path: str | Path, environ: dict[str, str] | None = None) -> PlantConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [("", f"cannot read: {exc.strerror}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(str(path), [("", f"{where}not valid YAML")]) from None
+    return parse_plant(data, str(path), environ)

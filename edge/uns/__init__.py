@@ -1,0 +1,1 @@
+"""The ISA-95 unified namespace: topic names and payload shapes from CONTRACTS.md."""

@@ -1,0 +1,62 @@
+"""Topic names of the unified namespace (CONTRACTS.md section 1)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    enterprise: str
+    site: str
+
+    @property
+    def root(self) -> str:
+        return f"uns/v1/{self.enterprise}/{self.site}"
+
+    def device(self, path: str, device: str) -> str:
+        return f"{self.root}/{path}/{device}"
+
+    def telemetry(self, path: str, device: str) -> str:
+        return f"{self.device(path, device)}/_telemetry"
+
+    def device_status(self, path: str, device: str) -> str:
+        return f"{self.device(path, device)}/_status"
+
+    def cmd_write(self, path: str, device: str) -> str:
+        return f"{self.device(path, device)}/_cmd/write"
+
+    def cmd_result(self, path: str, device: str) -> str:
+        return f"{self.device(path, device)}/_cmd/result"
+
+    def tag(self, path: str, device: str, tag: str) -> str:
+        return f"{self.device(path, device)}/{tag}"
+
+    def agent_status(self, agent_id: str) -> str:
+        return f"{self.root}/_edge/{agent_id}/_status"
+
+    @property
+    def all_telemetry(self) -> str:
+        return f"{self.root}/+/+/+/+/_telemetry"
+
+    @property
+    def erp_orders(self) -> str:
+        return f"{self.root}/_erp/orders"
+
+    @property
+    def erp_rejected(self) -> str:
+        return f"{self.root}/_erp/orders/rejected"
+
+    @property
+    def erp_acks(self) -> str:
+        return f"{self.root}/_erp/acks"
+
+    @property
+    def confirmations(self) -> str:
+        return f"{self.root}/_mes/confirmations"
+
+    @property
+    def alarms(self) -> str:
+        return f"{self.root}/_mes/alarms"
+
+    @property
+    def holds(self) -> str:
+        return f"{self.root}/_mes/holds"

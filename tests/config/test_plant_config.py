@@ -1,0 +1,73 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config.loader import ConfigError, field_path, load_plant, parse_plant
+
+
+def _shipped(plant_yaml: Path) -> dict:
+    return yaml.safe_load(plant_yaml.read_text())
+
+
+def test_shipped_plant_file_is_valid(plant_yaml: Path) -> None:
+    cfg = load_plant(plant_yaml, environ={})
+    assert cfg.plant.enterprise == "acme"
+    assert {d.name for d in cfg.devices} == {"press-01", "oven-01"}
+    assert cfg.routings[0].operations[0].workstation == "ws-10"
+
+
+def test_bad_field_is_named_with_file_and_path(plant_yaml: Path) -> None:
+    data = _shipped(plant_yaml)
+    data["devices"][0]["tags"][5]["address"] = "forty"
+    with pytest.raises(ConfigError) as err:
+        parse_plant(data, "plant.yaml", environ={})
+    assert "plant.yaml: devices[0].tags[5].address:" in str(err.value)
+    assert "integer" in str(err.value)
+
+
+def test_unknown_key_is_refused(plant_yaml: Path) -> None:
+    data = _shipped(plant_yaml)
+    data["broker"]["hostname"] = "x"
+    with pytest.raises(ConfigError) as err:
+        parse_plant(data, "plant.yaml", environ={})
+    assert err.value.problems == [("broker.hostname", "Extra inputs are not permitted")]
+
+
+def test_cross_references_are_checked(plant_yaml: Path) -> None:
+    data = _shipped(plant_yaml)
+    data["routings"][0]["operations"][1]["workstation"] = "ws-99"
+    data["devices"][1]["path"] = "nowhere/line1/cell1"
+    with pytest.raises(ConfigError) as err:
+        parse_plant(data, "plant.yaml", environ={})
+    paths = [p for p, _ in err.value.problems]
+    assert paths == ["devices[1].path", "routings[0].operations[1].workstation"]
+
+
+def test_environment_overrides_connection_settings_and_secrets(plant_yaml: Path) -> None:
+    env = {
+        "SHOPFLOOR_BROKER__URL": "mqtt://broker.example:1884",
+        "SHOPFLOOR_BROKER__PASSWORD": "s3cret",
+        "SHOPFLOOR_DATABASE__URL": "postgresql+psycopg://mes@db/mes",
+        "SHOPFLOOR_PLANT__SITE": "ignored",  # not a connection setting
+    }
+    cfg = load_plant(plant_yaml, environ=env)
+    assert cfg.broker.url == "mqtt://broker.example:1884"
+    assert cfg.broker.password is not None
+    assert cfg.broker.password.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(cfg.broker)
+    assert cfg.database.url.startswith("postgresql")
+    assert cfg.plant.site == "plant1"
+
+
+def test_bad_yaml_names_the_line(tmp_path: Path) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text("plant:\n  enterprise: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"p\.yaml: line \d+, column \d+: not valid YAML"):
+        load_plant(f)
+
+
+def test_field_path_drops_union_tags() -> None:
+    assert field_path(("devices", 2, "modbus_tcp", "tags", 5, "address")) == (
+        "devices[2].tags[5].address"
+    )
