@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from config.alarms import alarm_reference_problems
 from config.plant import PlantConfig
 
 ENV_PREFIX = "SHOPFLOOR_"
@@ -105,6 +106,7 @@ def _cross_reference_problems(cfg: PlantConfig) -> Iterator[tuple[str, str]]:
             for k, comp in enumerate(op.components):
                 if comp.product not in products:
                     yield f"{where}.components[{k}].product", f"unknown product {comp.product!r}"
+    yield from alarm_reference_problems(cfg.alarms, cfg.devices, cfg.workstations)
 
 
 def parse_plant(

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 
+from config.alarms import AlarmDefinition
 from config.base import Segment, Strict
 from edge.drivers.modbus.config import ModbusDevice
 from edge.drivers.opcua.config import OpcUaDevice
@@ -141,6 +142,7 @@ class PlantConfig(Strict):
     workstations: list[Workstation] = []
     products: list[Product] = []
     routings: list[Routing] = []
+    alarms: list[AlarmDefinition] = []
 
     def device(self, name: str) -> ModbusDevice | OpcUaDevice:
         for d in self.devices:
