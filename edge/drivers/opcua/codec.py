@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any
 
 from asyncua import ua
-from asyncua.ua.status_codes import get_name_and_doc
+from asyncua.ua.status_codes import code_to_name_doc
 
 from edge.model import Quality, Reading, Value
 
@@ -43,10 +43,8 @@ class UnsupportedValue(ValueError):
 
 def status_name(code: int) -> str:
     """The symbolic name of a StatusCode, ignoring its info bits; hex when unknown."""
-    name, _ = get_name_and_doc(code & _CODE_MASK)
-    if name.startswith("UnknownUaError") or not name:
-        return f"0x{code:08X}"
-    return name
+    known = code_to_name_doc.get(code & _CODE_MASK)
+    return known[0] if known else f"0x{code & _CODE_MASK:08X}"
 
 
 def quality_of(code: int) -> tuple[Quality, str | None]:
@@ -72,7 +70,6 @@ def timestamp_ms(dt: datetime | None) -> int | None:
 def to_value(raw: Any) -> Value:
     """A Variant's Python value as a telemetry value; raises UnsupportedValue."""
     if raw is None or isinstance(raw, bool | int | str):
-        # bool first matters nowhere here: bool, int and str all pass unchanged.
         return raw.value if isinstance(raw, Enum) else raw
     if isinstance(raw, float):
         return raw
