@@ -174,8 +174,8 @@ LATCHED_TRANSITIONS: Final[dict[tuple[AlarmState, type], AlarmState | _Resume]] 
 
 #: Who may do what. Actions not listed need an authenticated person, any role.
 REQUIRED_ROLES: Final[dict[type, frozenset[str]]] = {
-    RemoveFromService: frozenset({"supervisor", "admin"}),
-    ReturnToService: frozenset({"supervisor", "admin"}),
+    RemoveFromService: frozenset({"supervisor"}),
+    ReturnToService: frozenset({"supervisor"}),
 }
 
 #: The states an operator must look at.
