@@ -343,7 +343,7 @@ class _QualityWatch(_Watch):
         self.stale = defn.include_stale
 
     def abnormal(self, r: Reading) -> bool | None:
-        return r.quality in self.bad_set or (self.stale and r.stale)
+        return r.quality in self.bad_set or (self.stale and (r.stale or r.reason == "stale"))
 
 
 def _watch(defn: AlarmDefinition, path: str) -> _Watch:
