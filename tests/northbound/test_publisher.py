@@ -30,7 +30,9 @@ def test_batches_arrive_in_order_and_seq_survives_restart(
     nb2.stop()
     check_stream(col.seqs("press-01"), list(range(1, 42)), 0)
     first = col.telemetry()["press-01"][0]
-    assert first["v"] == 1 and first["agent"] == "edge-t" and first["device"] == "press-01"
+    assert first["v"] == 1
+    assert first["agent"] == "edge-t"
+    assert first["device"] == "press-01"
     assert first["values"][4] == {
         "tag": "t4",
         "value": 4.0,
@@ -39,7 +41,8 @@ def test_batches_arrive_in_order_and_seq_survives_restart(
         "unit": "bar",
     }
     statuses = [orjson.loads(p) for t, p, _ in col.messages if t == NS.agent_status("edge-t")]
-    assert statuses[0]["online"] is True and statuses[-1]["online"] is False
+    assert statuses[0]["online"] is True
+    assert statuses[-1]["online"] is False
     col.close()
 
 
@@ -56,5 +59,6 @@ def test_device_status_and_tag_topics_are_retained(mosquitto: Mosquitto, tmp_pat
     got = {t.rsplit("/", 1)[1]: orjson.loads(p) for t, p, retained in col.messages if retained}
     assert got["_status"]["state"] == "degraded"
     assert got["_status"]["error"] == "2 of 3 tags failing"
-    assert got["t1"]["value"] == 11.0 and got["t1"]["quality"] == "good"
+    assert got["t1"]["value"] == 11.0
+    assert got["t1"]["quality"] == "good"
     col.close()

@@ -70,5 +70,5 @@ def test_expires_by_age(tmp_path: Path) -> None:
 def test_unusable_file_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "not-a-db.sqlite"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(QueueError, match="not-a-db.sqlite"):
+    with pytest.raises(QueueError, match=r"not-a-db\.sqlite"):
         DurableQueue(bad, max_bytes=1_000_000)
