@@ -62,6 +62,12 @@ class Historian(Strict):
     batch_size: int = Field(default=5000, ge=1)
     flush_interval_ms: int = Field(default=500, ge=10)
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    bind: str = Field(default="127.0.0.1", description="address of the /metrics endpoint")
+    client_id: str | None = Field(default=None, description="MQTT client id of the historian")
+    receive_maximum: int = Field(
+        default=2000, ge=1, le=65535, description="unacknowledged messages the broker may send"
+    )
+    retry_max_s: float = Field(default=10.0, gt=0, description="longest wait between retries")
 
 
 class Database(Strict):
@@ -73,6 +79,10 @@ class Queue(Strict):
     max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     max_age_s: float | None = Field(default=None, gt=0)
     when_full: Literal["drop_oldest", "refuse_new"] = "drop_oldest"
+    inflight_window: int = Field(default=64, ge=1, le=65535, description="unacked messages")
+    synchronous: Literal["OFF", "NORMAL", "FULL"] = Field(
+        default="NORMAL", description="SQLite sync: NORMAL survives kill -9, FULL power loss"
+    )
 
 
 class Edge(Strict):
@@ -81,6 +91,10 @@ class Edge(Strict):
     per_tag_topics: bool = False
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     state_dir: str = "data/edge"
+    bind: str = Field(default="127.0.0.1", description="address of /metrics and the write API")
+    api_token: SecretStr | None = Field(
+        default=None, description="bearer token of POST /api/v1/writes; none: writes refused"
+    )
 
 
 class Workstation(Strict):

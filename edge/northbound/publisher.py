@@ -85,7 +85,7 @@ class Northbound:
         queue: Queue,
         protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5,
         per_tag_topics: bool = False,
-        inflight_window: int = 64,
+        inflight_window: int | None = None,
     ) -> None:
         self.broker = broker
         self.ns = namespace
@@ -94,7 +94,7 @@ class Northbound:
         self.queue_cfg = queue
         self.protocol = protocol
         self.per_tag_topics = per_tag_topics
-        self.window = inflight_window
+        self.window = inflight_window or queue.inflight_window
         self.stats = NorthboundStats()
         self.status_topic = namespace.agent_status(agent_id)
         self._cond = threading.Condition()
@@ -145,7 +145,7 @@ class Northbound:
 
     def start(self) -> None:
         q = self.queue_cfg
-        self._queue = DurableQueue(q.path, q.max_bytes, q.max_age_s, q.when_full)
+        self._queue = DurableQueue(q.path, q.max_bytes, q.max_age_s, q.when_full, q.synchronous)
         self._seq = {k[len(SEQ_PREFIX) :]: v for k, v in self._queue.counters(SEQ_PREFIX).items()}
         self._cursor = self._queue.first_id() or 0
         self._refresh_stats()
