@@ -1,0 +1,100 @@
+"""Who may do what: roles, permissions and the role matrix (pure, no I/O).
+
+The matrix is data; docs/mes-api.md prints the same table and tests/mes/test_auth_roles.py checks
+the rules the plant depends on (an operator's station cannot correct events or release holds, a
+station token acts only for its own station).
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    QUALITY = "quality"
+    #: A workstation terminal (enrolled by an admin); operators act through it with their badge.
+    STATION = "station"
+    #: Integration service tokens.
+    ERP = "erp"
+    EDGE = "edge"
+
+
+#: Roles a person can hold with a password.
+USER_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.QUALITY)
+#: Roles a service token can hold.
+SERVICE_ROLES = (Role.ERP, Role.EDGE)
+
+
+class Permission(StrEnum):
+    READ = "read"
+    #: Scans and the same actions from tablet buttons: login/logout operators, select job, start,
+    #: pause, resume, report good/scrap, consume material, complete.
+    REPORT = "report"
+    CORRECT = "correct"
+    HOLD_PLACE = "hold.place"
+    HOLD_RELEASE = "hold.release"
+    ALARM_ACK = "alarm.ack"
+    ALARM_ADMIN = "alarm.admin"
+    ERP_INTAKE = "erp.intake"
+    EDGE_INGEST = "edge.ingest"
+    MANAGE_USERS = "manage.users"
+    MANAGE_OPERATORS = "manage.operators"
+    MANAGE_STATIONS = "manage.stations"
+    MANAGE_TOKENS = "manage.tokens"
+
+
+P = Permission
+MATRIX: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(
+        {P.READ, P.MANAGE_USERS, P.MANAGE_OPERATORS, P.MANAGE_STATIONS, P.MANAGE_TOKENS}
+    ),
+    Role.SUPERVISOR: frozenset(
+        {P.READ, P.REPORT, P.CORRECT, P.HOLD_PLACE, P.ALARM_ACK, P.ALARM_ADMIN, P.ERP_INTAKE}
+    ),
+    Role.QUALITY: frozenset({P.READ, P.HOLD_PLACE, P.HOLD_RELEASE, P.ALARM_ACK}),
+    Role.STATION: frozenset({P.READ, P.REPORT, P.ALARM_ACK}),
+    Role.ERP: frozenset({P.READ, P.ERP_INTAKE}),
+    Role.EDGE: frozenset({P.READ, P.EDGE_INGEST}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of one request."""
+
+    kind: str  # "user" | "station" | "service"
+    name: str
+    role: Role
+    #: For station tokens: the one workstation this token may act for.
+    station: str | None = None
+
+    def can(self, permission: Permission) -> bool:
+        return allowed(self.role, permission)
+
+    def may_act_for(self, station: str) -> bool:
+        """Station tokens act only for their own station; users with REPORT for any."""
+        if self.role is Role.STATION:
+            return self.station == station
+        return self.can(Permission.REPORT)
+
+    @property
+    def label(self) -> str:
+        """How the audit log names this caller."""
+        return f"{self.kind}:{self.name}"
+
+
+def allowed(role: Role, permission: Permission) -> bool:
+    return permission in MATRIX.get(role, frozenset())
+
+
+def matrix_markdown() -> str:
+    """The role matrix as a Markdown table (docs/mes-api.md embeds this output)."""
+    roles = list(Role)
+    head = "| permission | " + " | ".join(r.value for r in roles) + " |"
+    sep = "|---|" + "---|" * len(roles)
+    rows = [
+        f"| `{p.value}` | " + " | ".join("yes" if allowed(r, p) else "" for r in roles) + " |"
+        for p in Permission
+    ]
+    return "\n".join([head, sep, *rows])
