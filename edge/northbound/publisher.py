@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,6 +108,7 @@ class Northbound:
         self._pump_thread: threading.Thread | None = None
         self._paho_epoch = 0  # written by paho's thread only
         self._connected_once = False
+        self._subscriptions: list[tuple[str, Callable[[str, bytes], None]]] = []
         # pump-owned state
         self._seq: dict[str, int] = {}
         self._tail: deque[Stored] = deque()
@@ -141,6 +143,11 @@ class Northbound:
         payload = device_status_payload(device, state, now_ms(), error)
         self.publish_durable(self.ns.device_status(path, device), payload, retain=True)
 
+    def subscribe(self, topic_filter: str, handler: Callable[[str, bytes], None]) -> None:
+        """Call `handler(topic, payload)` (on paho's thread) for messages matching the filter;
+        subscribed again on every connect. Register before `start`."""
+        self._subscriptions.append((topic_filter, handler))
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -157,6 +164,7 @@ class Northbound:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_message = self._on_message
         self._client = client
         addr = parse_broker_url(self.broker.url)
         if self.protocol is MQTTProtocolVersion.MQTTv5:
@@ -204,6 +212,8 @@ class Northbound:
         client.drop_out_messages()  # the pump resends from its queue, in order
         self._paho_epoch += 1
         client.publish(self.status_topic, self._agent_status(True), 1, True)
+        for topic_filter, _ in self._subscriptions:
+            client.subscribe(topic_filter, qos=1)
         with self._cond:
             self._events.append(_Up(self._paho_epoch))
             self._cond.notify()
@@ -224,6 +234,14 @@ class Northbound:
         with self._cond:
             self._events.append(_Ack(self._paho_epoch, mid, not rc.is_failure))
             self._cond.notify()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        for topic_filter, handler in self._subscriptions:
+            if mqtt.topic_matches_sub(topic_filter, msg.topic):  # brokers may send extra
+                try:
+                    handler(msg.topic, bytes(msg.payload))
+                except Exception:
+                    log.exception("handler of %s failed", topic_filter)
 
     # -- the pump ---------------------------------------------------------------------------
 

@@ -1,0 +1,328 @@
+"""The edge agent: one process that runs every device of the plant file, the northbound
+publisher, write requests (MQTT `_cmd/write` and REST) and the metrics endpoint.
+
+Each device has its own driver task and pipeline: a driver that fails is logged, reported as
+`disconnected` and restarted with backoff, and never stops the others.
+"""
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import socket
+import time
+from collections.abc import Callable, Generator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+import uvicorn
+from paho.mqtt.enums import MQTTProtocolVersion
+
+from config.plant import Device, PlantConfig
+from edge.drivers.base import DeviceState, Driver, DriverHost, WriteRefused
+from edge.metrics import AgentMetrics
+from edge.model import Reading
+from edge.northbound.encode import write_result_payload
+from edge.northbound.http import AgentHttp
+from edge.northbound.publisher import Northbound
+from edge.uns.client import BrokerUnreachable, probe_protocol
+from edge.uns.topics import Namespace
+
+log = logging.getLogger(__name__)
+
+DriverFactory = Callable[[Device, Path], Driver]
+PipelineFactory = Callable[..., Any]
+_RESTART_MAX_S = 30.0
+
+
+class AgentStartError(Exception):
+    """The agent cannot start; the message is the one-line reason."""
+
+
+class WriteHandler(Protocol):
+    def handle(self, device: str, request: dict[str, Any]) -> Any:
+        """Returns the result dict (or an awaitable of it)."""
+
+
+def _default_driver_factory(device: Device, state_dir: Path) -> Driver:
+    from edge.drivers.registry import create_driver
+
+    return create_driver(device, state_dir)
+
+
+def _default_pipeline_factory(device: Device, sink: Any, on_status: Any, observers: Any) -> Any:
+    from edge.pipeline.device import DevicePipeline
+
+    return DevicePipeline(device, sink, on_status, observers=observers)
+
+
+class DirectWrites:
+    """Writes straight to the driver, for tags configured writable; used when no other write
+    service is given. Every request is logged on the `edge.audit` logger."""
+
+    def __init__(self, cfg: PlantConfig, drivers: dict[str, Driver]) -> None:
+        self.drivers = drivers
+        self.writable = {
+            d.name: {t.name for t in d.tags if getattr(t, "writable", False)} for d in cfg.devices
+        }
+        self.audit = logging.getLogger("edge.audit")
+
+    async def handle(self, device: str, request: dict[str, Any]) -> dict[str, Any]:
+        rid = request.get("request_id")
+        tag, value, by = request.get("tag"), request.get("value"), request.get("by")
+        error: str | None = None
+        if not isinstance(tag, str) or "value" not in request:
+            error = "a write needs `tag` and `value`"
+        elif tag not in self.writable.get(device, set()):
+            error = f"tag {tag!r} of {device} is not writable"
+        elif isinstance(value, list | dict):
+            error = "value must be a number, boolean or string"
+        else:
+            try:
+                await self.drivers[device].write(tag, value)
+            except WriteRefused as exc:
+                error = str(exc)
+        self.audit.info(
+            "write",
+            extra={
+                "device": device,
+                "tag": tag,
+                "by": by,
+                "request_id": rid,
+                "ok": not error,
+                "error": error,
+            },
+        )
+        return (
+            {"request_id": rid, "ok": True}
+            if error is None
+            else {"request_id": rid, "ok": False, "error": error}
+        )
+
+
+class _CountingHost:
+    """The pipeline as the driver sees it, counting values read on the way."""
+
+    def __init__(self, pipeline: DriverHost, count: Callable[[float], None]) -> None:
+        self.pipeline = pipeline
+        self.count = count
+
+    def readings(self, readings: Sequence[Reading]) -> None:
+        self.count(len(readings))
+        self.pipeline.readings(readings)
+
+    def status(self, state: DeviceState, error: str | None = None) -> None:
+        self.pipeline.status(state, error)
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the agent owns SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+class EdgeAgent:
+    def __init__(
+        self,
+        cfg: PlantConfig,
+        *,
+        driver_factory: DriverFactory | None = None,
+        pipeline_factory: PipelineFactory | None = None,
+        write_handler: Callable[[dict[str, Driver]], WriteHandler] | None = None,
+        protocol: MQTTProtocolVersion | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
+        self.paths = {d.name: d.path for d in cfg.devices}
+        self.driver_factory = driver_factory or _default_driver_factory
+        self.pipeline_factory = pipeline_factory or _default_pipeline_factory
+        self.write_handler_factory = write_handler
+        self.protocol = protocol
+        self.northbound: Northbound | None = None
+        self.metrics: AgentMetrics | None = None
+        self.drivers: dict[str, Driver] = {}
+        self.writes: WriteHandler | None = None
+        self.started = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- the interface other parts call ------------------------------------------------------
+
+    def publish_durable(
+        self, topic: str, payload: bytes, retain: bool = False, qos: int = 1
+    ) -> None:
+        if self.northbound is None:
+            raise RuntimeError("the agent is not running")
+        self.northbound.publish_durable(topic, payload, retain, qos)
+
+    async def write(self, device: str, request: dict[str, Any]) -> dict[str, Any]:
+        """One write request (from MQTT or REST); the result of the write contract."""
+        rid = request.get("request_id")
+        if device not in self.drivers or self.writes is None:
+            return {"request_id": rid, "ok": False, "error": f"unknown device {device!r}"}
+        started = time.perf_counter()
+        try:
+            result = self.writes.handle(device, request)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as exc:
+            log.exception("write to %s failed", device)
+            result = {"request_id": rid, "ok": False, "error": f"write failed: {exc}"}
+        if self.metrics is not None:
+            outcome = "ok" if result.get("ok") else "refused"
+            self.metrics.values_written.labels(device, outcome).inc()
+            self.metrics.write_latency.labels(device).observe(time.perf_counter() - started)
+        return dict(result)
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start everything, run until `stop` is set, then shut down cleanly (agent offline)."""
+        self._loop = asyncio.get_running_loop()
+        sock = self._bind_http()
+        protocol = self.protocol
+        if protocol is None:
+            protocol = await asyncio.to_thread(self._probe)
+        e = self.cfg.edge
+        nb = Northbound(
+            self.cfg.broker, self.ns, e.agent_id, self.paths, e.queue, protocol, e.per_tag_topics
+        )
+        self.northbound = nb
+        metrics = AgentMetrics(nb.stats, self._overruns)
+        self.metrics = metrics
+        state_dir = Path(e.state_dir)
+        await asyncio.to_thread(state_dir.mkdir, parents=True, exist_ok=True)
+        observers = self._observers(nb)
+        tasks: list[asyncio.Task[Any]] = []
+        hosts: dict[str, _CountingHost] = {}
+        for dev in self.cfg.devices:
+            driver = self.driver_factory(dev, state_dir)
+            self.drivers[dev.name] = driver
+            pipeline = self.pipeline_factory(dev, nb, nb.device_status, observers)
+            hosts[dev.name] = _CountingHost(pipeline, metrics.values_read.labels(dev.name).inc)
+        self.writes = (self.write_handler_factory or self._default_writes)(self.drivers)
+        nb.subscribe(f"{self.ns.root}/+/+/+/+/_cmd/write", self._on_write_message)
+        nb.start()
+        for name, host in hosts.items():
+            nb.device_status(name, "connecting")
+            tasks.append(asyncio.create_task(self._supervise(name, host), name=f"device-{name}"))
+            ticks = getattr(host.pipeline, "run_ticks", None)
+            if ticks is not None:
+                tasks.append(asyncio.create_task(ticks(), name=f"ticks-{name}"))
+        for obs in observers:
+            if hasattr(obs, "run_ticks"):
+                tasks.append(asyncio.create_task(obs.run_ticks(), name="alarm-ticks"))
+        server: _QuietServer | None = None
+        if sock is not None:
+            token = e.api_token.get_secret_value() if e.api_token else None
+            app = AgentHttp(metrics.render, self.write, token)
+            server = _QuietServer(
+                uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
+            )
+            tasks.append(asyncio.create_task(server.serve(sockets=[sock]), name="http"))
+        self.started.set()
+        log.info("edge agent running", extra={"agent": e.agent_id, "devices": len(hosts)})
+        try:
+            await stop.wait()
+        finally:
+            if server is not None:
+                server.should_exit = True
+            for t in tasks:
+                if t.get_name() != "http":
+                    t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.to_thread(nb.stop)
+            log.info("edge agent stopped", extra={"agent": e.agent_id})
+
+    def _bind_http(self) -> socket.socket | None:
+        port = self.cfg.edge.metrics_port
+        if port is None:
+            return None
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.cfg.edge.bind, port))
+        except OSError as exc:
+            sock.close()
+            raise AgentStartError(
+                f"cannot listen on {self.cfg.edge.bind}:{port} (edge.metrics_port): {exc.strerror}"
+            ) from None
+        sock.listen(64)
+        sock.setblocking(False)
+        return sock
+
+    def _probe(self) -> MQTTProtocolVersion:
+        broker = self.cfg.broker
+        delay = 0.5
+        for attempt in range(broker.connect_retries + 1):
+            try:
+                return probe_protocol(broker)
+            except BrokerUnreachable as exc:
+                last = str(exc)
+                if attempt < broker.connect_retries:
+                    log.warning("broker not reachable yet", extra={"error": last})
+                    time.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+        tries = broker.connect_retries + 1
+        raise AgentStartError(f"broker unreachable after {tries} attempts: {last}")
+
+    def _observers(self, nb: Northbound) -> list[Any]:
+        try:
+            from edge.alarms.observer import build_alarm_observer
+        except ImportError:
+            return []
+        observer = build_alarm_observer(self.cfg, nb)
+        return [] if observer is None else [observer]
+
+    def _default_writes(self, drivers: dict[str, Driver]) -> WriteHandler:
+        return DirectWrites(self.cfg, drivers)
+
+    def _overruns(self) -> dict[str, int]:
+        return {n: int(getattr(d, "overruns", 0) or 0) for n, d in self.drivers.items()}
+
+    async def _supervise(self, name: str, host: _CountingHost) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self.drivers[name].run(host)
+                log.warning("driver of %s returned; restarting", name)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("driver of %s failed; restarting in %.0f s", name, delay)
+                host.status("disconnected", f"driver error: {exc}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RESTART_MAX_S)
+
+    # -- MQTT write requests -----------------------------------------------------------------
+
+    def _on_write_message(self, topic: str, payload: bytes) -> None:
+        """On paho's thread: hand the request to the event loop."""
+        parts = topic.split("/")
+        if len(parts) < 3 or self._loop is None:
+            return
+        device = parts[-3]
+        self._loop.call_soon_threadsafe(
+            lambda: asyncio.ensure_future(self._mqtt_write(device, payload))
+        )
+
+    async def _mqtt_write(self, device: str, payload: bytes) -> None:
+        try:
+            request = orjson.loads(payload)
+            if not isinstance(request, dict):
+                raise ValueError("a write request is a JSON object")
+        except ValueError as exc:
+            result: dict[str, Any] = {
+                "request_id": None,
+                "ok": False,
+                "error": f"bad request: {exc}",
+            }
+        else:
+            result = await self.write(device, request)
+        path = self.paths.get(device)
+        if path is None:
+            log.warning("write request for unknown device %s", device)
+            return
+        self.publish_durable(self.ns.cmd_result(path, device), write_result_payload(result))
