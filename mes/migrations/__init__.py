@@ -1,0 +1,1 @@
+"""Alembic migrations of the MES database (`upgrade_head` runs at MES start)."""

@@ -1,0 +1,223 @@
+"""ERP order messages (CONTRACTS.md section 5): parsing and full validation, no I/O.
+
+`parse_order_message` turns raw bytes into a command or a `Rejection`; `check_command` checks a
+command against what the MES knows (catalogue and the existing order) before anything is
+written. Both are pure, so every rejection rule is unit-tested without a database.
+"""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+RELEASE = "order.release"
+CHANGE = "order.change"
+CANCEL = "order.cancel"
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class ComponentIn(_Lenient):
+    product: str = Field(min_length=1, max_length=64)
+    quantity_per_unit: float = Field(gt=0)
+    unit: str = Field(default="pcs", max_length=16)
+
+
+class ReleaseOrderIn(_Lenient):
+    erp_id: str = Field(min_length=1, max_length=64)
+    product: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(gt=0, le=10_000_000)
+    unit: str = Field(default="pcs", max_length=16)
+    due_at: AwareDatetime | None = None
+    priority: int = Field(default=0, ge=0, le=1000)
+    routing: str = Field(min_length=1, max_length=64)
+    components: list[ComponentIn] = []
+
+
+class ChangeOrderIn(_Lenient):
+    erp_id: str = Field(min_length=1, max_length=64)
+    quantity: int | None = Field(default=None, gt=0, le=10_000_000)
+    due_at: AwareDatetime | None = None
+
+
+class CancelOrderIn(_Lenient):
+    erp_id: str = Field(min_length=1, max_length=64)
+
+
+class ReleaseMessage(_Lenient):
+    v: Literal[1]
+    message_id: str = Field(min_length=1, max_length=64)
+    type: Literal["order.release"]
+    order: ReleaseOrderIn
+
+
+class ChangeMessage(_Lenient):
+    v: Literal[1]
+    message_id: str = Field(min_length=1, max_length=64)
+    type: Literal["order.change"]
+    order: ChangeOrderIn
+
+
+class CancelMessage(_Lenient):
+    v: Literal[1]
+    message_id: str = Field(min_length=1, max_length=64)
+    type: Literal["order.cancel"]
+    order: CancelOrderIn
+
+
+OrderMessage = ReleaseMessage | ChangeMessage | CancelMessage
+_MODELS: dict[str, type[ReleaseMessage] | type[ChangeMessage] | type[CancelMessage]] = {
+    RELEASE: ReleaseMessage,
+    CHANGE: ChangeMessage,
+    CANCEL: CancelMessage,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    code: str
+    message: str
+    message_id: str | None = None
+    erp_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """`received` is the original payload (parsed JSON, or the raw text when not JSON)."""
+
+    received: Any
+    command: OrderMessage | None = None
+    rejection: Rejection | None = None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def parse_order_message(raw: bytes | str) -> Parsed:
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return Parsed(text, rejection=Rejection("INVALID_JSON", f"payload is not JSON: {exc}"))
+    if not isinstance(data, dict):
+        return Parsed(data, rejection=Rejection("INVALID_MESSAGE", "payload must be an object"))
+    message_id = _str_or_none(data.get("message_id"))
+    order = data.get("order")
+    erp_id = _str_or_none(order.get("erp_id")) if isinstance(order, dict) else None
+
+    def reject(code: str, message: str) -> Parsed:
+        return Parsed(data, rejection=Rejection(code, message, message_id, erp_id))
+
+    if data.get("v") != 1:
+        return reject("UNSUPPORTED_VERSION", f"v must be 1, got {data.get('v')!r}")
+    kind = data.get("type")
+    model = _MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        return reject("UNKNOWN_TYPE", f"type {kind!r} is not one of {', '.join(_MODELS)}")
+    try:
+        command = model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_url=False)[:5]
+        )
+        return reject("INVALID_MESSAGE", problems)
+    if (
+        isinstance(command, ChangeMessage)
+        and command.order.quantity is None
+        and command.order.due_at is None
+    ):
+        return reject("INVALID_MESSAGE", "order.change needs quantity or due_at")
+    return Parsed(data, command=command)
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """What the MES knows: product codes and routings (routing id -> product code)."""
+
+    products: frozenset[str]
+    routings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingOrder:
+    """The order as the MES has it: work-order state and the most any operation processed."""
+
+    status: str
+    started: bool
+    reported: int
+    quantity: int
+
+
+NOT_STARTED = frozenset({"PLANNED", "RELEASED"})
+FINISHED = frozenset({"COMPLETED", "CLOSED", "CANCELLED", "ABORTED"})
+
+
+def check_command(
+    command: OrderMessage, catalogue: Catalogue, existing: ExistingOrder | None
+) -> Rejection | None:
+    """Every rule that needs the database's view, decided before anything is written."""
+    erp_id = command.order.erp_id
+
+    def reject(code: str, message: str) -> Rejection:
+        return Rejection(code, message, command.message_id, erp_id)
+
+    if isinstance(command, ReleaseMessage):
+        o = command.order
+        if o.product not in catalogue.products:
+            return reject("UNKNOWN_PRODUCT", f"product {o.product!r} is not known to the MES")
+        routing_product = catalogue.routings.get(o.routing)
+        if routing_product is None:
+            return reject("UNKNOWN_ROUTING", f"routing {o.routing!r} is not known to the MES")
+        if routing_product != o.product:
+            return reject(
+                "ROUTING_MISMATCH",
+                f"routing {o.routing!r} makes {routing_product!r}, not {o.product!r}",
+            )
+        for i, c in enumerate(o.components):
+            if c.product not in catalogue.products:
+                return reject(
+                    "UNKNOWN_PRODUCT",
+                    f"order.components[{i}].product {c.product!r} is not known to the MES",
+                )
+        if existing is not None and (existing.started or existing.status not in NOT_STARTED):
+            return reject(
+                "ORDER_STARTED",
+                f"{erp_id} is {existing.status}: only an order not yet started can be replaced",
+            )
+        return None
+    if existing is None:
+        return reject("UNKNOWN_ORDER", f"{erp_id} was never released to the MES")
+    if isinstance(command, ChangeMessage):
+        if existing.status in FINISHED:
+            return reject("ORDER_FINISHED", f"{erp_id} is {existing.status} and cannot change")
+        q = command.order.quantity
+        if q is not None and q < existing.reported:
+            return reject(
+                "QUANTITY_BELOW_REPORTED",
+                f"{erp_id}: quantity {q} is below the {existing.reported} already reported",
+            )
+        return None
+    if existing.status == "CANCELLED":
+        return None
+    if existing.started or existing.status not in NOT_STARTED:
+        return reject(
+            "ORDER_RUNNING",
+            f"{erp_id} is {existing.status}: only an unstarted order can be cancelled",
+        )
+    return None
+
+
+def rejection_payload(rejection: Rejection, received: Any) -> dict[str, Any]:
+    """The `_erp/orders/rejected` message, exactly as CONTRACTS.md section 5."""
+    return {
+        "v": 1,
+        "message_id": rejection.message_id,
+        "erp_id": rejection.erp_id,
+        "error": {"code": rejection.code, "message": rejection.message},
+        "received": received,
+    }

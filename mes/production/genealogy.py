@@ -1,0 +1,214 @@
+"""Lots, serials and genealogy links: recording them and tracing forward and backward.
+
+Links are kept at work-order level: every unit produced on a work order is linked to every lot
+or serial consumed on that order before it was built; a lot consumed later is linked to the
+order's produced *lots* (not to serials, which were already finished). Tracing therefore never
+misses a unit, which is what a recall needs.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlmodel import Session, col, select
+
+from mes.masterdata.models import Product
+from mes.orders.models import Operation, WorkOrder
+from mes.production.models import Consumption, GenealogyLink, Lot, ProductionEvent
+from mes.production.refusals import INVALID_QUANTITY, Refusal
+
+
+class MaterialScan(Protocol):
+    @property
+    def gtin(self) -> str | None: ...
+    @property
+    def lot(self) -> str | None: ...
+    @property
+    def serial(self) -> str | None: ...
+    @property
+    def expiry(self) -> str | None: ...
+
+
+def resolve_product(
+    session: Session, op: Operation, product: str | None, gtin: str | None
+) -> tuple[str, str]:
+    """The consumed product: as given; else the operation's only BOM component; else the GTIN."""
+    components: list[dict[str, Any]] = json.loads(op.components_json)
+    if product is None and len(components) == 1:
+        product = str(components[0]["product"])
+    if product is None:
+        if gtin is None:
+            raise Refusal(INVALID_QUANTITY, "a material scan needs a GTIN (01) or a product")
+        return gtin, "pcs"
+    for c in components:
+        if c["product"] == product:
+            return product, str(c.get("unit") or "pcs")
+    known = session.get(Product, product)
+    return product, known.unit if known else "pcs"
+
+
+def _lot(session: Session, product: str, kind: str, code: str, **fields: Any) -> tuple[Lot, bool]:
+    found = session.exec(
+        select(Lot).where(Lot.product == product, Lot.kind == kind, Lot.code == code)
+    ).first()
+    if found is not None:
+        return found, False
+    lot = Lot(product=product, kind=kind, code=code, **fields)
+    session.add(lot)
+    session.flush()
+    return lot, True
+
+
+def _link(session: Session, parent: Lot, child: Lot, wo_id: int, event_id: int) -> None:
+    exists = session.exec(
+        select(GenealogyLink.id).where(
+            GenealogyLink.parent_lot_id == parent.id, GenealogyLink.child_lot_id == child.id
+        )
+    ).first()
+    if exists is None and parent.id != child.id:
+        assert parent.id is not None
+        assert child.id is not None
+        session.add(
+            GenealogyLink(
+                parent_lot_id=parent.id,
+                child_lot_id=child.id,
+                work_order_id=wo_id,
+                event_id=event_id,
+            )
+        )
+
+
+def consume(
+    session: Session,
+    wo: WorkOrder,
+    op: Operation,
+    ev: ProductionEvent,
+    product: str,
+    material: MaterialScan,
+    quantity: float,
+    unit: str,
+) -> Lot:
+    assert wo.id is not None
+    assert op.id is not None
+    assert ev.id is not None
+    kind, code = ("serial", material.serial) if material.serial else ("lot", material.lot)
+    assert code is not None
+    lot, _ = _lot(
+        session, product, kind, code, gtin=material.gtin, unit=unit, expiry=material.expiry
+    )
+    assert lot.id is not None
+    session.add(
+        Consumption(
+            event_id=ev.id,
+            work_order_id=wo.id,
+            operation_id=op.id,
+            lot_id=lot.id,
+            quantity=quantity,
+            unit=unit,
+        )
+    )
+    made_lots = session.exec(select(Lot).where(Lot.work_order_id == wo.id, Lot.kind == "lot")).all()
+    for parent in made_lots:
+        _link(session, parent, lot, wo.id, ev.id)
+    return lot
+
+
+def produce(
+    session: Session,
+    wo: WorkOrder,
+    op: Operation,
+    ev: ProductionEvent,
+    units: Sequence[tuple[str, str, int]],
+) -> list[dict[str, Any]]:
+    """Record produced lots/serials `(code, kind, quantity)`; returns the confirmation lines."""
+    assert wo.id is not None
+    assert ev.id is not None
+    consumed_ids = set(
+        session.exec(select(Consumption.lot_id).where(Consumption.work_order_id == wo.id)).all()
+    )
+    consumed = (
+        session.exec(select(Lot).where(col(Lot.id).in_(consumed_ids))).all() if consumed_ids else []
+    )
+    lines: list[dict[str, Any]] = []
+    for code, kind, quantity in units:
+        if kind not in ("lot", "serial"):
+            raise Refusal(INVALID_QUANTITY, f"produced unit kind must be lot or serial: {kind}")
+        if kind == "serial" and quantity != 1:
+            raise Refusal(INVALID_QUANTITY, f"serial {code} must have quantity 1")
+        lot, new = _lot(session, wo.product, kind, code, unit=wo.unit, work_order_id=wo.id)
+        if kind == "serial" and not new:
+            raise Refusal(INVALID_QUANTITY, f"serial {code} of {wo.product} already exists")
+        for child in consumed:
+            _link(session, lot, child, wo.id, ev.id)
+        lines.append({kind: code, "quantity": quantity})
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class TraceNode:
+    kind: str
+    code: str
+    product: str
+    work_order: str | None
+    depth: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "code": self.code,
+            "product": self.product,
+            "work_order": self.work_order,
+            "depth": self.depth,
+        }
+
+
+def find_lots(session: Session, code: str, product: str | None = None) -> list[Lot]:
+    q = select(Lot).where(Lot.code == code)
+    if product:
+        q = q.where(Lot.product == product)
+    return list(session.exec(q).all())
+
+
+def _trace(session: Session, start: list[Lot], forward: bool, max_depth: int) -> list[TraceNode]:
+    seen: set[int] = {lot.id for lot in start if lot.id is not None}
+    frontier = list(seen)
+    out: list[TraceNode] = []
+    numbers: dict[int, str | None] = {}
+    depth = 0
+    while frontier and depth < max_depth:
+        depth += 1
+        if forward:
+            q = select(GenealogyLink.parent_lot_id).where(
+                col(GenealogyLink.child_lot_id).in_(frontier)
+            )
+        else:
+            q = select(GenealogyLink.child_lot_id).where(
+                col(GenealogyLink.parent_lot_id).in_(frontier)
+            )
+        ids = {i for i in session.exec(q).all() if i not in seen}
+        seen |= ids
+        frontier = sorted(ids)
+        if not ids:
+            break
+        for lot in session.exec(select(Lot).where(col(Lot.id).in_(ids)).order_by(col(Lot.id))):
+            if lot.work_order_id is not None and lot.work_order_id not in numbers:
+                wo = session.get(WorkOrder, lot.work_order_id)
+                numbers[lot.work_order_id] = wo.number if wo else None
+            number = numbers.get(lot.work_order_id) if lot.work_order_id else None
+            out.append(TraceNode(lot.kind, lot.code, lot.product, number, depth))
+    return out
+
+
+def trace_forward(
+    session: Session, code: str, product: str | None = None, max_depth: int = 20
+) -> list[TraceNode]:
+    """Every lot or serial that contains lot/serial `code`, at any depth."""
+    return _trace(session, find_lots(session, code, product), True, max_depth)
+
+
+def trace_backward(
+    session: Session, code: str, product: str | None = None, max_depth: int = 20
+) -> list[TraceNode]:
+    """Everything that went into lot/serial `code`, at any depth."""
+    return _trace(session, find_lots(session, code, product), False, max_depth)

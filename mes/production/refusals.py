@@ -1,0 +1,28 @@
+"""Refusals of shop-floor actions: a contract error code and a message for the operator."""
+
+
+class Refusal(Exception):
+    """An action that is understood but not allowed; `code` is the contract error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+WORK_ORDER_NOT_FOUND = "WORK_ORDER_NOT_FOUND"
+OPERATION_NOT_FOUND = "OPERATION_NOT_FOUND"
+WRONG_WORKSTATION = "WRONG_WORKSTATION"
+WORK_ORDER_HELD = "WORK_ORDER_HELD"
+WORK_ORDER_SUSPENDED = "WORK_ORDER_SUSPENDED"
+WORK_ORDER_NOT_ACTIVE = "WORK_ORDER_NOT_ACTIVE"
+OUT_OF_SEQUENCE = "OUT_OF_SEQUENCE"
+OPERATION_NOT_RUNNING = "OPERATION_NOT_RUNNING"
+ILLEGAL_STATE = "ILLEGAL_STATE"
+QUANTITY_ABOVE_ORDER = "QUANTITY_ABOVE_ORDER"
+QUANTITY_ABOVE_RELEASED = "QUANTITY_ABOVE_RELEASED"
+INVALID_QUANTITY = "INVALID_QUANTITY"
+REASON_REQUIRED = "REASON_REQUIRED"
+CORRECTION_NOT_POSSIBLE = "CORRECTION_NOT_POSSIBLE"
+EVENT_NOT_FOUND = "EVENT_NOT_FOUND"
+HOLD_NOT_FOUND = "HOLD_NOT_FOUND"
