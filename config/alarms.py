@@ -9,7 +9,7 @@ import string
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Literal, Protocol
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from config.base import Segment, Strict
 
@@ -174,3 +174,45 @@ def alarm_reference_problems(
         if a.alarm_id in seen:
             yield f"{where}.name", f"duplicate alarm {a.alarm_id!r}: give it another name"
         seen.add(a.alarm_id)
+
+
+class Webhook(Strict):
+    """POST of every `_mes/alarms` / `_mes/holds` event, signed with HMAC-SHA256 when a secret
+    is set (header `X-Shopfloor-Signature: sha256=<hex of HMAC(secret, "<ts>.<body>")>`)."""
+
+    url: str = Field(pattern=r"^https?://")
+    secret: SecretStr | None = None
+    topics: list[Literal["alarms", "holds"]] = ["alarms", "holds"]
+    timeout_s: float = Field(default=5.0, gt=0)
+
+
+class Smtp(Strict):
+    """E-mail for raised alarms of at least `min_priority` (and escalations)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str = "shopfloor@localhost"
+    to: list[str] = Field(min_length=1)
+    min_priority: Priority = "high"
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
+
+
+class Escalation(Strict):
+    """An unacknowledged alarm of these priorities notifies the next level after N minutes."""
+
+    after_minutes: float = Field(default=10.0, gt=0)
+    priorities: list[Priority] = ["critical", "high"]
+    notify: list[str] = Field(default=[], description="e-mail addresses of the next level")
+
+
+class AlarmSettings(Strict):
+    """Notifications of the MES alarm and hold events."""
+
+    webhooks: list[Webhook] = []
+    webhook_retries: int = Field(default=5, ge=0)
+    retry_backoff_s: float = Field(default=1.0, gt=0)
+    smtp: Smtp | None = None
+    escalation: Escalation = Escalation()
+    check_interval_s: float = Field(default=5.0, gt=0, description="shelving and escalation")

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 
-from config.alarms import AlarmDefinition
+from config.alarms import AlarmDefinition, AlarmSettings
 from config.base import Segment, Strict
 from edge.drivers.modbus.config import ModbusDevice
 from edge.drivers.opcua.config import OpcUaDevice
@@ -157,6 +157,7 @@ class PlantConfig(Strict):
     products: list[Product] = []
     routings: list[Routing] = []
     alarms: list[AlarmDefinition] = []
+    alarm_settings: AlarmSettings = AlarmSettings()
 
     def device(self, name: str) -> ModbusDevice | OpcUaDevice:
         for d in self.devices:

@@ -61,6 +61,11 @@ class Hold:
     released_at: datetime | None = None
     comment: str | None = None
 
+    @property
+    def id(self) -> str:
+        """Alias of `hold_id` (the scan path names holds by `id`)."""
+        return self.hold_id
+
     def describe(self) -> str:
         """How a refused scan names the hold."""
         return f"{self.reason} (hold {self.hold_id})"

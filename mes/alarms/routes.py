@@ -1,0 +1,313 @@
+"""Alarm API: current list, history, operator actions, health, live stream (SSE)."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from mes.alarms import lifecycle as lc
+from mes.alarms.health import ActiveAlarm, RaiseRecord, health
+from mes.alarms.models import AlarmCurrent, AlarmJournal
+from mes.alarms.runtime import AlarmRuntime
+from mes.alarms.service import aware
+from mes.api.deps import SessionDep, require
+from mes.api.problems import Problem
+from mes.auth.roles import Permission, Principal
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Runs inside the MES core's lifespan (its services are up)."""
+    services = app.state.services
+    runtime = AlarmRuntime(services.cfg, services.engine)
+    await asyncio.to_thread(runtime.start)
+    app.state.alarms = runtime
+    try:
+        yield
+    finally:
+        app.state.alarms = None
+        await asyncio.to_thread(runtime.stop)
+
+
+router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"], lifespan=lifespan)
+
+Priority = Literal["critical", "high", "medium", "low"]
+Reader = Annotated[Principal, require(Permission.READ)]
+Acker = Annotated[Principal, require(Permission.ALARM_ACK)]
+Admin = Annotated[Principal, require(Permission.ALARM_ADMIN)]
+
+
+def runtime_of(request: Request) -> AlarmRuntime:
+    rt: AlarmRuntime | None = getattr(request.app.state, "alarms", None)
+    if rt is None:
+        raise Problem(503, "STARTING", "the alarm service is starting or stopping")
+    return rt
+
+
+class AlarmView(BaseModel):
+    alarm: str
+    state: str
+    priority: str
+    area: str
+    path: str
+    workstation: str | None
+    value: Any
+    limit: float | None
+    message: str
+    condition_active: bool
+    active_since: datetime | None
+    changed_at: datetime | None
+    by: str | None
+    comment: str | None
+    shelved_until: datetime | None
+
+    @classmethod
+    def of(cls, row: AlarmCurrent) -> "AlarmView":
+        return cls(
+            alarm=row.alarm,
+            state=row.state,
+            priority=row.priority,
+            area=row.area,
+            path=row.path,
+            workstation=row.workstation,
+            value=json.loads(row.value_json),
+            limit=row.limit,
+            message=row.message,
+            condition_active=row.condition_active,
+            active_since=aware(row.active_since),
+            changed_at=aware(row.changed_at),
+            by=row.by,
+            comment=row.comment,
+            shelved_until=aware(row.shelved_until),
+        )
+
+
+class JournalView(BaseModel):
+    id: int
+    event_id: str
+    alarm: str
+    at: datetime
+    action: str
+    state: str
+    priority: str
+    area: str
+    value: Any
+    limit: float | None
+    message: str
+    by: str | None
+    comment: str | None
+
+
+class AckBody(BaseModel):
+    comment: str = Field(default="", max_length=500)
+
+
+class ShelveBody(BaseModel):
+    minutes: float = Field(gt=0, le=24 * 60, description="auto-unshelve after this long")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ServiceBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.get("", summary="Current alarms, filtered")
+def current(
+    _: Reader,
+    session: SessionDep,
+    area: str | None = None,
+    priority: Priority | None = None,
+    state: Annotated[list[lc.AlarmState] | None, Query()] = None,
+    include_normal: bool = False,
+) -> list[AlarmView]:
+    q = select(AlarmCurrent)
+    if area:
+        q = q.where(AlarmCurrent.area == area)
+    if priority:
+        q = q.where(AlarmCurrent.priority == priority)
+    if state:
+        q = q.where(col(AlarmCurrent.state).in_([s.value for s in state]))
+    elif not include_normal:
+        q = q.where(AlarmCurrent.state != lc.AlarmState.NORMAL.value)
+    rows = session.exec(q.order_by(col(AlarmCurrent.changed_at).desc())).all()
+    return [AlarmView.of(r) for r in rows]
+
+
+@router.get("/history", summary="The alarm journal, newest first")
+def history(
+    _: Reader,
+    session: SessionDep,
+    alarm: str | None = None,
+    area: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[JournalView]:
+    q = select(AlarmJournal)
+    if alarm:
+        q = q.where(AlarmJournal.alarm == alarm)
+    if area:
+        q = q.where(AlarmJournal.area == area)
+    if since:
+        q = q.where(AlarmJournal.at >= since)
+    if until:
+        q = q.where(AlarmJournal.at <= until)
+    rows = session.exec(q.order_by(col(AlarmJournal.id).desc()).limit(limit)).all()
+    return [
+        JournalView(
+            id=r.id or 0,
+            event_id=r.event_id,
+            alarm=r.alarm,
+            at=aware(r.at) or r.at,
+            action=r.action,
+            state=r.state,
+            priority=r.priority,
+            area=r.area,
+            value=json.loads(r.value_json),
+            limit=r.limit,
+            message=r.message,
+            by=r.by,
+            comment=r.comment,
+        )
+        for r in rows
+    ]
+
+
+class AreaRateView(BaseModel):
+    area: str
+    total: int
+    per_10_min: float
+    peak_10_min: int
+
+
+class HealthView(BaseModel):
+    since: datetime
+    until: datetime
+    areas: list[AreaRateView]
+    floods: list[dict[str, Any]]
+    chattering: list[dict[str, Any]]
+    stale: list[dict[str, Any]]
+    bad_actors: list[dict[str, Any]]
+
+
+@router.get("/health", summary="ISA-18.2 alarm-system health")
+def alarm_health(
+    _: Reader, session: SessionDep, hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24
+) -> HealthView:
+    until = datetime.now(UTC)
+    since = until - timedelta(hours=hours)
+    raises = [
+        RaiseRecord(a, area, aware(at) or at)
+        for a, area, at in session.exec(
+            select(AlarmJournal.alarm, AlarmJournal.area, AlarmJournal.at)
+            .where(AlarmJournal.action == "raised")
+            .where(AlarmJournal.at >= since)
+        )
+    ]
+    active = [
+        ActiveAlarm(r.alarm, r.area, aware(r.active_since) or until)
+        for r in session.exec(
+            select(AlarmCurrent).where(col(AlarmCurrent.active_since).is_not(None))
+        )
+    ]
+    h = health(raises, active, since, until)
+    return HealthView(
+        since=h.since,
+        until=h.until,
+        areas=[
+            AreaRateView(
+                area=a.area, total=a.total, per_10_min=a.per_10_min, peak_10_min=a.peak_10_min
+            )
+            for a in h.areas
+        ],
+        floods=[
+            {"area": f.area, "start": f.start, "end": f.end, "count": f.count} for f in h.floods
+        ],
+        chattering=[{"alarm": c.alarm, "max_per_minute": c.max_per_minute} for c in h.chattering],
+        stale=[{"alarm": s.alarm, "area": s.area, "since": s.since} for s in h.stale],
+        bad_actors=[{"alarm": a, "raises": n} for a, n in h.bad_actors],
+    )
+
+
+@router.get("/stream", summary="Live alarm and hold events (server-sent events)")
+async def stream(_: Reader, request: Request) -> StreamingResponse:
+    hub = runtime_of(request).hub
+    q = hub.subscribe()
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield b": connected\n\n"
+            while True:
+                try:
+                    ev = await asyncio.wait_for(q.get(), timeout=15)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                data = json.dumps(ev, default=str)
+                yield f"event: {ev.get('topic', 'alarms')}\ndata: {data}\n\n".encode()
+        finally:
+            hub.unsubscribe(q)
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+def _actor(who: Principal) -> lc.Actor:
+    return lc.Actor(who.name, frozenset({who.role.value}))
+
+
+def _act(request: Request, session: Session, alarm: str, event: lc.Event) -> AlarmView:
+    rt = runtime_of(request)
+    try:
+        row = rt.service.act(session, alarm, event)
+    except LookupError:
+        raise Problem(404, "UNKNOWN_ALARM", f"no alarm {alarm!r}") from None
+    except lc.NotPermitted as exc:
+        raise Problem(403, "FORBIDDEN", str(exc)) from None
+    except lc.IllegalTransition as exc:
+        raise Problem(409, "ILLEGAL_TRANSITION", str(exc)) from None
+    session.commit()
+    session.refresh(row)
+    rt.relay.wake()
+    return AlarmView.of(row)
+
+
+@router.post("/{alarm}/ack", summary="Acknowledge (who and a comment)")
+def acknowledge(
+    alarm: str, body: AckBody, who: Acker, session: SessionDep, request: Request
+) -> AlarmView:
+    event = lc.Acknowledge(_actor(who), datetime.now(UTC), body.comment)
+    return _act(request, session, alarm, event)
+
+
+@router.post("/{alarm}/shelve", summary="Shelve for a while, with a reason")
+def shelve(
+    alarm: str, body: ShelveBody, who: Acker, session: SessionDep, request: Request
+) -> AlarmView:
+    now = datetime.now(UTC)
+    event = lc.Shelve(_actor(who), now, now + timedelta(minutes=body.minutes), body.reason)
+    return _act(request, session, alarm, event)
+
+
+@router.post("/{alarm}/unshelve", summary="Unshelve before the time runs out")
+def unshelve(alarm: str, who: Acker, session: SessionDep, request: Request) -> AlarmView:
+    return _act(request, session, alarm, lc.Unshelve(datetime.now(UTC), _actor(who)))
+
+
+@router.post("/{alarm}/out-of-service", summary="Take out of service (supervisor)")
+def out_of_service(
+    alarm: str, body: ServiceBody, who: Admin, session: SessionDep, request: Request
+) -> AlarmView:
+    event = lc.RemoveFromService(_actor(who), datetime.now(UTC), body.reason)
+    return _act(request, session, alarm, event)
+
+
+@router.post("/{alarm}/return-to-service", summary="Return to service (supervisor)")
+def return_to_service(alarm: str, who: Admin, session: SessionDep, request: Request) -> AlarmView:
+    return _act(request, session, alarm, lc.ReturnToService(_actor(who), datetime.now(UTC)))

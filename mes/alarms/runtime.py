@@ -1,0 +1,100 @@
+"""The running alarm and quality services of one MES process: MQTT consumer, notification relay,
+event hub for live streams, and the periodic jobs (auto-unshelve, escalation) on APScheduler.
+
+The alarm router's lifespan starts one `AlarmRuntime` per app (`app.state.alarms`), inside the
+MES core's lifespan (tables come from the MES migrations), so nothing else has to wire it.
+"""
+
+import json
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from config.plant import PlantConfig
+from edge.uns.topics import Namespace
+from mes.alarms import lifecycle as lc
+from mes.alarms.consumer import ConditionConsumer
+from mes.alarms.models import AlarmCurrent, Notification
+from mes.alarms.notify import EventHub, NotificationRelay
+from mes.alarms.service import AlarmService, alarm_event, aware
+
+log = logging.getLogger(__name__)
+
+
+def escalate_due(session: Session, cfg: PlantConfig, now: datetime) -> list[str]:
+    """Unacknowledged alarms of the escalation priorities, older than the limit, not escalated
+    yet: mark them and queue an `escalated` event (MQTT, webhooks, e-mail to the next level)."""
+    esc = cfg.alarm_settings.escalation
+    cutoff = now - timedelta(minutes=esc.after_minutes)
+    rows = session.exec(
+        select(AlarmCurrent)
+        .where(AlarmCurrent.state == lc.AlarmState.ACTIVE_UNACKED.value)
+        .where(col(AlarmCurrent.priority).in_(esc.priorities))
+        .where(col(AlarmCurrent.escalated_at).is_(None))
+    ).all()
+    done = []
+    for row in rows:
+        changed = aware(row.changed_at)
+        if changed is None or changed > cutoff:
+            continue
+        row.escalated_at = now
+        session.add(row)
+        payload = alarm_event(row, "escalated", now, uuid.uuid4().hex)
+        payload["escalated_after_minutes"] = esc.after_minutes
+        session.add(Notification(topic="alarms", payload=json.dumps(payload, default=str)))
+        done.append(row.alarm)
+    return done
+
+
+class AlarmRuntime:
+    def __init__(self, cfg: PlantConfig, engine: Engine, consume: bool = True) -> None:
+        self.cfg = cfg
+        self.engine = engine
+        ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
+        self.service = AlarmService(cfg)
+        self.hub = EventHub()
+        self.relay = NotificationRelay(engine, cfg.broker, ns, cfg.alarm_settings, self.hub)
+        self.consumer = (
+            ConditionConsumer(engine, cfg.broker, ns, self.service, self.relay.wake)
+            if consume
+            else None
+        )
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+
+    def start(self) -> None:
+        self.relay.start()
+        if self.consumer is not None:
+            self.consumer.start()
+        self._scheduler.add_job(
+            self.periodic,
+            "interval",
+            seconds=self.cfg.alarm_settings.check_interval_s,
+            id="alarms-periodic",
+            max_instances=1,
+            coalesce=True,
+        )
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        self._scheduler.shutdown(wait=False)
+        if self.consumer is not None:
+            self.consumer.stop()
+        self.relay.stop()
+
+    def periodic(self, now: datetime | None = None) -> None:
+        """Auto-unshelve and escalation (run by the scheduler; callable from tests)."""
+        now = now or datetime.now(UTC)
+        try:
+            with Session(self.engine) as session:
+                unshelved = self.service.unshelve_expired(session, now)
+                escalated = escalate_due(session, self.cfg, now)
+                session.commit()
+        except Exception:
+            log.exception("alarm periodic job failed")
+            return
+        if unshelved or escalated:
+            self.relay.wake()

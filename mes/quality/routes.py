@@ -1,0 +1,197 @@
+"""Quality API: holds (place, list, release with disposition), inspection plans and results,
+nonconformances."""
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+
+from mes.api.deps import PrincipalDep, SessionDep, require
+from mes.api.problems import Problem
+from mes.auth.roles import Permission, Principal
+from mes.quality.holds import Disposition, IllegalTransition, NotPermitted, Target, TargetKind
+from mes.quality.holds_service import HoldNotFound, place_hold, release_hold
+from mes.quality.inspection import InspectionError, InspectionPlan
+from mes.quality.inspection_service import PlanNotFound, record_inspection, save_plan
+from mes.quality.models import HoldRecord, Nonconformance
+
+router = APIRouter(prefix="/api/v1", tags=["quality"])
+
+Reader = Annotated[Principal, require(Permission.READ)]
+Placer = Annotated[Principal, require(Permission.HOLD_PLACE)]
+Releaser = Annotated[Principal, require(Permission.HOLD_RELEASE)]
+
+
+def _wake(request: Request) -> None:
+    rt = getattr(request.app.state, "alarms", None)
+    if rt is not None:
+        rt.relay.wake()
+
+
+class TargetBody(BaseModel):
+    kind: TargetKind
+    id: str = Field(min_length=1, max_length=96, examples=["WO-000123"])
+
+
+class PlaceBody(BaseModel):
+    target: TargetBody
+    reason: str = Field(min_length=1, max_length=500, examples=["burr on edge, check die"])
+    owner: str = Field(default="quality", min_length=1, max_length=64)
+
+
+class ReleaseBody(BaseModel):
+    disposition: Disposition
+    comment: str = Field(default="", max_length=500)
+
+
+class HoldView(BaseModel):
+    hold_id: str
+    target: TargetBody
+    state: str
+    reason: str
+    owner: str
+    placed_by: str
+    placed_at: datetime
+    source: str | None
+    disposition: str | None
+    released_by: str | None
+    released_at: datetime | None
+    comment: str | None
+
+    @classmethod
+    def of(cls, r: HoldRecord) -> "HoldView":
+        return cls(
+            hold_id=r.hold_id,
+            target=TargetBody(kind=TargetKind(r.target_kind), id=r.target_id),
+            state=r.state,
+            reason=r.reason,
+            owner=r.owner,
+            placed_by=r.placed_by,
+            placed_at=r.placed_at,
+            source=r.source,
+            disposition=r.disposition,
+            released_by=r.released_by,
+            released_at=r.released_at,
+            comment=r.comment,
+        )
+
+
+@router.get("/holds", summary="Holds, active by default")
+def list_holds(
+    _: Reader,
+    session: SessionDep,
+    state: str = "active",
+    kind: TargetKind | None = None,
+    target: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[HoldView]:
+    q = select(HoldRecord)
+    if state != "all":
+        q = q.where(HoldRecord.state == state)
+    if kind:
+        q = q.where(HoldRecord.target_kind == kind.value)
+    if target:
+        q = q.where(HoldRecord.target_id == target)
+    rows = session.exec(q.order_by(col(HoldRecord.id).desc()).limit(limit)).all()
+    return [HoldView.of(r) for r in rows]
+
+
+@router.post("/holds", status_code=201, summary="Place a hold (they stack)")
+def place(body: PlaceBody, who: Placer, session: SessionDep, request: Request) -> HoldView:
+    target = Target(body.target.kind, body.target.id)
+    row = place_hold(session, target, body.reason, body.owner, who.name)
+    session.commit()
+    session.refresh(row)
+    _wake(request)
+    return HoldView.of(row)
+
+
+@router.post("/holds/{hold_id}/release", summary="Release with a disposition (quality)")
+def release(
+    hold_id: str, body: ReleaseBody, who: Releaser, session: SessionDep, request: Request
+) -> HoldView:
+    try:
+        row = release_hold(
+            session, hold_id, who.name, {who.role.value}, body.disposition, body.comment
+        )
+    except HoldNotFound as exc:
+        raise Problem(404, "UNKNOWN_HOLD", str(exc)) from None
+    except NotPermitted as exc:
+        raise Problem(403, "FORBIDDEN", str(exc)) from None
+    except IllegalTransition as exc:
+        raise Problem(409, "ILLEGAL_TRANSITION", str(exc)) from None
+    session.commit()
+    session.refresh(row)
+    _wake(request)
+    return HoldView.of(row)
+
+
+@router.put(
+    "/inspection-plans/{routing}/{operation}", summary="Define the inspection plan of an operation"
+)
+def put_plan(
+    routing: str, operation: str, body: dict[str, Any], who: Placer, session: SessionDep
+) -> InspectionPlan:
+    try:
+        plan = InspectionPlan.model_validate({**body, "routing": routing, "operation": operation})
+    except ValueError as exc:
+        raise Problem(422, "INVALID_PLAN", str(exc)) from None
+    save_plan(session, plan, who.name)
+    session.commit()
+    return plan
+
+
+class InspectionBody(BaseModel):
+    work_order: str = Field(min_length=1, max_length=16, examples=["WO-000123"])
+    operation: str = Field(pattern=r"^\d{4}$", examples=["0020"])
+    lot: str | None = Field(default=None, max_length=80)
+    results: dict[str, float | bool] = Field(examples=[{"hole_dia": 8.02, "no_burr": True}])
+
+
+class InspectionView(BaseModel):
+    id: int
+    passed: bool
+    summary: str
+    nonconformance: str | None
+    hold_id: str | None
+    findings: list[dict[str, Any]]
+
+
+@router.post("/inspections", status_code=201, summary="Record inspection results")
+def inspect(
+    body: InspectionBody, who: PrincipalDep, session: SessionDep, request: Request
+) -> InspectionView:
+    if not (who.can(Permission.REPORT) or who.can(Permission.HOLD_PLACE)):
+        raise Problem(403, "FORBIDDEN", f"role {who.role.value!r} may not record inspections")
+    try:
+        rec, _outcome, nc = record_inspection(
+            session, body.work_order, body.operation, body.lot, body.results, who.name
+        )
+    except PlanNotFound as exc:
+        raise Problem(404, "NO_INSPECTION_PLAN", str(exc)) from None
+    except InspectionError as exc:
+        raise Problem(422, "INVALID_RESULTS", str(exc)) from None
+    session.commit()
+    _wake(request)
+    return InspectionView(
+        id=rec.id or 0,
+        passed=rec.passed,
+        summary=rec.summary,
+        nonconformance=nc.number if nc else None,
+        hold_id=nc.hold_id if nc else None,
+        findings=json.loads(rec.results_json),
+    )
+
+
+@router.get("/nonconformances", summary="Nonconformance records, newest first")
+def nonconformances(
+    _: Reader, session: SessionDep, work_order: str | None = None
+) -> list[dict[str, Any]]:
+    q = select(Nonconformance)
+    if work_order:
+        q = q.where(Nonconformance.work_order == work_order)
+    rows = session.exec(q.order_by(col(Nonconformance.id).desc()).limit(500)).all()
+    return [r.model_dump() for r in rows]
