@@ -1,5 +1,6 @@
 """RFC 9457 problem details: every API error leaves as application/problem+json."""
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -8,15 +9,23 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
 
 
 class Problem(Exception):
     """Raise anywhere in a request to answer with a problem document."""
 
     def __init__(
-        self, status: int, code: str, detail: str, title: str | None = None, **extra: Any
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(detail)
+        self.headers = headers or {}
         self.status = status
         self.code = code
         self.detail = detail
@@ -41,7 +50,9 @@ def problem_response(
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.code, exc.detail, exc.title, **exc.extra)
+        resp = problem_response(exc.status, exc.code, exc.detail, exc.title, **exc.extra)
+        resp.headers.update(exc.headers)
+        return resp
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -65,3 +76,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         ]
         detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5])
         return problem_response(422, "INVALID_REQUEST", detail, errors=errors)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Last line of defence: a bug must still answer a problem document, never a bare 500.
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem_response(500, "INTERNAL_ERROR", "unexpected error; it has been logged")

@@ -125,6 +125,8 @@ class MaterialScan:
     expiry: date | None = None
     count: int | None = None
     elements: dict[str, str] = field(default_factory=dict)
+    #: set by tablet buttons that pick the product instead of scanning a GTIN
+    product: str | None = None
     kind: str = "material"
 
 

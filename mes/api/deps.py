@@ -1,0 +1,112 @@
+"""Shared request dependencies: the app's services, the caller, and permission checks.
+
+Routers of every feature use these aliases:
+
+    from mes.api.deps import ServicesDep, SessionDep, require
+    @router.post("/x", dependencies=[require(Permission.HOLD_RELEASE)])
+    def x(who: Annotated[Principal, require(Permission.HOLD_RELEASE)], session: SessionDep): ...
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from config.plant import PlantConfig
+from mes.api.problems import Problem
+from mes.auth.roles import Permission, Principal
+from mes.auth.service import Authenticator, AuthError, Passwords
+from mes.reporting.grammar import Prefixes
+from mes.reporting.handler import StationHandler
+from mes.reporting.writer import ScanWriter
+
+
+@dataclass
+class MesServices:
+    """Everything the API needs at request time; one per app (app.state.services)."""
+
+    cfg: PlantConfig
+    engine: Engine
+    auth: Authenticator
+    passwords: Passwords
+    handler: StationHandler
+    writer: ScanWriter
+    prefixes: Prefixes
+
+    @property
+    def stations(self) -> set[str]:
+        return {w.id for w in self.cfg.workstations}
+
+
+def get_services(request: Request) -> MesServices:
+    services: MesServices | None = getattr(request.app.state, "services", None)
+    if services is None:
+        raise Problem(503, "STARTING", "the MES is starting or stopping; retry shortly")
+    return services
+
+
+ServicesDep = Annotated[MesServices, Depends(get_services)]
+
+
+def get_session(services: ServicesDep) -> Iterator[Session]:
+    with Session(services.engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="login, station or service token")
+
+
+def current_principal(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Problem(
+            401,
+            "UNAUTHENTICATED",
+            "send Authorization: Bearer <token> (log in, or use a station or service token)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return services.auth.resolve(credentials.credentials)
+    except AuthError as exc:
+        raise Problem(
+            401, "UNAUTHENTICATED", str(exc), headers={"WWW-Authenticate": "Bearer"}
+        ) from exc
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require(permission: Permission) -> Any:
+    """A dependency that answers 403 unless the caller's role has `permission`."""
+
+    def check(who: PrincipalDep) -> Principal:
+        if not who.can(permission):
+            raise Problem(
+                403,
+                "FORBIDDEN",
+                f"role {who.role.value!r} may not {permission.value} (see the role matrix)",
+            )
+        return who
+
+    return Depends(check)
+
+
+def station_for(who: Principal, station: str, services: MesServices) -> str:
+    """Check that `who` may act for `station`, a configured workstation."""
+    if station not in services.stations:
+        raise Problem(404, "UNKNOWN_STATION", f"no workstation {station!r} in the plant file")
+    if not who.may_act_for(station):
+        if who.station is not None:
+            detail = f"this token belongs to station {who.station!r}, not {station!r}"
+        else:
+            detail = f"role {who.role.value!r} may not report at stations"
+        raise Problem(403, "FORBIDDEN", detail)
+    return station

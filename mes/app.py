@@ -1,0 +1,142 @@
+"""The MES API application: `create_app(runtime)`.
+
+The lifespan starts the runtime (database migrations, MQTT, scheduler), then the API's own
+services (bootstrap admin, token cache, the single scan writer), and stops them in reverse.
+Feature routers are included below, one line each.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from config.plant import PlantConfig
+from mes.alarms import routes as alarm_routes
+from mes.api.deps import MesServices
+from mes.api.problems import install_problem_handlers
+from mes.auth import routes as auth_routes
+from mes.auth.service import Authenticator, Passwords, bootstrap_admin
+from mes.quality import routes as quality_routes
+from mes.reporting import routes as reporting_routes
+from mes.reporting.grammar import Prefixes
+from mes.reporting.handler import StationHandler
+from mes.reporting.writer import ScanWriter
+from mes.ui import routes as ui_routes
+
+API_DESCRIPTION = """
+Shop-floor MES: scans and tablet buttons from workstations, users and roles.
+Authenticate with `Authorization: Bearer <token>`: a login token (`POST /api/v1/auth/login`),
+a station token (`POST /api/v1/stations/{id}/enrol`) or a service token (`POST /api/v1/tokens`).
+Errors are RFC 9457 `application/problem+json`; scan refusals are
+`{"accepted": false, "error": {"code", "message"}}` (CONTRACTS.md section 8).
+"""
+
+
+class Runtime(Protocol):
+    """What the app needs from `mes.runtime.MesRuntime`."""
+
+    cfg: PlantConfig
+
+    @property
+    def engine(self) -> Engine: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def build_services(cfg: PlantConfig, engine: Engine) -> MesServices:
+    passwords = Passwords()
+    secret = cfg.mes.bootstrap_admin_password
+    with Session(engine) as session:
+        if bootstrap_admin(session, passwords, secret.get_secret_value() if secret else None):
+            session.commit()
+    handler = StationHandler(cfg.mes.debounce_s, cfg.mes.over_report_tolerance_percent)
+    writer = ScanWriter(engine, handler)
+    prefixes: dict[str, str] = dict(getattr(cfg.mes, "scan_prefixes", None) or {})
+    return MesServices(
+        cfg=cfg,
+        engine=engine,
+        auth=Authenticator(engine),
+        passwords=passwords,
+        handler=handler,
+        writer=writer,
+        prefixes=Prefixes(**prefixes),
+    )
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            services = await asyncio.to_thread(build_services, runtime.cfg, runtime.engine)
+            services.writer.start()
+            app.state.services = services
+            try:
+                yield
+            finally:
+                app.state.services = None
+                await asyncio.to_thread(services.writer.stop)
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="shopfloor MES",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.include_router(auth_routes.router)
+    app.include_router(reporting_routes.router)
+    app.include_router(ui_routes.router)
+    app.include_router(alarm_routes.router)
+    app.include_router(quality_routes.router)
+    _install_openapi(app)
+    return app
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+    },
+    "required": ["type", "title", "status", "detail", "code"],
+    "example": {
+        "type": "https://shopfloor.dev/problems/forbidden",
+        "title": "Forbidden",
+        "status": 403,
+        "detail": "this token belongs to station 'ws-10', not 'ws-20'",
+        "code": "FORBIDDEN",
+    },
+}
+
+
+def _install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                PROBLEM_SCHEMA
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

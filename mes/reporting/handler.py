@@ -1,0 +1,283 @@
+"""One handler for both front doors (scans and tablet buttons).
+
+`StationHandler.handle(session, request)` runs inside the caller's open transaction (the single
+writer's batch). It answers a resend of a known `event_id` with the first answer, ignores a
+repeat of the same code within the debounce window, applies the action inside a SAVEPOINT (a
+refusal rolls back only this request), and writes the scan log row holding the raw text and the
+answer in the same transaction as the effect.
+"""
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from mes.auth.models import Operator
+from mes.auth.roles import Principal
+from mes.reporting import production
+from mes.reporting.actions import (
+    Action,
+    BadgeScan,
+    CommandScan,
+    JobScan,
+    MaterialScan,
+    OperatorLogin,
+    OperatorLogout,
+    Pause,
+    QuantityScan,
+    ReasonScan,
+    Refusal,
+    ScrapScan,
+    Unrecognised,
+    action_name,
+    needs_operator,
+)
+from mes.reporting.grammar import Command
+from mes.reporting.models import ScanRecord, StationLogin, StationState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StationRequest:
+    station: str
+    event_id: str
+    action: Action
+    #: the raw scanned text, or `button:<action>` for a tablet button
+    code: str
+    actor: Principal
+    source: str = "scan"
+    scanned_at: datetime | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+
+class EventIdReused(Exception):
+    """A known event_id sent for a different station."""
+
+
+class StationHandler:
+    def __init__(self, debounce_s: float, tolerance_percent: float = 0.0) -> None:
+        self.debounce_s = debounce_s
+        self.tolerance_percent = tolerance_percent
+
+    def handle(self, session: Session, req: StationRequest) -> Answer:
+        prior = session.exec(select(ScanRecord).where(ScanRecord.event_id == req.event_id)).first()
+        if prior is not None:
+            if prior.station != req.station:
+                raise EventIdReused(
+                    f"event_id {req.event_id} was already used at station {prior.station}"
+                )
+            return Answer(prior.status, json.loads(prior.answer))
+        state = self._state(session, req.station)
+        when = req.scanned_at or req.received_at
+        if self._bounced(state, req.code, when):
+            age = abs((when - _aware(state.last_code_at)).total_seconds())  # type: ignore[operator]
+            answer = self._ok(
+                session,
+                state,
+                "scan.ignored",
+                f"{_short(req.code)} again after {age:.1f} s: ignored as a double scan",
+            )
+            return self._record(session, req, answer)
+        savepoint = session.begin_nested()
+        try:
+            action, message = self._apply(session, state, req)
+            savepoint.commit()
+        except Refusal as refusal:
+            savepoint.rollback()
+            state = self._state(session, req.station)
+            answer = self._refused(session, state, refusal)
+        else:
+            answer = self._ok(session, state, action, message)
+        state.last_code, state.last_code_at = req.code[:200], when
+        state.updated_at = req.received_at
+        session.add(state)
+        return self._record(session, req, answer)
+
+    # -- pieces --------------------------------------------------------------------------
+
+    @staticmethod
+    def _state(session: Session, station: str) -> StationState:
+        state = session.get(StationState, station)
+        if state is None:
+            state = StationState(station=station)
+            session.add(state)
+            session.flush()
+        return state
+
+    def _bounced(self, state: StationState, code: str, when: datetime) -> bool:
+        if self.debounce_s <= 0 or state.last_code != code[:200] or state.last_code_at is None:
+            return False
+        return abs((when - _aware(state.last_code_at)).total_seconds()) < self.debounce_s
+
+    def _apply(self, session: Session, state: StationState, req: StationRequest) -> tuple[str, str]:
+        action = req.action
+        if isinstance(action, Unrecognised):
+            raise Refusal("UNKNOWN_BARCODE", f"Unknown barcode: {action.why}")
+        if isinstance(action, BadgeScan):
+            logged = session.get(StationLogin, (req.station, action.badge))
+            action = OperatorLogout(action.badge) if logged else OperatorLogin(action.badge)
+        if isinstance(action, CommandScan) and action.command is Command.LOGOUT:
+            action = OperatorLogout(None)
+        if isinstance(action, OperatorLogin):
+            return "operator.login", self._login(session, req.station, action.badge)
+        if isinstance(action, OperatorLogout):
+            return "operator.logout", self._logout(session, req.station, action.badge)
+        operators = self.operators(session, req.station)
+        if needs_operator(action) and not operators:
+            raise Refusal("NO_OPERATOR", f"No operator is logged in at {req.station}: scan a badge")
+        badges = [o.badge for o in operators]
+        when = req.scanned_at or req.received_at
+        ctx = production.Context(req.station, badges, req.actor, self.tolerance_percent, when)
+        if isinstance(action, ReasonScan):
+            state.reason = action.code
+            return "reason.set", f"Reason {action.code} noted for the next pause"
+        if isinstance(action, JobScan):
+            wo, op = production.select_job(session, ctx, action.work_order, action.operation)
+            state.work_order, state.operation = wo, op
+            session.add(state)
+            return "job.select", f"Selected {wo} / {op}"
+        job = self._job(state, req.station)
+        if isinstance(action, Pause | CommandScan) and _is_pause(action):
+            reason = action.reason if isinstance(action, Pause) and action.reason else state.reason
+            state.reason = None
+            return action_name(action), production.pause(session, ctx, job, reason)
+        if isinstance(action, CommandScan):
+            run = {
+                Command.START: production.start,
+                Command.RESUME: production.resume,
+                Command.COMPLETE: production.complete,
+                Command.UNDO: production.undo,
+            }[action.command]
+            return action_name(action), run(session, ctx, job)
+        if isinstance(action, QuantityScan):
+            return action_name(action), production.report_good(session, ctx, job, action.quantity)
+        if isinstance(action, ScrapScan):
+            msg = production.report_scrap(session, ctx, job, action.quantity, action.reason)
+            return action_name(action), msg
+        if isinstance(action, MaterialScan):
+            return action_name(action), production.consume(session, ctx, job, action)
+        raise Refusal("UNKNOWN_BARCODE", "Nothing to do for this request")
+
+    @staticmethod
+    def _job(state: StationState, station: str) -> production.Job:
+        if state.work_order is None or state.operation is None:
+            raise Refusal("NO_JOB", f"No job selected at {station}: scan a work order first")
+        return production.Job(state.work_order, state.operation)
+
+    @staticmethod
+    def _login(session: Session, station: str, badge: str) -> str:
+        op = session.get(Operator, badge)
+        if op is None or not op.active:
+            raise Refusal("UNKNOWN_OPERATOR", f"Badge {badge} belongs to no active operator")
+        if session.get(StationLogin, (station, badge)) is None:
+            session.add(StationLogin(station=station, badge=badge))
+        return f"{op.name} logged in at {station}"
+
+    @staticmethod
+    def _logout(session: Session, station: str, badge: str | None) -> str:
+        stmt = delete(StationLogin).where(StationLogin.station == station)  # type: ignore[arg-type]
+        if badge is not None:
+            stmt = stmt.where(StationLogin.badge == badge)  # type: ignore[arg-type]
+        gone = session.exec(stmt).rowcount  # type: ignore[call-overload]
+        if badge is None:
+            return f"{gone} operator(s) logged out at {station}"
+        if not gone:
+            raise Refusal("NOT_LOGGED_IN", f"Badge {badge} is not logged in at {station}")
+        return f"{badge} logged out at {station}"
+
+    @staticmethod
+    def operators(session: Session, station: str) -> list[Operator]:
+        stmt = (
+            select(Operator)
+            .join(StationLogin, StationLogin.badge == Operator.badge)  # type: ignore[arg-type]
+            .where(StationLogin.station == station)
+            .order_by(StationLogin.logged_in_at)  # type: ignore[arg-type]
+        )
+        return list(session.exec(stmt))
+
+    def snapshot(self, session: Session, station: str) -> dict[str, Any]:
+        """The `station_state` object of an answer."""
+        state = session.get(StationState, station)
+        wo = state.work_order if state else None
+        op = state.operation if state else None
+        body: dict[str, Any] = {
+            "station": station,
+            "operators": [
+                {"badge": o.badge, "name": o.name} for o in self.operators(session, station)
+            ],
+            "work_order": wo,
+            "operation": op,
+            "pending_reason": state.reason if state else None,
+        }
+        if wo is not None and op is not None:
+            body["job"] = production.summary(session, production.Job(wo, op))
+        return body
+
+    def _ok(self, session: Session, state: StationState, action: str, message: str) -> Answer:
+        session.flush()
+        return Answer(
+            200,
+            {
+                "accepted": True,
+                "action": action,
+                "message": message,
+                "station_state": self.snapshot(session, state.station),
+            },
+        )
+
+    def _refused(self, session: Session, state: StationState, refusal: Refusal) -> Answer:
+        return Answer(
+            422,
+            {
+                "accepted": False,
+                "error": {"code": refusal.code, "message": refusal.message},
+                "station_state": self.snapshot(session, state.station),
+            },
+        )
+
+    @staticmethod
+    def _record(session: Session, req: StationRequest, answer: Answer) -> Answer:
+        error = answer.body.get("error")
+        session.add(
+            ScanRecord(
+                event_id=req.event_id,
+                station=req.station,
+                code=req.code[:4096],
+                source=req.source,
+                actor=req.actor.label[:80],
+                scanned_at=req.scanned_at,
+                received_at=req.received_at,
+                accepted=answer.status == 200,
+                status=answer.status,
+                action=answer.body.get("action"),
+                error_code=error["code"] if error else None,
+                answer=json.dumps(answer.body, default=str),
+            )
+        )
+        return answer
+
+
+def _is_pause(action: Action) -> bool:
+    return isinstance(action, Pause) or (
+        isinstance(action, CommandScan) and action.command is Command.PAUSE
+    )
+
+
+def _aware(value: datetime | None) -> datetime:
+    assert value is not None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _short(code: str) -> str:
+    return code if len(code) <= 40 else code[:39] + "…"

@@ -1,0 +1,182 @@
+"""Adapter from station actions to the production service (mes.production.service).
+
+The station handler speaks in stations, badges and selected jobs; the production service in
+work orders and operations. This module is the only place that translates between them.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from mes.auth.roles import Principal
+from mes.orders.models import Operation, WorkOrder
+from mes.production import service
+from mes.production.models import ProductionEvent
+from mes.production.refusals import CORRECTION_NOT_POSSIBLE, REASON_REQUIRED, Refusal
+from mes.reporting.grammar import MaterialScan
+
+#: CMD:UNDO reverses the station's own last report, only this soon after it.
+UNDO_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Job:
+    work_order: str
+    operation: str
+
+
+@dataclass(frozen=True)
+class Context:
+    station: str
+    #: badges logged in at the station, earliest first
+    operators: list[str]
+    actor: Principal
+    tolerance_percent: float
+    at: datetime
+
+    @property
+    def operator(self) -> str | None:
+        return self.operators[0] if self.operators else None
+
+    @property
+    def who(self) -> dict[str, Any]:
+        return {
+            "workstation": self.station,
+            "operator": self.operator,
+            "actor": self.actor.label[:64],
+            "at": self.at,
+        }
+
+
+def select_job(
+    session: Session, ctx: Context, work_order: str, operation: str | None
+) -> tuple[str, str]:
+    job = service.select_job(session, work_order, operation, workstation=ctx.station)
+    return job.work_order, job.operation
+
+
+def start(session: Session, ctx: Context, job: Job) -> str:
+    service.start_operation(session, job.work_order, job.operation, **ctx.who)
+    return f"Started {job.work_order} / {job.operation}"
+
+
+def pause(session: Session, ctx: Context, job: Job, reason: str | None) -> str:
+    if not reason:
+        raise Refusal(REASON_REQUIRED, "Scan a reason (RSN:<code>) before pausing")
+    service.pause_operation(session, job.work_order, job.operation, reason=reason, **ctx.who)
+    return f"Paused {job.work_order} / {job.operation}: {reason}"
+
+
+def resume(session: Session, ctx: Context, job: Job) -> str:
+    service.resume_operation(session, job.work_order, job.operation, **ctx.who)
+    return f"Resumed {job.work_order} / {job.operation}"
+
+
+def complete(session: Session, ctx: Context, job: Job) -> str:
+    service.complete_operation(session, job.work_order, job.operation, **ctx.who)
+    return f"Completed {job.work_order} / {job.operation}"
+
+
+def report_good(session: Session, ctx: Context, job: Job, quantity: int) -> str:
+    service.report_good(
+        session,
+        job.work_order,
+        job.operation,
+        quantity=quantity,
+        tolerance_percent=ctx.tolerance_percent,
+        **ctx.who,
+    )
+    return f"{quantity} good on {job.work_order} / {job.operation}"
+
+
+def report_scrap(session: Session, ctx: Context, job: Job, quantity: int, reason: str) -> str:
+    service.report_scrap(
+        session,
+        job.work_order,
+        job.operation,
+        quantity=quantity,
+        reason=reason,
+        tolerance_percent=ctx.tolerance_percent,
+        **ctx.who,
+    )
+    return f"{quantity} scrapped ({reason}) on {job.work_order} / {job.operation}"
+
+
+def consume(session: Session, ctx: Context, job: Job, material: MaterialScan) -> str:
+    service.consume_material(
+        session,
+        job.work_order,
+        job.operation,
+        material=service.Material(
+            gtin=material.gtin,
+            lot=material.lot,
+            serial=material.serial,
+            quantity=float(material.count) if material.count is not None else None,
+            expiry=material.expiry.isoformat() if material.expiry else None,
+            product=material.product,
+        ),
+        **ctx.who,
+    )
+    what = material.lot or material.serial or material.gtin
+    return f"Material {what} consumed on {job.work_order} / {job.operation}"
+
+
+def undo(session: Session, ctx: Context, job: Job) -> str:
+    """Reverse this station's last report on the job with a compensating event."""
+    wo = session.exec(select(WorkOrder).where(WorkOrder.number == job.work_order)).first()
+    last = None
+    if wo is not None:
+        last = session.exec(
+            select(ProductionEvent)
+            .where(
+                ProductionEvent.work_order_id == wo.id,
+                ProductionEvent.workstation == ctx.station,
+                col(ProductionEvent.kind).in_(service.CORRECTABLE),
+            )
+            .order_by(col(ProductionEvent.id).desc())
+            .limit(1)
+        ).first()
+    if last is None:
+        raise Refusal(CORRECTION_NOT_POSSIBLE, f"Nothing to undo at {ctx.station}")
+    at = last.at if last.at.tzinfo else last.at.replace(tzinfo=ctx.at.tzinfo)
+    if ctx.at - at > UNDO_WINDOW:
+        raise Refusal(
+            CORRECTION_NOT_POSSIBLE,
+            f"The last report is older than {int(UNDO_WINDOW.total_seconds() // 60)} min: "
+            "ask a supervisor for a correction",
+        )
+    assert last.id is not None
+    service.correct_event(
+        session,
+        last.id,
+        actor=ctx.actor.label[:64],
+        reason=f"CMD:UNDO by {ctx.operator}",
+        workstation=ctx.station,
+        at=ctx.at,
+    )
+    return f"Undid {last.kind} (event {last.id}) on {job.work_order} / {job.operation}"
+
+
+def summary(session: Session, job: Job) -> dict[str, Any] | None:
+    """Progress of the selected job for the station display (read only, no locks)."""
+    row = session.exec(
+        select(WorkOrder, Operation)
+        .join(Operation, col(Operation.work_order_id) == WorkOrder.id)
+        .where(WorkOrder.number == job.work_order, Operation.number == job.operation)
+    ).first()
+    if row is None:
+        return None
+    wo, op = row
+    return {
+        "work_order_status": wo.status,
+        "status": op.status,
+        "name": op.name,
+        "product": wo.product,
+        "quantity": wo.quantity,
+        "good": op.good,
+        "scrap": op.scrap,
+        "rework": op.rework,
+        "pause_reason": op.pause_reason,
+    }

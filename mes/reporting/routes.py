@@ -1,0 +1,292 @@
+"""Two front doors, one handler: `POST /api/v1/scans` and the tablet button endpoints."""
+
+import uuid
+from datetime import UTC
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import select
+
+from mes.api.deps import PrincipalDep, ServicesDep, SessionDep, require, station_for
+from mes.api.problems import Problem
+from mes.auth.roles import Permission, Principal
+from mes.production import service
+from mes.production.refusals import Refusal
+from mes.reporting.actions import (
+    Action,
+    CommandScan,
+    JobScan,
+    MaterialScan,
+    OperatorLogin,
+    OperatorLogout,
+    Pause,
+    QuantityScan,
+    ScrapScan,
+)
+from mes.reporting.grammar import Command, parse_scan
+from mes.reporting.handler import EventIdReused, StationRequest
+from mes.reporting.models import ScanRecord
+from mes.reporting.schemas import (
+    BadgeIn,
+    ButtonIn,
+    JobIn,
+    LogoutIn,
+    MaterialIn,
+    PauseIn,
+    QuantityIn,
+    ScanAccepted,
+    ScanIn,
+    ScanLogEntry,
+    ScanRefused,
+    ScrapIn,
+    StationStateOut,
+)
+from mes.reporting.writer import WriterStopped
+
+router = APIRouter(prefix="/api/v1", tags=["stations"])
+
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+STATION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": ScanAccepted, "description": "done (or ignored as a double scan)"},
+    401: {"description": "no or bad token", "content": _PROBLEM},
+    403: {"description": "not allowed for this role or station", "content": _PROBLEM},
+    404: {"description": "unknown station", "content": _PROBLEM},
+    409: {"description": "event_id already used at another station", "content": _PROBLEM},
+    422: {
+        "model": ScanRefused,
+        "description": "understood but refused (see error.code), or an invalid request "
+        "(application/problem+json)",
+    },
+    503: {"description": "not stored: resend with the same event_id", "content": _PROBLEM},
+}
+
+
+async def _run(services: Any, request: StationRequest) -> JSONResponse:
+    try:
+        answer = await services.writer.process(request)
+    except EventIdReused as exc:
+        raise Problem(409, "EVENT_ID_REUSED", str(exc)) from exc
+    except WriterStopped as exc:
+        raise Problem(503, "NOT_STORED", str(exc), headers={"Retry-After": "1"}) from exc
+    return JSONResponse(answer.body, status_code=answer.status)
+
+
+@router.post(
+    "/scans",
+    responses=STATION_RESPONSES,
+    response_model=ScanAccepted,
+    summary="Report a scan from a workstation (CONTRACTS.md section 8)",
+)
+async def post_scan(
+    body: ScanIn, services: ServicesDep, who: Annotated[Principal, require(Permission.REPORT)]
+) -> JSONResponse:
+    station = station_for(who, body.station, services)
+    request = StationRequest(
+        station=station,
+        event_id=body.event_id,
+        action=parse_scan(body.code, services.prefixes),
+        code=body.code.strip("\r\n\t ") or body.code,
+        actor=who,
+        source="scan",
+        scanned_at=body.scanned_at.astimezone(UTC) if body.scanned_at else None,
+    )
+    return await _run(services, request)
+
+
+async def _button(
+    services: Any, who: Principal, station: str, body: ButtonIn, action: Action, code: str
+) -> JSONResponse:
+    station = station_for(who, station, services)
+    request = StationRequest(
+        station=station,
+        event_id=body.event_id or f"btn-{uuid.uuid4()}",
+        action=action,
+        code=f"button:{code}",
+        actor=who,
+        source="button",
+        scanned_at=body.pressed_at.astimezone(UTC) if body.pressed_at else None,
+    )
+    return await _run(services, request)
+
+
+Reporter = Annotated[Principal, require(Permission.REPORT)]
+_BTN: dict[str, Any] = {"responses": STATION_RESPONSES, "response_model": ScanAccepted}
+
+
+@router.post("/stations/{station}/operators/login", summary="Log an operator in", **_BTN)
+async def login_operator(
+    station: str, body: BadgeIn, services: ServicesDep, who: Reporter
+) -> JSONResponse:
+    action = OperatorLogin(body.badge)
+    return await _button(services, who, station, body, action, f"login:{body.badge}")
+
+
+@router.post("/stations/{station}/operators/logout", summary="Log one or all out", **_BTN)
+async def logout_operator(
+    station: str, body: LogoutIn, services: ServicesDep, who: Reporter
+) -> JSONResponse:
+    action = OperatorLogout(body.badge)
+    return await _button(services, who, station, body, action, f"logout:{body.badge or '*'}")
+
+
+@router.post("/stations/{station}/job", summary="Select a work order (and operation)", **_BTN)
+async def select_job(
+    station: str, body: JobIn, services: ServicesDep, who: Reporter
+) -> JSONResponse:
+    action = JobScan(body.work_order.upper(), body.operation)
+    code = f"job:{body.work_order}/{body.operation or ''}"
+    return await _button(services, who, station, body, action, code)
+
+
+def _command(command: Command) -> Any:
+    async def press(
+        station: str, body: ButtonIn, services: ServicesDep, who: Reporter
+    ) -> JSONResponse:
+        action = CommandScan(command)
+        return await _button(services, who, station, body, action, command.value.lower())
+
+    return press
+
+
+for _cmd in (Command.START, Command.RESUME, Command.COMPLETE, Command.UNDO):
+    router.add_api_route(
+        f"/stations/{{station}}/{_cmd.value.lower()}",
+        _command(_cmd),
+        methods=["POST"],
+        summary=f"{_cmd.value.capitalize()} the selected operation",
+        name=f"station_{_cmd.value.lower()}",
+        **_BTN,
+    )
+
+
+@router.post("/stations/{station}/pause", summary="Pause, with a reason", **_BTN)
+async def pause(station: str, body: PauseIn, services: ServicesDep, who: Reporter) -> JSONResponse:
+    action = Pause(body.reason.upper() if body.reason else None)
+    return await _button(services, who, station, body, action, f"pause:{body.reason or ''}")
+
+
+@router.post("/stations/{station}/quantity", summary="Report good units", **_BTN)
+async def report_quantity(
+    station: str, body: QuantityIn, services: ServicesDep, who: Reporter
+) -> JSONResponse:
+    action = QuantityScan(body.quantity)
+    return await _button(services, who, station, body, action, f"quantity:{body.quantity}")
+
+
+@router.post("/stations/{station}/scrap", summary="Report scrapped units with a reason", **_BTN)
+async def report_scrap(
+    station: str, body: ScrapIn, services: ServicesDep, who: Reporter
+) -> JSONResponse:
+    action = ScrapScan(body.quantity, body.reason.upper())
+    code = f"scrap:{body.quantity}:{body.reason}"
+    return await _button(services, who, station, body, action, code)
+
+
+@router.post("/stations/{station}/material", summary="Consume a material lot or serial", **_BTN)
+async def consume_material(
+    station: str, body: MaterialIn, services: ServicesDep, who: Reporter
+) -> JSONResponse:
+    if body.gtin is None and body.lot is None and body.serial is None:
+        raise Problem(422, "INVALID_REQUEST", "give at least one of gtin, lot or serial")
+    gtin = body.gtin.zfill(14) if body.gtin else None
+    action = MaterialScan(
+        gtin=gtin, lot=body.lot, serial=body.serial, count=body.count, product=body.product
+    )
+    code = f"material:{body.gtin or ''}:{body.lot or ''}:{body.serial or ''}:{body.count or ''}"
+    return await _button(services, who, station, body, action, code)
+
+
+@router.get(
+    "/stations/{station}/state",
+    response_model=StationStateOut,
+    responses={k: v for k, v in STATION_RESPONSES.items() if k in (401, 403, 404)},
+    summary="Logged-in operators, selected job and its progress",
+)
+def station_state(
+    station: str,
+    services: ServicesDep,
+    session: SessionDep,
+    who: Annotated[Principal, require(Permission.READ)],
+) -> dict[str, Any]:
+    if station not in services.stations:
+        raise Problem(404, "UNKNOWN_STATION", f"no workstation {station!r} in the plant file")
+    return services.handler.snapshot(session, station)
+
+
+@router.get(
+    "/stations/{station}/scans",
+    response_model=list[ScanLogEntry],
+    responses={k: v for k, v in STATION_RESPONSES.items() if k in (401, 403, 404)},
+    summary="The station's scan log, newest first (raw text of every scan)",
+)
+def scan_log(
+    station: str,
+    services: ServicesDep,
+    session: SessionDep,
+    who: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    if station not in services.stations:
+        raise Problem(404, "UNKNOWN_STATION", f"no workstation {station!r} in the plant file")
+    if who.station is not None and who.station != station:
+        raise Problem(403, "FORBIDDEN", f"this token belongs to station {who.station!r}")
+    rows = session.exec(
+        select(ScanRecord)
+        .where(ScanRecord.station == station)
+        .order_by(ScanRecord.id.desc())  # type: ignore[union-attr]
+        .limit(limit)
+    )
+    return [r.model_dump() for r in rows]
+
+
+class CorrectionIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"production_event": 42, "reason": "counted twice"}]},
+    )
+    production_event: int = Field(ge=1, le=2**62, description="id of the report to compensate")
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class CorrectionOut(BaseModel):
+    correction_event: int
+    corrects: int
+    good: int
+    scrap: int
+    rework: int
+
+
+@router.post(
+    "/corrections",
+    response_model=CorrectionOut,
+    status_code=201,
+    tags=["corrections"],
+    responses={
+        401: STATION_RESPONSES[401],
+        403: STATION_RESPONSES[403],
+        422: {"description": "not correctable (code in the problem)", "content": _PROBLEM},
+    },
+    summary="Compensate a report with a correction event (supervisor only)",
+)
+def correct(
+    body: CorrectionIn,
+    session: SessionDep,
+    who: Annotated[Principal, require(Permission.CORRECT)],
+) -> CorrectionOut:
+    try:
+        ev = service.correct_event(
+            session, body.production_event, actor=who.label[:64], reason=body.reason
+        )
+    except Refusal as exc:
+        raise Problem(422, exc.code, exc.message) from exc
+    session.commit()
+    assert ev.id is not None
+    return CorrectionOut(
+        correction_event=ev.id,
+        corrects=body.production_event,
+        good=ev.good,
+        scrap=ev.scrap,
+        rework=ev.rework,
+    )

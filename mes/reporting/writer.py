@@ -1,0 +1,133 @@
+"""The single scan writer: one thread group-commits station requests.
+
+Requests from all HTTP workers are queued; the writer takes up to `max_batch` at a time, runs
+each inside its own SAVEPOINT (a refusal or a failure rolls back that request only), commits the
+batch once, and only then resolves each request's future. An answer therefore always means
+"committed": nothing acknowledged is lost. If the batch commit fails, every request of the batch
+is retried alone, so one bad request cannot fail its neighbours.
+
+On SQLite the batch opens with BEGIN IMMEDIATE: the write lock is taken up front, never
+upgraded halfway (the pysqlite driver would otherwise start the transaction at the first
+SAVEPOINT and end it at the first RELEASE).
+"""
+
+import asyncio
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from mes.reporting.handler import Answer, EventIdReused, StationHandler, StationRequest
+
+log = logging.getLogger(__name__)
+
+_Item = tuple[StationRequest, "Future[Answer]"]
+
+
+class WriterStopped(RuntimeError):
+    """The writer is not running; the request was not processed (safe to resend)."""
+
+
+class ScanWriter:
+    def __init__(self, engine: Engine, handler: StationHandler, max_batch: int = 128) -> None:
+        self.engine = engine
+        self.handler = handler
+        self.max_batch = max_batch
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._sqlite = engine.dialect.name == "sqlite"
+        self.batches = 0
+        self.requests = 0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="scan-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def submit(self, request: StationRequest) -> "Future[Answer]":
+        future: Future[Answer] = Future()
+        if self._thread is None:
+            future.set_exception(WriterStopped("scan writer is not running"))
+            return future
+        self._queue.put((request, future))
+        return future
+
+    async def process(self, request: StationRequest) -> Answer:
+        return await asyncio.wrap_future(self.submit(request))
+
+    # -- the writer thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._process(batch)
+            if stop:
+                return
+
+    def _process(self, batch: list[_Item]) -> None:
+        try:
+            results = self._transaction(batch)
+        except Exception:  # noqa: BLE001 - retried one by one below, each failure reported
+            log.warning("scan batch of %d failed to commit; retrying one by one", len(batch))
+            if len(batch) == 1:
+                self._fail(batch[0][1])
+                return
+            for item in batch:
+                self._process([item])
+            return
+        self.batches += 1
+        self.requests += len(batch)
+        for (_, future), result in zip(batch, results, strict=True):
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    def _transaction(self, batch: list[_Item]) -> list[Answer | BaseException]:
+        results: list[Answer | BaseException] = []
+        with Session(self.engine, expire_on_commit=False) as session:
+            if self._sqlite:
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            for request, _ in batch:
+                savepoint = session.begin_nested()
+                try:
+                    results.append(self.handler.handle(session, request))
+                    savepoint.commit()
+                except Exception as exc:
+                    savepoint.rollback()
+                    if not _expected(exc):
+                        log.exception("station request %s failed", request.event_id)
+                    results.append(exc)
+            session.commit()
+        return results
+
+    @staticmethod
+    def _fail(future: "Future[Answer]") -> None:
+        log.exception("scan request could not be committed")
+        future.set_exception(WriterStopped("the scan could not be stored; resend it"))
+
+
+def _expected(exc: Exception) -> bool:
+    return isinstance(exc, EventIdReused)

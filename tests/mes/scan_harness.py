@@ -1,0 +1,122 @@
+"""Shared pieces of the scan/auth/API tests: a plant config, a running app, helpers."""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from config.plant import PlantConfig
+from mes.auth import service
+from mes.db import make_engine
+from mes.masterdata.sync import sync_master_data
+from mes.migrations.run import upgrade_head
+
+PLANT: dict[str, Any] = {
+    "version": 1,
+    "plant": {
+        "enterprise": "acme",
+        "site": "plant1",
+        "areas": [{"name": "stamping", "lines": [{"name": "line1", "cells": [{"name": "c1"}]}]}],
+    },
+    "mes": {"debounce_s": 2.0, "bootstrap_admin_password": "admin-secret-1"},
+    "workstations": [
+        {"id": "ws-10", "path": "stamping/line1/c1", "work_centre": "STAMP"},
+        {"id": "ws-20", "path": "stamping/line1/c1", "work_centre": "PRESS"},
+    ],
+    "products": [{"code": "BRKT-200"}, {"code": "STEEL-2MM", "unit": "kg"}],
+    "routings": [
+        {
+            "id": "RT-BRKT-200",
+            "product": "BRKT-200",
+            "operations": [
+                {"number": "0010", "name": "Stamp", "workstation": "ws-10", "cycle_time_s": 2},
+                {"number": "0020", "name": "Bend", "work_centre": "PRESS", "cycle_time_s": 3},
+            ],
+        }
+    ],
+}
+
+
+def plant_config(db_url: str, **mes: Any) -> PlantConfig:
+    raw = {**PLANT, "database": {"url": db_url}, "mes": {**PLANT["mes"], **mes}}
+    return PlantConfig.model_validate(raw)
+
+
+class SchemaOnlyRuntime:
+    """Stand-in until mes.runtime lands: migrated database and master data, no MQTT."""
+
+    def __init__(self, cfg: PlantConfig) -> None:
+        self.cfg = cfg
+        self.engine = make_engine(cfg.database.url)
+
+    async def start(self) -> None:
+        upgrade_head(self.engine)
+        with Session(self.engine) as session:
+            sync_master_data(session, self.cfg)
+            session.commit()
+
+    async def stop(self) -> None:
+        self.engine.dispose()
+
+
+def make_runtime(cfg: PlantConfig) -> Any:
+    try:
+        from mes.runtime import MesRuntime
+    except ImportError:
+        return SchemaOnlyRuntime(cfg)
+    return MesRuntime(cfg)
+
+
+@contextmanager
+def running_app(cfg: PlantConfig) -> Iterator[tuple[TestClient, Engine]]:
+    from mes.app import create_app
+
+    runtime = make_runtime(cfg)
+    app = create_app(runtime)
+    with TestClient(app) as client:
+        yield client, runtime.engine
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def admin_token(client: TestClient) -> str:
+    r = client.post("/api/v1/auth/login", json={"username": "admin", "password": "admin-secret-1"})
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])
+
+
+def enrol(client: TestClient, admin: str, station: str) -> str:
+    r = client.post(f"/api/v1/stations/{station}/enrol", headers=bearer(admin))
+    assert r.status_code == 201, r.text
+    return str(r.json()["access_token"])
+
+
+def add_operators(client: TestClient, admin: str, *badges: str) -> None:
+    for badge in badges:
+        r = client.post(
+            "/api/v1/operators", json={"badge": badge, "name": f"Op {badge}"}, headers=bearer(admin)
+        )
+        assert r.status_code == 201, r.text
+
+
+def scan(
+    client: TestClient, token: str, station: str, code: str, event_id: str | None = None, **kw: Any
+) -> Any:
+    body = {"station": station, "code": code, "event_id": event_id or str(uuid.uuid4()), **kw}
+    return client.post("/api/v1/scans", json=body, headers=bearer(token))
+
+
+def add_user(engine: Engine, username: str, role: str, password: str) -> None:
+    with Session(engine) as session:
+        service.add_user(session, service.Passwords(), username, role, password)
+        session.commit()
+
+
+def make_test_engine(url: str) -> Engine:
+    return make_engine(url)
