@@ -1,0 +1,232 @@
+"""The running MES core of one process: database, MQTT intake/acks, outbox relay, scheduler.
+
+`MesRuntime(cfg)` owns the engine (migrated to head and master data synced at start), one MQTT
+connection (ERP orders and acks in, confirmations and rejections out), the outbox relay thread
+and the APScheduler jobs. `mes.app.create_app(runtime)` calls `start()`/`stop()` in its
+lifespan. Several replicas may run on one PostgreSQL: see mes/outbox/relay.py.
+"""
+
+import asyncio
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import delete, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, col
+
+from config.plant import PlantConfig
+from edge.uns.client import probe_protocol
+from edge.uns.topics import Namespace
+from mes.db import make_engine
+from mes.masterdata.sync import sync_master_data
+from mes.migrations.run import upgrade_head
+from mes.orders.intake import apply_erp_message
+from mes.outbox.acks import apply_ack
+from mes.outbox.broker import BrokerLink, Handler
+from mes.outbox.models import OutboxMessage
+from mes.outbox.relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+#: Advisory lock key that serialises master-data sync across replicas (PostgreSQL).
+SYNC_LOCK = 0x5F5EED03
+
+ShiftEndHook = Callable[[Session, datetime], object]
+
+
+class MesRuntime:
+    def __init__(
+        self,
+        cfg: PlantConfig,
+        *,
+        replica: str | None = None,
+        relay_interval_s: float = 0.5,
+        outbox_retry_s: float = 5.0,
+        outbox_keep_days: float = 30.0,
+        shift_ends: tuple[str, ...] = ("06:00", "14:00", "22:00"),
+        connect_timeout_s: float = 10.0,
+    ) -> None:
+        self.cfg = cfg
+        self.ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
+        self.replica = replica or socket.gethostname()
+        self.relay_interval_s = relay_interval_s
+        self.outbox_retry_s = outbox_retry_s
+        self.outbox_keep_days = outbox_keep_days
+        self.shift_ends = tuple(time.fromisoformat(t) for t in shift_ends)
+        self.connect_timeout_s = connect_timeout_s
+        self._engine: Engine | None = None
+        self.link: BrokerLink | None = None
+        self.relay: OutboxRelay | None = None
+        self.scheduler: BackgroundScheduler | None = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._relay_thread: threading.Thread | None = None
+        self._shift_hooks: list[ShiftEndHook] = [cleanup_stale_logins]
+
+    # --- what other parts call ------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("MesRuntime.start() has not run")
+        return self._engine
+
+    def session(self) -> Session:
+        return Session(self.engine)
+
+    def notify_outbox(self) -> None:
+        """Wake the relay now (after a commit that wrote to the outbox); it also polls."""
+        self._wake.set()
+
+    def on_shift_end(self, hook: ShiftEndHook) -> None:
+        """Run `hook(session, shift_end)` at every shift end (committed after the hook)."""
+        self._shift_hooks.append(hook)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.start_sync)
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.stop_sync)
+
+    def start_sync(self) -> None:
+        self._engine = make_engine(self.cfg.database.url)
+        upgrade_head(self._engine)
+        self._sync_master_data()
+        protocol = probe_protocol(self.cfg.broker)
+        handlers: dict[str, Handler] = {
+            self.ns.erp_orders: self._on_order,
+            self.ns.erp_acks: self._on_ack,
+        }
+        self.link = BrokerLink(self.cfg.broker, f"shopfloor-mes-{self.replica}", protocol, handlers)
+        self.link.on_connected = self.notify_outbox
+        self.link.start()
+        if not self.link.wait_connected(self.connect_timeout_s):
+            log.warning("broker not connected yet; the MES keeps retrying")
+        self.relay = OutboxRelay(self._engine, self.link, self._topic_for)
+        self._stopping.clear()
+        self._relay_thread = threading.Thread(
+            target=self._relay_loop, name="outbox-relay", daemon=True
+        )
+        self._relay_thread.start()
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+        self.scheduler.add_job(
+            self.notify_outbox, "interval", seconds=self.outbox_retry_s, id="outbox-retry"
+        )
+        self.scheduler.add_job(self.purge_outbox, "interval", hours=6, id="outbox-purge")
+        for t in self.shift_ends:
+            self.scheduler.add_job(
+                self.run_shift_end,
+                "cron",
+                hour=t.hour,
+                minute=t.minute,
+                id=f"shift-end-{t.hour:02d}{t.minute:02d}",
+            )
+        self.scheduler.start()
+
+    def stop_sync(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        if self._relay_thread is not None:
+            self._relay_thread.join(15)
+            self._relay_thread = None
+        if self.relay is not None:
+            self.relay.close()
+            self.relay = None
+        if self.link is not None:
+            self.link.stop()
+            self.link = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _topic_for(self, kind: str) -> str:
+        return self.ns.erp_rejected if kind == "rejection" else self.ns.confirmations
+
+    def _sync_master_data(self) -> None:
+        with self.session() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SYNC_LOCK})
+            sync_master_data(session, self.cfg)
+            session.commit()
+
+    def _relay_loop(self) -> None:
+        while not self._stopping.is_set():
+            relay = self.relay
+            if relay is not None:
+                try:
+                    relay.drain()
+                except Exception:  # the relay must outlive database hiccups
+                    log.exception("outbox relay pass failed; retrying")
+            self._wake.wait(self.relay_interval_s)
+            self._wake.clear()
+
+    def _on_order(self, _topic: str, payload: bytes) -> None:
+        for attempt in (1, 2):
+            try:
+                with self.session() as session:
+                    result = apply_erp_message(session, payload)
+                    session.commit()
+                log.info(
+                    "ERP message %s: %s %s",
+                    result.message_id,
+                    result.outcome,
+                    result.work_order or "",
+                )
+                break
+            except (IntegrityError, OperationalError):
+                # another replica applied the same message_id or erp_id concurrently: the
+                # second attempt sees it and answers "duplicate" (or the replace rule)
+                if attempt == 2:
+                    raise
+        self.notify_outbox()
+
+    def _on_ack(self, _topic: str, payload: bytes) -> None:
+        with self.session() as session:
+            closed = apply_ack(session, payload)
+            session.commit()
+        if closed:
+            log.info("%s CLOSED: the ERP acknowledged its final confirmation", closed)
+
+    def purge_outbox(self) -> int:
+        cutoff = datetime.now(UTC) - timedelta(days=self.outbox_keep_days)
+        with self.session() as session:
+            result = session.exec(
+                delete(OutboxMessage)
+                .where(col(OutboxMessage.published_at).is_not(None))
+                .where(col(OutboxMessage.published_at) < cutoff)
+            )
+            session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def run_shift_end(self, now: datetime | None = None) -> None:
+        at = now or datetime.now(UTC)
+        for hook in self._shift_hooks:
+            try:
+                with self.session() as session:
+                    hook(session, at)
+                    session.commit()
+            except Exception:  # one failing hook must not stop the others
+                log.exception("shift-end hook %r failed", hook)
+
+
+def cleanup_stale_logins(session: Session, shift_end: datetime) -> Any:
+    """Log out operators still logged in at shift end (the scan engineer's `station_login`)."""
+    try:
+        from mes.reporting.models import StationLogin
+    except ImportError:  # pragma: no cover - scan reporting not installed
+        return 0
+    result = session.exec(delete(StationLogin).where(col(StationLogin.logged_in_at) <= shift_end))
+    return getattr(result, "rowcount", 0)

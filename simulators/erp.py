@@ -1,0 +1,173 @@
+"""A small ERP for tests and demos: releases production orders over MQTT, records the MES's
+confirmations (de-duplicated by message_id) and rejections, and acknowledges confirmations on
+`_erp/acks` so that completed orders reach CLOSED."""
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
+
+from config.plant import Broker
+from edge.uns.client import make_client, parse_broker_url, probe_protocol
+from edge.uns.topics import Namespace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ErpLedger:
+    """What the ERP has received, in arrival order."""
+
+    confirmations: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: int = 0
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+
+    def for_order(self, erp_id: str) -> list[dict[str, Any]]:
+        return [c for c in self.confirmations if c.get("erp_id") == erp_id]
+
+    def finals(self) -> list[dict[str, Any]]:
+        return [c for c in self.confirmations if c.get("final")]
+
+
+class ErpSimulator:
+    def __init__(
+        self,
+        broker: Broker,
+        ns: Namespace,
+        client_id: str = "shopfloor-erp-sim",
+        ack: bool = True,
+    ) -> None:
+        self.broker = broker
+        self.ns = ns
+        self.ack = ack
+        self.ledger = ErpLedger()
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._ready = threading.Event()
+        self.client = make_client(broker, client_id, protocol=probe_protocol(broker))
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+
+    def start(self, timeout: float = 10.0) -> "ErpSimulator":
+        addr = parse_broker_url(self.broker.url)
+        self.client.reconnect_delay_set(0.2, 2)  # type: ignore[arg-type]
+        self.client.connect(addr.host, addr.port, keepalive=15)
+        self.client.loop_start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError(f"ERP simulator could not subscribe at {self.broker.url}")
+        return self
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def send(self, message: dict[str, Any] | str) -> None:
+        payload = message if isinstance(message, str) else json.dumps(message)
+        self.client.publish(self.ns.erp_orders, payload, qos=1).wait_for_publish(10)
+
+    def release(
+        self,
+        erp_id: str,
+        product: str,
+        quantity: int,
+        routing: str,
+        *,
+        due_in: timedelta = timedelta(days=3),
+        components: Sequence[dict[str, Any]] = (),
+        message_id: str | None = None,
+    ) -> str:
+        message_id = message_id or uuid.uuid4().hex
+        due = (datetime.now(UTC) + due_in).replace(microsecond=0)
+        self.send(
+            {
+                "v": 1,
+                "message_id": message_id,
+                "type": "order.release",
+                "order": {
+                    "erp_id": erp_id,
+                    "product": product,
+                    "quantity": quantity,
+                    "unit": "pcs",
+                    "due_at": due.isoformat().replace("+00:00", "Z"),
+                    "priority": 2,
+                    "routing": routing,
+                    "components": list(components),
+                },
+            }
+        )
+        return message_id
+
+    def change(self, erp_id: str, quantity: int | None = None, due_at: str | None = None) -> str:
+        order: dict[str, Any] = {"erp_id": erp_id}
+        if quantity is not None:
+            order["quantity"] = quantity
+        if due_at is not None:
+            order["due_at"] = due_at
+        return self._command("order.change", order)
+
+    def cancel(self, erp_id: str) -> str:
+        return self._command("order.cancel", {"erp_id": erp_id})
+
+    def _command(self, kind: str, order: dict[str, Any]) -> str:
+        message_id = uuid.uuid4().hex
+        self.send({"v": 1, "message_id": message_id, "type": kind, "order": order})
+        return message_id
+
+    # --- waiting ----------------------------------------------------------------------------
+
+    def wait(self, predicate: Any, timeout: float = 10.0) -> bool:
+        """Wait until `predicate(ledger)` is true."""
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(self.ledger), timeout)
+
+    # --- receiving --------------------------------------------------------------------------
+
+    def _on_connect(
+        self, client: mqtt.Client, _u: Any, _f: Any, rc: ReasonCode, _p: Any = None
+    ) -> None:
+        if rc.is_failure:
+            return
+        client.subscribe(self.ns.confirmations, qos=1)
+        client.subscribe(self.ns.erp_rejected, qos=1)
+        self._ready.set()
+
+    def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            data = json.loads(msg.payload)
+        except ValueError:
+            log.warning("ERP simulator: non-JSON message on %s", msg.topic)
+            return
+        with self._changed:
+            if msg.topic == self.ns.erp_rejected:
+                self.ledger.rejections.append(data)
+            elif msg.topic == self.ns.confirmations:
+                mid = data.get("message_id")
+                if mid in self.ledger.seen:
+                    self.ledger.duplicates += 1
+                else:
+                    self.ledger.seen.add(mid)
+                    self.ledger.confirmations.append(data)
+                if self.ack and mid:
+                    client.publish(self.ns.erp_acks, json.dumps({"message_id": mid}), qos=1)
+            self._changed.notify_all()
+
+
+def run_erp(
+    broker: Broker, ns: Namespace, orders: int, quantity: int, product: str, routing: str
+) -> ErpSimulator:
+    """Release `orders` orders and keep recording (the CLI blocks until interrupted)."""
+    sim = ErpSimulator(broker, ns).start()
+    stamp = datetime.now(UTC).strftime("%y%m%d%H%M")
+    for i in range(orders):
+        sim.release(f"PO-{stamp}-{i + 1:03d}", product, quantity, routing)
+    return sim

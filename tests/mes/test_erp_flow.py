@@ -1,0 +1,146 @@
+"""The ERP flow end to end over a real broker: release -> work order -> reports -> confirmations
+-> ack -> CLOSED; rejections on `_erp/orders/rejected`."""
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from config.plant import PlantConfig
+from mes.orders.models import WorkOrder
+from mes.production import service as P
+from mes.runtime import MesRuntime
+from simulators.erp import ErpSimulator
+from tests.mes.orders_support import plant_config
+from tests.services.ports import wait_for
+
+
+def runtime_config(tmp_path: Path, broker_url: str, db_url: str | None = None) -> PlantConfig:
+    cfg = plant_config(over_report_tolerance_percent=0.0)
+    return cfg.model_copy(
+        update={
+            "broker": cfg.broker.model_copy(update={"url": broker_url}),
+            "database": cfg.database.model_copy(
+                update={"url": db_url or f"sqlite:///{tmp_path / 'mes.db'}"}
+            ),
+        }
+    )
+
+
+def work_order(rt: MesRuntime, erp_id: str) -> WorkOrder | None:
+    with rt.session() as s:
+        return s.exec(select(WorkOrder).where(WorkOrder.erp_id == erp_id)).first()
+
+
+def run_order_through(rt: MesRuntime, number: str, quantity: int) -> None:
+    tol = 0.0
+    with rt.session() as s:
+        P.start_operation(s, number, "0010", workstation="ws-10", operator="E1")
+        P.report_good(
+            s,
+            number,
+            "0010",
+            quantity=quantity - 1,
+            workstation="ws-10",
+            operator="E1",
+            tolerance_percent=tol,
+        )
+        P.report_scrap(
+            s,
+            number,
+            "0010",
+            quantity=1,
+            reason="BURR",
+            workstation="ws-10",
+            operator="E1",
+            tolerance_percent=tol,
+        )
+        P.complete_operation(s, number, "0010", workstation="ws-10", operator="E1")
+        s.commit()
+    with rt.session() as s:
+        P.start_operation(s, number, "0020", workstation="ws-20", operator="E2")
+        P.report_good(
+            s,
+            number,
+            "0020",
+            quantity=quantity - 1,
+            workstation="ws-20",
+            operator="E2",
+            tolerance_percent=tol,
+        )
+        P.complete_operation(s, number, "0020", workstation="ws-20", operator="E2")
+        s.commit()
+    rt.notify_outbox()
+
+
+@pytest.fixture
+def started(tmp_path, mosquitto):
+    cfg = runtime_config(tmp_path, mosquitto.url)
+    rt = MesRuntime(cfg, replica=f"t-{tmp_path.name}", relay_interval_s=0.05)
+    rt.start_sync()
+    erp = ErpSimulator(cfg.broker, rt.ns, client_id=f"erp-{tmp_path.name}").start()
+    yield rt, erp
+    erp.stop()
+    rt.stop_sync()
+
+
+def test_release_to_closed_over_mqtt(started):
+    rt, erp = started
+    erp.release("PO-E2E-1", "BRKT-200", 20, "RT-BRKT-200")
+    wait_for(lambda: work_order(rt, "PO-E2E-1") is not None, 10, "work order from the ERP")
+    wo = work_order(rt, "PO-E2E-1")
+    assert wo is not None
+    assert wo.status == "RELEASED"
+    assert wo.number.startswith("WO-")
+    run_order_through(rt, wo.number, 20)
+    assert erp.wait(lambda led: len(led.for_order("PO-E2E-1")) == 5, 10)
+    confs = erp.ledger.for_order("PO-E2E-1")
+    goods = [(c["operation"], c["good"], c["scrap"], c["final"]) for c in confs]
+    assert goods == [
+        ("0010", 19, 0, False),
+        ("0010", 0, 1, False),
+        ("0010", 0, 0, False),
+        ("0020", 19, 0, False),
+        ("0020", 0, 0, True),
+    ]
+    assert confs[1]["scrap_reasons"] == {"BURR": 1}
+    assert confs[-1]["final"] is True
+    assert confs[0]["operators"] == ["E1"]
+    wait_for(lambda: work_order(rt, "PO-E2E-1").status == "CLOSED", 10, "order CLOSED")
+
+
+def test_bad_messages_are_rejected_and_the_subscriber_survives(started):
+    rt, erp = started
+    erp.send("{not json")
+    erp.send(
+        {
+            "v": 1,
+            "message_id": "m-unknown-product",
+            "type": "order.release",
+            "order": {
+                "erp_id": "PO-BAD-1",
+                "product": "NOPE",
+                "quantity": 5,
+                "routing": "RT-BRKT-200",
+            },
+        }
+    )
+    erp.send(
+        {
+            "v": 1,
+            "message_id": "m-cancel-unknown",
+            "type": "order.cancel",
+            "order": {"erp_id": "PO-NEVER"},
+        }
+    )
+    assert erp.wait(lambda led: len(led.rejections) == 3, 10)
+    by_code = {r["error"]["code"]: r for r in erp.ledger.rejections}
+    assert set(by_code) == {"INVALID_JSON", "UNKNOWN_PRODUCT", "UNKNOWN_ORDER"}
+    assert by_code["INVALID_JSON"]["received"] == "{not json"
+    assert by_code["UNKNOWN_PRODUCT"]["message_id"] == "m-unknown-product"
+    assert by_code["UNKNOWN_PRODUCT"]["erp_id"] == "PO-BAD-1"
+    assert by_code["UNKNOWN_PRODUCT"]["received"]["order"]["product"] == "NOPE"
+    assert work_order(rt, "PO-BAD-1") is None
+    # still alive: a good order goes through afterwards
+    erp.release("PO-OK-2", "BRKT-200", 5, "RT-BRKT-200")
+    wait_for(lambda: work_order(rt, "PO-OK-2") is not None, 10, "order after bad ones")
