@@ -198,7 +198,12 @@ class EdgeAgent:
         tasks: list[asyncio.Task[Any]] = []
         hosts: dict[str, _CountingHost] = {}
         for dev in self.cfg.devices:
-            driver = self.driver_factory(dev, state_dir)
+            try:
+                driver = self.driver_factory(dev, state_dir)
+            except Exception as exc:
+                raise AgentStartError(
+                    f"device {dev.name}: cannot create its driver: {exc}"
+                ) from exc
             self.drivers[dev.name] = driver
             pipeline = self.pipeline_factory(dev, nb, nb.device_status, observers)
             hosts[dev.name] = _CountingHost(pipeline, metrics.values_read.labels(dev.name).inc)

@@ -40,7 +40,9 @@ def test_batches_arrive_in_order_and_seq_survives_restart(
         "ts": first["values"][4]["ts"],
         "unit": "bar",
     }
-    statuses = [orjson.loads(p) for t, p, _ in col.messages if t == NS.agent_status("edge-t")]
+    statuses = [
+        orjson.loads(p) for t, p, old in col.messages if t == NS.agent_status("edge-t") and not old
+    ]
     assert statuses[0]["online"] is True
     assert statuses[-1]["online"] is False
     col.close()
