@@ -76,6 +76,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         await runtime.start()
         try:
             services = await asyncio.to_thread(build_services, runtime.cfg, runtime.engine)
+            services.writer.after_commit = getattr(runtime, "notify_outbox", None)
             services.writer.start()
             app.state.services = services
             try:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from sqlalchemy.engine import Engine
@@ -32,8 +33,16 @@ class WriterStopped(RuntimeError):
 
 
 class ScanWriter:
-    def __init__(self, engine: Engine, handler: StationHandler, max_batch: int = 128) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        handler: StationHandler,
+        max_batch: int = 128,
+        after_commit: Callable[[], object] | None = None,
+    ) -> None:
         self.engine = engine
+        #: called after each committed batch (wakes the outbox relay)
+        self.after_commit = after_commit
         self.handler = handler
         self.max_batch = max_batch
         self._queue: queue.Queue[_Item | None] = queue.Queue()
@@ -99,6 +108,11 @@ class ScanWriter:
             return
         self.batches += 1
         self.requests += len(batch)
+        if self.after_commit is not None:
+            try:
+                self.after_commit()
+            except Exception:
+                log.exception("after-commit hook failed")
         for (_, future), result in zip(batch, results, strict=True):
             if isinstance(result, BaseException):
                 future.set_exception(result)

@@ -12,8 +12,6 @@ from sqlmodel import Session
 from config.plant import PlantConfig
 from mes.auth import service
 from mes.db import make_engine
-from mes.masterdata.sync import sync_master_data
-from mes.migrations.run import upgrade_head
 
 PLANT: dict[str, Any] = {
     "version": 1,
@@ -41,34 +39,20 @@ PLANT: dict[str, Any] = {
 }
 
 
-def plant_config(db_url: str, **mes: Any) -> PlantConfig:
-    raw = {**PLANT, "database": {"url": db_url}, "mes": {**PLANT["mes"], **mes}}
+def plant_config(db_url: str, broker_url: str, **mes: Any) -> PlantConfig:
+    raw = {
+        **PLANT,
+        "database": {"url": db_url},
+        "broker": {"url": broker_url},
+        "mes": {**PLANT["mes"], **mes},
+    }
     return PlantConfig.model_validate(raw)
 
 
-class SchemaOnlyRuntime:
-    """Stand-in until mes.runtime lands: migrated database and master data, no MQTT."""
-
-    def __init__(self, cfg: PlantConfig) -> None:
-        self.cfg = cfg
-        self.engine = make_engine(cfg.database.url)
-
-    async def start(self) -> None:
-        upgrade_head(self.engine)
-        with Session(self.engine) as session:
-            sync_master_data(session, self.cfg)
-            session.commit()
-
-    async def stop(self) -> None:
-        self.engine.dispose()
-
-
 def make_runtime(cfg: PlantConfig) -> Any:
-    try:
-        from mes.runtime import MesRuntime
-    except ImportError:
-        return SchemaOnlyRuntime(cfg)
-    return MesRuntime(cfg)
+    from mes.runtime import MesRuntime
+
+    return MesRuntime(cfg, connect_timeout_s=5)
 
 
 @contextmanager

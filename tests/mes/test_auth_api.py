@@ -20,11 +20,12 @@ from tests.mes.scan_harness import (
     running_app,
     scan,
 )
+from tests.services.mosquitto import Mosquitto
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[tuple[TestClient, Engine]]:
-    with running_app(plant_config(f"sqlite:///{tmp_path}/mes.db")) as pair:
+def app(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[tuple[TestClient, Engine]]:
+    with running_app(plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)) as pair:
         yield pair
 
 

@@ -24,6 +24,7 @@ from tests.mes.scan_harness import (
     running_app,
     scan,
 )
+from tests.services.mosquitto import Mosquitto
 
 GTIN = "09506000134352"
 
@@ -63,8 +64,8 @@ class Floor:
 
 
 @pytest.fixture
-def floor(url: str) -> Iterator[Floor]:
-    with running_app(plant_config(url, debounce_s=0.0)) as (client, engine):
+def floor(url: str, mosquitto: Mosquitto) -> Iterator[Floor]:
+    with running_app(plant_config(url, mosquitto.url, debounce_s=0.0)) as (client, engine):
         yield Floor(client, engine)
 
 

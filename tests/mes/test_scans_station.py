@@ -13,11 +13,15 @@ from sqlmodel import Session, func, select
 from mes.reporting.models import ScanRecord, StationLogin
 from tests.mes.scan_harness import add_operators, admin_token, bearer, enrol, plant_config, scan
 from tests.mes.scan_harness import running_app as _running_app
+from tests.services.mosquitto import Mosquitto
 
 
 @pytest.fixture
-def station(tmp_path: Path) -> Iterator[tuple[TestClient, Engine, str]]:
-    with _running_app(plant_config(f"sqlite:///{tmp_path}/mes.db")) as (client, engine):
+def station(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[tuple[TestClient, Engine, str]]:
+    with _running_app(plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)) as (
+        client,
+        engine,
+    ):
         admin = admin_token(client)
         add_operators(client, admin, "E1", "E2")
         yield client, engine, enrol(client, admin, "ws-10")
@@ -94,8 +98,8 @@ def test_refusal_resend_is_the_same_refusal(station: tuple) -> None:
     assert again.json() == first.json()
 
 
-def test_event_id_of_another_station_is_a_conflict(tmp_path: Path) -> None:
-    with _running_app(plant_config(f"sqlite:///{tmp_path}/mes.db")) as (client, _):
+def test_event_id_of_another_station_is_a_conflict(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    with _running_app(plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)) as (client, _):
         admin = admin_token(client)
         add_operators(client, admin, "E1")
         t10, t20 = enrol(client, admin, "ws-10"), enrol(client, admin, "ws-20")
@@ -124,8 +128,8 @@ def test_double_scan_within_debounce_is_ignored(station: tuple) -> None:
     assert [e["action"] for e in log] == ["operator.logout", "scan.ignored", "operator.login"]
 
 
-def test_debounce_is_per_station_and_per_code(tmp_path: Path) -> None:
-    with _running_app(plant_config(f"sqlite:///{tmp_path}/mes.db")) as (client, _):
+def test_debounce_is_per_station_and_per_code(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    with _running_app(plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)) as (client, _):
         admin = admin_token(client)
         add_operators(client, admin, "E1", "E2")
         t10, t20 = enrol(client, admin, "ws-10"), enrol(client, admin, "ws-20")

@@ -7,11 +7,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.mes.scan_harness import plant_config, running_app
+from tests.services.mosquitto import Mosquitto
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with running_app(plant_config(f"sqlite:///{tmp_path}/mes.db")) as (client, _):
+def client(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[TestClient]:
+    with running_app(plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)) as (client, _):
         yield client
 
 
