@@ -1,10 +1,11 @@
+# ruff: noqa: F811 - pytest fixtures are imported from orders_support
 from sqlmodel import Session
 
 from mes.production import service as P
 from tests.mes.orders_support import db_url, engine, outbox, plant, release  # noqa: F401
 
 
-def test_release_start_report_complete(engine):  # noqa: F811
+def test_release_start_report_complete(engine):
     wo = release(engine, quantity=10)
     with Session(engine) as s:
         P.start_operation(s, wo, "0010", workstation="ws-10", operator="E1")
