@@ -5,7 +5,8 @@ Node ids (namespace index 2, `prefix` defaults to "Oven"):
     ns=2;s=Oven.Temperature  Double degC        ns=2;s=Oven.Setpoint     Double (writable)
     ns=2;s=Oven.DoorOpen     Boolean            ns=2;s=Oven.State        String
     ns=2;s=Oven.HeaterPower  Double %           ns=2;s=Oven.BatchCount   UInt32
-    ns=2;s=Oven.Extra.00000 ... Double (only with `extra_variables`)
+    ns=2;s=Oven.Extra.00000 ... Double (only with `extra_variables`; browse name X00000,
+                                 in blocks of 500 under Oven/Extra)
 
 Use from tests:
 
@@ -163,10 +164,15 @@ class OvenMachine:
                 await node.set_writable()
             self._nodes[var.name] = nid
         if self.cfg.extra_variables:
+            # asyncua adds children in O(children): blocks of 500 keep 10k nodes to seconds
             extra = await obj.add_object(_nid(f"{prefix}.Extra", ns), f"{ns}:Extra")
-            for name in self.extra_names():
+            block = extra
+            for i, name in enumerate(self.extra_names()):
+                if i % 500 == 0:
+                    block_id = f"{prefix}.Extra.Block{i // 500:03d}"
+                    block = await extra.add_object(_nid(block_id, ns), f"{ns}:Block{i // 500:03d}")
                 nid = _nid(f"{prefix}.{name}", ns)
-                await extra.add_variable(nid, f"{ns}:{name[6:]}", 0.0, ua.VariantType.Double)
+                await block.add_variable(nid, f"{ns}:X{name[6:]}", 0.0, ua.VariantType.Double)
                 self._nodes[name] = nid
 
     async def start(self) -> None:

@@ -113,7 +113,7 @@ async def test_browse_prints_config_ready_to_paste(oven: OvenMachine, tmp_path: 
     assert by_name["temperature"].node_id == "ns=2;s=Oven.Temperature"
     assert by_name["setpoint"].writable
     assert not by_name["temperature"].writable
-    assert by_name["extra_00002"].node_id == "ns=2;s=Oven.Extra.00002"
+    assert by_name["x00002"].node_id == "ns=2;s=Oven.Extra.00002"
     assert len(device.tags) == 6 + 3
     # and the pasted tags acquire
     host = RecordingHost()

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from asyncua import Client, ua
 from asyncua.common.subscription import Subscription
@@ -60,15 +61,19 @@ class BatchSubscription(Subscription):
         self.on_lost = on_lost
 
     async def publish_callback(self, publish_result: ua.PublishResult) -> None:
+        """Called inside asyncua's publish loop: decoding here, before the next
+        PublishRequest, gives natural backpressure when we cannot keep up."""
         self.last_publish_at = time.monotonic()
         message = publish_result.NotificationMessage
         if not message.NotificationData:
             return
         self.last_sequence_number = int(message.SequenceNumber)
-        acquired = now_ms()
+        self._decode(message.NotificationData, now_ms())
+
+    def _decode(self, notifications: list[Any], acquired: int) -> None:
         batch: list[Reading] = []
         items = self.items
-        for notif in message.NotificationData:
+        for notif in notifications:
             if isinstance(notif, ua.DataChangeNotification):
                 for mi in notif.MonitoredItems:
                     handle = mi.ClientHandle
