@@ -21,6 +21,8 @@ from mes.api.deps import MesServices
 from mes.api.problems import install_problem_handlers
 from mes.auth import routes as auth_routes
 from mes.auth.service import Authenticator, Passwords, bootstrap_admin
+from mes.orders import routes as order_routes
+from mes.production import routes as genealogy_routes
 from mes.quality import routes as quality_routes
 from mes.reporting import routes as reporting_routes
 from mes.reporting.grammar import Prefixes
@@ -99,6 +101,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(ui_routes.router)
     app.include_router(alarm_routes.router)
     app.include_router(quality_routes.router)
+    app.include_router(order_routes.router)
+    app.include_router(genealogy_routes.router)
     _install_openapi(app)
     return app
 
