@@ -66,36 +66,29 @@ def test_variant_values_become_telemetry_values(raw: Any, value: Any) -> None:
 
 
 def test_arrays_and_structures_are_bad_with_a_reason() -> None:
-    r = codec.reading("t", None, 1.0, 0.0, [1, 2], 0, None, None, 1000)
+    r = codec.reading("t", None, [1, 2], 0, None, None, 1000)
     assert r.quality is Quality.BAD
     assert r.reason == "unsupported_type:array"
-    r = codec.reading("t", None, 1.0, 0.0, ua.Range(0, 1), 0, None, None, 1000)
+    r = codec.reading("t", None, ua.Range(0, 1), 0, None, None, 1000)
     assert r.reason == "unsupported_type:Range"
 
 
 def test_reading_takes_source_then_server_timestamp_then_acquisition() -> None:
     src, srv = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
-    assert codec.reading("t", "degC", 1, 0, 1.0, 0, src, srv, 5).ts == 1767225600000
-    assert codec.reading("t", "degC", 1, 0, 1.0, 0, None, srv, 5).ts == 1767312000000
+    assert codec.reading("t", "degC", 1.0, 0, src, srv, 5).ts == 1767225600000
+    assert codec.reading("t", "degC", 1.0, 0, None, srv, 5).ts == 1767312000000
     null = datetime(1601, 1, 1, tzinfo=UTC)  # OPC UA's "no timestamp"
-    r = codec.reading("t", "degC", 1, 0, 1.0, 0, null, None, 5)
+    r = codec.reading("t", "degC", 1.0, 0, null, None, 5)
     assert r.ts == 5
     assert r.acquired_ms == 5
     assert r.unit == "degC"
 
 
 def test_bad_status_drops_the_value_and_nan_is_not_finite() -> None:
-    r = codec.reading("t", None, 1, 0, 7.0, ua.StatusCodes.BadOutOfService, None, None, 1)
+    r = codec.reading("t", None, 7.0, ua.StatusCodes.BadOutOfService, None, None, 1)
     assert (r.value, r.quality, r.reason) == (None, Quality.BAD, "BadOutOfService")
-    r = codec.reading("t", None, 1, 0, float("nan"), 0, None, None, 1)
+    r = codec.reading("t", None, float("nan"), 0, None, None, 1)
     assert (r.value, r.quality, r.reason) == (None, Quality.BAD, "not_finite")
-
-
-def test_scale_applies_to_numbers_only() -> None:
-    assert codec.scaled(10, 0.1, 2.0) == pytest.approx(3.0)
-    assert codec.scaled(True, 10, 1) is True
-    assert codec.scaled("x", 10, 1) == "x"
-    assert codec.scaled(7, 1.0, 0.0) == 7
 
 
 @pytest.mark.parametrize(

@@ -103,19 +103,27 @@ async def test_status_codes_map_to_quality_with_the_status_name(
     await _stop(task)
 
 
-async def test_scale_and_offset_apply_to_numbers(oven: OvenMachine, tmp_path: Path) -> None:
+async def test_readings_stay_raw_and_writes_undo_scale(oven: OvenMachine, tmp_path: Path) -> None:
+    """The pipeline applies scale/offset to OPC UA readings; the driver must not do it too.
+    Writes come in engineering units and are converted back."""
     tags = [
         {"name": "t_f", "node_id": "ns=2;s=Oven.Temperature", "scale": 1.8, "offset": 32},
-        {"name": "door", "node_id": "ns=2;s=Oven.DoorOpen", "scale": 10},
+        {
+            "name": "sp_f",
+            "node_id": "ns=2;s=Oven.Setpoint",
+            "scale": 1.8,
+            "offset": 32,
+            "writable": True,
+        },
     ]
     host = RecordingHost()
-    task = await _run(OpcUaDriver(oven_device(oven.port, tags=tags), tmp_path), host)
+    driver = OpcUaDriver(oven_device(oven.port, tags=tags), tmp_path)
+    task = await _run(driver, host)
     oven.freeze()
     await oven.set_value("Temperature", 100.0)
-    await host.until_reading("t_f", lambda r: r.value == pytest.approx(212.0))
-    door = host.latest("door")
-    assert door is not None
-    assert door.value is False
+    await host.until_reading("t_f", lambda r: r.value == 100.0)
+    await driver.write("sp_f", 212.0)
+    assert oven.value("Setpoint") == pytest.approx(100.0)
     await _stop(task)
 
 

@@ -5,8 +5,9 @@
 - Variant value -> reading value: numbers, booleans and strings pass; text-like types
   (LocalizedText, QualifiedName, NodeId, Guid) become strings; DateTime becomes epoch ms;
   ByteString becomes hex; arrays and structures are refused (bad, "unsupported_type:...").
-- Scale/offset apply to numbers (never to booleans); writes undo them and are checked
-  against the node's data type before anything goes on the wire.
+- Readings stay raw: scale/offset belong to the per-tag pipeline (edge/pipeline), which
+  applies them for OPC UA tags. Writes arrive in engineering units: they undo scale/offset
+  and are checked against the node's data type before anything goes on the wire.
 """
 
 import math
@@ -91,20 +92,9 @@ def to_value(raw: Any) -> Value:
     raise UnsupportedValue(f"unsupported_type:{kind}")
 
 
-def scaled(value: Value, scale: float, offset: float) -> Value:
-    """Engineering value: raw * scale + offset for numbers; other values pass unchanged."""
-    if scale == 1.0 and offset == 0.0:
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return value
-    return value * scale + offset
-
-
 def reading(
     tag: str,
     unit: str | None,
-    scale: float,
-    offset: float,
     raw: Any,
     status_code: int,
     source_ts: datetime | None,
@@ -121,7 +111,7 @@ def reading(
     if quality is Quality.BAD:
         return Reading(tag, None, quality, ts, acquired_ms, reason, unit)
     try:
-        value = scaled(to_value(raw), scale, offset)
+        value = to_value(raw)
     except UnsupportedValue as exc:
         return Reading(tag, None, Quality.BAD, ts, acquired_ms, str(exc), unit)
     return Reading(tag, value, quality, ts, acquired_ms, reason, unit)

@@ -178,8 +178,6 @@ class _Session:
                         codec.reading(
                             t.name,
                             t.unit,
-                            t.scale,
-                            t.offset,
                             dv.Value.Value if dv.Value is not None else None,
                             dv.StatusCode.value if dv.StatusCode is not None else 0,
                             dv.SourceTimestamp,

@@ -86,8 +86,6 @@ class BatchSubscription(Subscription):
                         codec.reading(
                             tag.name,
                             tag.unit,
-                            tag.scale,
-                            tag.offset,
                             variant.Value if variant is not None else None,
                             dv.StatusCode.value if dv.StatusCode is not None else 0,
                             dv.SourceTimestamp,
