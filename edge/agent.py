@@ -26,7 +26,7 @@ from edge.model import Reading
 from edge.northbound.encode import write_result_payload
 from edge.northbound.http import AgentHttp
 from edge.northbound.publisher import Northbound
-from edge.uns.client import BrokerUnreachable, probe_protocol
+from edge.uns.client import BrokerUnreachable, probe_with_retries
 from edge.uns.topics import Namespace
 
 log = logging.getLogger(__name__)
@@ -259,19 +259,10 @@ class EdgeAgent:
         return sock
 
     def _probe(self) -> MQTTProtocolVersion:
-        broker = self.cfg.broker
-        delay = 0.5
-        for attempt in range(broker.connect_retries + 1):
-            try:
-                return probe_protocol(broker)
-            except BrokerUnreachable as exc:
-                last = str(exc)
-                if attempt < broker.connect_retries:
-                    log.warning("broker not reachable yet", extra={"error": last})
-                    time.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-        tries = broker.connect_retries + 1
-        raise AgentStartError(f"broker unreachable after {tries} attempts: {last}")
+        try:
+            return probe_with_retries(self.cfg.broker)
+        except BrokerUnreachable as exc:
+            raise AgentStartError(str(exc)) from None
 
     def _observers(self, nb: Northbound) -> list[Any]:
         try:

@@ -1,7 +1,10 @@
 """Make paho-mqtt clients from the plant's broker settings: MQTT 5 first, 3.1.1 as fallback."""
 
+import logging
 import ssl
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -11,6 +14,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from config.plant import Broker
+
+log = logging.getLogger(__name__)
 
 
 class BrokerUnreachable(Exception):
@@ -94,3 +99,24 @@ def probe_protocol(broker: Broker, timeout: float = 3.0) -> MQTTProtocolVersion:
             return proto
         last = "refused MQTT 5" if proto is MQTTProtocolVersion.MQTTv5 else "refused MQTT 3.1.1"
     raise BrokerUnreachable(f"{broker.url}: {last}")
+
+
+def probe_with_retries(
+    broker: Broker, pause: Callable[[float], None] = time.sleep
+) -> MQTTProtocolVersion:
+    """`probe_protocol`, tried `broker.connect_retries` more times with growing pauses; raises
+    BrokerUnreachable("... after N attempts: reason") when the broker never answers."""
+    delay = 0.5
+    last = "no answer"
+    for attempt in range(broker.connect_retries + 1):
+        try:
+            return probe_protocol(broker)
+        except BrokerUnreachable as exc:
+            last = str(exc)
+            if attempt < broker.connect_retries:
+                log.warning("broker not reachable yet", extra={"error": last})
+                pause(delay)
+                delay = min(delay * 2, 5.0)
+    raise BrokerUnreachable(
+        f"broker unreachable after {broker.connect_retries + 1} attempts: {last}"
+    )

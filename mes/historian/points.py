@@ -1,0 +1,119 @@
+"""Telemetry messages -> time-series points, and points -> InfluxDB line protocol. No I/O.
+
+Layout in the store (measurement `telemetry`):
+- tags: `enterprise, site, area, line, cell, device, tag` (the unified-namespace hierarchy and
+  the tag name), plus `text` for string values and `reason` for values that are not good;
+- fields: `value` (float: numbers, booleans as 1/0) and `quality` (integer: 0 good,
+  1 uncertain, 2 bad).
+A string value (e.g. a machine state) is kept as the `text` tag, because VictoriaMetrics stores
+string fields as 0. A value that is null (bad quality) has only the `quality` field.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+MEASUREMENT = "telemetry"
+QUALITY_CODE = {"good": 0, "uncertain": 1, "bad": 2}
+QUALITY_NAME = {v: k for k, v in QUALITY_CODE.items()}
+_HIERARCHY = ("enterprise", "site", "area", "line", "cell", "device")
+_PREFIX_CACHE_MAX = 200_000
+EMPTY_TEXT = "_empty_"  # line protocol has no empty tag values
+
+
+class BadTelemetry(ValueError):
+    """A message that is not a telemetry batch; the message says what and where."""
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    ts: int
+    path: str  # area/line/cell
+    device: str
+    tag: str
+    value: float | None
+    text: str | None
+    quality: int
+    reason: str | None = None
+
+
+def _escape_tag(v: str) -> str:
+    return v.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def topic_levels(topic: str) -> tuple[str, ...]:
+    """`uns/v1/{enterprise}/{site}/{area}/{line}/{cell}/{device}/_telemetry` -> its 6 levels."""
+    parts = topic.split("/")
+    if len(parts) != 9 or parts[:2] != ["uns", "v1"] or parts[8] != "_telemetry":
+        raise BadTelemetry(f"{topic}: not a telemetry topic")
+    return tuple(parts[2:8])
+
+
+class Converter:
+    """Decodes batches and writes line protocol, caching each series' key (the costly part)."""
+
+    def __init__(self) -> None:
+        self._prefixes: dict[tuple[str, str], str] = {}
+
+    def points(self, topic: str, payload: bytes) -> list[Point]:
+        levels = topic_levels(topic)
+        try:
+            body = orjson.loads(payload)
+            values = body["values"]
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise BadTelemetry(f"{topic}: not a telemetry batch ({exc})") from None
+        if not isinstance(values, list):
+            raise BadTelemetry(f"{topic}: `values` is not a list")
+        path = "/".join(levels[2:5])
+        device = levels[5]
+        out = []
+        for i, v in enumerate(values):
+            try:
+                out.append(_point(v, path, device))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise BadTelemetry(f"{topic}: values[{i}]: {exc}") from None
+        return out
+
+    def lines(self, topic: str, points: list[Point]) -> list[str]:
+        levels = topic_levels(topic)
+        out = []
+        prefixes = self._prefixes
+        if len(prefixes) > _PREFIX_CACHE_MAX:
+            prefixes.clear()
+        for p in points:
+            prefix = prefixes.get((topic, p.tag))
+            if prefix is None:
+                keys = ",".join(
+                    f"{k}={_escape_tag(v)}" for k, v in zip(_HIERARCHY, levels, strict=True)
+                )
+                prefix = f"{MEASUREMENT},{keys},tag={_escape_tag(p.tag)}"
+                prefixes[(topic, p.tag)] = prefix
+            extra = ""
+            if p.text is not None:
+                extra += ",text=" + (_escape_tag(p.text) or EMPTY_TEXT)
+            if p.reason is not None:
+                extra += f",reason={_escape_tag(p.reason)}"
+            if p.value is None:
+                out.append(f"{prefix}{extra} quality={p.quality}i {p.ts}")
+            else:
+                out.append(f"{prefix}{extra} value={p.value!r},quality={p.quality}i {p.ts}")
+        return out
+
+
+def _point(v: dict[str, Any], path: str, device: str) -> Point:
+    raw = v["value"]
+    quality = QUALITY_CODE[v["quality"]]
+    ts = int(v["ts"])
+    value: float | None = None
+    text: str | None = None
+    if isinstance(raw, bool):
+        value = 1.0 if raw else 0.0
+    elif isinstance(raw, int | float):
+        value = float(raw)
+    elif isinstance(raw, str):
+        text = raw
+    elif raw is not None:
+        raise ValueError(f"value of type {type(raw).__name__} is not allowed")
+    reason = v.get("reason") if quality else None
+    return Point(ts, path, device, str(v["tag"]), value, text, quality, reason)

@@ -1,0 +1,253 @@
+"""The historian: `_telemetry` from the broker into the time-series store, acknowledged to the
+broker only once the store accepted it.
+
+paho's thread decodes each message and buffers it (unacknowledged); the writer thread sends
+batches of up to `historian.batch_size` points every `flush_interval_ms` and acknowledges the
+messages of a batch after the store accepted it. While the store is down the writer retries
+with backoff and holds the batch: the broker stops sending once `receive_maximum` messages are
+unacknowledged (MQTT 5), and everything unacknowledged is redelivered after a restart
+(persistent session), so nothing is lost.
+"""
+
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from config.plant import PlantConfig
+from edge.uns.client import make_client, parse_broker_url
+from edge.uns.topics import Namespace
+from mes.historian.points import BadTelemetry, Converter, Point
+from mes.historian.stores import EmbeddedStore, InfluxStore, Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+SHARE_GROUP = "historian"
+SESSION_EXPIRY_S = 24 * 3600
+
+
+@dataclass(slots=True)
+class HistorianStats:
+    messages_received: int = 0
+    messages_acked: int = 0
+    points_written: int = 0
+    bad_messages: int = 0
+    write_errors: int = 0
+    write_seconds: float = 0.0
+    writes: int = 0
+    reconnects: int = 0
+    buffered_messages: int = 0
+    store_up: bool = True
+
+
+@dataclass(slots=True)
+class _Held:
+    epoch: int
+    mid: int
+    qos: int
+    lines: list[str]
+    points: list[Point]
+
+
+def subscription(ns: Namespace, protocol: MQTTProtocolVersion) -> str:
+    """Shared subscription on MQTT 5 brokers; a plain one on 3.1.1-only brokers (the embedded
+    amqtt broker of the demo delivers nothing to `$share/...`)."""
+    if protocol is MQTTProtocolVersion.MQTTv5:
+        return f"$share/{SHARE_GROUP}/{ns.all_telemetry}"
+    return ns.all_telemetry
+
+
+class Historian:
+    def __init__(
+        self, cfg: PlantConfig, protocol: MQTTProtocolVersion, store: Store | None = None
+    ) -> None:
+        self.cfg = cfg
+        h = cfg.historian
+        self.protocol = protocol
+        self.ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
+        self.topic = subscription(self.ns, protocol)
+        self.store: Store = store or (
+            InfluxStore(h.url, h.token.get_secret_value() if h.token else None, h.org, h.bucket)
+            if h.url
+            else EmbeddedStore(h.embedded_path)
+        )
+        self.stats = HistorianStats()
+        self._line_protocol = h.url is not None or store is not None
+        self._conv = Converter()
+        self._cond = threading.Condition()
+        self._held: list[_Held] = []
+        self._held_points = 0
+        self._first_held_at = 0.0
+        self._epoch = 0
+        self._connected_once = False
+        self._halt = threading.Event()
+        self._stop_by = float("inf")
+        self._client: mqtt.Client | None = None
+        self._writer: threading.Thread | None = None
+
+    def start(self) -> None:
+        h = self.cfg.historian
+        client_id = h.client_id or f"shopfloor-historian-{socket.gethostname()}"
+        broker = self.cfg.broker.model_copy(update={"client_id": client_id})
+        kwargs: dict[str, Any] = {}
+        if self.protocol is not MQTTProtocolVersion.MQTTv5:
+            kwargs["clean_session"] = False
+        client = make_client(broker, client_id, self.protocol, manual_ack=True, **kwargs)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.reconnect_delay_set(1, 5)
+        addr = parse_broker_url(broker.url)
+        if self.protocol is MQTTProtocolVersion.MQTTv5:
+            props = Properties(PacketTypes.CONNECT)
+            props.ReceiveMaximum = h.receive_maximum
+            props.SessionExpiryInterval = SESSION_EXPIRY_S
+            client.connect_async(addr.host, addr.port, 30, clean_start=False, properties=props)
+        else:
+            client.connect_async(addr.host, addr.port, 30)
+        self._client = client
+        self._writer = threading.Thread(
+            target=self._write_loop, name="historian-writer", daemon=True
+        )
+        self._writer.start()
+        client.loop_start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Write and acknowledge what is buffered (while the store answers), then disconnect;
+        anything not acknowledged is redelivered by the broker later."""
+        with self._cond:
+            self._stop_by = time.monotonic() + timeout
+            self._halt.set()
+            self._cond.notify()
+        if self._writer is not None:
+            self._writer.join()
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+        self.store.close()
+
+    # -- paho's thread ----------------------------------------------------------------------
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any = None
+    ) -> None:
+        if rc.is_failure:
+            log.warning("broker refused the historian", extra={"reason": str(rc)})
+            return
+        with self._cond:
+            self._epoch += 1  # acks of messages from an older connection are meaningless now
+        if self._connected_once:
+            self.stats.reconnects += 1
+        self._connected_once = True
+        client.subscribe(self.topic, qos=1)
+        log.info("historian subscribed", extra={"topic": self.topic})
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any = None
+    ) -> None:
+        if not self._halt.is_set():
+            log.warning("historian lost the broker", extra={"reason": str(rc)})
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if not mqtt.topic_matches_sub(self.ns.all_telemetry, msg.topic):
+            client.ack(msg.mid, msg.qos)  # brokers may send what we did not ask for
+            return
+        self.stats.messages_received += 1
+        try:
+            points = self._conv.points(msg.topic, bytes(msg.payload))
+            lines = self._conv.lines(msg.topic, points) if self._line_protocol else []
+        except BadTelemetry as exc:
+            self.stats.bad_messages += 1
+            log.error("dropping a message that is not telemetry", extra={"error": str(exc)[:300]})
+            client.ack(msg.mid, msg.qos)
+            return
+        with self._cond:
+            if not self._held:
+                self._first_held_at = time.monotonic()
+            self._held.append(_Held(self._epoch, msg.mid, msg.qos, lines, points))
+            self._held_points += len(points)
+            self.stats.buffered_messages = len(self._held)
+            if self._held_points >= self.cfg.historian.batch_size:
+                self._cond.notify()
+
+    # -- the writer -------------------------------------------------------------------------
+
+    def _take(self) -> list[_Held]:
+        h = self.cfg.historian
+        interval = h.flush_interval_ms / 1000
+        with self._cond:
+            while True:
+                due = self._held and time.monotonic() - self._first_held_at >= interval
+                if self._held_points >= h.batch_size or due or self._halt.is_set():
+                    break
+                wait = (
+                    interval
+                    if not self._held
+                    else self._first_held_at + interval - time.monotonic()
+                )
+                self._cond.wait(max(wait, 0.001))
+            taken: list[_Held] = []
+            n = 0
+            while self._held and (not taken or n + len(self._held[0].points) <= h.batch_size):
+                item = self._held.pop(0)
+                taken.append(item)
+                n += len(item.points)
+            self._held_points -= n
+            self._first_held_at = time.monotonic()
+            self.stats.buffered_messages = len(self._held)
+            return taken
+
+    def _write_loop(self) -> None:
+        delay = 0.2
+        while True:
+            batch = self._take()
+            if not batch:
+                if self._halt.is_set():
+                    return
+                continue
+            lines = [line for item in batch for line in item.lines]
+            points = [p for item in batch for p in item.points]
+            while True:
+                started = time.perf_counter()
+                try:
+                    self.store.write(lines, points)
+                except StoreUnavailable as exc:
+                    self.stats.write_errors += 1
+                    if self.stats.store_up:
+                        log.warning(
+                            "store not accepting writes; holding", extra={"error": str(exc)}
+                        )
+                    self.stats.store_up = False
+                    if self._halt.is_set() and time.monotonic() > self._stop_by:
+                        return  # unacknowledged: the broker redelivers after restart
+                    self._halt.wait(delay)
+                    delay = min(delay * 2, self.cfg.historian.retry_max_s)
+                    continue
+                self.stats.write_seconds += time.perf_counter() - started
+                self.stats.writes += 1
+                if not self.stats.store_up:
+                    log.info("store accepting writes again")
+                self.stats.store_up = True
+                delay = 0.2
+                break
+            self.stats.points_written += len(points)
+            self._ack(batch)
+
+    def _ack(self, batch: list[_Held]) -> None:
+        client = self._client
+        if client is None:
+            return
+        with self._cond:
+            epoch = self._epoch
+        for item in batch:
+            if item.epoch == epoch:
+                client.ack(item.mid, item.qos)
+                self.stats.messages_acked += 1
