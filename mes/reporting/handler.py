@@ -91,14 +91,15 @@ class StationHandler:
             return self._record(session, req, answer)
         savepoint = session.begin_nested()
         try:
-            action, message = self._apply(session, state, req)
+            roster: list[list[Operator]] = []
+            action, message = self._apply(session, state, req, roster)
             savepoint.commit()
         except Refusal as refusal:
             savepoint.rollback()
             state = self._state(session, req.station)
             answer = self._refused(session, state, refusal)
         else:
-            answer = self._ok(session, state, action, message)
+            answer = self._ok(session, state, action, message, roster[0] if roster else None)
         state.last_code, state.last_code_at = req.code[:200], when
         state.updated_at = req.received_at
         session.add(state)
@@ -120,7 +121,14 @@ class StationHandler:
             return False
         return abs((when - _aware(state.last_code_at)).total_seconds()) < self.debounce_s
 
-    def _apply(self, session: Session, state: StationState, req: StationRequest) -> tuple[str, str]:
+    def _apply(
+        self,
+        session: Session,
+        state: StationState,
+        req: StationRequest,
+        roster: list[list[Operator]],
+    ) -> tuple[str, str]:
+        """Do the action; `roster` receives the logged-in operators when they did not change."""
         action = req.action
         if isinstance(action, Unrecognised):
             raise Refusal("UNKNOWN_BARCODE", f"Unknown barcode: {action.why}")
@@ -134,6 +142,7 @@ class StationHandler:
         if isinstance(action, OperatorLogout):
             return "operator.logout", self._logout(session, req.station, action.badge)
         operators = self.operators(session, req.station)
+        roster.append(operators)
         if needs_operator(action) and not operators:
             raise Refusal("NO_OPERATOR", f"No operator is logged in at {req.station}: scan a badge")
         badges = [o.badge for o in operators]
@@ -206,16 +215,18 @@ class StationHandler:
         )
         return list(session.exec(stmt))
 
-    def snapshot(self, session: Session, station: str) -> dict[str, Any]:
+    def snapshot(
+        self, session: Session, station: str, operators: list[Operator] | None = None
+    ) -> dict[str, Any]:
         """The `station_state` object of an answer."""
         state = session.get(StationState, station)
+        if operators is None:
+            operators = self.operators(session, station)
         wo = state.work_order if state else None
         op = state.operation if state else None
         body: dict[str, Any] = {
             "station": station,
-            "operators": [
-                {"badge": o.badge, "name": o.name} for o in self.operators(session, station)
-            ],
+            "operators": [{"badge": o.badge, "name": o.name} for o in operators],
             "work_order": wo,
             "operation": op,
             "pending_reason": state.reason if state else None,
@@ -224,7 +235,14 @@ class StationHandler:
             body["job"] = production.summary(session, production.Job(wo, op))
         return body
 
-    def _ok(self, session: Session, state: StationState, action: str, message: str) -> Answer:
+    def _ok(
+        self,
+        session: Session,
+        state: StationState,
+        action: str,
+        message: str,
+        operators: list[Operator] | None = None,
+    ) -> Answer:
         session.flush()
         return Answer(
             200,
@@ -232,7 +250,7 @@ class StationHandler:
                 "accepted": True,
                 "action": action,
                 "message": message,
-                "station_state": self.snapshot(session, state.station),
+                "station_state": self.snapshot(session, state.station, operators),
             },
         )
 

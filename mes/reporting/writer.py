@@ -1,8 +1,8 @@
 """The single scan writer: one thread group-commits station requests.
 
 Requests from all HTTP workers are queued; the writer takes up to `max_batch` at a time, runs
-each inside its own SAVEPOINT (a refusal or a failure rolls back that request only), commits the
-batch once, and only then resolves each request's future. An answer therefore always means
+each action inside its own SAVEPOINT (a refusal rolls back that request's effects only), commits
+the batch once, and only then resolves each request's future. An answer therefore always means
 "committed": nothing acknowledged is lost. If the batch commit fails, every request of the batch
 is retried alone, so one bad request cannot fail its neighbours.
 
@@ -125,14 +125,11 @@ class ScanWriter:
             if self._sqlite:
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             for request, _ in batch:
-                savepoint = session.begin_nested()
+                # The handler rolls a refused action back to its own SAVEPOINT; anything else
+                # that fails here fails the batch, which is then retried one request at a time.
                 try:
                     results.append(self.handler.handle(session, request))
-                    savepoint.commit()
-                except Exception as exc:
-                    savepoint.rollback()
-                    if not _expected(exc):
-                        log.exception("station request %s failed", request.event_id)
+                except EventIdReused as exc:
                     results.append(exc)
             session.commit()
         return results
@@ -141,7 +138,3 @@ class ScanWriter:
     def _fail(future: "Future[Answer]") -> None:
         log.exception("scan request could not be committed")
         future.set_exception(WriterStopped("the scan could not be stored; resend it"))
-
-
-def _expected(exc: Exception) -> bool:
-    return isinstance(exc, EventIdReused)

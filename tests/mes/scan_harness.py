@@ -104,3 +104,48 @@ def add_user(engine: Engine, username: str, role: str, password: str) -> None:
 
 def make_test_engine(url: str) -> Engine:
     return make_engine(url)
+
+
+@contextmanager
+def served(cfg: PlantConfig) -> Iterator[tuple[str, Engine]]:
+    """The app on a real uvicorn server in this process; yields (base URL, engine)."""
+    import threading
+
+    import uvicorn
+
+    from mes.app import create_app
+    from tests.services.ports import free_port, wait_for
+
+    runtime = make_runtime(cfg)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 30, "uvicorn to start")
+    try:
+        yield f"http://127.0.0.1:{port}", runtime.engine
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def multi_station_plant(db_url: str, broker_url: str, stations: int, **mes: Any) -> PlantConfig:
+    """`stations` workstations in work centre PRESS, all working operation 0010 of RT-MULTI."""
+    raw = plant_config(db_url, broker_url, **mes).model_dump(mode="json")
+    raw["mes"]["bootstrap_admin_password"] = PLANT["mes"]["bootstrap_admin_password"]
+    raw["workstations"] = [
+        {"id": f"ws-{i:02d}", "path": "stamping/line1/c1", "work_centre": "PRESS"}
+        for i in range(1, stations + 1)
+    ]
+    raw["routings"] = [
+        {
+            "id": "RT-MULTI",
+            "product": "BRKT-200",
+            "operations": [
+                {"number": "0010", "name": "Press", "work_centre": "PRESS", "cycle_time_s": 1}
+            ],
+        }
+    ]
+    return PlantConfig.model_validate(raw)
