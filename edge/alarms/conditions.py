@@ -123,6 +123,7 @@ class _Watch:
         "clearing_since",
         "defn",
         "device",
+        "group",
         "last_quality",
         "last_ts",
         "last_value",
@@ -155,6 +156,7 @@ class _Watch:
         self.last_value: float | None = None
         self.last_ts = 0
         self.last_quality = "good"
+        self.group: _TagGroup
 
     def abnormal(self, r: Reading) -> bool | None:
         """True/False; None when the reading says nothing about this alarm (e.g. bad data
@@ -204,6 +206,9 @@ class _Watch:
         ):
             return self._clear(now_ms, self.last_value, self.last_quality, None)
         return None
+
+    def idle(self) -> bool:
+        return not self.active and self.pending_since is None and self.clearing_since is None
 
     def waiting(self) -> bool:
         return (self.pending_since is not None and not self.active) or (
@@ -356,11 +361,41 @@ def _watch(defn: AlarmDefinition, path: str) -> _Watch:
     return _QualityWatch(defn, path)
 
 
+class _TagGroup:
+    """The watches of one tag, with a fast path: while every watch is idle and all of them are
+    limit (or quality) alarms, a good reading strictly between the highest low limit and the
+    lowest high limit cannot change anything, and costs two comparisons."""
+
+    __slots__ = ("band", "hi", "lo", "quiet", "watches")
+
+    def __init__(self) -> None:
+        self.watches: list[_Watch] = []
+        self.band = True
+        self.lo = -math.inf
+        self.hi = math.inf
+        self.quiet = True
+
+    def add(self, w: _Watch) -> None:
+        self.watches.append(w)
+        w.group = self
+        if isinstance(w, _LimitWatch):
+            if w.high:
+                self.hi = min(self.hi, w.threshold)
+            else:
+                self.lo = max(self.lo, w.threshold)
+        elif not isinstance(w, _QualityWatch):
+            self.band = False
+        self.settle()
+
+    def settle(self) -> None:
+        self.quiet = self.band and all(w.idle() for w in self.watches)
+
+
 class _DeviceIndex:
     __slots__ = ("by_tag", "suppressors")
 
     def __init__(self) -> None:
-        self.by_tag: dict[str, list[_Watch]] = {}
+        self.by_tag: dict[str, _TagGroup] = {}
         #: tag -> the watches whose suppression depends on it
         self.suppressors: dict[str, list[_Watch]] = {}
 
@@ -379,7 +414,7 @@ class ConditionEngine:
                 raise ValueError(f"duplicate alarm {w.alarm!r}")
             self._watches[w.alarm] = w
             idx = self._devices.setdefault(defn.device, _DeviceIndex())
-            idx.by_tag.setdefault(defn.tag, []).append(w)
+            idx.by_tag.setdefault(defn.tag, _TagGroup()).add(w)
             if defn.suppress_when is not None:
                 idx.suppressors.setdefault(defn.suppress_when.tag, []).append(w)
 
@@ -404,19 +439,26 @@ class ConditionEngine:
                     ev = w.set_suppressed(r.value in w.suppress_values, r.ts)
                     if ev is not None:
                         self._waiting.discard(w)
+                        w.group.settle()
                         out.append(ev)
         by_tag = idx.by_tag
         waiting = self._waiting
+        good = Quality.GOOD
         for r in readings:
-            watches = by_tag.get(r.tag)
-            if watches is None:
+            g = by_tag.get(r.tag)
+            if g is None:
                 continue
-            for w in watches:
+            if g.quiet and r.quality is good and not r.stale:
+                v = r.value
+                if (type(v) is float or type(v) is int) and g.lo < v < g.hi:
+                    continue
+            for w in g.watches:
                 ev = w.step(r)
                 if ev is not None:
                     out.append(ev)
                 elif w.pending_since is not None or w.clearing_since is not None:
                     waiting.add(w)  # tick() fires the delay if no reading comes
+            g.settle()
         return out
 
     def tick(self, now_ms: int) -> list[ConditionEvent]:
@@ -426,6 +468,7 @@ class ConditionEngine:
             ev = w.due(now_ms)
             if ev is not None:
                 out.append(ev)
+            w.group.settle()
             if not w.waiting():
                 self._waiting.discard(w)
         return out
@@ -455,4 +498,5 @@ class ConditionEngine:
                 int(since) if isinstance(since, int | float) and math.isfinite(since) else None
             )
             w.suppressed = bool(st.get("suppressed"))
+            w.group.settle()
         return unknown

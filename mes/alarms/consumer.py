@@ -8,6 +8,7 @@ messages are applied per transaction (group commit), which is what carries an al
 
 import logging
 import queue
+import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -41,7 +42,7 @@ class ConditionConsumer:
         namespace: Namespace,
         service: AlarmService,
         on_commit: Callable[[], None] = lambda: None,
-        client_id: str = "shopfloor-mes-alarms",
+        client_id: str | None = None,
         max_batch: int = 500,
     ) -> None:
         self.engine = engine
@@ -51,9 +52,11 @@ class ConditionConsumer:
         self._max_batch = max_batch
         self._inbox: queue.Queue[mqtt.MQTTMessage | None] = queue.Queue()
         self._broker = broker
+        # one persistent session per MES host; replicas each apply every message, and the
+        # journal's unique event_id makes the second application a no-op
         self._client = make_client(
             broker,
-            client_id,
+            client_id or f"shopfloor-mes-alarms-{socket.gethostname()}",
             protocol=MQTTProtocolVersion.MQTTv311,
             manual_ack=True,
             clean_session=False,

@@ -3,7 +3,7 @@
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,12 @@ def raised(ts: int) -> dict[str, Any]:
             }
         ],
     }
+
+
+@pytest.fixture
+def mosquitto(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
+    """A private broker: no retained statuses or queued sessions from other tests."""
+    return mosquitto_factory().start()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ hold; the quality user releases it with a disposition; the next scan is accepted
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,11 +117,17 @@ class EdgeSide:
 
 
 @pytest.fixture
+def broker(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
+    """A private broker: no retained statuses or queued sessions from other tests."""
+    return mosquitto_factory().start()
+
+
+@pytest.fixture
 def edge_and_mes(
-    mosquitto: Mosquitto, plant_yaml: Path, tmp_path: Path
+    broker: Mosquitto, plant_yaml: Path, tmp_path: Path
 ) -> Iterator[tuple[EdgeSide, TestClient, Any]]:
     port = free_port()
-    cfg = plant(plant_yaml, tmp_path, mosquitto.url, port)
+    cfg = plant(plant_yaml, tmp_path, broker.url, port)
     with running_app(cfg) as (client, engine):
         edge = EdgeSide(cfg, port)
         try:
@@ -135,7 +141,7 @@ def alarms(client: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def test_excursion_to_hold_to_refused_scan_to_release(
-    edge_and_mes: tuple[EdgeSide, TestClient, Any], mosquitto: Mosquitto
+    edge_and_mes: tuple[EdgeSide, TestClient, Any], broker: Mosquitto
 ) -> None:
     edge, client, engine = edge_and_mes
     admin = admin_token(client)
@@ -150,8 +156,8 @@ def test_excursion_to_hold_to_refused_scan_to_release(
         assert r.status_code == 200, r.text
         return dict(r.json())
 
-    col_alarms = Collector(mosquitto.url, NS.alarms, client_id="e2e-alarms")
-    col_holds = Collector(mosquitto.url, NS.holds, client_id="e2e-holds")
+    col_alarms = Collector(broker.url, NS.alarms, client_id="e2e-alarms")
+    col_holds = Collector(broker.url, NS.holds, client_id="e2e-holds")
     wo = release(engine, quantity=10)
     for code in ("EMP:E1", f"WO:{wo}/0010", "CMD:START", "QTY:5"):
         ok("ws-10", code)
