@@ -1,10 +1,15 @@
-"""Configuration schema of the Modbus TCP/RTU driver."""
+"""Configuration schema of the Modbus TCP/RTU driver (part of plant schema version 1).
+
+One style per concept: a tag names its area, its start address, its type and (optionally) its
+byte order; everything else has a default here. Unknown keys are errors.
+"""
 
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from config.base import Segment, Strict
+from edge.drivers.modbus.codec import Layout, order_problem
 
 ModbusArea = Literal["coil", "discrete_input", "input_register", "holding_register"]
 ModbusType = Literal[
@@ -41,6 +46,12 @@ class ModbusTag(Strict):
     deadband: float | None = Field(default=None, ge=0)
     deadband_percent: float | None = Field(default=None, ge=0, le=100)
     max_age_s: float | None = Field(default=None, gt=0, description="heartbeat for unchanged")
+    stale_after_s: float | None = Field(
+        default=None, gt=0, description="stale when no value for this long; default 3 polls"
+    )
+    poll_interval_ms: int | None = Field(
+        default=None, ge=10, description="own polling group; default: the device's interval"
+    )
 
     @model_validator(mode="after")
     def _check_type_fits_area(self) -> "ModbusTag":
@@ -49,11 +60,37 @@ class ModbusTag(Strict):
             raise ValueError(f"area {self.area} holds single bits: type must be bool")
         if self.type == "bit" and self.bit is None:
             raise ValueError("type bit needs `bit` (0-15)")
+        if self.type != "bit" and self.bit is not None:
+            raise ValueError("`bit` is only for type bit")
         if self.type == "string" and self.length is None:
             raise ValueError("type string needs `length` (registers)")
+        if self.type != "string" and self.length is not None:
+            raise ValueError("`length` is only for type string")
+        problem = order_problem(self.type, self.order)
+        if problem:
+            raise ValueError(problem)
         if self.writable and self.area in ("discrete_input", "input_register"):
             raise ValueError(f"area {self.area} is read-only; cannot be writable")
+        if self.writable and self.type == "bit":
+            raise ValueError(
+                "a bit inside a register cannot be writable (read-modify-write races the device)"
+            )
+        if self.deadband is not None and self.deadband_percent is not None:
+            raise ValueError("give deadband or deadband_percent, not both")
         return self
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.type, self.order, self.bit, self.length, self.scale, self.offset)
+
+    @property
+    def is_bit_area(self) -> bool:
+        return self.area in ("coil", "discrete_input")
+
+    @property
+    def size(self) -> int:
+        """Registers (or bits) the tag spans."""
+        return 1 if self.is_bit_area else self.layout.registers
 
 
 class ModbusLimits(Strict):
@@ -98,4 +135,24 @@ class ModbusDevice(Strict):
         tcp = isinstance(self.connection, ModbusTcpConnection)
         if tcp != (self.driver == "modbus_tcp"):
             raise ValueError(f"connection does not fit driver {self.driver}")
+        for tag in self.tags:
+            last = tag.address + tag.size - 1
+            if tag.address < self.addressing or last - self.addressing > 65535:
+                raise ValueError(
+                    f"tag {tag.name}: address {tag.address} is outside the "
+                    f"{self.addressing}-based range of this device"
+                )
+            limit = self.limits.max_bits_per_read if tag.is_bit_area else None
+            limit = limit or self.limits.max_registers_per_read
+            if tag.size > limit:
+                raise ValueError(
+                    f"tag {tag.name} spans {tag.size} registers, more than "
+                    f"limits.max_registers_per_read ({limit})"
+                )
         return self
+
+    def tag(self, name: str) -> ModbusTag:
+        for t in self.tags:
+            if t.name == name:
+                return t
+        raise KeyError(name)
