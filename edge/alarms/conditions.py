@@ -449,9 +449,11 @@ class ConditionEngine:
             if g is None:
                 continue
             if g.quiet and r.quality is good and not r.stale:
-                v = r.value
-                if (type(v) is float or type(v) is int) and g.lo < v < g.hi:
-                    continue
+                try:
+                    if g.lo < r.value < g.hi:  # type: ignore[operator]
+                        continue
+                except TypeError:  # not a number: the watches decide
+                    pass
             for w in g.watches:
                 ev = w.step(r)
                 if ev is not None:
