@@ -5,6 +5,7 @@ transaction. A hold on a work order also enters the work order's own hold set (i
 the set is empty), through the work-order state machine.
 """
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterable, Sequence
@@ -15,14 +16,10 @@ from sqlmodel import Session, col, select
 
 from mes import audit
 from mes.alarms.models import Notification
-from mes.orders.models import Operation, WorkOrder, WorkOrderHold
-from mes.orders.states import (
-    IllegalTransition,
-    PlaceHold,
-    ReleaseHold,
-    WorkOrderState,
-    WorkOrderStatus,
-)
+from mes.orders.models import Operation, WorkOrder
+from mes.production import service as production
+from mes.production.refusals import Refusal
+from mes.quality.dispositions import apply_disposition
 from mes.quality.holds import (
     Disposition,
     Hold,
@@ -84,44 +81,16 @@ def _notify(session: Session, payload: dict[str, Any]) -> None:
     session.add(Notification(topic="holds", payload=json.dumps(payload, default=str)))
 
 
-def _work_order(session: Session, number: str) -> WorkOrder | None:
-    return session.exec(select(WorkOrder).where(WorkOrder.number == number)).first()
-
-
-def _status(wo: WorkOrder, session: Session) -> WorkOrderStatus:
-    holds = session.exec(
-        select(WorkOrderHold.hold_id).where(WorkOrderHold.work_order_id == wo.id)
-    ).all()
-    held_from = WorkOrderState(wo.held_from) if wo.held_from else None
-    return WorkOrderStatus(WorkOrderState(wo.status), frozenset(holds), held_from)
-
-
 def _enter_work_order_hold(session: Session, row: HoldRecord) -> None:
-    wo = _work_order(session, row.target_id)
-    if wo is None or wo.id is None:
-        return
-    try:
-        status = _status(wo, session).apply(PlaceHold(row.hold_id))
-    except IllegalTransition:
-        return  # e.g. PLANNED or COMPLETED: the hold record alone blocks reporting
-    session.add(WorkOrderHold(work_order_id=wo.id, hold_id=row.hold_id, reason=row.reason))
-    wo.status = status.state.value
-    wo.held_from = status.held_from.value if status.held_from else None
-    session.add(wo)
+    """The work order's own hold set (HELD while not empty), via the production service."""
+    # unknown, or PLANNED/COMPLETED: the hold record alone blocks reporting
+    with contextlib.suppress(Refusal):
+        production.hold_work_order(session, row.target_id, row.hold_id, row.reason, row.placed_by)
 
 
-def _leave_work_order_hold(session: Session, row: HoldRecord) -> None:
-    wo = _work_order(session, row.target_id)
-    if wo is None or wo.id is None:
-        return
-    link = session.get(WorkOrderHold, (wo.id, row.hold_id))
-    if link is None:
-        return
-    status = _status(wo, session).apply(ReleaseHold(row.hold_id))
-    session.delete(link)
-    wo.status = status.state.value
-    wo.held_from = status.held_from.value if status.held_from else None
-    session.add(wo)
+def _leave_work_order_hold(session: Session, row: HoldRecord, by: str) -> None:
+    with contextlib.suppress(Refusal):
+        production.release_work_order_hold(session, row.target_id, row.hold_id, by)
 
 
 def place_hold(
@@ -180,7 +149,8 @@ def release_hold(
     row.comment = comment or None
     session.add(row)
     if row.target_kind == TargetKind.WORK_ORDER.value:
-        _leave_work_order_hold(session, row)
+        _leave_work_order_hold(session, row, by)
+    apply_disposition(session, row, by)
     audit.record(
         session,
         by,

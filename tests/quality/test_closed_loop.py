@@ -16,6 +16,7 @@ from edge.model import now_ms
 from mes.alarms.models import AlarmCurrent, AlarmJournal, AlarmJournalAppendOnly, Notification
 from mes.alarms.service import AlarmService
 from mes.orders.models import Operation, WorkOrder
+from mes.production.models import ProductionEvent
 from mes.quality.holds import Disposition, NotPermitted
 from mes.quality.holds_service import active_holds_for, release_hold
 from tests.quality.db import database, running_work_order
@@ -100,7 +101,25 @@ def test_excursion_holds_the_work_order_and_lots_until_quality_releases(
         wo = s.get(WorkOrder, wo_id)
         assert wo is not None
         assert (wo.status, wo.held_from) == ("RUNNING", None)
-        last = s.exec(select(Notification).order_by(Notification.id.desc())).first()  # type: ignore[union-attr]
+        # rework: a rework operation at the end of the work order, and the disposition recorded
+        ops = s.exec(select(Operation).where(Operation.work_order_id == wo_id)).all()
+        rework = max(ops, key=lambda o: o.seq)
+        assert (rework.number, rework.name, rework.workstation, rework.status) == (
+            "9010",
+            "Rework (H-1)",
+            "ws-20",
+            "READY",
+        )
+        kinds = [e.kind for e in s.exec(select(ProductionEvent)).all()]
+        assert kinds == ["work_order.held", "work_order.hold_released", "quality.disposition"]
+        # scrap of the held lot records a scrap event
+        release_hold(s, "H-2", "qa", ["quality"], Disposition.SCRAP)
+        s.commit()
+        scrap = s.exec(select(ProductionEvent).where(ProductionEvent.kind == "quality.scrap")).one()
+        assert json.loads(scrap.detail_json)["target"] == {"kind": "lot", "id": "WO-000001-L1"}
+        last = s.exec(
+            select(Notification).order_by(Notification.id.desc()).offset(1)  # type: ignore[union-attr]
+        ).first()  # type: ignore[union-attr]
         assert last is not None
         released = json.loads(last.payload)
         assert (released["action"], released["disposition"], released["by"]) == (
