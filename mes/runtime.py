@@ -137,15 +137,15 @@ class MesRuntime:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        if self.link is not None:
+            self.link.stop()  # first: a relay waiting for PUBACKs gives up at once
         if self._relay_thread is not None:
             self._relay_thread.join(15)
             self._relay_thread = None
         if self.relay is not None:
             self.relay.close()
             self.relay = None
-        if self.link is not None:
-            self.link.stop()
-            self.link = None
+        self.link = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

@@ -12,6 +12,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from config.plant import Broker
@@ -52,14 +55,26 @@ class ErpSimulator:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._ready = threading.Event()
-        self.client = make_client(broker, client_id, protocol=probe_protocol(broker))
+        self.protocol = probe_protocol(broker)
+        # a persistent session: confirmations sent while the ERP is away wait at the broker
+        extra: dict[str, Any] = {}
+        if self.protocol is not MQTTProtocolVersion.MQTTv5:
+            extra["clean_session"] = False
+        self.client = make_client(broker, client_id, protocol=self.protocol, **extra)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_disconnect = self._on_disconnect
 
     def start(self, timeout: float = 10.0) -> "ErpSimulator":
         addr = parse_broker_url(self.broker.url)
         self.client.reconnect_delay_set(0.2, 2)  # type: ignore[arg-type]
-        self.client.connect(addr.host, addr.port, keepalive=15)
+        props = None
+        extra: dict[str, Any] = {}
+        if self.protocol is MQTTProtocolVersion.MQTTv5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 3600
+            extra["clean_start"] = False
+        self.client.connect(addr.host, addr.port, keepalive=15, properties=props, **extra)
         self.client.loop_start()
         if not self._ready.wait(timeout):
             raise TimeoutError(f"ERP simulator could not subscribe at {self.broker.url}")
@@ -140,6 +155,13 @@ class ErpSimulator:
         client.subscribe(self.ns.confirmations, qos=1)
         client.subscribe(self.ns.erp_rejected, qos=1)
         self._ready.set()
+
+    def _on_disconnect(self, *_args: Any) -> None:
+        self._ready.clear()
+
+    def wait_subscribed(self, timeout: float = 10.0) -> bool:
+        """True once (re)connected and subscribed."""
+        return self._ready.wait(timeout)
 
     def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:

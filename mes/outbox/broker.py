@@ -6,6 +6,7 @@ database commit), so an order message is never lost when the MES dies while hand
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,15 +28,21 @@ Handler = Callable[[str, bytes], None]
 
 
 class _Pending:
-    def __init__(self, info: mqtt.MQTTMessageInfo) -> None:
+    def __init__(self, info: mqtt.MQTTMessageInfo, link: "BrokerLink") -> None:
         self.info = info
+        self.link = link
 
     def wait(self, timeout: float) -> bool:
-        try:
-            self.info.wait_for_publish(timeout)
-        except (RuntimeError, ValueError):
-            return False
-        return self.info.is_published()
+        """Wait for the PUBACK; give up early when the connection drops (resent later)."""
+        deadline = time.monotonic() + timeout
+        while not self.info.is_published():
+            if not self.link.is_connected() or time.monotonic() > deadline:
+                return False
+            try:
+                self.info.wait_for_publish(0.05)
+            except (RuntimeError, ValueError):
+                return False
+        return True
 
 
 class BrokerLink:
@@ -50,6 +57,7 @@ class BrokerLink:
         self.protocol = protocol
         self.handlers = handlers
         self._connected = threading.Event()
+        self._stopping = False
         kwargs: dict[str, Any] = {}
         if protocol is not MQTTProtocolVersion.MQTTv5:
             kwargs["clean_session"] = False
@@ -72,6 +80,7 @@ class BrokerLink:
         self.client.loop_start()
 
     def stop(self) -> None:
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -79,10 +88,10 @@ class BrokerLink:
         return self._connected.wait(timeout)
 
     def is_connected(self) -> bool:
-        return self._connected.is_set() and self.client.is_connected()
+        return not self._stopping and self._connected.is_set() and self.client.is_connected()
 
     def publish(self, topic: str, payload: bytes) -> _Pending:
-        return _Pending(self.client.publish(topic, payload, qos=1))
+        return _Pending(self.client.publish(topic, payload, qos=1), self)
 
     def _on_connect(
         self, client: mqtt.Client, _u: Any, _f: Any, rc: ReasonCode, _p: Any = None
@@ -99,7 +108,8 @@ class BrokerLink:
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any = None) -> None:
         self._connected.clear()
-        log.warning("MES lost the broker (%s); reconnecting", rc)
+        if not self._stopping:
+            log.warning("MES lost the broker (%s); reconnecting", rc)
 
     def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         handler = self.handlers.get(msg.topic)
