@@ -47,7 +47,7 @@ def test_broker_down_then_mes_restart_loses_nothing(tmp_path, mosquitto_factory)
         rt.stop_sync()  # ... and the MES goes down too
 
         db = make_engine(cfg.database.url)
-        for n in range(12, 15):  # a replica without broker keeps writing to the outbox
+        for _ in range(12, 15):  # a replica without broker keeps writing to the outbox
             report(db, number, "0010", "ws-10", 1)
         db.dispose()
 
