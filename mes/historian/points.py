@@ -54,51 +54,78 @@ class Converter:
     """Decodes batches and writes line protocol, caching each series' key (the costly part)."""
 
     def __init__(self) -> None:
-        self._prefixes: dict[tuple[str, str], str] = {}
+        self._prefixes: dict[str, dict[str, str]] = {}  # topic -> tag -> series key
 
     def points(self, topic: str, payload: bytes) -> list[Point]:
+        """The batch as points (for the embedded store)."""
         levels = topic_levels(topic)
-        try:
-            body = orjson.loads(payload)
-            values = body["values"]
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise BadTelemetry(f"{topic}: not a telemetry batch ({exc})") from None
-        if not isinstance(values, list):
-            raise BadTelemetry(f"{topic}: `values` is not a list")
         path = "/".join(levels[2:5])
         device = levels[5]
         out = []
-        for i, v in enumerate(values):
+        for i, v in enumerate(_values(topic, payload)):
             try:
                 out.append(_point(v, path, device))
             except (KeyError, TypeError, ValueError) as exc:
                 raise BadTelemetry(f"{topic}: values[{i}]: {exc}") from None
         return out
 
-    def lines(self, topic: str, points: list[Point]) -> list[str]:
-        levels = topic_levels(topic)
-        out = []
-        prefixes = self._prefixes
-        if len(prefixes) > _PREFIX_CACHE_MAX:
-            prefixes.clear()
-        for p in points:
-            prefix = prefixes.get((topic, p.tag))
-            if prefix is None:
-                keys = ",".join(
-                    f"{k}={_escape_tag(v)}" for k, v in zip(_HIERARCHY, levels, strict=True)
-                )
-                prefix = f"{MEASUREMENT},{keys},tag={_escape_tag(p.tag)}"
-                prefixes[(topic, p.tag)] = prefix
-            extra = ""
-            if p.text is not None:
-                extra += ",text=" + (_escape_tag(p.text) or EMPTY_TEXT)
-            if p.reason is not None:
-                extra += f",reason={_escape_tag(p.reason)}"
-            if p.value is None:
-                out.append(f"{prefix}{extra} quality={p.quality}i {p.ts}")
-            else:
-                out.append(f"{prefix}{extra} value={p.value!r},quality={p.quality}i {p.ts}")
+    def lines(self, topic: str, payload: bytes) -> list[str]:
+        """The batch as line protocol, straight from the JSON (the historian's hot path)."""
+        values = _values(topic, payload)
+        prefixes = self._prefixes.get(topic)
+        if prefixes is None:
+            if len(self._prefixes) > _PREFIX_CACHE_MAX:
+                self._prefixes.clear()
+            prefixes = self._prefixes[topic] = {}
+        codes = QUALITY_CODE
+        out: list[str] = []
+        append = out.append
+        for v in values:
+            try:
+                tag = v["tag"]
+                prefix = prefixes.get(tag)
+                if prefix is None:
+                    prefix = prefixes[tag] = self._prefix(topic, str(tag))
+                raw = v["value"]
+                quality = codes[v["quality"]]
+                kind = type(raw)
+                if quality:
+                    reason = v.get("reason")
+                    if reason is not None:
+                        prefix = f"{prefix},reason={_escape_tag(str(reason))}"
+                if kind is float:
+                    append(f"{prefix} value={raw!r},quality={quality}i {v['ts']:d}")
+                elif kind is int:
+                    append(f"{prefix} value={float(raw)!r},quality={quality}i {v['ts']:d}")
+                elif kind is bool:
+                    append(f"{prefix} value={1.0 if raw else 0.0},quality={quality}i {v['ts']:d}")
+                elif kind is str:
+                    text = _escape_tag(raw) or EMPTY_TEXT
+                    append(f"{prefix},text={text} quality={quality}i {v['ts']:d}")
+                elif raw is None:
+                    append(f"{prefix} quality={quality}i {v['ts']:d}")
+                else:
+                    raise ValueError(f"value of type {kind.__name__} is not allowed")
+            except (KeyError, TypeError, ValueError) as exc:
+                raise BadTelemetry(f"{topic}: values[{len(out)}]: {exc}") from None
         return out
+
+    @staticmethod
+    def _prefix(topic: str, tag: str) -> str:
+        levels = topic_levels(topic)
+        keys = ",".join(f"{k}={_escape_tag(v)}" for k, v in zip(_HIERARCHY, levels, strict=True))
+        return f"{MEASUREMENT},{keys},tag={_escape_tag(tag)}"
+
+
+def _values(topic: str, payload: bytes) -> list[Any]:
+    topic_levels(topic)
+    try:
+        values = orjson.loads(payload)["values"]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise BadTelemetry(f"{topic}: not a telemetry batch ({exc})") from None
+    if not isinstance(values, list):
+        raise BadTelemetry(f"{topic}: `values` is not a list")
+    return values
 
 
 def _point(v: dict[str, Any], path: str, device: str) -> Point:

@@ -26,12 +26,20 @@ from config.plant import PlantConfig
 from edge.uns.client import make_client, parse_broker_url
 from edge.uns.topics import Namespace
 from mes.historian.points import BadTelemetry, Converter, Point
-from mes.historian.stores import EmbeddedStore, InfluxStore, Store, StoreUnavailable
+from mes.historian.stores import (
+    EmbeddedStore,
+    InfluxStore,
+    Store,
+    StoreRejected,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
 SHARE_GROUP = "historian"
 SESSION_EXPIRY_S = 24 * 3600
+#: concurrent store writes: one batch is decoded and sent while the store ingests another
+WRITERS = 2
 
 
 @dataclass(slots=True)
@@ -55,6 +63,10 @@ class _Held:
     qos: int
     lines: list[str]
     points: list[Point]
+
+    @property
+    def size(self) -> int:
+        return len(self.lines) + len(self.points)
 
 
 def subscription(ns: Namespace, protocol: MQTTProtocolVersion) -> str:
@@ -91,7 +103,11 @@ class Historian:
         self._halt = threading.Event()
         self._stop_by = float("inf")
         self._client: mqtt.Client | None = None
-        self._writer: threading.Thread | None = None
+        self._writers: list[threading.Thread] = []
+        self._ack_lock = threading.Lock()
+        self._batch_seq = 0  # batches are numbered when taken ...
+        self._next_ack = 1  # ... and acknowledged strictly in that order
+        self._done: dict[int, list[_Held]] = {}
 
     def start(self) -> None:
         h = self.cfg.historian
@@ -114,10 +130,12 @@ class Historian:
         else:
             client.connect_async(addr.host, addr.port, 30)
         self._client = client
-        self._writer = threading.Thread(
-            target=self._write_loop, name="historian-writer", daemon=True
-        )
-        self._writer.start()
+        self._writers = [
+            threading.Thread(target=self._write_loop, name=f"historian-writer-{i}", daemon=True)
+            for i in range(WRITERS)
+        ]
+        for w in self._writers:
+            w.start()
         client.loop_start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -127,8 +145,8 @@ class Historian:
             self._stop_by = time.monotonic() + timeout
             self._halt.set()
             self._cond.notify()
-        if self._writer is not None:
-            self._writer.join()
+        for w in self._writers:
+            w.join()
         if self._client is not None:
             self._client.disconnect()
             self._client.loop_stop()
@@ -162,8 +180,11 @@ class Historian:
             return
         self.stats.messages_received += 1
         try:
-            points = self._conv.points(msg.topic, bytes(msg.payload))
-            lines = self._conv.lines(msg.topic, points) if self._line_protocol else []
+            payload = bytes(msg.payload)
+            if self._line_protocol:
+                lines, points = self._conv.lines(msg.topic, payload), []
+            else:
+                lines, points = [], self._conv.points(msg.topic, payload)
         except BadTelemetry as exc:
             self.stats.bad_messages += 1
             log.error("dropping a message that is not telemetry", extra={"error": str(exc)[:300]})
@@ -173,14 +194,14 @@ class Historian:
             if not self._held:
                 self._first_held_at = time.monotonic()
             self._held.append(_Held(self._epoch, msg.mid, msg.qos, lines, points))
-            self._held_points += len(points)
+            self._held_points += len(points) + len(lines)
             self.stats.buffered_messages = len(self._held)
             if self._held_points >= self.cfg.historian.batch_size:
                 self._cond.notify()
 
     # -- the writer -------------------------------------------------------------------------
 
-    def _take(self) -> list[_Held]:
+    def _take(self) -> tuple[int, list[_Held]]:
         h = self.cfg.historian
         interval = h.flush_interval_ms / 1000
         with self._cond:
@@ -196,58 +217,82 @@ class Historian:
                 self._cond.wait(max(wait, 0.001))
             taken: list[_Held] = []
             n = 0
-            while self._held and (not taken or n + len(self._held[0].points) <= h.batch_size):
+            while self._held and (not taken or n + self._held[0].size <= h.batch_size):
                 item = self._held.pop(0)
                 taken.append(item)
-                n += len(item.points)
+                n += item.size
             self._held_points -= n
             self._first_held_at = time.monotonic()
             self.stats.buffered_messages = len(self._held)
-            return taken
+            if not taken:
+                return 0, taken
+            self._batch_seq += 1
+            return self._batch_seq, taken
 
     def _write_loop(self) -> None:
-        delay = 0.2
         while True:
-            batch = self._take()
+            seq, batch = self._take()
             if not batch:
                 if self._halt.is_set():
                     return
                 continue
             lines = [line for item in batch for line in item.lines]
             points = [p for item in batch for p in item.points]
-            while True:
-                started = time.perf_counter()
-                try:
-                    self.store.write(lines, points)
-                except StoreUnavailable as exc:
-                    self.stats.write_errors += 1
-                    if self.stats.store_up:
-                        log.warning(
-                            "store not accepting writes; holding", extra={"error": str(exc)}
-                        )
-                    self.stats.store_up = False
-                    if self._halt.is_set() and time.monotonic() > self._stop_by:
-                        return  # unacknowledged: the broker redelivers after restart
-                    self._halt.wait(delay)
-                    delay = min(delay * 2, self.cfg.historian.retry_max_s)
-                    continue
-                self.stats.write_seconds += time.perf_counter() - started
-                self.stats.writes += 1
-                if not self.stats.store_up:
-                    log.info("store accepting writes again")
-                self.stats.store_up = True
-                delay = 0.2
-                break
-            self.stats.points_written += len(points)
-            self._ack(batch)
+            stored = self._store(lines, points)
+            if stored is None:
+                return  # stopping with the store down: the broker redelivers after restart
+            if not stored:  # the store refuses something in it: find the message, keep the rest
+                for item in batch:
+                    one = self._store(item.lines, item.points)
+                    if one is None:
+                        return
+                    if not one:
+                        self.stats.bad_messages += 1
+                        log.error("the store refused a message; dropped", extra={"mid": item.mid})
+            self._ack(seq, batch)
 
-    def _ack(self, batch: list[_Held]) -> None:
+    def _store(self, lines: list[str], points: list[Point]) -> bool | None:
+        """True once stored; False if the store refuses the data itself; None when stopping
+        while the store is still down. Retries with backoff while the store is unavailable."""
+        delay = 0.2
+        while True:
+            started = time.perf_counter()
+            try:
+                self.store.write(lines, points)
+            except StoreRejected as exc:
+                log.error("store rejected a batch", extra={"error": str(exc)})
+                return False
+            except StoreUnavailable as exc:
+                self.stats.write_errors += 1
+                if self.stats.store_up:
+                    log.warning("store not accepting writes; holding", extra={"error": str(exc)})
+                self.stats.store_up = False
+                if self._halt.is_set() and time.monotonic() > self._stop_by:
+                    return None
+                self._halt.wait(delay)
+                delay = min(delay * 2, self.cfg.historian.retry_max_s)
+                continue
+            self.stats.write_seconds += time.perf_counter() - started
+            self.stats.writes += 1
+            if not self.stats.store_up:
+                log.info("store accepting writes again")
+            self.stats.store_up = True
+            self.stats.points_written += len(points) + len(lines)
+            return True
+
+    def _ack(self, seq: int, batch: list[_Held]) -> None:
+        """Acknowledge batches in the order they were received, whichever writer finished
+        first. The ack lock is never taken on paho's thread."""
         client = self._client
         if client is None:
             return
-        with self._cond:
-            epoch = self._epoch
-        for item in batch:
-            if item.epoch == epoch:
-                client.ack(item.mid, item.qos)
-                self.stats.messages_acked += 1
+        with self._ack_lock:
+            self._done[seq] = batch
+            with self._cond:
+                epoch = self._epoch
+            while self._next_ack in self._done:
+                for item in self._done.pop(self._next_ack):
+                    if item.epoch == epoch:
+                        client.ack(item.mid, item.qos)
+                        self.stats.messages_acked += 1
+                self._next_ack += 1

@@ -17,6 +17,10 @@ class StoreUnavailable(Exception):
     """The store did not accept a write; retry later."""
 
 
+class StoreRejected(StoreUnavailable):
+    """The store refuses the data itself (e.g. HTTP 400): retrying the same batch cannot help."""
+
+
 class Store(Protocol):
     def write(self, lines: Sequence[str], points: Sequence[Point]) -> None:
         """Store a batch or raise StoreUnavailable. Stores use the form they need."""
@@ -47,7 +51,11 @@ class InfluxStore:
             self._api.write(
                 self.bucket, self.org, record="\n".join(lines), write_precision=self._precision
             )
-        except (HTTPError, ApiException, OSError) as exc:  # the batch was not stored
+        except ApiException as exc:
+            if exc.status in (400, 422):
+                raise StoreRejected(f"HTTP {exc.status}: {exc.body}"[:300]) from None
+            raise StoreUnavailable(f"HTTP {exc.status}: {exc.reason}"[:300]) from None
+        except (HTTPError, OSError) as exc:  # the batch was not stored
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}"[:300]) from None
 
     def close(self) -> None:

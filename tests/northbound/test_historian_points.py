@@ -14,17 +14,15 @@ def payload(*values: dict[str, object]) -> bytes:
 
 def test_every_value_kind_becomes_a_line() -> None:
     conv = Converter()
-    pts = conv.points(
-        TOPIC,
-        payload(
-            {"tag": "speed", "value": 1200.5, "quality": "good", "ts": 10, "unit": "rpm"},
-            {"tag": "count", "value": 7, "quality": "good", "ts": 11},
-            {"tag": "fault", "value": True, "quality": "uncertain", "ts": 12, "reason": "stale"},
-            {"tag": "state", "value": "RUNNING NOW", "quality": "good", "ts": 13},
-            {"tag": "oil", "value": None, "quality": "bad", "ts": 14, "reason": "comm_timeout"},
-        ),
+    body = payload(
+        {"tag": "speed", "value": 1200.5, "quality": "good", "ts": 10, "unit": "rpm"},
+        {"tag": "count", "value": 7, "quality": "good", "ts": 11},
+        {"tag": "fault", "value": True, "quality": "uncertain", "ts": 12, "reason": "stale"},
+        {"tag": "state", "value": "RUNNING NOW", "quality": "good", "ts": 13},
+        {"tag": "oil", "value": None, "quality": "bad", "ts": 14, "reason": "comm_timeout"},
     )
-    lines = conv.lines(TOPIC, pts)
+    lines = conv.lines(TOPIC, body)
+    pts = conv.points(TOPIC, body)
     key = (
         "telemetry,enterprise=acme,site=plant1,area=stamping,line=line1,cell=cell1,device=press-01"
     )
@@ -51,3 +49,5 @@ def test_every_value_kind_becomes_a_line() -> None:
 def test_bad_messages_are_named(topic: str, body: bytes, error: str) -> None:
     with pytest.raises(BadTelemetry, match=error):
         Converter().points(topic, body)
+    with pytest.raises(BadTelemetry, match=error):
+        Converter().lines(topic, body)

@@ -1,0 +1,376 @@
+"""Northbound benchmark (issue 4 item 7). Every figure comes with its baseline from the same run.
+
+1. publish: values/s from the agent's durable queue through Mosquitto to a subscriber, against
+   a bare paho QoS 1 publish loop of the same (pre-encoded) batches;
+2. W1: the agent as a process (synthetic devices: 10 x 500 float32 through the full pipeline,
+   durable queue on, QoS 1), at a 100 ms poll (CPU % of one core, RSS) and at a 20 ms poll
+   (values/s delivered to a subscriber);
+3. historian: points/s from MQTT through the historian into VictoriaMetrics, against a bare
+   influxdb-client line-protocol write loop of the same points;
+4. replay: values/s replayed after a broker outage while live data keeps flowing.
+
+    .venv/bin/python bench/northbound.py [--outage 60] [--w1-seconds 10]
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import paho.mqtt.client as mqtt  # noqa: E402
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E402
+
+from config.loader import parse_plant  # noqa: E402
+from edge.model import Quality, Reading, TelemetryBatch, now_ms  # noqa: E402
+from edge.northbound.encode import telemetry_payload  # noqa: E402
+from mes.historian.points import Converter  # noqa: E402
+from mes.historian.service import Historian  # noqa: E402
+from tests.northbound.synthetic import plant, write_plant  # noqa: E402
+from tests.services.mosquitto import Mosquitto  # noqa: E402
+from tests.services.ports import wait_for  # noqa: E402
+from tests.services.victoria import Victoria  # noqa: E402
+
+DEVICES, TAGS = 10, 500
+PATH = "stamping/line1/cell1"
+
+
+class Counter:
+    """A subscriber that counts telemetry values (`"tag"` occurrences) without decoding."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        self.values = 0
+        self.messages = 0
+        self.first_at = 0.0
+        self.last_at = 0.0
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"counter-{port}-{time.time()}"
+        )
+        done = threading.Event()
+        self.client.on_connect = lambda c, u, f, rc, p=None: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda *a: done.set()
+
+        def on_message(c: Any, u: Any, m: Any) -> None:
+            now = time.perf_counter()
+            if not self.messages:
+                self.first_at = now
+            self.messages += 1
+            self.values += m.payload.count(b'"tag"')
+            self.last_at = now
+
+        self.client.on_message = on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        done.wait(10)
+
+    def reset(self) -> None:
+        self.values = self.messages = 0
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def make_batches(n: int) -> list[TelemetryBatch]:
+    t = now_ms()
+    return [
+        TelemetryBatch(
+            f"press-{i % DEVICES + 1:02d}",
+            [Reading(f"t{j}", float(i + j) * 0.5, Quality.GOOD, t, t) for j in range(TAGS)],
+        )
+        for i in range(n)
+    ]
+
+
+def device_paths() -> dict[str, str]:
+    return {f"press-{d + 1:02d}": PATH for d in range(DEVICES)}
+
+
+# -- 1. publish -------------------------------------------------------------------------------
+
+
+def bench_publish(broker: Mosquitto, work: Path, n: int) -> tuple[float, float]:
+    from config.plant import Broker, Queue
+    from edge.northbound.publisher import Northbound
+    from edge.uns.topics import Namespace
+
+    ns = Namespace("acme", "plant1")
+    batches = make_batches(n)
+    total = n * TAGS
+    counter = Counter(broker.port, f"{ns.root}/#")
+    # baseline: a bare paho QoS 1 loop that encodes each batch (same JSON) and publishes it
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id="bare", protocol=MQTTProtocolVersion.MQTTv5
+    )
+    client.max_inflight_messages_set(64)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    counter.reset()
+    t0 = time.perf_counter()
+    infos = [
+        client.publish(ns.telemetry(PATH, b.device), telemetry_payload("edge-b", b, i), qos=1)
+        for i, b in enumerate(batches)
+    ]
+    for info in infos:
+        info.wait_for_publish(30)
+    wait_for(lambda: counter.values >= total, 60, "bare values at the subscriber")
+    bare = total / (time.perf_counter() - t0)
+    client.disconnect()
+    client.loop_stop()
+    # ours: put() -> encode + seq -> SQLite queue -> publish -> PUBACK -> delete
+    nb = Northbound(
+        Broker(url=broker.url),
+        ns,
+        "edge-b",
+        device_paths(),
+        Queue(path=str(work / "publish-q.sqlite")),
+        MQTTProtocolVersion.MQTTv5,
+    )
+    nb.start()
+    wait_for(lambda: nb.stats.connected, 10, "publisher connected")
+    counter.reset()
+    t0 = time.perf_counter()
+    for b in batches:
+        nb.put(b)
+    wait_for(lambda: counter.values >= total, 60, "agent values at the subscriber")
+    ours = total / (time.perf_counter() - t0)
+    nb.stop()
+    counter.close()
+    return ours, bare
+
+
+# -- 2. W1 ----------------------------------------------------------------------------------
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def bench_w1(broker: Mosquitto, work: Path, poll_ms: int, seconds: float) -> dict[str, float]:
+    d = work / f"w1-{poll_ms}"
+    d.mkdir()
+    cfg = write_plant(
+        d / "plant.yaml", plant(broker.url, d, devices=DEVICES, tags=TAGS, poll_ms=poll_ms)
+    )
+    counter = Counter(broker.port, "uns/v1/acme/plant1/+/+/+/+/_telemetry")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.northbound.synthetic", str(cfg)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(d / "agent.log").open("wb"),
+    )
+    try:
+        wait_for(lambda: counter.values > 0, 30, "W1 telemetry")
+        warm_until = time.monotonic() + 3
+        wait_for(lambda: time.monotonic() >= warm_until, 5, "warm-up")
+        hz = os.sysconf("SC_CLK_TCK")
+        c0, v0, t0 = _cpu_ticks(proc.pid), counter.values, time.perf_counter()
+        end = time.monotonic() + seconds
+        wait_for(lambda: time.monotonic() >= end, seconds + 5, "measurement window")
+        c1, v1, t1 = _cpu_ticks(proc.pid), counter.values, time.perf_counter()
+        rss = _rss_mb(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        counter.close()
+    return {
+        "cpu_percent": 100 * (c1 - c0) / hz / (t1 - t0),
+        "rss_mb": rss,
+        "delivered_per_s": (v1 - v0) / (t1 - t0),
+        "offered_per_s": DEVICES * TAGS * 1000 / poll_ms,
+    }
+
+
+# -- 3. historian -----------------------------------------------------------------------------
+
+
+def bench_historian(broker: Mosquitto, vm: Victoria, work: Path, n: int) -> tuple[float, float]:
+    from influxdb_client import InfluxDBClient, WritePrecision
+    from influxdb_client.client.write_api import SYNCHRONOUS
+
+    batches = make_batches(n)
+    topic_of = {b.device: f"uns/v1/acme/plant1/{PATH}/{b.device}/_telemetry" for b in batches}
+    payloads = [
+        (topic_of[b.device], telemetry_payload("edge-b", b, i)) for i, b in enumerate(batches)
+    ]
+    total = n * TAGS
+    batch_size = 5000
+    # baseline: the same points as line protocol, written by a bare influxdb-client loop
+    conv = Converter()
+    lines = [ln for t, p in payloads for ln in conv.lines(t, p)]
+    client = InfluxDBClient(url=vm.url, token="", org="o")
+    api = client.write_api(write_options=SYNCHRONOUS)
+    t0 = time.perf_counter()
+    for i in range(0, len(lines), batch_size):
+        api.write(
+            "b", "o", record="\n".join(lines[i : i + batch_size]), write_precision=WritePrecision.MS
+        )
+    bare = total / (time.perf_counter() - t0)
+    client.close()
+    # ours: queue the messages for the historian's persistent session, then let it drain them
+    data = plant(broker.url, work, devices=0)
+    data["historian"] = {"url": vm.url, "batch_size": batch_size, "client_id": "bench-hist"}
+    cfg = parse_plant(data)
+    hist = Historian(cfg, MQTTProtocolVersion.MQTTv5)
+    hist.start()
+    wait_for(lambda: hist._epoch == 1, 10, "historian subscribed")
+    hist.stop()
+    pub = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id="bench-hist-pub", protocol=MQTTProtocolVersion.MQTTv5
+    )
+    pub.connect("127.0.0.1", broker.port)
+    pub.loop_start()
+    infos = [pub.publish(t, p, qos=1) for t, p in payloads]
+    for info in infos:
+        info.wait_for_publish(60)
+    pub.disconnect()
+    pub.loop_stop()
+    hist = Historian(cfg, MQTTProtocolVersion.MQTTv5)
+    t0 = time.perf_counter()
+    hist.start()
+    wait_for(lambda: hist.stats.points_written >= total, 120, "historian drained")
+    ours = total / (time.perf_counter() - t0)
+    if os.environ.get("BENCH_DEBUG"):
+        print(hist.stats, time.perf_counter() - t0, file=sys.stderr)
+    hist.stop()
+    return ours, bare
+
+
+# -- 4. replay --------------------------------------------------------------------------------
+
+
+def bench_replay(work: Path, outage_s: float) -> dict[str, float]:
+    from config.plant import Broker, Queue
+    from edge.northbound.publisher import Northbound
+    from edge.uns.topics import Namespace
+
+    broker = Mosquitto(work / "replay-broker").start()
+    ns = Namespace("acme", "plant1")
+    counter = Counter(broker.port, f"{ns.root}/+/+/+/+/_telemetry")
+    nb = Northbound(
+        Broker(url=broker.url),
+        ns,
+        "edge-r",
+        device_paths(),
+        Queue(path=str(work / "replay-q.sqlite")),
+        MQTTProtocolVersion.MQTTv5,
+    )
+    nb.start()
+    template = make_batches(DEVICES)
+    halt = threading.Event()
+
+    def live() -> None:  # 10 devices x 500 values every 100 ms: 50,000 values/s
+        while not halt.wait(0.1):
+            t = now_ms()
+            for b in template:
+                nb.put(
+                    TelemetryBatch(
+                        b.device, [Reading(r.tag, r.value, r.quality, t, t) for r in b.readings]
+                    )
+                )
+
+    thread = threading.Thread(target=live, daemon=True)
+    thread.start()
+    wait_for(lambda: counter.values > 0, 10, "live flow")
+    broker.kill()
+    end = time.monotonic() + outage_s
+    wait_for(lambda: time.monotonic() >= end, outage_s + 5, "outage")
+    backlog_values = nb.stats.values_enqueued - nb.stats.values_published
+    backlog_msgs = nb.stats.queue_depth
+    broker.start()
+    t0 = time.perf_counter()
+    wait_for(lambda: nb.stats.reconnects >= 1, 30, "reconnect")
+    t_conn = time.perf_counter()
+    wait_for(lambda: nb.stats.queue_depth <= DEVICES, 600, "backlog replayed")
+    t1 = time.perf_counter()
+    halt.set()
+    thread.join()
+    live_during = 50_000 * (t1 - t_conn)
+    nb.stop()
+    counter.close()
+    broker.stop()
+    return {
+        "backlog_values": backlog_values,
+        "backlog_messages": backlog_msgs,
+        "reconnect_s": t_conn - t0,
+        "drain_s": t1 - t_conn,
+        "replay_per_s": backlog_values / (t1 - t_conn),
+        "total_per_s": (backlog_values + live_during) / (t1 - t_conn),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--outage", type=float, default=60.0, help="broker outage for the replay, s")
+    ap.add_argument("--w1-seconds", type=float, default=10.0)
+    ap.add_argument("--batches", type=int, default=2000, help="batches of 500 values")
+    ap.add_argument("--parts", default="publish,w1,historian,replay")
+    args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        broker = Mosquitto(work / "broker").start()
+        vm = Victoria(work / "vm").start()
+        try:
+            if "publish" in parts:
+                ours, bare = bench_publish(broker, work, args.batches)
+                print(
+                    f"publish: agent queue -> broker -> subscriber {ours:,.0f} values/s; "
+                    f"bare paho encode+publish loop {bare:,.0f} values/s; ratio {ours / bare:.2f}",
+                    flush=True,
+                )
+            if "w1" in parts:
+                for poll in (100, 20):
+                    w = bench_w1(broker, work, poll, args.w1_seconds)
+                    print(
+                        f"W1 {poll} ms poll (synthetic devices 10x500 float32, "
+                        f"{w['offered_per_s']:,.0f} values/s offered): delivered "
+                        f"{w['delivered_per_s']:,.0f} values/s; agent CPU "
+                        f"{w['cpu_percent']:.1f}% of one core; RSS {w['rss_mb']:.0f} MB",
+                        flush=True,
+                    )
+            if "historian" in parts:
+                ours, bare = bench_historian(broker, vm, work, args.batches // 2)
+                print(
+                    f"historian: MQTT -> historian -> VictoriaMetrics {ours:,.0f} points/s; "
+                    f"bare influxdb-client line-protocol loop {bare:,.0f} points/s; "
+                    f"ratio {ours / bare:.2f}",
+                    flush=True,
+                )
+            if "replay" in parts:
+                r = bench_replay(work, args.outage)
+                print(
+                    f"replay after a {args.outage:.0f} s outage: {r['backlog_values']:,.0f} "
+                    f"values ({r['backlog_messages']:,} messages) replayed in "
+                    f"{r['drain_s']:.1f} s = {r['replay_per_s']:,.0f} values/s of backlog while "
+                    f"50,000 values/s live flowed ({r['total_per_s']:,.0f} values/s in all); "
+                    f"reconnect took {r['reconnect_s']:.1f} s",
+                    flush=True,
+                )
+        finally:
+            broker.stop()
+            vm.stop()
+
+
+if __name__ == "__main__":
+    main()
