@@ -93,24 +93,36 @@ async def _wait_count(counter: _Counter, n: int, timeout: float) -> None:
         await asyncio.sleep(0.05)  # benchmark pacing, not a test
 
 
-async def _measure(counter: _Counter, items: int, ticks: int) -> tuple[float, float]:
-    """Rate over whole server ticks: from the count reaching k*items to (k+ticks)*items.
+async def _burst_start(counter: _Counter, quiet_s: float, timeout_s: float) -> tuple[float, int]:
+    """Wait for the first notification after `quiet_s` without any: a server update began.
+    Returns its time and the count before it (or the current ones after `timeout_s`)."""
+    last, last_change = counter.count, time.monotonic()
+    deadline = last_change + timeout_s
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.002)  # benchmark pacing, not a test
+        now, count = time.monotonic(), counter.count
+        if count != last:
+            if now - last_change >= quiet_s:
+                return now, last
+            last, last_change = count, now
+    return time.monotonic(), counter.count
 
-    Every tick changes every item, so this span holds exactly `ticks` ticks of
-    notifications whatever the phase of the window.
-    """
-    base = -(-counter.count // items) * items  # next tick boundary
-    await _wait_count(counter, base, 60)
-    start_t, start_cpu = time.perf_counter(), time.process_time()
-    await _wait_count(counter, base + ticks * items, 60 + ticks * 10)
-    elapsed, cpu = time.perf_counter() - start_t, time.process_time() - start_cpu
-    n = counter.count - base
-    return ticks * items / elapsed, cpu / n * 1e6
+
+async def _measure(counter: _Counter, interval_ms: int, ticks: int) -> tuple[float, float]:
+    """Notifications per second from one server update's start to the start `ticks`
+    updates later: whole updates, whatever the phase, and robust to late stragglers."""
+    quiet, limit = interval_ms / 3000, interval_ms / 1000 * 3
+    t0, n0 = await _burst_start(counter, quiet, limit)
+    cpu0 = time.process_time()
+    for _ in range(ticks):
+        t1, n1 = await _burst_start(counter, quiet, limit)
+    cpu = time.process_time() - cpu0
+    return (n1 - n0) / (t1 - t0), cpu / max(1, n1 - n0) * 1e6
 
 
 async def _raw(endpoint: str, items: int, interval_ms: int, ticks: int) -> tuple[float, float]:
     counter = _Counter()
-    client = Client(endpoint, timeout=30)
+    client = Client(endpoint, timeout=30, watchdog_intervall=4.0)  # same probe as the driver
     await client.connect()
     try:
         ids = _node_ids(items)
@@ -119,7 +131,7 @@ async def _raw(endpoint: str, items: int, interval_ms: int, ticks: int) -> tuple
             nodes = [client.get_node(n) for n in ids[start : start + PER_SUBSCRIPTION]]
             await sub.subscribe_data_change(nodes)
         await _wait_count(counter, items, 60)
-        return await _measure(counter, items, ticks)
+        return await _measure(counter, interval_ms, ticks)
     finally:
         await client.disconnect()
 
@@ -143,7 +155,7 @@ async def _driver(endpoint: str, items: int, interval_ms: int, ticks: int) -> tu
         task = asyncio.create_task(OpcUaDriver(device, Path(state)).run(counter))
         try:
             await _wait_count(counter, items, 60)
-            return await _measure(counter, items, ticks)
+            return await _measure(counter, interval_ms, ticks)
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
