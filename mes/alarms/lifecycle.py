@@ -277,7 +277,8 @@ def mermaid_diagram() -> str:
         label = _event_name(ev)
         if isinstance(target, _Resume):
             for t in (S.NORMAL, S.ACTIVE_UNACKED, S.SUPPRESSED):
-                lines.append(f"    {state.value} --> {t.value}: {label}")
+                if t != state:
+                    lines.append(f"    {state.value} --> {t.value}: {label}")
         elif target != state:
             lines.append(f"    {state.value} --> {target.value}: {label}")
     for (state, ev), target in LATCHED_TRANSITIONS.items():
