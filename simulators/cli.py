@@ -3,3 +3,12 @@
 import typer
 
 app = typer.Typer(help="Simulated machines and ERP for tests and demos.", no_args_is_help=True)
+
+
+def _register_erp() -> None:
+    from simulators.erp import erp_command
+
+    app.command("erp")(erp_command)
+
+
+_register_erp()

@@ -9,9 +9,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import typer
 from paho.mqtt.enums import MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -193,3 +195,49 @@ def run_erp(
     for i in range(orders):
         sim.release(f"PO-{stamp}-{i + 1:03d}", product, quantity, routing)
     return sim
+
+
+def erp_command(
+    config: Path = typer.Option(..., "-c", "--config", help="plant file"),
+    orders: int = typer.Option(1, min=0, help="production orders to release at start"),
+    quantity: int = typer.Option(50, min=1, help="quantity of each order"),
+    routing: str | None = typer.Option(None, help="routing id (default: the first one)"),
+) -> None:
+    """Run the ERP simulator: release orders, record and acknowledge confirmations."""
+    from config.loader import ConfigError, load_plant
+
+    try:
+        cfg = load_plant(config)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not cfg.routings and orders:
+        typer.echo("error: the plant file has no routings to order against", err=True)
+        raise typer.Exit(2)
+    rt = next((r for r in cfg.routings if r.id == routing), None) if routing else cfg.routings[0]
+    if rt is None:
+        typer.echo(f"error: no routing {routing!r} in the plant file", err=True)
+        raise typer.Exit(2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
+    sim = run_erp(cfg.broker, ns, orders, quantity, rt.product, rt.id)
+    seen = 0
+    try:
+        while True:
+            sim.wait(lambda led, n=seen: len(led.confirmations) > n, 3600)
+            new = list(sim.ledger.confirmations[seen:])
+            seen += len(new)
+            for c in new:
+                log.info(
+                    "confirmation %s %s/%s good=%s scrap=%s final=%s",
+                    c.get("erp_id"),
+                    c.get("work_order"),
+                    c.get("operation"),
+                    c.get("good"),
+                    c.get("scrap"),
+                    c.get("final"),
+                )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()

@@ -144,3 +144,31 @@ def test_bad_messages_are_rejected_and_the_subscriber_survives(started):
     # still alive: a good order goes through afterwards
     erp.release("PO-OK-2", "BRKT-200", 5, "RT-BRKT-200")
     wait_for(lambda: work_order(rt, "PO-OK-2") is not None, 10, "order after bad ones")
+
+
+def test_sim_erp_command_releases_orders(started, mosquitto):
+    import os
+    import subprocess
+    import sys
+
+    from tests.mes.orders_support import PLANT_YAML
+
+    rt, _ = started
+    exe = str(Path(sys.executable).with_name("shopfloor"))
+    proc = subprocess.Popen(
+        [exe, "sim", "erp", "-c", str(PLANT_YAML), "--orders", "2", "--quantity", "7"],
+        env={**os.environ, "SHOPFLOOR_BROKER__URL": mosquitto.url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def released():
+            with rt.session() as s:
+                return s.exec(select(WorkOrder).where(WorkOrder.quantity == 7)).all()
+
+        wait_for(lambda: len(released()) == 2, 30, "two orders from `shopfloor sim erp`")
+        assert {w.product for w in released()} == {"BRKT-200"}
+    finally:
+        proc.terminate()
+        proc.wait(10)
