@@ -239,3 +239,44 @@ def test_unacknowledged_critical_alarm_escalates_once(
         assert actions == ["escalated", "raised"]
         escalated = next(orjson.loads(b) for _, b in sink.posts if b"escalated" in b)
         assert (escalated["alarm"], escalated["escalated_after_minutes"]) == (ALARM, 5)
+
+
+def test_live_stream_sends_alarm_events(
+    mosquitto: Mosquitto, sink: WebhookSink, tmp_path: Path
+) -> None:
+    cfg = alarm_plant(f"sqlite:///{tmp_path}/mes.db", mosquitto.url, sink.url)
+    with running_app(cfg) as (client, engine):
+        add_user(engine, "boss", "supervisor", "boss-password-1")
+        sup = login(client, "boss", "boss-password-1")
+        runtime = client.app.state.alarms  # type: ignore[attr-defined]
+        assert client.get("/api/v1/alarms/stream").status_code == 401
+        with client.stream("GET", "/api/v1/alarms/stream", headers=sup) as resp:
+            assert resp.headers["content-type"].startswith("text/event-stream")
+            lines = (line for line in resp.iter_lines() if line)  # blank lines end events
+            assert next(lines) == ": connected"
+            ts = int(datetime.now(UTC).timestamp() * 1000)
+            ev = ConditionEvent(
+                ALARM,
+                "oven-01",
+                "temperature",
+                Condition.RAISED,
+                ts,
+                ts,
+                210.0,
+                200.0,
+                "good",
+                "critical",
+                "hot",
+            )
+            with Session(engine) as s:
+                runtime.service.on_conditions(s, [ev])
+                s.commit()
+            runtime.relay.wake()
+            got = [next(lines) for _ in range(2)]
+            assert got[0] == "event: alarms"
+            data = json.loads(got[1].removeprefix("data: "))
+            assert (data["alarm"], data["state"], data["action"]) == (
+                ALARM,
+                "active_unacked",
+                "raised",
+            )
