@@ -66,6 +66,8 @@ class ConditionConsumer:
         self._client.on_message = self._on_message
         self._thread: threading.Thread | None = None
         self.subscribed = threading.Event()
+        #: messages committed (and acknowledged), changes they made, bad ones skipped
+        self.handled = 0
         self.applied = 0
         self.rejected = 0
         self._conditions_filter = all_conditions(namespace)
@@ -131,6 +133,7 @@ class ConditionConsumer:
                 threading.Event().wait(1.0)
         for msg in batch:
             self._client.ack(msg.mid, msg.qos)
+        self.handled += len(batch)
         self._on_commit()
 
     def handle(self, session: Session, topic: str, payload: bytes) -> int:

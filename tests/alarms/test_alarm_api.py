@@ -280,3 +280,34 @@ def test_live_stream_sends_alarm_events(
                 "active_unacked",
                 "raised",
             )
+
+
+def test_conditions_sent_while_the_mes_is_down_arrive_and_restart_raises_nothing_twice(
+    mosquitto: Mosquitto, sink: WebhookSink, tmp_path: Path
+) -> None:
+    cfg = alarm_plant(f"sqlite:///{tmp_path}/mes.db", mosquitto.url, sink.url)
+    topic = conditions_topic(NS, "finishing/line1/oven1", "oven-01")
+    ts = int(datetime.now(UTC).timestamp() * 1000)
+    with running_app(cfg) as (client, _):
+        runtime = client.app.state.alarms  # type: ignore[attr-defined]
+        wait_for(runtime.consumer.subscribed.is_set, 10, "consumer subscribed")
+    publish(mosquitto, topic, raised(ts))  # the MES is down: its session keeps the message
+    with running_app(cfg) as (client, engine):
+        add_user(engine, "boss", "supervisor", "boss-password-1")
+        sup = login(client, "boss", "boss-password-1")
+        wait_for(lambda: current(client, sup), 10, "the alarm raised while the MES was down")
+        runtime = client.app.state.alarms  # type: ignore[attr-defined]
+    with running_app(cfg) as (client, engine):
+        sup = login(client, "boss", "boss-password-1")
+        runtime = client.app.state.alarms  # type: ignore[attr-defined]
+        wait_for(runtime.consumer.subscribed.is_set, 10, "consumer subscribed")
+        publish(mosquitto, topic, raised(ts + 1000))  # the edge restarted and raised again
+        wait_for(
+            lambda: runtime.consumer.applied == 0 and runtime.consumer.handled >= 1,
+            10,
+            "the second raise handled",
+        )
+        hist = client.get("/api/v1/alarms/history", params={"alarm": ALARM}, headers=sup).json()
+        assert [h["action"] for h in hist] == ["raised"]
+        (row,) = current(client, sup)
+        assert row["state"] == "active_unacked"
