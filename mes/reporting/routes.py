@@ -87,12 +87,17 @@ async def post_scan(
         station=station,
         event_id=body.event_id,
         action=parse_scan(body.code, services.prefixes),
-        code=body.code.strip("\r\n\t ") or body.code,
+        code=loggable(body.code),
         actor=who,
         source="scan",
         scanned_at=body.scanned_at.astimezone(UTC) if body.scanned_at else None,
     )
     return await _run(services, request)
+
+
+def loggable(code: str) -> str:
+    """The raw text as the scan log keeps it: NUL (refused by PostgreSQL text) made visible."""
+    return code.strip("\r\n\t ").replace("\x00", "\\x00") or "(blank)"
 
 
 async def _button(

@@ -203,3 +203,15 @@ def test_tablet_buttons_share_the_scan_path(floor: Floor) -> None:
     log = floor.client.get("/api/v1/stations/ws-10/scans", headers=bearer(token)).json()
     assert log[-1]["code"] == "button:quantity:1"
     assert all(e["source"] == "button" for e in log)
+
+
+def test_control_characters_are_kept_visibly_in_the_scan_log(floor: Floor) -> None:
+    r = floor.scan("ws-10", "\x00QTY:1\x1d\r\n")
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "NO_OPERATOR"
+    r = floor.scan("ws-10", "\x00\x00")
+    assert r.json()["error"]["code"] == "UNKNOWN_BARCODE"
+    log = floor.client.get(
+        "/api/v1/stations/ws-10/scans", headers=bearer(floor.tokens["ws-10"])
+    ).json()
+    assert [e["code"] for e in log] == ["\\x00\\x00", "\\x00QTY:1\x1d"]

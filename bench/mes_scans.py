@@ -1,0 +1,282 @@
+"""Scan throughput and latency of the MES over real HTTP, against a trivial FastAPI baseline.
+
+N concurrent clients, each a workstation with its own work order, scan realistic sequences
+(badge, work order, start, QTY:1 x K, complete) against a real uvicorn server in its own
+process. The same client load is first sent to a trivial FastAPI endpoint (same request body)
+in the same run; the ratio says what the MES costs on top of the web stack.
+
+    .venv/bin/python bench/mes_scans.py                      # SQLite and PostgreSQL
+    .venv/bin/python bench/mes_scans.py --db sqlite --clients 20 --scans 40
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+ADMIN_PASSWORD = "bench-admin-pw"
+
+
+def plant(db_url: str, broker_url: str, clients: int) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "plant": {
+            "enterprise": "acme",
+            "site": "bench",
+            "areas": [{"name": "a", "lines": [{"name": "l", "cells": [{"name": "c"}]}]}],
+        },
+        "database": {"url": db_url},
+        "broker": {"url": broker_url},
+        "mes": {"debounce_s": 2.0, "bootstrap_admin_password": ADMIN_PASSWORD},
+        "workstations": [
+            {"id": f"ws-{i:03d}", "path": "a/l/c", "work_centre": "PRESS"}
+            for i in range(1, clients + 1)
+        ],
+        "products": [{"code": "BRKT-200"}],
+        "routings": [
+            {
+                "id": "RT-BENCH",
+                "product": "BRKT-200",
+                "operations": [
+                    {"number": "0010", "name": "Press", "work_centre": "PRESS", "cycle_time_s": 1}
+                ],
+            }
+        ],
+    }
+
+
+# --- server processes -------------------------------------------------------------------
+
+
+def serve_mes(config_file: str, port: int) -> None:
+    import uvicorn
+
+    from config.plant import PlantConfig
+    from mes.app import create_app
+    from mes.runtime import MesRuntime
+
+    cfg = PlantConfig.model_validate(json.loads(Path(config_file).read_text()))
+    app = create_app(MesRuntime(cfg))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def serve_trivial(port: int) -> None:
+    import uvicorn
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+
+    class Body(BaseModel):
+        station: str
+        code: str
+        event_id: str
+        scanned_at: datetime | None = None
+
+    app = FastAPI()
+
+    @app.post("/api/v1/scans")
+    async def scan(body: Body) -> dict[str, Any]:
+        return {"accepted": True, "action": "noop", "message": body.code, "station_state": {}}
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def start_server(args: list[str], port: int) -> subprocess.Popen[bytes]:
+    from tests.services.ports import port_open, wait_for
+
+    proc = subprocess.Popen([sys.executable, __file__, *args], cwd=ROOT)
+    wait_for(lambda: port_open(port) or proc.poll() is not None, 60, "server")
+    if proc.poll() is not None:
+        raise SystemExit(f"server {args} exited with {proc.returncode}")
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+# --- load -------------------------------------------------------------------------------
+
+
+async def drive(
+    base: str, tokens: list[str], orders: list[str], scans: int
+) -> tuple[float, list[float]]:
+    limits = httpx.Limits(max_connections=len(tokens) + 4, max_keepalive_connections=len(tokens))
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+
+        async def station(i: int) -> list[float]:
+            name = f"ws-{i + 1:03d}"
+            headers = {"Authorization": f"Bearer {tokens[i]}"}
+            t0 = datetime.now(UTC)
+            codes = ["EMP:E1", f"WO:{orders[i]}", "CMD:START", *["QTY:1"] * scans, "CMD:COMPLETE"]
+            latencies = []
+            for k, code in enumerate(codes):
+                body = {
+                    "station": name,
+                    "code": code,
+                    "event_id": str(uuid.uuid4()),
+                    "scanned_at": (t0 + timedelta(seconds=3 * k)).isoformat(),
+                }
+                start = time.perf_counter()
+                r = await client.post("/api/v1/scans", json=body, headers=headers)
+                latencies.append(time.perf_counter() - start)
+                if r.status_code != 200:
+                    raise SystemExit(f"{name} {code}: {r.status_code} {r.text}")
+            return latencies
+
+        start = time.perf_counter()
+        per = await asyncio.gather(*(station(i) for i in range(len(tokens))))
+        elapsed = time.perf_counter() - start
+    return elapsed, [x for p in per for x in p]
+
+
+def figures(elapsed: float, latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {
+        "per_s": len(ordered) / elapsed,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        "n": len(ordered),
+    }
+
+
+async def setup(base: str, clients: int) -> list[str]:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        r = await client.post(
+            "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        await client.post("/api/v1/operators", json={"badge": "E1", "name": "Op"}, headers=admin)
+        tokens = []
+        for i in range(1, clients + 1):
+            r = await client.post(f"/api/v1/stations/ws-{i:03d}/enrol", headers=admin)
+            tokens.append(r.json()["access_token"])
+        return tokens
+
+
+def release_orders(db_url: str, clients: int, scans: int) -> list[str]:
+    from sqlmodel import Session
+
+    from mes.db import make_engine
+    from mes.orders.intake import apply_erp_message
+
+    engine = make_engine(db_url)
+    orders = []
+    with Session(engine) as session:
+        for i in range(clients):
+            message = {
+                "v": 1,
+                "message_id": uuid.uuid4().hex,
+                "type": "order.release",
+                "order": {
+                    "erp_id": f"PO-B{i:04d}",
+                    "product": "BRKT-200",
+                    "quantity": scans,
+                    "routing": "RT-BENCH",
+                },
+            }
+            result = apply_erp_message(session, json.dumps(message))
+            assert result.work_order is not None, result
+            orders.append(result.work_order)
+        session.commit()
+    engine.dispose()
+    return orders
+
+
+def run_one(db: str, clients: int, scans: int, work: Path) -> dict[str, dict[str, float]]:
+    from tests.services.mosquitto import Mosquitto
+    from tests.services.ports import free_port
+
+    broker = Mosquitto(work / f"mq-{db}").start()
+    pg = None
+    try:
+        if db == "sqlite":
+            db_url = f"sqlite:///{work}/mes-{db}.db"
+        else:
+            from tests.services.postgres import Postgres
+
+            pg = Postgres(work / "pg")
+            db_url = pg.create_database()
+        cfg_file = work / f"plant-{db}.json"
+        cfg_file.write_text(json.dumps(plant(db_url, broker.url, clients)))
+        out: dict[str, dict[str, float]] = {}
+
+        port = free_port()
+        proc = start_server(["--serve-trivial", str(port)], port)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            tokens = ["x"] * clients
+            orders = ["WO-0"] * clients
+            asyncio.run(drive(base, tokens, orders, 5))  # warm-up
+            out["trivial"] = figures(*asyncio.run(drive(base, tokens, orders, scans)))
+        finally:
+            stop(proc)
+
+        port = free_port()
+        proc = start_server(["--serve", str(cfg_file), str(port)], port)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            tokens = asyncio.run(setup(base, clients))
+            orders = release_orders(db_url, clients, scans)
+            out["mes"] = figures(*asyncio.run(drive(base, tokens, orders, scans)))
+        finally:
+            stop(proc)
+        if pg is not None:
+            pg.drop_database(db_url)
+        return out
+    finally:
+        broker.stop()
+        if pg is not None:
+            pg.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--scans", type=int, default=40, help="QTY:1 scans per client")
+    parser.add_argument("--serve", nargs=2, metavar=("CONFIG", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve-trivial", metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve_mes(args.serve[0], int(args.serve[1]))
+        return
+    if args.serve_trivial:
+        serve_trivial(int(args.serve_trivial))
+        return
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    print(
+        f"mes_scans: {args.clients} clients x ({args.scans} QTY + 4) scans, "
+        f"cpus={os.cpu_count()}, python {sys.version.split()[0]}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for db in dbs:
+            res = run_one(db, args.clients, args.scans, Path(tmp))
+            t, m = res["trivial"], res["mes"]
+            for name, f in (("trivial FastAPI", t), (f"MES scans ({db})", m)):
+                print(
+                    f"  {name:22s} {f['per_s']:8.0f} req/s  p50 {f['p50_ms']:6.1f} ms  "
+                    f"p99 {f['p99_ms']:6.1f} ms  (n={int(f['n'])})"
+                )
+            print(f"  ratio MES/trivial ({db}): {m['per_s'] / t['per_s']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
