@@ -98,6 +98,27 @@ def raised(ts: int) -> dict[str, Any]:
     }
 
 
+def raise_in_mes(runtime: Any, engine: Any) -> None:
+    """A raise applied straight to the service (as the consumer would)."""
+    ts = int(datetime.now(UTC).timestamp() * 1000)
+    ev = ConditionEvent(
+        ALARM,
+        "oven-01",
+        "temperature",
+        Condition.RAISED,
+        ts,
+        ts,
+        210.0,
+        200.0,
+        "good",
+        "critical",
+        "hot",
+    )
+    with Session(engine) as s:
+        runtime.service.on_conditions(s, [ev])
+        s.commit()
+
+
 @pytest.fixture
 def mosquitto(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
     """A private broker: no retained statuses or queued sessions from other tests."""
@@ -213,23 +234,7 @@ def test_unacknowledged_critical_alarm_escalates_once(
     cfg = alarm_plant(f"sqlite:///{tmp_path}/mes.db", mosquitto.url, sink.url)
     with running_app(cfg) as (client, engine):
         runtime = client.app.state.alarms  # type: ignore[attr-defined]
-        ts = int(datetime.now(UTC).timestamp() * 1000)
-        ev = ConditionEvent(
-            ALARM,
-            "oven-01",
-            "temperature",
-            Condition.RAISED,
-            ts,
-            ts,
-            210.0,
-            200.0,
-            "good",
-            "critical",
-            "hot",
-        )
-        with Session(engine) as s:
-            runtime.service.on_conditions(s, [ev])
-            s.commit()
+        raise_in_mes(runtime, engine)
         runtime.periodic(datetime.now(UTC) + timedelta(minutes=4))
         runtime.periodic(datetime.now(UTC) + timedelta(minutes=6))
         runtime.periodic(datetime.now(UTC) + timedelta(minutes=9))
@@ -254,23 +259,7 @@ def test_live_stream_sends_alarm_events(
             assert resp.headers["content-type"].startswith("text/event-stream")
             lines = (line for line in resp.iter_lines() if line)  # blank lines end events
             assert next(lines) == ": connected"
-            ts = int(datetime.now(UTC).timestamp() * 1000)
-            ev = ConditionEvent(
-                ALARM,
-                "oven-01",
-                "temperature",
-                Condition.RAISED,
-                ts,
-                ts,
-                210.0,
-                200.0,
-                "good",
-                "critical",
-                "hot",
-            )
-            with Session(engine) as s:
-                runtime.service.on_conditions(s, [ev])
-                s.commit()
+            raise_in_mes(runtime, engine)
             runtime.relay.wake()
             got = [next(lines) for _ in range(2)]
             assert got[0] == "event: alarms"
