@@ -60,23 +60,30 @@ def _lot(session: Session, product: str, kind: str, code: str, **fields: Any) ->
     return lot, True
 
 
-def _link(session: Session, parent: Lot, child: Lot, wo_id: int, event_id: int) -> None:
-    exists = session.exec(
-        select(GenealogyLink.id).where(
-            GenealogyLink.parent_lot_id == parent.id, GenealogyLink.child_lot_id == child.id
-        )
-    ).first()
-    if exists is None and parent.id != child.id:
-        assert parent.id is not None
+def _link(
+    session: Session, parent: Lot, children: Sequence[Lot], wo_id: int, event_id: int
+) -> None:
+    """Link `children` into `parent`, skipping links that exist (one query per parent)."""
+    assert parent.id is not None
+    if not children:
+        return
+    have = set(
+        session.exec(
+            select(GenealogyLink.child_lot_id).where(GenealogyLink.parent_lot_id == parent.id)
+        ).all()
+    )
+    for child in children:
         assert child.id is not None
-        session.add(
-            GenealogyLink(
-                parent_lot_id=parent.id,
-                child_lot_id=child.id,
-                work_order_id=wo_id,
-                event_id=event_id,
+        if child.id not in have and child.id != parent.id:
+            have.add(child.id)
+            session.add(
+                GenealogyLink(
+                    parent_lot_id=parent.id,
+                    child_lot_id=child.id,
+                    work_order_id=wo_id,
+                    event_id=event_id,
+                )
             )
-        )
 
 
 def consume(
@@ -110,7 +117,7 @@ def consume(
     )
     made_lots = session.exec(select(Lot).where(Lot.work_order_id == wo.id, Lot.kind == "lot")).all()
     for parent in made_lots:
-        _link(session, parent, lot, wo.id, ev.id)
+        _link(session, parent, [lot], wo.id, ev.id)
     return lot
 
 
@@ -139,8 +146,7 @@ def produce(
         lot, new = _lot(session, wo.product, kind, code, unit=wo.unit, work_order_id=wo.id)
         if kind == "serial" and not new:
             raise Refusal(INVALID_QUANTITY, f"serial {code} of {wo.product} already exists")
-        for child in consumed:
-            _link(session, lot, child, wo.id, ev.id)
+        _link(session, lot, consumed, wo.id, ev.id)
         lines.append({kind: code, "quantity": quantity})
     return lines
 
