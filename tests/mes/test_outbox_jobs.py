@@ -1,0 +1,71 @@
+"""Runtime jobs: outbox retry and purge, stale-login cleanup at shift end (APScheduler)."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from mes.outbox.models import OutboxMessage
+from mes.reporting.models import StationLogin
+from mes.runtime import MesRuntime
+from tests.mes.test_erp_flow import runtime_config
+
+
+def test_scheduled_jobs(tmp_path, mosquitto):
+    rt = MesRuntime(
+        runtime_config(tmp_path, mosquitto.url),
+        replica=f"j-{tmp_path.name}",
+        shift_ends=("06:00", "14:00"),
+    )
+    rt.start_sync()
+    try:
+        jobs = {j.id for j in rt.scheduler.get_jobs()}
+        assert jobs == {"outbox-retry", "outbox-purge", "shift-end-0600", "shift-end-1400"}
+
+        shift_end = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
+        seen = []
+        rt.on_shift_end(lambda session, at: seen.append(at))
+        with rt.session() as s:
+            s.add(
+                StationLogin(
+                    station="ws-10", badge="E1", logged_in_at=shift_end - timedelta(hours=7)
+                )
+            )
+            s.add(
+                StationLogin(
+                    station="ws-10", badge="E2", logged_in_at=shift_end + timedelta(minutes=5)
+                )
+            )
+            s.commit()
+        rt.run_shift_end(shift_end)
+        with rt.session() as s:
+            assert [x.badge for x in s.exec(select(StationLogin)).all()] == ["E2"]
+        assert seen == [shift_end]
+
+        old = datetime.now(UTC) - timedelta(days=40)
+        with rt.session() as s:
+            s.add(
+                OutboxMessage(
+                    message_id="old-published",
+                    kind="confirmation",
+                    payload="{}",
+                    created_at=old,
+                    published_at=old,
+                )
+            )
+            s.add(
+                OutboxMessage(
+                    message_id="recently-published",
+                    kind="confirmation",
+                    payload="{}",
+                    created_at=old,
+                    published_at=old + timedelta(days=20),
+                )
+            )
+            s.commit()
+        assert rt.purge_outbox() == 1
+        with rt.session() as s:
+            left = s.exec(select(OutboxMessage.message_id)).all()
+        assert "old-published" not in left
+        assert "recently-published" in left
+    finally:
+        rt.stop_sync()
