@@ -41,17 +41,26 @@ class QualityAction(Strict):
 
 
 class _AlarmBase(Strict):
-    device: Segment
-    tag: Segment
-    name: Segment | None = Field(default=None, description="default: derived from the kind")
+    device: Segment = Field(description="device whose tag is watched (gives area/line/cell)")
+    tag: Segment = Field(description="the tag watched")
+    name: Segment | None = Field(
+        default=None, description="last part of the id; default: hh/h/l/ll, state, roc, quality"
+    )
     priority: Priority = "medium"
-    message: str = Field(default="{alarm}: {value} (limit {limit})", max_length=500)
+    message: str = Field(
+        default="{alarm}: {value} (limit {limit})",
+        max_length=500,
+        description="template: {alarm} {device} {tag} {name} {value} {limit} {unit} "
+        "{priority} {path}",
+    )
     on_delay_s: float = Field(default=0.0, ge=0, description="condition must hold this long")
     off_delay_s: float = Field(default=0.0, ge=0, description="normal must hold this long")
-    workstation: str | None = None
-    suppress_when: Suppression | None = None
-    latching: bool = False
-    quality_action: QualityAction | None = None
+    workstation: str | None = Field(default=None, description="station the alarm belongs to")
+    suppress_when: Suppression | None = Field(default=None, description="suppression by design")
+    latching: bool = Field(default=False, description="return to normal waits for an ack")
+    quality_action: QualityAction | None = Field(
+        default=None, description="closed loop: hold what the workstation produced"
+    )
 
     @model_validator(mode="after")
     def _check_template(self) -> "_AlarmBase":
@@ -76,8 +85,8 @@ class _AlarmBase(Strict):
 
 
 class LimitAlarm(_AlarmBase):
-    """Analogue limit. HH/H alarm above `limit`, L/LL below; it returns to normal only once the
-    value is back inside the limit by more than `deadband` (hysteresis)."""
+    """Analogue limit. HH/H alarm at or above `limit`, L/LL at or below; it returns to normal
+    only once the value is back inside the limit by more than `deadband` (hysteresis)."""
 
     kind: Literal["limit"]
     level: LimitLevel
