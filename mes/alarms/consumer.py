@@ -174,14 +174,25 @@ class ConditionConsumer:
         events = []
         for i, item in enumerate(raw):
             try:
-                events.append(ConditionEvent.from_json(device, item))
-            except (KeyError, ValueError, TypeError) as exc:
-                raise BadMessage(f"events[{i}]: {type(exc).__name__}: {exc}") from None
+                if not isinstance(item, dict):
+                    raise TypeError("not an object")
+                ev = ConditionEvent.from_json(device, item)
+                ms_to_dt(ev.ts)  # a timestamp out of range is the message's fault
+                if ev.since is not None:
+                    ms_to_dt(ev.since)
+            except KeyError as exc:
+                raise BadMessage(f"events[{i}]: missing {exc}") from None
+            except (ValueError, TypeError, OverflowError, OSError) as exc:
+                raise BadMessage(f"events[{i}]: {exc}") from None
+            events.append(ev)
         return self.service.on_conditions(session, events)
 
 
 def _since(body: dict[str, Any]) -> datetime:
     since = body.get("since")
     if isinstance(since, int | float) and since > 0:
-        return ms_to_dt(int(since))
+        try:
+            return ms_to_dt(int(since))
+        except (ValueError, OverflowError, OSError):
+            raise BadMessage(f"`since` {since} is not a time") from None
     return datetime.now(UTC)
