@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from config.plant import PlantConfig
@@ -56,8 +57,11 @@ def build_services(cfg: PlantConfig, engine: Engine) -> MesServices:
     passwords = Passwords()
     secret = cfg.mes.bootstrap_admin_password
     with Session(engine) as session:
-        if bootstrap_admin(session, passwords, secret.get_secret_value() if secret else None):
-            session.commit()
+        try:
+            if bootstrap_admin(session, passwords, secret.get_secret_value() if secret else None):
+                session.commit()
+        except IntegrityError:  # another replica created it at the same moment
+            session.rollback()
     handler = StationHandler(cfg.mes.debounce_s, cfg.mes.over_report_tolerance_percent)
     writer = ScanWriter(engine, handler)
     prefixes: dict[str, str] = dict(getattr(cfg.mes, "scan_prefixes", None) or {})
