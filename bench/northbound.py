@@ -15,6 +15,7 @@
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -204,7 +205,10 @@ def bench_w1(broker: Mosquitto, work: Path, poll_ms: int, seconds: float) -> dic
 # -- 3. historian -----------------------------------------------------------------------------
 
 
-def bench_historian(broker: Mosquitto, vm: Victoria, work: Path, n: int) -> tuple[float, float]:
+def bench_historian(
+    broker: Mosquitto, vm: Victoria, work: Path, n: int, rounds: int
+) -> tuple[float, float]:
+    """Medians over `rounds` alternating runs (the machine is shared: single runs are noisy)."""
     from influxdb_client import InfluxDBClient, WritePrecision
     from influxdb_client.client.write_api import SYNCHRONOUS
 
@@ -215,45 +219,52 @@ def bench_historian(broker: Mosquitto, vm: Victoria, work: Path, n: int) -> tupl
     ]
     total = n * TAGS
     batch_size = 5000
-    # baseline: the same points as line protocol, written by a bare influxdb-client loop
     conv = Converter()
     lines = [ln for t, p in payloads for ln in conv.lines(t, p)]
-    client = InfluxDBClient(url=vm.url, token="", org="o")
-    api = client.write_api(write_options=SYNCHRONOUS)
-    t0 = time.perf_counter()
-    for i in range(0, len(lines), batch_size):
-        api.write(
-            "b", "o", record="\n".join(lines[i : i + batch_size]), write_precision=WritePrecision.MS
-        )
-    bare = total / (time.perf_counter() - t0)
-    client.close()
-    # ours: queue the messages for the historian's persistent session, then let it drain them
     data = plant(broker.url, work, devices=0)
     data["historian"] = {"url": vm.url, "batch_size": batch_size, "client_id": "bench-hist"}
     cfg = parse_plant(data)
-    hist = Historian(cfg, MQTTProtocolVersion.MQTTv5)
+    hist = Historian(cfg, MQTTProtocolVersion.MQTTv5)  # creates the persistent session
     hist.start()
     wait_for(lambda: hist._epoch == 1, 10, "historian subscribed")
     hist.stop()
-    pub = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id="bench-hist-pub", protocol=MQTTProtocolVersion.MQTTv5
-    )
-    pub.connect("127.0.0.1", broker.port)
-    pub.loop_start()
-    infos = [pub.publish(t, p, qos=1) for t, p in payloads]
-    for info in infos:
-        info.wait_for_publish(60)
-    pub.disconnect()
-    pub.loop_stop()
-    hist = Historian(cfg, MQTTProtocolVersion.MQTTv5)
-    t0 = time.perf_counter()
-    hist.start()
-    wait_for(lambda: hist.stats.points_written >= total, 120, "historian drained")
-    ours = total / (time.perf_counter() - t0)
-    if os.environ.get("BENCH_DEBUG"):
-        print(hist.stats, time.perf_counter() - t0, file=sys.stderr)
-    hist.stop()
-    return ours, bare
+
+    def bare_loop() -> float:
+        """The same points as line protocol, written by a bare influxdb-client loop."""
+        client = InfluxDBClient(url=vm.url, token="", org="o")
+        api = client.write_api(write_options=SYNCHRONOUS)
+        t0 = time.perf_counter()
+        for i in range(0, len(lines), batch_size):
+            record = "\n".join(lines[i : i + batch_size])
+            api.write("b", "o", record=record, write_precision=WritePrecision.MS)
+        rate = total / (time.perf_counter() - t0)
+        client.close()
+        return rate
+
+    def historian() -> float:
+        """Messages queued for the historian's session, then drained by it into the store."""
+        pub = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="bench-pub", protocol=MQTTProtocolVersion.MQTTv5
+        )
+        pub.connect("127.0.0.1", broker.port)
+        pub.loop_start()
+        for info in [pub.publish(t, p, qos=1) for t, p in payloads]:
+            info.wait_for_publish(60)
+        pub.disconnect()
+        pub.loop_stop()
+        hist = Historian(cfg, MQTTProtocolVersion.MQTTv5)
+        t0 = time.perf_counter()
+        hist.start()
+        wait_for(lambda: hist.stats.points_written >= total, 120, "historian drained")
+        rate = total / (time.perf_counter() - t0)
+        hist.stop()
+        return rate
+
+    bare, ours = [], []
+    for _ in range(rounds):
+        bare.append(bare_loop())
+        ours.append(historian())
+    return statistics.median(ours), statistics.median(bare)
 
 
 # -- 4. replay --------------------------------------------------------------------------------
@@ -325,6 +336,7 @@ def main() -> None:
     ap.add_argument("--w1-seconds", type=float, default=10.0)
     ap.add_argument("--batches", type=int, default=2000, help="batches of 500 values")
     ap.add_argument("--parts", default="publish,w1,historian,replay")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating runs, medians reported")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory() as tmp:
@@ -350,9 +362,10 @@ def main() -> None:
                         flush=True,
                     )
             if "historian" in parts:
-                ours, bare = bench_historian(broker, vm, work, args.batches // 2)
+                ours, bare = bench_historian(broker, vm, work, args.batches // 2, args.rounds)
                 print(
-                    f"historian: MQTT -> historian -> VictoriaMetrics {ours:,.0f} points/s; "
+                    f"historian (median of {args.rounds}): MQTT -> historian -> VictoriaMetrics "
+                    f"{ours:,.0f} points/s; "
                     f"bare influxdb-client line-protocol loop {bare:,.0f} points/s; "
                     f"ratio {ours / bare:.2f}",
                     flush=True,

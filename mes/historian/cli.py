@@ -114,3 +114,20 @@ def history(
 def register_history(root: typer.Typer) -> None:
     """Add `shopfloor history TAG --since 10m` to the root command."""
     root.command("history")(history)
+
+
+@app.command("dashboards")
+def dashboards(
+    config: Path = typer.Option(..., "-c", "--config", help="plant YAML file"),
+    out: Path = typer.Option(Path("config/grafana/dashboards"), "-o", "--out"),
+) -> None:
+    """Write one Grafana dashboard per machine (its tags and their quality) as JSON files."""
+    import json
+
+    from mes.historian.grafana import all_dashboards
+
+    cfg = _load(config)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, board in all_dashboards(cfg).items():
+        (out / name).write_text(json.dumps(board, indent=2) + "\n")
+        typer.echo(f"wrote {out / name}")

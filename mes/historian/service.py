@@ -58,15 +58,14 @@ class HistorianStats:
 
 @dataclass(slots=True)
 class _Held:
+    """A received message, not yet acknowledged; decoded by a writer, not on paho's thread."""
+
     epoch: int
     mid: int
     qos: int
-    lines: list[str]
-    points: list[Point]
-
-    @property
-    def size(self) -> int:
-        return len(self.lines) + len(self.points)
+    topic: str
+    payload: bytes
+    size: int  # values in it (estimated without decoding)
 
 
 def subscription(ns: Namespace, protocol: MQTTProtocolVersion) -> str:
@@ -179,22 +178,13 @@ class Historian:
             client.ack(msg.mid, msg.qos)  # brokers may send what we did not ask for
             return
         self.stats.messages_received += 1
-        try:
-            payload = bytes(msg.payload)
-            if self._line_protocol:
-                lines, points = self._conv.lines(msg.topic, payload), []
-            else:
-                lines, points = [], self._conv.points(msg.topic, payload)
-        except BadTelemetry as exc:
-            self.stats.bad_messages += 1
-            log.error("dropping a message that is not telemetry", extra={"error": str(exc)[:300]})
-            client.ack(msg.mid, msg.qos)
-            return
+        payload = bytes(msg.payload)
+        size = payload.count(b'"tag"') or 1
         with self._cond:
             if not self._held:
                 self._first_held_at = time.monotonic()
-            self._held.append(_Held(self._epoch, msg.mid, msg.qos, lines, points))
-            self._held_points += len(points) + len(lines)
+            self._held.append(_Held(self._epoch, msg.mid, msg.qos, msg.topic, payload, size))
+            self._held_points += size
             self.stats.buffered_messages = len(self._held)
             if self._held_points >= self.cfg.historian.batch_size:
                 self._cond.notify()
@@ -236,20 +226,39 @@ class Historian:
                 if self._halt.is_set():
                     return
                 continue
-            lines = [line for item in batch for line in item.lines]
-            points = [p for item in batch for p in item.points]
+            decoded = self._decode(batch)
+            lines = [line for _, item_lines, _ in decoded for line in item_lines]
+            points = [p for _, _, item_points in decoded for p in item_points]
             stored = self._store(lines, points)
             if stored is None:
                 return  # stopping with the store down: the broker redelivers after restart
             if not stored:  # the store refuses something in it: find the message, keep the rest
-                for item in batch:
-                    one = self._store(item.lines, item.points)
+                for item, item_lines, item_points in decoded:
+                    one = self._store(item_lines, item_points)
                     if one is None:
                         return
                     if not one:
                         self.stats.bad_messages += 1
                         log.error("the store refused a message; dropped", extra={"mid": item.mid})
             self._ack(seq, batch)
+
+    def _decode(self, batch: list[_Held]) -> list[tuple[_Held, list[str], list[Point]]]:
+        """Each message as lines (server) or points (embedded store); a message that is not
+        telemetry is logged, counted and left empty (it is acknowledged with its batch)."""
+        out: list[tuple[_Held, list[str], list[Point]]] = []
+        for item in batch:
+            try:
+                if self._line_protocol:
+                    out.append((item, self._conv.lines(item.topic, item.payload), []))
+                else:
+                    out.append((item, [], self._conv.points(item.topic, item.payload)))
+            except BadTelemetry as exc:
+                self.stats.bad_messages += 1
+                log.error(
+                    "dropping a message that is not telemetry", extra={"error": str(exc)[:300]}
+                )
+                out.append((item, [], []))
+        return out
 
     def _store(self, lines: list[str], points: list[Point]) -> bool | None:
         """True once stored; False if the store refuses the data itself; None when stopping
