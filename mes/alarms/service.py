@@ -76,6 +76,13 @@ class AlarmCatalogue:
         return AlarmInfo(alarm, priority, area, path)
 
 
+def _locked(session: Session, alarm: str) -> AlarmCurrent | None:
+    """The alarm's row, locked for this transaction (PostgreSQL): the consumer and an operator
+    acting at the same moment are applied one after the other, never one over the other."""
+    q = select(AlarmCurrent).where(AlarmCurrent.alarm == alarm).with_for_update()
+    return session.exec(q).first()
+
+
 def status_of(row: AlarmCurrent) -> lc.AlarmStatus:
     return lc.AlarmStatus(
         alarm=row.alarm,
@@ -125,7 +132,7 @@ class AlarmService:
     def _row(
         self, session: Session, alarm: str, device: str | None = None, priority: str = "medium"
     ) -> AlarmCurrent:
-        row = session.get(AlarmCurrent, alarm)
+        row = _locked(session, alarm)
         if row is None:
             info = self.catalogue.info(alarm, device, priority)
             row = AlarmCurrent(
@@ -268,7 +275,7 @@ class AlarmService:
     def act(self, session: Session, alarm: str, event: lc.Event) -> AlarmCurrent:
         """An operator action; LookupError for an unknown alarm, IllegalTransition and
         NotPermitted from the lifecycle. Audited. Not committed."""
-        row = session.get(AlarmCurrent, alarm)
+        row = _locked(session, alarm)
         if row is None:
             raise LookupError(f"no alarm {alarm!r}")
         self._apply(session, row, event, uuid.uuid4().hex)

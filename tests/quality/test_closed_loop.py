@@ -47,10 +47,17 @@ def condition(cond: Condition, ts: int, value: float) -> ConditionEvent:
     )
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/mes.db"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 def test_excursion_holds_the_work_order_and_lots_until_quality_releases(
-    plant_yaml: Path, tmp_path: Path
+    plant_yaml: Path, db_url: str
 ) -> None:
-    engine = database(f"sqlite:///{tmp_path}/mes.db")
+    engine = database(db_url)
     wo_id = running_work_order(engine)
     service = AlarmService(plant(plant_yaml))
     ts = now_ms()
