@@ -132,6 +132,17 @@ class Product(Strict):
     unit: str = "pcs"
 
 
+class ScanPrefixes(Strict):
+    """Text that introduces each kind of station barcode (CONTRACTS.md section 9)."""
+
+    employee: str = Field(default="EMP:", min_length=1, description="operator badge")
+    work_order: str = Field(default="WO:", min_length=1, description="work order [/operation]")
+    command: str = Field(default="CMD:", min_length=1, description="START, PAUSE, ...")
+    quantity: str = Field(default="QTY:", min_length=1, description="good quantity")
+    scrap: str = Field(default="SCRAP:", min_length=1, description="scrap quantity and reason")
+    reason: str = Field(default="RSN:", min_length=1, description="downtime or pause reason")
+
+
 class Mes(Strict):
     bind: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -139,6 +150,7 @@ class Mes(Strict):
     over_report_tolerance_percent: float = Field(default=0.0, ge=0)
     secret_key: SecretStr | None = None
     bootstrap_admin_password: SecretStr | None = None
+    scan_prefixes: ScanPrefixes = ScanPrefixes()
 
 
 Device = Annotated[ModbusDevice | OpcUaDevice, Field(discriminator="driver")]

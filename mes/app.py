@@ -62,9 +62,12 @@ def build_services(cfg: PlantConfig, engine: Engine) -> MesServices:
                 session.commit()
         except IntegrityError:  # another replica created it at the same moment
             session.rollback()
+    try:
+        prefixes = Prefixes(**cfg.mes.scan_prefixes.model_dump())
+    except ValueError as exc:
+        raise ValueError(f"mes.scan_prefixes: {exc}") from None
     handler = StationHandler(cfg.mes.debounce_s, cfg.mes.over_report_tolerance_percent)
     writer = ScanWriter(engine, handler)
-    prefixes: dict[str, str] = dict(getattr(cfg.mes, "scan_prefixes", None) or {})
     return MesServices(
         cfg=cfg,
         engine=engine,
@@ -72,7 +75,7 @@ def build_services(cfg: PlantConfig, engine: Engine) -> MesServices:
         passwords=passwords,
         handler=handler,
         writer=writer,
-        prefixes=Prefixes(**prefixes),
+        prefixes=prefixes,
     )
 
 

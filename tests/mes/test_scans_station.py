@@ -155,3 +155,28 @@ def test_invalid_requests_are_problems_not_500(station: tuple) -> None:
         assert r.headers["content-type"].startswith("application/problem+json")
     r = scan(client, token, "ws-77", "EMP:E1")
     assert r.status_code in (403, 404)
+
+
+def test_site_prefixes_from_the_plant_file(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    cfg = plant_config(
+        f"sqlite:///{tmp_path}/mes.db",
+        mosquitto.url,
+        scan_prefixes={"employee": "B#", "command": "DO#"},
+    )
+    with _running_app(cfg) as (client, _):
+        admin = admin_token(client)
+        add_operators(client, admin, "4711")
+        token = enrol(client, admin, "ws-10")
+        assert scan(client, token, "ws-10", "B#4711").json()["action"] == "operator.login"
+        assert scan(client, token, "ws-10", "EMP:4711").json()["error"]["code"] == (
+            "UNKNOWN_BARCODE"
+        )
+        assert scan(client, token, "ws-10", "DO#LOGOUT").json()["action"] == "operator.logout"
+
+
+def test_ambiguous_site_prefixes_stop_the_start(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    cfg = plant_config(
+        f"sqlite:///{tmp_path}/mes.db", mosquitto.url, scan_prefixes={"quantity": "S"}
+    )
+    with pytest.raises(ValueError, match=r"mes.scan_prefixes: .*ambiguous"), _running_app(cfg):
+        pass
