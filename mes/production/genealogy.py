@@ -131,6 +131,8 @@ def produce(
     """Record produced lots/serials `(code, kind, quantity)`; returns the confirmation lines."""
     assert wo.id is not None
     assert ev.id is not None
+    if not units:
+        return []
     consumed_ids = set(
         session.exec(select(Consumption.lot_id).where(Consumption.work_order_id == wo.id)).all()
     )
