@@ -12,7 +12,7 @@ import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete, text
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 SYNC_LOCK = 0x5F5EED03
 
 ShiftEndHook = Callable[[Session, datetime], object]
+T = TypeVar("T")
 
 
 class MesRuntime:
@@ -173,30 +174,31 @@ class MesRuntime:
             self._wake.wait(self.relay_interval_s)
             self._wake.clear()
 
-    def _on_order(self, _topic: str, payload: bytes) -> None:
-        for attempt in (1, 2):
+    def _transact(self, fn: Callable[[Session], T], attempts: int = 3) -> T:
+        """Run `fn` in a transaction; retry when another writer got in the way (SQLite busy
+        snapshot) or another replica applied the same message first (unique violation): the
+        retry then sees it and answers "duplicate"."""
+        for attempt in range(1, attempts + 1):
             try:
                 with self.session() as session:
-                    result = apply_erp_message(session, payload)
+                    out = fn(session)
                     session.commit()
-                log.info(
-                    "ERP message %s: %s %s",
-                    result.message_id,
-                    result.outcome,
-                    result.work_order or "",
-                )
-                break
+                    return out
             except (IntegrityError, OperationalError):
-                # another replica applied the same message_id or erp_id concurrently: the
-                # second attempt sees it and answers "duplicate" (or the replace rule)
-                if attempt == 2:
+                if attempt == attempts:
                     raise
+                log.info("transaction conflict, retrying (%d/%d)", attempt, attempts)
+        raise AssertionError("unreachable")
+
+    def _on_order(self, _topic: str, payload: bytes) -> None:
+        result = self._transact(lambda s: apply_erp_message(s, payload))
+        log.info(
+            "ERP message %s: %s %s", result.message_id, result.outcome, result.work_order or ""
+        )
         self.notify_outbox()
 
     def _on_ack(self, _topic: str, payload: bytes) -> None:
-        with self.session() as session:
-            closed = apply_ack(session, payload)
-            session.commit()
+        closed = self._transact(lambda s: apply_ack(s, payload))
         if closed:
             log.info("%s CLOSED: the ERP acknowledged its final confirmation", closed)
 
