@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
+from mes import audit
 from mes.auth.models import Operator
 from mes.auth.roles import Principal
 from mes.reporting import production
@@ -138,9 +139,22 @@ class StationHandler:
         if isinstance(action, CommandScan) and action.command is Command.LOGOUT:
             action = OperatorLogout(None)
         if isinstance(action, OperatorLogin):
-            return "operator.login", self._login(session, req.station, action.badge)
+            message = self._login(session, req.station, action.badge)
+            audit.record(
+                session,
+                req.actor.label[:64],
+                "operator.login",
+                f"operator:{action.badge}",
+                station=req.station,
+            )
+            return "operator.login", message
         if isinstance(action, OperatorLogout):
-            return "operator.logout", self._logout(session, req.station, action.badge)
+            message = self._logout(session, req.station, action.badge)
+            target = f"operator:{action.badge}" if action.badge else "operator:*"
+            audit.record(
+                session, req.actor.label[:64], "operator.logout", target, station=req.station
+            )
+            return "operator.logout", message
         operators = self.operators(session, req.station)
         roster.append(operators)
         if needs_operator(action) and not operators:

@@ -130,12 +130,16 @@ def test_role_matrix_enforced_on_routes(app: tuple) -> None:
 def test_admin_actions_are_audited(app: tuple) -> None:
     client, engine = app
     admin = admin_token(client)
-    enrol(client, admin, "ws-20")
+    station = enrol(client, admin, "ws-20")
     add_operators(client, admin, "E5")
+    assert scan(client, station, "ws-20", "EMP:E5").status_code == 200
     with Session(engine) as session:
-        entries = {(e.actor, e.action, e.target) for e in session.exec(select(AuditEntry))}
-    assert ("user:admin", "station.enrol", "station:ws-20") in entries
-    assert ("user:admin", "operator.add", "operator:E5") in entries
+        entries = {
+            (e.actor, e.action, e.target, e.station) for e in session.exec(select(AuditEntry))
+        }
+    assert ("user:admin", "station.enrol", "station:ws-20", "ws-20") in entries
+    assert ("user:admin", "operator.add", "operator:E5", None) in entries
+    assert ("station:ws-20", "operator.login", "operator:E5", "ws-20") in entries
 
 
 def test_duplicate_user_and_badge_are_conflicts(app: tuple) -> None:
