@@ -35,6 +35,7 @@ def escalate_due(session: Session, cfg: PlantConfig, now: datetime) -> list[str]
         .where(AlarmCurrent.state == lc.AlarmState.ACTIVE_UNACKED.value)
         .where(col(AlarmCurrent.priority).in_(esc.priorities))
         .where(col(AlarmCurrent.escalated_at).is_(None))
+        .with_for_update(skip_locked=True)  # replicas: each alarm escalates once
     ).all()
     done = []
     for row in rows:

@@ -294,6 +294,7 @@ class AlarmService:
             select(AlarmCurrent)
             .where(AlarmCurrent.state == lc.AlarmState.SHELVED.value)
             .where(col(AlarmCurrent.shelved_until).is_not(None))
+            .with_for_update(skip_locked=True)  # replicas: one of them unshelves each alarm
         ).all()
         done = []
         for row in rows:
