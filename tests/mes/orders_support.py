@@ -116,3 +116,20 @@ def outbox(engine: Engine, kind: str | None = None) -> list[dict[str, Any]]:
         q = select(OutboxMessage).order_by(OutboxMessage.id)  # type: ignore[arg-type]
         rows = s.exec(q).all()
     return [json.loads(r.payload) for r in rows if kind is None or r.kind == kind]
+
+
+def unique_site(cfg: PlantConfig) -> PlantConfig:
+    """The same plant under a site name of its own: its MQTT topics reach no other test (the
+    session broker keeps persistent sessions of earlier tests' MES runtimes)."""
+    site = f"t{uuid.uuid4().hex[:10]}"
+    return cfg.model_copy(update={"plant": cfg.plant.model_copy(update={"site": site})})
+
+
+def plant_file(tmp_path: Path, site: str | None = None) -> Path:
+    """The demo plant file without devices, under a site of its own (for CLI subprocesses)."""
+    data = yaml.safe_load(PLANT_YAML.read_text(encoding="utf-8"))
+    data.pop("devices", None)
+    data["plant"]["site"] = site or f"t{uuid.uuid4().hex[:10]}"
+    path = tmp_path / "plant.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path

@@ -11,12 +11,12 @@ from mes.orders.models import WorkOrder
 from mes.production import service as P
 from mes.runtime import MesRuntime
 from simulators.erp import ErpSimulator
-from tests.mes.orders_support import plant_config
+from tests.mes.orders_support import plant_config, plant_file, unique_site
 from tests.services.ports import wait_for
 
 
 def runtime_config(tmp_path: Path, broker_url: str, db_url: str | None = None) -> PlantConfig:
-    cfg = plant_config(over_report_tolerance_percent=0.0)
+    cfg = unique_site(plant_config(over_report_tolerance_percent=0.0))
     return cfg.model_copy(
         update={
             "broker": cfg.broker.model_copy(update={"url": broker_url}),
@@ -146,17 +146,16 @@ def test_bad_messages_are_rejected_and_the_subscriber_survives(started):
     wait_for(lambda: work_order(rt, "PO-OK-2") is not None, 10, "order after bad ones")
 
 
-def test_sim_erp_command_releases_orders(started, mosquitto):
+def test_sim_erp_command_releases_orders(started, mosquitto, tmp_path):
     import os
     import subprocess
     import sys
 
-    from tests.mes.orders_support import PLANT_YAML
-
     rt, _ = started
+    plant = plant_file(tmp_path, rt.cfg.plant.site)
     exe = str(Path(sys.executable).with_name("shopfloor"))
     proc = subprocess.Popen(
-        [exe, "sim", "erp", "-c", str(PLANT_YAML), "--orders", "2", "--quantity", "7"],
+        [exe, "sim", "erp", "-c", str(plant), "--orders", "2", "--quantity", "7"],
         env={**os.environ, "SHOPFLOOR_BROKER__URL": mosquitto.url},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

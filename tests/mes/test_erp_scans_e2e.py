@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from edge.uns.topics import Namespace
 from mes.orders.models import WorkOrder
 from simulators.erp import ErpSimulator
+from tests.mes.orders_support import unique_site
 from tests.mes.scan_harness import (
     add_operators,
     admin_token,
@@ -22,7 +23,7 @@ from tests.services.ports import wait_for
 
 
 def test_order_to_closed_through_scans_alone(tmp_path, mosquitto):
-    cfg = plant_config(f"sqlite:///{tmp_path / 'mes.db'}", mosquitto.url, debounce_s=0)
+    cfg = unique_site(plant_config(f"sqlite:///{tmp_path / 'mes.db'}", mosquitto.url, debounce_s=0))
     ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
     erp = ErpSimulator(cfg.broker, ns, client_id=f"erp-{uuid.uuid4().hex[:6]}").start()
     try:

@@ -4,12 +4,12 @@ work-order views, genealogy routes, and the final ack over REST closing the orde
 from sqlmodel import Session
 
 from mes.production import service as P
-from tests.mes.orders_support import order_message, release_message
+from tests.mes.orders_support import order_message, release_message, unique_site
 from tests.mes.scan_harness import admin_token, bearer, plant_config, running_app
 
 
 def test_erp_over_rest(tmp_path, mosquitto):
-    cfg = plant_config(f"sqlite:///{tmp_path / 'mes.db'}", mosquitto.url)
+    cfg = unique_site(plant_config(f"sqlite:///{tmp_path / 'mes.db'}", mosquitto.url))
     with running_app(cfg) as (client, engine):
         admin = admin_token(client)
         r = client.post(

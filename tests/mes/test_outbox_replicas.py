@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+import yaml
 from sqlmodel import Session, col, select
 
 from edge.uns.topics import Namespace
@@ -17,14 +18,16 @@ from mes.orders.models import WorkOrder
 from mes.outbox.models import OutboxMessage
 from mes.production import service as P
 from simulators.erp import ErpSimulator
-from tests.mes.orders_support import PLANT_YAML, plant_config
+from tests.mes.orders_support import plant_config, plant_file
 from tests.services.ports import free_port, port_open, wait_for
 
 SHOPFLOOR = str(Path(sys.executable).with_name("shopfloor"))
 QTY = 12
 
 
-def serve(replica: str, db_url: str, broker_url: str, log: Path) -> tuple[subprocess.Popen, int]:
+def serve(
+    replica: str, plant: Path, db_url: str, broker_url: str, log: Path
+) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = {
         **os.environ,
@@ -38,7 +41,7 @@ def serve(replica: str, db_url: str, broker_url: str, log: Path) -> tuple[subpro
             "mes",
             "serve",
             "-c",
-            str(PLANT_YAML),
+            str(plant),
             "--replica",
             replica,
             "--log-level",
@@ -77,10 +80,11 @@ def work(engine, number: str) -> None:
 
 
 def test_two_replicas_keep_each_orders_confirmations_in_order(tmp_path, postgres_url, mosquitto):
+    plant = plant_file(tmp_path)
     cfg = plant_config()
-    ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
-    a, _ = serve("A", postgres_url, mosquitto.url, tmp_path / "a.log")
-    b, _ = serve("B", postgres_url, mosquitto.url, tmp_path / "b.log")
+    ns = Namespace(cfg.plant.enterprise, yaml.safe_load(plant.read_text())["plant"]["site"])
+    a, _ = serve("A", plant, postgres_url, mosquitto.url, tmp_path / "a.log")
+    b, _ = serve("B", plant, postgres_url, mosquitto.url, tmp_path / "b.log")
     broker = cfg.broker.model_copy(update={"url": mosquitto.url})
     erp = ErpSimulator(broker, ns, client_id=f"erp-{tmp_path.name}").start()
     engine = make_engine(postgres_url)
