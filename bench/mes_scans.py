@@ -62,16 +62,30 @@ def plant(db_url: str, broker_url: str, clients: int) -> dict[str, Any]:
 # --- server processes -------------------------------------------------------------------
 
 
-def serve_mes(config_file: str, port: int) -> None:
-    import uvicorn
-
+def mes_app() -> Any:
+    """uvicorn factory: the MES app for the plant in $BENCH_MES_CONFIG."""
     from config.plant import PlantConfig
     from mes.app import create_app
     from mes.runtime import MesRuntime
 
-    cfg = PlantConfig.model_validate(json.loads(Path(config_file).read_text()))
-    app = create_app(MesRuntime(cfg))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    cfg = PlantConfig.model_validate(json.loads(Path(os.environ["BENCH_MES_CONFIG"]).read_text()))
+    return create_app(MesRuntime(cfg, replica=f"bench-{os.getpid()}"))
+
+
+def serve_mes(config_file: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    os.environ["BENCH_MES_CONFIG"] = config_file
+    uvicorn.run(
+        "mes_scans:mes_app",
+        factory=True,
+        app_dir=str(ROOT / "bench"),
+        workers=workers,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def serve_trivial(port: int) -> None:
@@ -200,7 +214,9 @@ def release_orders(db_url: str, clients: int, scans: int) -> list[str]:
     return orders
 
 
-def run_one(db: str, clients: int, scans: int, work: Path) -> dict[str, dict[str, float]]:
+def run_one(
+    db: str, clients: int, scans: int, work: Path, workers: int
+) -> dict[str, dict[str, float]]:
     from tests.services.mosquitto import Mosquitto
     from tests.services.ports import free_port
 
@@ -230,7 +246,7 @@ def run_one(db: str, clients: int, scans: int, work: Path) -> dict[str, dict[str
             stop(proc)
 
         port = free_port()
-        proc = start_server(["--serve", str(cfg_file), str(port)], port)
+        proc = start_server(["--serve", str(cfg_file), str(port), str(workers)], port)
         try:
             base = f"http://127.0.0.1:{port}"
             tokens = asyncio.run(setup(base, clients))
@@ -252,11 +268,14 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--scans", type=int, default=40, help="QTY:1 scans per client")
-    parser.add_argument("--serve", nargs=2, metavar=("CONFIG", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (PostgreSQL only)"
+    )
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--serve-trivial", metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve_mes(args.serve[0], int(args.serve[1]))
+        serve_mes(args.serve[0], int(args.serve[1]), int(args.serve[2]))
         return
     if args.serve_trivial:
         serve_trivial(int(args.serve_trivial))
@@ -264,15 +283,18 @@ def main() -> None:
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     print(
         f"mes_scans: {args.clients} clients x ({args.scans} QTY + 4) scans, "
-        f"cpus={os.cpu_count()}, python {sys.version.split()[0]}"
+        f"cpus={os.cpu_count()}, python {sys.version.split()[0]}, "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for db in dbs:
-            res = run_one(db, args.clients, args.scans, Path(tmp))
+            workers = args.workers if db == "postgres" else 1
+            res = run_one(db, args.clients, args.scans, Path(tmp), workers)
             t, m = res["trivial"], res["mes"]
-            for name, f in (("trivial FastAPI", t), (f"MES scans ({db})", m)):
+            label = f"MES scans ({db}, {workers} worker{'s' if workers > 1 else ''})"
+            for name, f in (("trivial FastAPI", t), (label, m)):
                 print(
-                    f"  {name:22s} {f['per_s']:8.0f} req/s  p50 {f['p50_ms']:6.1f} ms  "
+                    f"  {name:32s} {f['per_s']:8.0f} req/s  p50 {f['p50_ms']:6.1f} ms  "
                     f"p99 {f['p99_ms']:6.1f} ms  (n={int(f['n'])})"
                 )
             print(f"  ratio MES/trivial ({db}): {m['per_s'] / t['per_s']:.2f}")

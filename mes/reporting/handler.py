@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mes import audit
 from mes.auth.models import Operator
@@ -71,8 +71,22 @@ class StationHandler:
         self.debounce_s = debounce_s
         self.tolerance_percent = tolerance_percent
 
+    @staticmethod
+    def prefetch(session: Session, event_ids: list[str]) -> None:
+        """Look up a whole batch's event ids in one query (most are new)."""
+        known = session.exec(
+            select(ScanRecord.event_id).where(col(ScanRecord.event_id).in_(event_ids))
+        ).all()
+        session.info["scan_events_checked"] = set(event_ids) - set(known)
+
     def handle(self, session: Session, req: StationRequest) -> Answer:
-        prior = session.exec(select(ScanRecord).where(ScanRecord.event_id == req.event_id)).first()
+        checked: set[str] = session.info.get("scan_events_checked", set())
+        prior = None
+        if req.event_id not in checked:
+            prior = session.exec(
+                select(ScanRecord).where(ScanRecord.event_id == req.event_id)
+            ).first()
+        checked.discard(req.event_id)  # a second copy in the same batch must look again
         if prior is not None:
             if prior.station != req.station:
                 raise EventIdReused(
@@ -139,6 +153,7 @@ class StationHandler:
         if isinstance(action, CommandScan) and action.command is Command.LOGOUT:
             action = OperatorLogout(None)
         if isinstance(action, OperatorLogin):
+            session.info.get("station_operators", {}).pop(req.station, None)
             message = self._login(session, req.station, action.badge)
             audit.record(
                 session,
@@ -149,6 +164,7 @@ class StationHandler:
             )
             return "operator.login", message
         if isinstance(action, OperatorLogout):
+            session.info.get("station_operators", {}).pop(req.station, None)
             message = self._logout(session, req.station, action.badge)
             target = f"operator:{action.badge}" if action.badge else "operator:*"
             audit.record(
@@ -221,6 +237,13 @@ class StationHandler:
 
     @staticmethod
     def operators(session: Session, station: str) -> list[Operator]:
+        cache: dict[str, list[Operator]] = session.info.setdefault("station_operators", {})
+        if station not in cache:
+            cache[station] = StationHandler._operators(session, station)
+        return cache[station]
+
+    @staticmethod
+    def _operators(session: Session, station: str) -> list[Operator]:
         stmt = (
             select(Operator)
             .join(StationLogin, StationLogin.badge == Operator.badge)  # type: ignore[arg-type]

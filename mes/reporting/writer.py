@@ -124,6 +124,7 @@ class ScanWriter:
         with Session(self.engine, expire_on_commit=False) as session:
             if self._sqlite:
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            self.handler.prefetch(session, [request.event_id for request, _ in batch])
             for request, _ in batch:
                 # The handler rolls a refused action back to its own SAVEPOINT; anything else
                 # that fails here fails the batch, which is then retried one request at a time.
