@@ -12,6 +12,10 @@ class WriteRefused(Exception):
     """A write that the device or the configuration does not allow; the message says why."""
 
 
+class WriteFailed(WriteRefused):
+    """A write the device did not confirm (not connected, no answer, exception response)."""
+
+
 class DriverHost(Protocol):
     """What the agent gives a driver: where readings and connection state go."""
 

@@ -6,6 +6,8 @@ A `TagProcessor` sees every reading of one tag and decides what is published:
   `max_age_ms` (the heartbeat that lets consumers tell "unchanged" from "dead");
 - when no reading arrived for `stale_after_ms`, one reading flagged stale (quality uncertain,
   reason `stale`, the last value) is published; the next real reading is published again.
+  A tag whose last published reading is already bad (device down, exception) is not flagged
+  stale on top: its bad reason says more.
 """
 
 from dataclasses import dataclass, replace
@@ -88,6 +90,7 @@ class TagProcessor:
             rules.stale_after_ms is not None
             and not self._stale
             and now_ms - self._last_seen_ms >= rules.stale_after_ms
+            and (self._sent is None or self._sent.quality is not Quality.BAD)
         ):
             self._stale = True
             last = self._sent.value if self._sent else None

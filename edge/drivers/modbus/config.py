@@ -126,12 +126,20 @@ class ModbusDevice(Strict):
     addressing: Literal[0, 1] = Field(default=0, description="0- or 1-based register numbers")
     poll_interval_ms: int = Field(default=1000, ge=10)
     timeout_ms: int = Field(default=1000, ge=10)
-    retries: int = Field(default=1, ge=0)
+    retries: int = Field(default=1, ge=0, description="re-sends of a request that timed out")
+    reconnect_min_ms: int = Field(default=500, ge=10, description="first reconnect delay")
+    reconnect_max_ms: int = Field(default=30_000, ge=10, description="backoff ceiling")
     limits: ModbusLimits = ModbusLimits()
     tags: list[ModbusTag] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _connection_matches_driver(self) -> "ModbusDevice":
+        if self.reconnect_max_ms < self.reconnect_min_ms:
+            raise ValueError("reconnect_max_ms must not be below reconnect_min_ms")
+        names = [t.name for t in self.tags]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"tag names must be unique: {', '.join(dupes)}")
         tcp = isinstance(self.connection, ModbusTcpConnection)
         if tcp != (self.driver == "modbus_tcp"):
             raise ValueError(f"connection does not fit driver {self.driver}")

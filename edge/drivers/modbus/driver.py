@@ -1,0 +1,246 @@
+"""The Modbus TCP/RTU driver: one device (one unit id), one connection, one poller.
+
+- Tags are grouped by poll interval; each group runs at a fixed rate without drift. A poll that
+  overruns its slot skips the missed slots (counted in `overruns`, logged), never queues them.
+- Requests come from the pure planner; each block is decoded by the pure codec (which also
+  applies scale/offset, so the pipeline does not).
+- A Modbus exception gives bad quality with the exception's name on the tags of that read; the
+  connection stays up. An illegal data address is a configuration problem: the block is split
+  into one read per tag, the guilty tag is reported once in the log and stays bad with reason
+  `illegal_data_address` without being asked again; no reconnect.
+- Timeouts and connection losses make every tag bad at once (`comm_timeout`, `disconnected`)
+  and reconnect with exponential backoff plus jitter.
+"""
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge.drivers.base import DriverHost, WriteFailed, WriteRefused
+from edge.drivers.modbus.codec import ILLEGAL_DATA_ADDRESS, CodecError, Layout, decode, encode
+from edge.drivers.modbus.config import ModbusDevice, ModbusTag
+from edge.drivers.modbus.link import DeviceException, LinkDown, ModbusLink
+from edge.drivers.modbus.planner import ReadRequest, plan_reads, protocol_address
+from edge.drivers.modbus.polling import PollGroup, backoff_delay, next_due
+from edge.model import Quality, Reading, Value, now_ms
+
+log = logging.getLogger(__name__)
+
+ILLEGAL_ADDRESS_REASON = "illegal_data_address"
+
+
+@dataclass(slots=True)
+class _Group:
+    schedule: PollGroup
+    tags: list[ModbusTag]
+    reads: list[ReadRequest]
+
+
+def bad_reading(tag: ModbusTag, reason: str, at: int) -> Reading:
+    return Reading(tag.name, None, Quality.BAD, at, at, reason, tag.unit)
+
+
+def decode_tag(tag: ModbusTag, data: Sequence[int] | Sequence[bool], at: int) -> Reading:
+    """The reading of one tag from its slice of a read block."""
+    try:
+        bits = tag.is_bit_area
+        value: Value = bool(data[0]) if bits else decode(tag.layout, [int(x) for x in data])
+    except CodecError as exc:
+        return Reading(tag.name, None, Quality.BAD, at, at, f"decode_error: {exc}", tag.unit)
+    return Reading(tag.name, value, Quality.GOOD, at, at, None, tag.unit)
+
+
+class ModbusDriver:
+    """Implements `edge.drivers.base.Driver` for `modbus_tcp` and `modbus_rtu` devices."""
+
+    def __init__(
+        self, cfg: ModbusDevice, state_dir: Path | None = None, rng: random.Random | None = None
+    ) -> None:
+        self.cfg = cfg
+        self.link = ModbusLink(cfg)
+        self._rng = rng or random.Random()
+        self._lock = asyncio.Lock()
+        #: tags whose address the device refused: never asked again (a configuration problem)
+        self.illegal: set[str] = set()
+        #: tags read one per request because a merged block around them was refused
+        self._isolated: set[str] = set()
+        self.connects = 0
+        #: failed connection attempts since the last completed poll (drives the backoff)
+        self._attempts = 0
+        self._groups = self._make_groups()
+
+    @property
+    def overruns(self) -> int:
+        return sum(g.schedule.overruns for g in self._groups)
+
+    def _make_groups(self) -> list[_Group]:
+        by_interval: dict[int, list[ModbusTag]] = {}
+        for t in self.cfg.tags:
+            by_interval.setdefault(t.poll_interval_ms or self.cfg.poll_interval_ms, []).append(t)
+        groups = []
+        for interval, tags in sorted(by_interval.items()):
+            g = _Group(PollGroup(interval / 1000, 0.0), tags, [])
+            self._replan(g)
+            groups.append(g)
+        return groups
+
+    def _replan(self, group: _Group) -> None:
+        cfg = self.cfg
+        live = [t for t in group.tags if t.name not in self.illegal]
+        merged = [t for t in live if t.name not in self._isolated]
+        alone = [t for t in live if t.name in self._isolated]
+        single = cfg.limits.model_copy(update={"one_tag_per_request": True})
+        group.reads = plan_reads(merged, cfg.limits, cfg.addressing) + plan_reads(
+            alone, single, cfg.addressing
+        )
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run(self, host: DriverHost) -> None:
+        cfg = self.cfg
+        host.status("connecting")
+        try:
+            while True:
+                try:
+                    async with self._lock:
+                        await self.link.connect()
+                    self.connects += 1
+                    host.status("connected")
+                    await self._poll_loop(host)
+                except LinkDown as exc:
+                    self.link.close()
+                    self._bad_all(host, exc.reason)
+                    host.status("disconnected", f"{exc.reason}: {exc}")
+                    delay = backoff_delay(
+                        self._attempts,
+                        cfg.reconnect_min_ms / 1000,
+                        cfg.reconnect_max_ms / 1000,
+                        self._rng,
+                    )
+                    self._attempts += 1
+                    log.info("%s: %s; reconnecting in %.2f s", cfg.name, exc.reason, delay)
+                    await asyncio.sleep(delay)
+        finally:
+            self.link.close()
+
+    def _bad_all(self, host: DriverHost, reason: str) -> None:
+        at = now_ms()
+        illegal = self.illegal
+        host.readings(
+            [
+                bad_reading(t, ILLEGAL_ADDRESS_REASON if t.name in illegal else reason, at)
+                for t in self.cfg.tags
+            ]
+        )
+
+    async def _poll_loop(self, host: DriverHost) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for g in self._groups:
+            g.schedule.due = start
+        limits = self.cfg.limits
+        while True:
+            now = loop.time()
+            wait = next_due(g.schedule for g in self._groups) - now
+            if wait > 0:
+                await asyncio.sleep(wait)
+            for g in self._groups:
+                if g.schedule.due > loop.time():
+                    continue
+                await self._poll_group(g, host)
+                missed = g.schedule.advance(loop.time())
+                if missed:
+                    log.warning(
+                        "%s: poll of the %g s group overran; %d poll(s) skipped",
+                        self.cfg.name,
+                        g.schedule.interval_s,
+                        missed,
+                    )
+            self._attempts = 0
+            if limits.reconnect_after_poll:
+                async with self._lock:
+                    self.link.close()
+                    await self.link.connect()
+                self.connects += 1
+
+    async def _poll_group(self, group: _Group, host: DriverHost) -> None:
+        pause = self.cfg.limits.pause_between_requests_ms / 1000
+        out: list[Reading] = []
+        problems: list[str] = []
+        replan = False
+        for i, req in enumerate(group.reads):
+            if i and pause:
+                await asyncio.sleep(pause)
+            try:
+                async with self._lock:
+                    data = await self.link.read(req.area, req.address, req.count)
+            except DeviceException as exc:
+                at = now_ms()
+                if exc.code == ILLEGAL_DATA_ADDRESS:
+                    replan = True
+                    self._illegal_address(req, out, problems, at)
+                    continue
+                problems.append(f"{req.area} {req.address}+{req.count}: {exc.reason}")
+                out.extend(bad_reading(p.tag, exc.reason, at) for p in req.tags)
+                continue
+            at = now_ms()
+            out.extend(decode_tag(p.tag, data[req.slice(p)], at) for p in req.tags)
+        at = now_ms()
+        out.extend(
+            bad_reading(t, ILLEGAL_ADDRESS_REASON, at) for t in group.tags if t.name in self.illegal
+        )
+        if replan:
+            self._replan(group)
+        host.readings(out)
+        if self.illegal:
+            problems.append(f"{ILLEGAL_ADDRESS_REASON}: {', '.join(sorted(self.illegal))}")
+        host.status("degraded" if problems else "connected", "; ".join(problems) or None)
+
+    def _illegal_address(
+        self, req: ReadRequest, out: list[Reading], problems: list[str], at: int
+    ) -> None:
+        """A block was refused with illegal data address: with several tags, read them one by
+        one from the next poll on; with one tag, that tag is a configuration problem."""
+        if len(req.tags) > 1:
+            self._isolated.update(p.tag.name for p in req.tags)
+            out.extend(bad_reading(p.tag, ILLEGAL_ADDRESS_REASON, at) for p in req.tags)
+            problems.append(f"{req.area} {req.address}+{req.count}: {ILLEGAL_ADDRESS_REASON}")
+            return
+        tag = req.tags[0].tag
+        self.illegal.add(tag.name)
+        log.error(
+            "%s: tag %s: the device has no %s at address %d (illegal data address); "
+            "check the configuration. The tag stays bad and is not read again.",
+            self.cfg.name,
+            tag.name,
+            tag.area,
+            tag.address,
+        )
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def write(self, tag: str, value: Value) -> None:
+        cfg = self.cfg
+        try:
+            t = cfg.tag(tag)
+        except KeyError:
+            raise WriteRefused(f"device {cfg.name} has no tag {tag!r}") from None
+        if not t.writable:
+            raise WriteRefused(f"tag {tag!r} of {cfg.name} is not writable")
+        try:
+            registers = encode(Layout("bool") if t.is_bit_area else t.layout, value)
+        except CodecError as exc:
+            raise WriteRefused(f"tag {tag!r}: {exc}") from None
+        address = protocol_address(t, cfg.addressing)
+        async with self._lock:
+            if not self.link.connected:
+                raise WriteFailed(f"device {cfg.name} is not connected")
+            try:
+                await self.link.write(t.area, address, registers)
+            except DeviceException as exc:
+                raise WriteFailed(f"device {cfg.name} refused the write: {exc.reason}") from None
+            except LinkDown as exc:
+                raise WriteFailed(f"write to {cfg.name} failed: {exc.reason}") from None

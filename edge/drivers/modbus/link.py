@@ -1,0 +1,143 @@
+"""The one thin adapter over pymodbus: connect, read one block, write, close.
+
+Everything pymodbus-specific stays here (its API changes in most 3.x minors). Library errors
+become two of our own: `LinkDown` (the connection is unusable: reconnect) and `DeviceException`
+(the device answered with a Modbus exception code: the connection is fine).
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+
+from edge.drivers.modbus.codec import exception_name
+from edge.drivers.modbus.config import ModbusArea, ModbusDevice, ModbusTcpConnection
+
+
+class LinkDown(Exception):
+    """No usable connection; `reason` is the quality reason (comm_timeout, disconnected...)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+
+
+class DeviceException(Exception):
+    """The device answered with a Modbus exception code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(exception_name(code))
+        self.code = code
+        self.reason = exception_name(code)
+
+
+class ModbusLink:
+    """One connection to one device (one unit id): several devices behind one gateway each
+    have their own link, so a slow unit never blocks another."""
+
+    def __init__(self, cfg: ModbusDevice) -> None:
+        self.cfg = cfg
+        self.unit = cfg.unit_id
+        self._timeout = cfg.timeout_ms / 1000
+        self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
+        #: a request that never returns (it should not) must not hang the device's task
+        self._guard = self._timeout * (cfg.retries + 1) + 1.0
+
+    def _make_client(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        c, t, n = self.cfg.connection, self._timeout, self.cfg.retries
+        if isinstance(c, ModbusTcpConnection):
+            return AsyncModbusTcpClient(
+                c.host, port=c.port, timeout=t, retries=n, reconnect_delay=0, name=self.cfg.name
+            )
+        return AsyncModbusSerialClient(
+            c.port,
+            baudrate=c.baudrate,
+            parity=c.parity,
+            stopbits=c.stopbits,
+            bytesize=c.bytesize,
+            timeout=t,
+            retries=n,
+            reconnect_delay=0,
+            name=self.cfg.name,
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.connected
+
+    async def connect(self) -> None:
+        self.close()
+        client = self._make_client()
+        self._client = client
+        try:
+            ok = await asyncio.wait_for(client.connect(), self._timeout + 1)
+        except (TimeoutError, OSError, ModbusException) as exc:
+            self.close()
+            raise LinkDown(
+                "connect_failed", f"cannot connect: {exc or type(exc).__name__}"
+            ) from None
+        if not ok:
+            self.close()
+            raise LinkDown("connect_failed", "cannot connect")
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+
+    def _live(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        if self._client is None or not self._client.connected:
+            raise LinkDown("disconnected", "not connected")
+        return self._client
+
+    async def read(self, area: ModbusArea, address: int, count: int) -> Sequence[int] | list[bool]:
+        """Registers (or bits, exactly `count` of them) of one block."""
+        client = self._live()
+        dev = self.unit
+        if area == "holding_register":
+            call = client.read_holding_registers(address, count=count, device_id=dev)
+        elif area == "input_register":
+            call = client.read_input_registers(address, count=count, device_id=dev)
+        elif area == "coil":
+            call = client.read_coils(address, count=count, device_id=dev)
+        else:
+            call = client.read_discrete_inputs(address, count=count, device_id=dev)
+        rr = await self._call(call)
+        if area in ("coil", "discrete_input"):
+            bits = list(rr.bits)
+            if len(bits) < count:
+                raise LinkDown("comm_error", f"asked {count} bits, got {len(bits)}")
+            return bits[:count]
+        if len(rr.registers) != count:
+            raise LinkDown("comm_error", f"asked {count} registers, got {len(rr.registers)}")
+        return rr.registers
+
+    async def write(self, area: ModbusArea, address: int, registers: list[int]) -> None:
+        """Write a coil (registers = [0|1]) or holding registers."""
+        client = self._live()
+        dev = self.unit
+        if area == "coil":
+            call = client.write_coil(address, bool(registers[0]), device_id=dev)
+        elif len(registers) == 1:
+            call = client.write_register(address, registers[0], device_id=dev)
+        else:
+            call = client.write_registers(address, registers, device_id=dev)
+        await self._call(call)
+
+    async def _call(self, call: Awaitable[Any]) -> Any:
+        """Await one pymodbus request; our errors out, the response (not an error) back."""
+        try:
+            rr = await asyncio.wait_for(call, self._guard)
+        except (ModbusIOException, TimeoutError) as exc:
+            raise LinkDown("comm_timeout", str(exc) or "no answer") from None
+        except (ConnectionException, OSError) as exc:
+            raise LinkDown("disconnected", str(exc)) from None
+        except ModbusException as exc:
+            raise LinkDown("comm_error", str(exc)) from None
+        if rr.isError():
+            raise DeviceException(int(getattr(rr, "exception_code", 0) or 0))
+        return rr

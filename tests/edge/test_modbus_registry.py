@@ -1,0 +1,25 @@
+"""The driver registry: name -> factory."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from edge.drivers.modbus.driver import ModbusDriver
+from edge.drivers.registry import UnknownDriver, create_driver, factories
+from simulators.modbus.testing import press_device
+
+
+def test_modbus_devices_get_the_modbus_driver(tmp_path: Path) -> None:
+    tcp = press_device(1502)
+    assert isinstance(create_driver(tcp, tmp_path), ModbusDriver)
+    rtu = press_device(
+        driver="modbus_rtu", connection={"port": "/dev/ttyUSB0", "baudrate": 9600}, tags=None
+    )
+    assert isinstance(create_driver(rtu, tmp_path), ModbusDriver)
+    assert set(factories()) == {"modbus_tcp", "modbus_rtu", "opcua"}
+
+
+def test_unknown_driver_names_the_device_and_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(UnknownDriver, match=r"device x: unknown driver 'bacnet'.*modbus_tcp"):
+        create_driver(SimpleNamespace(name="x", driver="bacnet"), tmp_path)
