@@ -222,11 +222,16 @@ def bench_historian(
     conv = Converter()
     lines = [ln for t, p in payloads for ln in conv.lines(t, p)]
     data = plant(broker.url, work, devices=0)
-    data["historian"] = {"url": vm.url, "batch_size": batch_size, "client_id": "bench-hist"}
+    data["historian"] = {
+        "url": vm.url,
+        "batch_size": batch_size,
+        "client_id": "bench-hist",
+        "share_group": "bench",
+    }
     cfg = parse_plant(data)
     hist = Historian(cfg, MQTTProtocolVersion.MQTTv5)  # creates the persistent session
     hist.start()
-    wait_for(lambda: hist._epoch == 1, 10, "historian subscribed")
+    wait_for(lambda: hist.stats.subscribed, 10, "historian subscribed")
     hist.stop()
 
     def bare_loop() -> float:

@@ -68,6 +68,9 @@ class Historian(Strict):
         default=2000, ge=1, le=65535, description="unacknowledged messages the broker may send"
     )
     retry_max_s: float = Field(default=10.0, gt=0, description="longest wait between retries")
+    share_group: Segment = Field(
+        default="historian", description="shared-subscription group ($share/<group>/...)"
+    )
 
 
 class Database(Strict):

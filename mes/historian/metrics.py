@@ -43,6 +43,9 @@ class _Stats(Collector):
             s.buffered_messages,
         )
         yield GaugeMetricFamily(
+            f"{PREFIX}_subscribed", "1 when subscribed to the telemetry", int(s.subscribed)
+        )
+        yield GaugeMetricFamily(
             f"{PREFIX}_store_up", "1 when the store accepts writes", int(s.store_up)
         )
 

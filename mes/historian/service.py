@@ -54,6 +54,7 @@ class HistorianStats:
     reconnects: int = 0
     buffered_messages: int = 0
     store_up: bool = True
+    subscribed: bool = False
 
 
 @dataclass(slots=True)
@@ -68,11 +69,11 @@ class _Held:
     size: int  # values in it (estimated without decoding)
 
 
-def subscription(ns: Namespace, protocol: MQTTProtocolVersion) -> str:
+def subscription(ns: Namespace, protocol: MQTTProtocolVersion, group: str = SHARE_GROUP) -> str:
     """Shared subscription on MQTT 5 brokers; a plain one on 3.1.1-only brokers (the embedded
     amqtt broker of the demo delivers nothing to `$share/...`)."""
     if protocol is MQTTProtocolVersion.MQTTv5:
-        return f"$share/{SHARE_GROUP}/{ns.all_telemetry}"
+        return f"$share/{group}/{ns.all_telemetry}"
     return ns.all_telemetry
 
 
@@ -84,7 +85,7 @@ class Historian:
         h = cfg.historian
         self.protocol = protocol
         self.ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
-        self.topic = subscription(self.ns, protocol)
+        self.topic = subscription(self.ns, protocol, h.share_group)
         self.store: Store = store or (
             InfluxStore(h.url, h.token.get_secret_value() if h.token else None, h.org, h.bucket)
             if h.url
@@ -119,6 +120,7 @@ class Historian:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.reconnect_delay_set(1, 5)
         addr = parse_broker_url(broker.url)
         if self.protocol is MQTTProtocolVersion.MQTTv5:
@@ -167,9 +169,17 @@ class Historian:
         client.subscribe(self.topic, qos=1)
         log.info("historian subscribed", extra={"topic": self.topic})
 
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, rcs: Any, props: Any = None
+    ) -> None:
+        self.stats.subscribed = not any(rc.is_failure for rc in rcs)
+        if not self.stats.subscribed:
+            log.error("broker refused the subscription", extra={"topic": self.topic})
+
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any = None
     ) -> None:
+        self.stats.subscribed = False
         if not self._halt.is_set():
             log.warning("historian lost the broker", extra={"reason": str(rc)})
 

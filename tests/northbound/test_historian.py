@@ -48,7 +48,7 @@ def test_time_series_server_restarted_during_flow_loses_nothing(
         MQTTProtocolVersion.MQTTv5,
     )
     hist.start()
-    wait_for(lambda: hist.stats.reconnects == 0 and hist._epoch == 1, 10, "historian up")
+    wait_for(lambda: hist.stats.subscribed, 10, "historian subscribed")
     nb = northbound(mosquitto.url, str(tmp_path / "q.sqlite"))
     nb.start()
     sent: list[int] = []
@@ -91,7 +91,7 @@ def test_embedded_store_and_history_command(mosquitto: Mosquitto, tmp_path: Path
     cfg = historian_cfg(mosquitto.url, tmp_path, embedded_path=str(db), client_id="hist-emb")
     hist = Historian(cfg, MQTTProtocolVersion.MQTTv311)  # plain subscription, as with amqtt
     hist.start()
-    wait_for(lambda: hist._epoch == 1, 10, "historian up")
+    wait_for(lambda: hist.stats.subscribed, 10, "historian subscribed")
     nb = northbound(mosquitto.url, str(tmp_path / "q.sqlite"))
     nb.start()
     t0 = now_ms() - 1000
