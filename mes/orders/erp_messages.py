@@ -99,6 +99,11 @@ def _str_or_none(value: Any) -> str | None:
 
 def parse_order_message(raw: bytes | str) -> Parsed:
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    if "\x00" in text or "\\u0000" in text:  # PostgreSQL text cannot hold NUL
+        return Parsed(
+            text.replace("\x00", "\ufffd"),
+            rejection=Rejection("INVALID_MESSAGE", "payload contains a NUL character"),
+        )
     try:
         data = json.loads(text)
     except ValueError as exc:

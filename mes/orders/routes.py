@@ -187,6 +187,8 @@ def list_work_orders(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[WorkOrderOut]:
     q = select(WorkOrder).order_by(col(WorkOrder.id).desc()).limit(limit)
+    if status and "\x00" in status:
+        raise Problem(422, "INVALID_REQUEST", "status must not contain NUL")
     if status:
         q = q.where(WorkOrder.status == status.upper())
     return [_out(session, wo) for wo in session.exec(q).all()]
@@ -203,7 +205,9 @@ def get_work_order(
     session: SessionDep,
     _who: Annotated[Principal, require(Permission.READ)],
 ) -> WorkOrderOut:
-    wo = session.exec(select(WorkOrder).where(WorkOrder.number == number.upper())).first()
+    wo = None
+    if "\x00" not in number:
+        wo = session.exec(select(WorkOrder).where(WorkOrder.number == number.upper())).first()
     if wo is None:
         raise Problem(404, "WORK_ORDER_NOT_FOUND", f"work order {number} does not exist")
     return _out(session, wo)

@@ -19,8 +19,8 @@ def apply_ack(session: Session, raw: bytes | str) -> str | None:
     try:
         data = json.loads(raw)
         message_id = data["message_id"]
-        if not isinstance(message_id, str):
-            raise TypeError("message_id must be a string")
+        if not isinstance(message_id, str) or "\x00" in message_id:
+            raise TypeError("message_id must be a string without NUL")
     except (ValueError, KeyError, TypeError) as exc:
         log.warning("ignoring ERP ack that is not {'message_id': '...'}: %s", exc)
         return None

@@ -39,6 +39,8 @@ ProductQ = Annotated[str | None, Query(max_length=64, description="narrow to one
 
 
 def _trace(session: SessionDep, code: str, product: str | None, forward: bool) -> TraceOut:
+    if "\x00" in code or "\x00" in (product or ""):
+        raise Problem(422, "INVALID_REQUEST", "code and product must not contain NUL")
     if not genealogy.find_lots(session, code, product):
         raise Problem(404, "LOT_NOT_FOUND", f"no lot or serial {code!r} is recorded")
     nodes = (genealogy.trace_forward if forward else genealogy.trace_backward)(

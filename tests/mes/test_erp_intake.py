@@ -91,3 +91,14 @@ def test_rejections_change_nothing_and_reach_the_outbox(engine):
     # the rejected message id is remembered: a resend is a duplicate, not a second rejection
     assert intake(engine, cases["ORDER_RUNNING"]).outcome == "duplicate"
     assert len(outbox(engine, "rejection")) == 4
+
+
+def test_nul_characters_are_rejected_not_a_database_error(engine):
+    msg = release_message("PO-\u0000", 5)
+    result = intake(engine, msg)
+    assert result.outcome == "rejected"
+    assert result.rejection.code == "INVALID_MESSAGE"
+    assert "NUL" in result.rejection.message
+    raw = intake(engine, b'{"v": 1, "message_id": "a\x00b"}')
+    assert raw.rejection.code == "INVALID_MESSAGE"
+    assert len(outbox(engine, "rejection")) == 2
