@@ -171,3 +171,26 @@ def test_sim_erp_command_releases_orders(started, mosquitto, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_orders_sent_while_the_mes_is_down_are_applied_at_restart(tmp_path, mosquitto):
+    cfg = runtime_config(tmp_path, mosquitto.url)
+    replica = f"r-{tmp_path.name}"
+    rt = MesRuntime(cfg, replica=replica)
+    rt.start_sync()
+    erp = ErpSimulator(cfg.broker, rt.ns, client_id=f"erp-{tmp_path.name}").start()
+    try:
+        rt.stop_sync()
+        erp.release("PO-WHILE-DOWN", "BRKT-200", 3, "RT-BRKT-200")
+        rt2 = MesRuntime(cfg, replica=replica)  # same persistent MQTT session
+        rt2.start_sync()
+        try:
+            wait_for(
+                lambda: work_order(rt2, "PO-WHILE-DOWN") is not None,
+                10,
+                "the order queued at the broker while the MES was down",
+            )
+        finally:
+            rt2.stop_sync()
+    finally:
+        erp.stop()
