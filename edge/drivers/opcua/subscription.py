@@ -5,6 +5,7 @@ than the decoding. Here each PublishResponse becomes one list of readings, decod
 place, which is also the unit the telemetry contract publishes.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -61,14 +62,14 @@ class BatchSubscription(Subscription):
         self.on_lost = on_lost
 
     async def publish_callback(self, publish_result: ua.PublishResult) -> None:
-        """Called inside asyncua's publish loop: decoding here, before the next
-        PublishRequest, gives natural backpressure when we cannot keep up."""
+        """Called inside asyncua's publish loop: decode soon, but let the loop send the next
+        PublishRequest first, so the server never waits for our decoding."""
         self.last_publish_at = time.monotonic()
         message = publish_result.NotificationMessage
         if not message.NotificationData:
             return
         self.last_sequence_number = int(message.SequenceNumber)
-        self._decode(message.NotificationData, now_ms())
+        asyncio.get_running_loop().call_soon(self._decode, message.NotificationData, now_ms())
 
     def _decode(self, notifications: list[Any], acquired: int) -> None:
         batch: list[Reading] = []
