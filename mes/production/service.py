@@ -20,6 +20,7 @@ from mes import audit
 from mes.masterdata.models import Workstation
 from mes.orders.models import Operation, WorkOrder, WorkOrderHold, utcnow
 from mes.orders.states import (
+    Abort,
     Block,
     Complete,
     CompleteOperation,
@@ -840,6 +841,28 @@ def resume_work_order(session: Session, work_order: str, *, actor: str) -> None:
         at=None,
     )
     audit.record(session, actor, "work_order.resume", wo.number or "")
+
+
+def abort_work_order(session: Session, work_order: str, *, actor: str, reason: str) -> None:
+    """Stop a started work order for good (supervisor); its holds are dropped with it."""
+    if not reason.strip():
+        raise Refusal(R.REASON_REQUIRED, "aborting a work order needs a reason")
+    wo = _work_order(session, work_order)
+    _move_wo(session, wo, Abort(reason))
+    for row in session.exec(select(WorkOrderHold).where(WorkOrderHold.work_order_id == wo.id)):
+        session.delete(row)
+    _event(
+        session,
+        "work_order.aborted",
+        wo,
+        None,
+        workstation=None,
+        operator=None,
+        actor=actor,
+        at=None,
+        reason=reason[:64],
+    )
+    audit.record(session, actor, "work_order.abort", wo.number or "", {"reason": reason})
 
 
 def hold_work_order(

@@ -286,3 +286,14 @@ def test_several_operators_and_stations_of_a_work_centre(sqlite_url):
     job = act(eng, P.select_job, wo, None, workstation="ws-11")
     assert job.operation == "0010"
     eng.dispose()
+
+
+def test_abort_a_started_order(engine):
+    wo = release(engine, "PO-AB", 10)
+    refused("ILLEGAL_STATE", act, engine, P.abort_work_order, wo, actor="sup", reason="x")
+    start(engine, wo, "0010", "ws-10")
+    act(engine, P.hold_work_order, wo, "H-1", "suspect")
+    refused("REASON_REQUIRED", act, engine, P.abort_work_order, wo, actor="sup", reason="")
+    act(engine, P.abort_work_order, wo, actor="sup", reason="die broken")
+    assert op(engine, wo, "0010")[0].status == "ABORTED"
+    refused("WORK_ORDER_NOT_ACTIVE", good, engine, wo, "0010", "ws-10", 1)
