@@ -15,6 +15,7 @@ import logging
 import smtplib
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -142,7 +143,8 @@ class NotificationRelay:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._http = httpx.Client()
+        self._http = httpx.Client()  # thread-safe; shared by the delivery pool
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="alarm-webhook")
         self._broker = broker
         self._client = make_client(broker, client_id, protocol=MQTTProtocolVersion.MQTTv311)
         self._client.reconnect_delay_set(1, 5)
@@ -161,6 +163,7 @@ class NotificationRelay:
             self._thread.join(10)
         self._client.disconnect()
         self._client.loop_stop()
+        self._pool.shutdown(wait=True)
         self._http.close()
 
     def wake(self) -> None:
@@ -202,8 +205,9 @@ class NotificationRelay:
                 .order_by(col(Notification.id))
                 .limit(self._batch)
             ).all()
+            # webhooks and e-mail in parallel (they do not promise order; MQTT above does)
+            list(self._pool.map(lambda r: self._deliver_side_channels(r, now), side))
             for row in side:
-                self._deliver_side_channels(row, now)
                 session.add(row)
             session.commit()
             self.stats.pending = len(to_publish) - published

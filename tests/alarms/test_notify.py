@@ -81,13 +81,11 @@ async def test_email_sse_and_mqtt_after_a_broker_outage(
     relay.start()
     try:
         await asyncio.to_thread(wait_for, lambda: len(inbox.messages) == 2, 10, "two e-mails")
-        (to1, raw1), (to2, raw2) = inbox.messages
-        assert to1 == ["shift@plant.example"]
-        assert message_from_bytes(raw1)["Subject"] == (
-            "[CRITICAL] oven-01.temperature.hh active_unacked"
-        )
-        assert to2 == ["manager@plant.example"]
-        assert message_from_bytes(raw2)["Subject"].startswith("ESCALATED [CRITICAL]")
+        subjects = {to[0]: message_from_bytes(raw)["Subject"] for to, raw in inbox.messages}
+        assert subjects == {  # e-mails go out in parallel: no order between them
+            "shift@plant.example": "[CRITICAL] oven-01.temperature.hh active_unacked",
+            "manager@plant.example": "ESCALATED [CRITICAL] oven-01.temperature.hh active_unacked",
+        }
         assert relay.stats.mqtt_published == 0  # nothing acknowledged while the broker is down
         broker.start()
         col = Collector(broker.url, NS.alarms, client_id="col-relay")
