@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import yaml
 from sqlalchemy.engine import Engine
@@ -18,6 +19,7 @@ from mes.masterdata.sync import sync_master_data
 from mes.migrations.run import upgrade_head
 from mes.orders.intake import IntakeResult, apply_erp_message
 from mes.outbox.models import OutboxMessage
+from tests.services.postgres import Postgres
 
 PLANT_YAML = Path(__file__).resolve().parents[2] / "config" / "plant.yaml"
 
@@ -37,8 +39,34 @@ def plant() -> PlantConfig:
     return plant_config()
 
 
+@pytest.fixture(scope="session")
+def pg_template(postgres: Postgres) -> Iterator[str]:
+    """A PostgreSQL database migrated to head with the demo master data, copied per test."""
+    url = postgres.create_database()
+    migrated_engine(url, plant_config()).dispose()
+    yield url.rsplit("/", 1)[1]
+    postgres.drop_database(url)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite, then PostgreSQL (a copy of the migrated template: fast)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'mes.db'}"
+        return
+    postgres: Postgres = request.getfixturevalue("postgres")
+    template = request.getfixturevalue("pg_template")
+    name = f"shopfloor_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres.admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{postgres.port}/{name}"
+    yield url
+    postgres.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: SQLite, then PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'mes.db'}"
     return str(request.getfixturevalue("postgres_url"))

@@ -11,6 +11,7 @@ from tests.mes.orders_support import (  # noqa: F401
     intake,
     order_message,
     outbox,
+    pg_template,
     plant,
     release,
     release_message,

@@ -8,7 +8,7 @@ from sqlmodel import Session
 from mes.production import genealogy as G
 from mes.production import service as P
 from mes.production.refusals import Refusal
-from tests.mes.orders_support import db_url, engine, outbox, plant, release  # noqa: F401
+from tests.mes.orders_support import db_url, engine, outbox, pg_template, plant, release  # noqa: F401
 
 
 def consume(s, wo, opno, ws, **material):

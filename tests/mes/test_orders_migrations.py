@@ -11,11 +11,11 @@ from sqlalchemy import inspect
 from mes.db import make_engine
 from mes.migrations.registry import import_all_models
 from mes.migrations.run import upgrade_head
-from tests.mes.orders_support import db_url  # noqa: F401
+from tests.mes.orders_support import empty_db_url  # noqa: F401
 
 
-def test_migrations_match_the_metadata(db_url):  # noqa: F811
-    engine = make_engine(db_url)
+def test_migrations_match_the_metadata(empty_db_url):  # noqa: F811
+    engine = make_engine(empty_db_url)
     try:
         upgrade_head(engine)
         upgrade_head(engine)  # idempotent: a restarted MES runs it again

@@ -17,6 +17,7 @@ from tests.mes.orders_support import (  # noqa: F401
     engine,
     migrated_engine,
     outbox,
+    pg_template,
     plant,
     release,
     sqlite_url,

@@ -2,7 +2,7 @@
 from sqlmodel import Session
 
 from mes.production import service as P
-from tests.mes.orders_support import db_url, engine, outbox, plant, release  # noqa: F401
+from tests.mes.orders_support import db_url, engine, outbox, pg_template, plant, release  # noqa: F401
 
 
 def test_release_start_report_complete(engine):
