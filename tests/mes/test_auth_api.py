@@ -23,9 +23,13 @@ from tests.mes.scan_harness import (
 from tests.services.mosquitto import Mosquitto
 
 
-@pytest.fixture
-def app(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[tuple[TestClient, Engine]]:
-    with running_app(plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)) as pair:
+@pytest.fixture(scope="module")
+def app(
+    tmp_path_factory: pytest.TempPathFactory, mosquitto: Mosquitto
+) -> Iterator[tuple[TestClient, Engine]]:
+    """One MES for the module: each test uses its own users, badges and tokens."""
+    db = tmp_path_factory.mktemp("auth") / "mes.db"
+    with running_app(plant_config(f"sqlite:///{db}", mosquitto.url)) as pair:
         yield pair
 
 

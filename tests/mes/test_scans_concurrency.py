@@ -16,8 +16,8 @@ from tests.mes.scan_harness import multi_station_plant, served
 from tests.services.mosquitto import Mosquitto
 
 SCANNERS = 50
-EACH = 8  # QTY:1 scans per scanner
-ORDER = SCANNERS * EACH - 20  # the last 20 scans must be refused
+EACH = 5  # QTY:1 scans per scanner
+ORDER = SCANNERS * EACH - 15  # the last 15 scans must be refused
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
