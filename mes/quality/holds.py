@@ -11,9 +11,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
+from mes.alarms.lifecycle import NotPermitted
 from mes.orders.states import IllegalTransition
 
-__all__ = ["IllegalTransition"]
+__all__ = ["IllegalTransition", "NotPermitted"]
 
 
 class HoldState(StrEnum):
@@ -32,10 +33,6 @@ class Disposition(StrEnum):
     USE_AS_IS = "use_as_is"
     REWORK = "rework"
     SCRAP = "scrap"
-
-
-class NotPermitted(Exception):
-    """An action that needs a role the actor does not have."""
 
 
 @dataclass(frozen=True, slots=True)
