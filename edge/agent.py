@@ -20,7 +20,7 @@ import uvicorn
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from config.plant import Device, PlantConfig
-from edge.drivers.base import DeviceState, Driver, DriverHost, WriteRefused
+from edge.drivers.base import DeviceState, Driver, DriverHost
 from edge.metrics import AgentMetrics
 from edge.model import Reading
 from edge.northbound.encode import write_result_payload
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 DriverFactory = Callable[[Device, Path], Driver]
 PipelineFactory = Callable[..., Any]
 _RESTART_MAX_S = 30.0
+AUDIT_FILE = "write-audit.jsonl"
 
 
 class AgentStartError(Exception):
@@ -57,48 +58,18 @@ def _default_pipeline_factory(device: Device, sink: Any, on_status: Any, observe
     return DevicePipeline(device, sink, on_status, observers=observers)
 
 
-class DirectWrites:
-    """Writes straight to the driver, for tags configured writable; used when no other write
-    service is given. Every request is logged on the `edge.audit` logger."""
+class AuditLog:
+    """The write audit trail: one JSON line per attempt in `{state_dir}/write-audit.jsonl`,
+    also logged on the `edge.audit` logger."""
 
-    def __init__(self, cfg: PlantConfig, drivers: dict[str, Driver]) -> None:
-        self.drivers = drivers
-        self.writable = {
-            d.name: {t.name for t in d.tags if getattr(t, "writable", False)} for d in cfg.devices
-        }
-        self.audit = logging.getLogger("edge.audit")
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.log = logging.getLogger("edge.audit")
 
-    async def handle(self, device: str, request: dict[str, Any]) -> dict[str, Any]:
-        rid = request.get("request_id")
-        tag, value, by = request.get("tag"), request.get("value"), request.get("by")
-        error: str | None = None
-        if not isinstance(tag, str) or "value" not in request:
-            error = "a write needs `tag` and `value`"
-        elif tag not in self.writable.get(device, set()):
-            error = f"tag {tag!r} of {device} is not writable"
-        elif isinstance(value, list | dict):
-            error = "value must be a number, boolean or string"
-        else:
-            try:
-                await self.drivers[device].write(tag, value)
-            except WriteRefused as exc:
-                error = str(exc)
-        self.audit.info(
-            "write",
-            extra={
-                "device": device,
-                "tag": tag,
-                "by": by,
-                "request_id": rid,
-                "ok": not error,
-                "error": error,
-            },
-        )
-        return (
-            {"request_id": rid, "ok": True}
-            if error is None
-            else {"request_id": rid, "ok": False, "error": error}
-        )
+    def __call__(self, entry: dict[str, Any]) -> None:
+        self.log.info("write", extra={k: v for k, v in entry.items() if k != "at"})
+        with self.path.open("ab") as f:
+            f.write(orjson.dumps(entry, default=str) + b"\n")
 
 
 class _CountingHost:
@@ -273,7 +244,10 @@ class EdgeAgent:
         return [] if observer is None else [observer]
 
     def _default_writes(self, drivers: dict[str, Driver]) -> WriteHandler:
-        return DirectWrites(self.cfg, drivers)
+        from edge.writes import WriteService
+
+        devices = {d.name: (d, drivers[d.name]) for d in self.cfg.devices}
+        return WriteService(devices, AuditLog(Path(self.cfg.edge.state_dir) / AUDIT_FILE))
 
     def _overruns(self) -> dict[str, int]:
         return {n: int(getattr(d, "overruns", 0) or 0) for n, d in self.drivers.items()}

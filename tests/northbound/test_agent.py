@@ -49,7 +49,7 @@ async def test_agent_publishes_serves_metrics_and_writes(
         ok = await http.post(url, json=body, headers=auth)
         assert ok.status_code == 200
         assert ok.json() == {"v": 1, "request_id": "r1", "ok": True}
-        refused = await http.post(url, json={**body, "tag": "t1"}, headers=auth)
+        refused = await http.post(url, json={**body, "request_id": "r2", "tag": "t1"}, headers=auth)
         assert refused.status_code == 422
         assert "not writable" in refused.json()["error"]
         garbage = await http.post(url, content=b"{nope", headers=auth)
@@ -58,6 +58,11 @@ async def test_agent_publishes_serves_metrics_and_writes(
     driver = agent.drivers["press-01"]
     assert isinstance(driver, SyntheticDriver)
     assert driver.written == [("t0", 12.5)]
+    audit = [json.loads(line) for line in (tmp_path / "state" / "write-audit.jsonl").open()]
+    assert [(a["request_id"], a["tag"], a["ok"]) for a in audit] == [
+        ("r1", "t0", True),
+        ("r2", "t1", False),
+    ]
     # the same over MQTT: _cmd/write -> _cmd/result
     req = {"v": 1, "request_id": "m1", "tag": "t0", "value": 3.0, "by": "mes"}
     col.client.publish(NS.cmd_write(PATH, "press-02"), json.dumps(req), qos=1)
