@@ -20,9 +20,11 @@ runs elsewhere), and the rate that cost would allow on one core. Run:
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import logging
+import math
 import os
 import socket
 import sys
@@ -72,16 +74,29 @@ def _node_ids(items: int) -> list[str]:
 
 
 class _Counter:
+    """Counts notifications, and per server update (extras hold update number + i * 1e-6)."""
+
     def __init__(self) -> None:
         self.count = 0
+        self.per_update: collections.Counter[int] = collections.Counter()
+        self.first_seen: dict[int, float] = {}
+
+    def _seen(self, value: Any) -> None:
+        update = round(value)
+        self.per_update[update] += 1
+        if update not in self.first_seen:
+            self.first_seen[update] = time.perf_counter()
 
     # raw asyncua handler
     def datachange_notification(self, node: Any, val: Any, data: Any) -> None:
         self.count += 1
+        self._seen(val)
 
     # our DriverHost
     def readings(self, readings: Sequence[Reading]) -> None:
         self.count += len(readings)
+        for r in readings:
+            self._seen(r.value)
 
     def status(self, state: DeviceState, error: str | None = None) -> None:
         pass
@@ -142,16 +157,30 @@ async def _driver(endpoint: str, items: int, interval_ms: int) -> AsyncIterator[
 
 async def _together(
     endpoint: str, items: int, interval_ms: int, window_s: float
-) -> tuple[float, float]:
-    """Both clients at once, counted over the same window: server hiccups hit both alike."""
+) -> tuple[float, float, int]:
+    """Both clients at once, so the server's hiccups hit both alike. Counted per server
+    update: every update inside the window, each client's notifications of it (stragglers
+    included), over the wall time those updates spanned. No window-edge effects."""
     async with (
         _raw(endpoint, items, interval_ms) as raw,
         _driver(endpoint, items, interval_ms) as drv,
     ):
-        r0, d0, t0 = raw.count, drv.count, time.perf_counter()
+        first = max(max(raw.per_update), max(drv.per_update)) + 1
         await asyncio.sleep(window_s)
-        elapsed = time.perf_counter() - t0
-        return (raw.count - r0) / elapsed, (drv.count - d0) / elapsed
+        end = min(max(raw.per_update), max(drv.per_update))  # exclusive: may be incomplete
+        await asyncio.sleep(3 * interval_ms / 1000)  # stragglers of the last counted update
+        if end <= first:
+            raise RuntimeError("the server made no complete update within the window")
+        t_first = min(c.first_seen.get(first, math.inf) for c in (raw, drv))
+        t_end = min(c.first_seen.get(end, math.inf) for c in (raw, drv))
+        span = t_end - t_first
+        if not 0 < span < math.inf:
+            span = (end - first) * interval_ms / 1000  # nominal, if a client missed one
+
+        def rate(c: _Counter) -> float:
+            return sum(c.per_update[u] for u in range(first, end)) / span
+
+        return rate(raw), rate(drv), end - first
 
 
 Opener = Callable[[str, int, int], contextlib.AbstractAsyncContextManager[_Counter]]
@@ -190,7 +219,7 @@ async def _run(items: int, window_s: float, interval_ms: int) -> dict[str, Any]:
         line = await asyncio.wait_for(proc.stdout.readline(), 120)
         if b"READY" not in line:
             raise RuntimeError("simulator did not start")
-        raw_rate, drv_rate = await _together(endpoint, items, interval_ms, window_s)
+        raw_rate, drv_rate, updates = await _together(endpoint, items, interval_ms, window_s)
         raw_cpu = await _cpu_cost(_raw, endpoint, items, interval_ms, window_s / 2)
         drv_cpu = await _cpu_cost(_driver, endpoint, items, interval_ms, window_s / 2)
     finally:
@@ -205,6 +234,7 @@ async def _run(items: int, window_s: float, interval_ms: int) -> dict[str, Any]:
         "update_interval_ms": interval_ms,
         "offered_per_s_per_client": items * 1000 / interval_ms,
         "window_s": window_s,
+        "updates_counted": updates,
         "raw_notifications_per_s": round(raw_rate),
         "driver_notifications_per_s": round(drv_rate),
         "ratio": round(drv_rate / raw_rate, 3),

@@ -344,7 +344,7 @@ class OvenMachine:
         if self.cfg.extra_variables and (self.cfg.extra_change or self._tick == 0):
             base = float(self._tick)
             for i, name in enumerate(self.extra_names()):
-                await self._write(name, base + i * 0.001, now)
+                await self._write(name, base + i * 1e-6, now)
 
     def _publish_soon(self) -> None:
         if self.server is not None:

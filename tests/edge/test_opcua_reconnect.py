@@ -78,12 +78,17 @@ async def test_dropped_connection_is_reestablished(oven: OvenMachine, tmp_path: 
     await _stop(task)
 
 
-async def test_stalled_server_times_out_then_recovers(oven: OvenMachine, tmp_path: Path) -> None:
-    driver, host, task = await _connected(oven, tmp_path, mode="poll")
+@pytest.mark.parametrize("mode", ["subscription", "poll"])
+async def test_stalled_server_times_out_then_recovers(
+    oven: OvenMachine, tmp_path: Path, mode: str
+) -> None:
+    driver, host, task = await _connected(oven, tmp_path, mode=mode)
+    oven.freeze()  # no data changes: a quiet subscription gets probed
     oven.set_delay(3.0)  # longer than timeout_ms (1 s)
     bad = await host.until_reading("temperature", lambda r: r.quality is Quality.BAD, timeout=5)
     assert bad.reason == "BadTimeout"
     oven.set_delay(0.0)
+    oven.freeze(False)
     await host.until_reading("temperature", lambda r: r.quality is Quality.GOOD, timeout=15)
     assert driver.sessions[0].connects >= 2
     await _stop(task)

@@ -37,7 +37,7 @@ async def _browse(
     from edge.drivers.opcua.browse import browse_variables, to_yaml
     from edge.drivers.opcua.connect import close_quietly, open_client
 
-    client = await open_client(url, security, timeout, 5.0, "browse")
+    client = await open_client(url, security, timeout, "browse")
     try:
         found = await browse_variables(client, root, max_nodes, include_server)
     finally:

@@ -77,9 +77,9 @@ class OpcUaDevice(Strict):
     max_nodes_per_read: int = Field(default=1000, ge=1, description="poll mode: nodes per Read")
     timeout_ms: int = Field(default=4000, ge=100)
     watchdog_interval_ms: int = Field(
-        default=4000,
+        default=2000,
         ge=100,
-        description="how often the connection is probed; a probe may take this long",
+        description="a connection quiet for this long is probed (a read, within timeout_ms)",
     )
     reconnect_min_ms: int = Field(default=500, ge=10)
     reconnect_max_ms: int = Field(default=30000, ge=10)

@@ -22,6 +22,9 @@ _MODES = {
 }
 
 
+_NO_LIBRARY_PROBE_S = 24 * 3600.0
+
+
 class UntrustedServer(Exception):
     """The server's certificate is not in our trust store (it was saved to rejected/)."""
 
@@ -117,12 +120,15 @@ async def open_client(
     endpoint: str,
     security: OpcUaSecurity,
     timeout_s: float,
-    watchdog_s: float,
     name: str,
 ) -> Client:
     """A connected, activated session; raises UntrustedServer, NoMatchingEndpoint, OSError,
-    TimeoutError or UaStatusCodeError. Never logs the password."""
-    client = Client(endpoint, timeout=timeout_s, watchdog_intervall=watchdog_s)
+    TimeoutError or UaStatusCodeError. Never logs the password.
+
+    asyncua's own probe (one read per interval, any timeout = lost) is switched off: under
+    load it drops healthy sessions. A closed socket is still reported at once; the driver
+    probes only connections that have gone quiet."""
+    client = Client(endpoint, timeout=timeout_s, watchdog_intervall=_NO_LIBRARY_PROBE_S)
     client.application_uri = security.application_uri
     client.name = client.description = f"shopfloor edge {name}"
     client.session_timeout = 60_000

@@ -83,7 +83,6 @@ class _Session:
                     cfg.endpoint,
                     cfg.security,
                     cfg.timeout_ms / 1000,
-                    cfg.watchdog_interval_ms / 1000,
                     cfg.name,
                 )
 
@@ -147,7 +146,7 @@ class _Session:
     async def _acquire(self, client: Client, host: DriverHost) -> None:
         """Returns when the connection is lost."""
         if self.cfg.mode == "subscription":
-            await self._lost.wait()
+            await self._watch(client)
             return
         poller = asyncio.create_task(self._poll(client, host))
         lost = asyncio.create_task(self._lost.wait())
@@ -160,6 +159,27 @@ class _Session:
             exc = poller.exception()
             assert exc is not None
             self._lost_reason = reason_of(exc)
+
+    async def _watch(self, client: Client) -> None:
+        """Returns when the connection is lost. Publish responses (data or keep-alive) prove
+        it alive; only a connection quiet for a whole watchdog interval is probed."""
+        interval = self.cfg.watchdog_interval_ms / 1000
+        timeout = self.cfg.timeout_ms / 1000
+        while not self._lost.is_set():
+            try:
+                await asyncio.wait_for(self._lost.wait(), interval)
+                return
+            except TimeoutError:
+                pass
+            last = max((s.last_publish_at or 0.0 for s in self.subscriptions), default=0.0)
+            if time.monotonic() - last < interval:
+                continue
+            try:
+                await asyncio.wait_for(client.nodes.server_state.read_value(), timeout)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure of the probe means lost
+                self._mark_lost(reason_of(exc))
 
     async def _poll(self, client: Client, host: DriverHost) -> None:
         """Fixed-rate reads without drift; an overrun is counted and skipped, not queued."""
