@@ -81,3 +81,37 @@ def test_openapi_is_complete(api: dict[str, Any]) -> None:
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert op.get("summary"), f"{method.upper()} {path} has no summary"
+
+
+def test_every_change_needs_a_token(api: dict[str, Any]) -> None:
+    doc = httpx.get(f"{api['base']}/openapi.json").json()
+    public = {("post", "/api/v1/auth/login")}
+    checked = 0
+    for path, ops in doc["paths"].items():
+        for method in ops:
+            if method not in ("post", "put", "patch", "delete") or (method, path) in public:
+                continue
+            url = api["base"] + path.replace("{", "").replace("}", "")
+            r = httpx.request(method.upper(), url, json={})
+            assert r.status_code == 401, f"{method.upper()} {path} answered {r.status_code}"
+            checked += 1
+    assert checked > 20
+
+
+def test_a_read_only_token_changes_nothing(api: dict[str, Any]) -> None:
+    admin = {"Authorization": f"Bearer {api['tokens']['admin']}"}
+    r = httpx.post(
+        f"{api['base']}/api/v1/tokens", json={"name": "viewer", "role": "edge"}, headers=admin
+    )
+    edge = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    doc = httpx.get(f"{api['base']}/openapi.json").json()
+    answers = {}
+    for path, ops in doc["paths"].items():
+        for method in ops:
+            if method not in ("post", "put", "patch", "delete") or path.startswith("/api/v1/auth"):
+                continue
+            url = api["base"] + path.replace("{", "").replace("}", "")
+            answers[(method, path)] = httpx.request(method.upper(), url, json={}, headers=edge)
+    assert [k for k, r in answers.items() if r.status_code < 400] == []
+    forbidden = [k for k, r in answers.items() if r.status_code == 403]
+    assert len(forbidden) >= len(answers) - 2, {k: r.status_code for k, r in answers.items()}
