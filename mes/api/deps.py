@@ -9,6 +9,7 @@ Routers of every feature use these aliases:
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -37,9 +38,9 @@ class MesServices:
     writer: ScanWriter
     prefixes: Prefixes
 
-    @property
-    def stations(self) -> set[str]:
-        return {w.id for w in self.cfg.workstations}
+    @cached_property
+    def stations(self) -> frozenset[str]:
+        return frozenset(w.id for w in self.cfg.workstations)
 
 
 def get_services(request: Request) -> MesServices:

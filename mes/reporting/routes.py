@@ -1,7 +1,6 @@
 """Two front doors, one handler: `POST /api/v1/scans` and the tablet button endpoints."""
 
 import uuid
-from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -90,7 +89,7 @@ async def post_scan(
         code=loggable(body.code),
         actor=who,
         source="scan",
-        scanned_at=body.scanned_at.astimezone(UTC) if body.scanned_at else None,
+        scanned_at=body.scanned_at,
     )
     return await _run(services, request)
 
@@ -111,7 +110,7 @@ async def _button(
         code=f"button:{code}",
         actor=who,
         source="button",
-        scanned_at=body.pressed_at.astimezone(UTC) if body.pressed_at else None,
+        scanned_at=body.pressed_at,
     )
     return await _run(services, request)
 

@@ -1,8 +1,23 @@
 """Request and answer bodies of the station API (scans and tablet buttons), with examples."""
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _plausible(value: datetime) -> datetime:
+    """In UTC, and within 2000..2100: a station clock outside that is broken, not a time."""
+    if not _EARLIEST <= value <= _LATEST:
+        raise ValueError("must be between 2000-01-01 and 2100-01-01 (check the station clock)")
+    return value.astimezone(UTC)
+
+
+#: A timestamp from a station or tablet clock.
+StationTime = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 EVENT_ID = Field(
     min_length=1,
@@ -34,7 +49,7 @@ class ScanIn(BaseModel):
     station: str = STATION
     code: str = Field(max_length=4096, description="the raw scanned text", examples=["QTY:40"])
     event_id: str = EVENT_ID
-    scanned_at: AwareDatetime | None = Field(
+    scanned_at: StationTime | None = Field(
         default=None, description="when the scan happened at the station (debounce, replay)"
     )
 
@@ -132,7 +147,7 @@ class ButtonIn(BaseModel):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
         description="client-made unique id; give one so that a retried press changes nothing",
     )
-    pressed_at: AwareDatetime | None = None
+    pressed_at: StationTime | None = None
 
 
 class BadgeIn(ButtonIn):

@@ -148,6 +148,9 @@ def test_invalid_requests_are_problems_not_500(station: tuple) -> None:
         {"station": "ws-10", "code": "QTY:1", "event_id": "e", "scanned_at": "yesterday"},
         {"station": "ws-10", "code": "QTY:1", "event_id": "e", "scanned_at": "2026-01-01T00:00"},
         {"station": "../etc", "code": "QTY:1", "event_id": "e"},
+        # year 1 at +14:00 is before year 1 in UTC: must be a 422, not an overflow
+        {"station": "ws-10", "code": "Q", "event_id": "e", "scanned_at": "0001-01-01T01:00+14:00"},
+        {"station": "ws-10", "code": "Q", "event_id": "e", "scanned_at": "9999-12-31T23:00Z"},
     ]
     for body in bad:
         r = client.post("/api/v1/scans", json=body, headers=bearer(token))
