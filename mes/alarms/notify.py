@@ -183,7 +183,8 @@ class NotificationRelay:
                 self._wake.clear()
 
     def drain_once(self) -> bool:
-        """Deliver one batch; True when there may be more."""
+        """Deliver one batch; True when there may be more. No database lock is held while
+        waiting on the network: rows are read, delivered, then marked in a short transaction."""
         now = datetime.now(UTC)
         with Session(self.engine) as session:
             to_publish = session.exec(
@@ -193,6 +194,9 @@ class NotificationRelay:
                 .limit(self._batch)
             ).all()
             published = self._mqtt(session, list(to_publish))
+            session.commit()
+        self.stats.pending = len(to_publish) - published
+        with Session(self.engine, expire_on_commit=False) as session:
             side = session.exec(
                 select(Notification)
                 .where(col(Notification.webhooks_at).is_(None))
@@ -205,13 +209,15 @@ class NotificationRelay:
                 .order_by(col(Notification.id))
                 .limit(self._batch)
             ).all()
+            session.expunge_all()
+        if side:
             # webhooks and e-mail in parallel (they do not promise order; MQTT above does)
             list(self._pool.map(lambda r: self._deliver_side_channels(r, now), side))
-            for row in side:
-                session.add(row)
-            session.commit()
-            self.stats.pending = len(to_publish) - published
-            return (published == self._batch) or len(side) == self._batch
+            with Session(self.engine) as session:
+                for row in side:
+                    session.add(row)
+                session.commit()
+        return (published == self._batch) or len(side) == self._batch
 
     def _mqtt(self, session: Session, rows: list[Notification]) -> int:
         """Publish in order; returns how many the broker acknowledged."""
