@@ -188,6 +188,7 @@ class MesRuntime:
                 if attempt == attempts:
                     raise
                 log.info("transaction conflict, retrying (%d/%d)", attempt, attempts)
+                self._stopping.wait(0.1 * attempt)  # back off; returns at once when stopping
         raise AssertionError("unreachable")
 
     def _on_order(self, _topic: str, payload: bytes) -> None:
