@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import paho.mqtt.client as mqtt  # noqa: E402
+import yaml  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E402
 
 from config.loader import parse_plant  # noqa: E402
@@ -38,7 +39,7 @@ from mes.historian.points import Converter  # noqa: E402
 from mes.historian.service import Historian  # noqa: E402
 from tests.northbound.synthetic import plant, write_plant  # noqa: E402
 from tests.services.mosquitto import Mosquitto  # noqa: E402
-from tests.services.ports import wait_for  # noqa: E402
+from tests.services.ports import free_port, wait_for  # noqa: E402
 from tests.services.victoria import Victoria  # noqa: E402
 
 DEVICES, TAGS = 10, 500
@@ -164,19 +165,60 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def bench_w1(broker: Mosquitto, work: Path, poll_ms: int, seconds: float) -> dict[str, float]:
-    d = work / f"w1-{poll_ms}"
+def modbus_w1_files(broker: Mosquitto, d: Path, poll_ms: int) -> tuple[Path, Path]:
+    """10 simulated presses with 1,000 extra holding registers each (changing every
+    `poll_ms / 2`), and a plant with 10 Modbus TCP devices x 500 float32 tags on them."""
+    ports = [free_port() for _ in range(DEVICES)]
+    sims = {
+        "version": 1,
+        "machines": [
+            {
+                "kind": "modbus",
+                "name": f"press-{i + 1:02d}",
+                "port": port,
+                "update_interval_ms": max(10, poll_ms // 2),
+                "extra_registers": 2 * TAGS,
+            }
+            for i, port in enumerate(ports)
+        ],
+    }
+    data = plant(broker.url, d, devices=DEVICES, tags=TAGS, poll_ms=poll_ms)
+    for dev, port in zip(data["devices"], ports, strict=True):
+        dev["connection"]["port"] = port
+        dev["tags"] = [
+            {"name": f"t{i}", "address": 100 + 2 * i, "type": "float32"} for i in range(TAGS)
+        ]
+    sim_file = d / "sims.yaml"
+    sim_file.write_text(yaml.safe_dump(sims))
+    return write_plant(d / "plant.yaml", data), sim_file
+
+
+def bench_w1(
+    broker: Mosquitto, work: Path, poll_ms: int, seconds: float, source: str
+) -> dict[str, float]:
+    d = work / f"w1-{source}-{poll_ms}"
     d.mkdir()
-    cfg = write_plant(
-        d / "plant.yaml", plant(broker.url, d, devices=DEVICES, tags=TAGS, poll_ms=poll_ms)
-    )
+    procs: list[subprocess.Popen[bytes]] = []
+    shopfloor = str(Path(sys.executable).parent / "shopfloor")
+    if source == "modbus":
+        cfg, sim_file = modbus_w1_files(broker, d, poll_ms)
+        procs.append(
+            subprocess.Popen(
+                [shopfloor, "sim", "run", "-c", str(sim_file)],
+                stdout=subprocess.DEVNULL,
+                stderr=(d / "sim.log").open("wb"),
+            )
+        )
+        agent_cmd = [shopfloor, "edge", "run", "-c", str(cfg)]
+    else:
+        data = plant(broker.url, d, devices=DEVICES, tags=TAGS, poll_ms=poll_ms)
+        cfg = write_plant(d / "plant.yaml", data)
+        agent_cmd = [sys.executable, "-m", "tests.northbound.synthetic", str(cfg)]
     counter = Counter(broker.port, "uns/v1/acme/plant1/+/+/+/+/_telemetry")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.northbound.synthetic", str(cfg)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=(d / "agent.log").open("wb"),
+        agent_cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(d / "agent.log").open("wb")
     )
+    procs.append(proc)
     try:
         wait_for(lambda: counter.values > 0, 30, "W1 telemetry")
         warm_until = time.monotonic() + 3
@@ -188,11 +230,12 @@ def bench_w1(broker: Mosquitto, work: Path, poll_ms: int, seconds: float) -> dic
         c1, v1, t1 = _cpu_ticks(proc.pid), counter.values, time.perf_counter()
         rss = _rss_mb(proc.pid)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
         counter.close()
     return {
         "cpu_percent": 100 * (c1 - c0) / hz / (t1 - t0),
@@ -339,6 +382,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--outage", type=float, default=60.0, help="broker outage for the replay, s")
     ap.add_argument("--w1-seconds", type=float, default=10.0)
+    ap.add_argument("--w1-source", choices=["modbus", "synthetic"], default="modbus")
     ap.add_argument("--batches", type=int, default=2000, help="batches of 500 values")
     ap.add_argument("--parts", default="publish,w1,historian,replay")
     ap.add_argument("--rounds", type=int, default=3, help="alternating runs, medians reported")
@@ -358,9 +402,14 @@ def main() -> None:
                 )
             if "w1" in parts:
                 for poll in (100, 20):
-                    w = bench_w1(broker, work, poll, args.w1_seconds)
+                    w = bench_w1(broker, work, poll, args.w1_seconds, args.w1_source)
+                    source = (
+                        "Modbus simulator, real driver"
+                        if args.w1_source == "modbus"
+                        else "synthetic devices"
+                    )
                     print(
-                        f"W1 {poll} ms poll (synthetic devices 10x500 float32, "
+                        f"W1 {poll} ms poll ({source}, 10x500 float32, "
                         f"{w['offered_per_s']:,.0f} values/s offered): delivered "
                         f"{w['delivered_per_s']:,.0f} values/s; agent CPU "
                         f"{w['cpu_percent']:.1f}% of one core; RSS {w['rss_mb']:.0f} MB",

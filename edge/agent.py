@@ -6,17 +6,15 @@ Each device has its own driver task and pipeline: a driver that fails is logged,
 """
 
 import asyncio
-import contextlib
 import inspect
 import logging
 import socket
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
-import uvicorn
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from config.plant import Device, PlantConfig
@@ -24,7 +22,7 @@ from edge.drivers.base import DeviceState, Driver, DriverHost
 from edge.metrics import AgentMetrics
 from edge.model import Reading
 from edge.northbound.encode import write_result_payload
-from edge.northbound.http import AgentHttp
+from edge.northbound.http import AgentHttp, http_server
 from edge.northbound.publisher import Northbound
 from edge.uns.client import BrokerUnreachable, probe_with_retries
 from edge.uns.topics import Namespace
@@ -85,14 +83,6 @@ class _CountingHost:
 
     def status(self, state: DeviceState, error: str | None = None) -> None:
         self.pipeline.status(state, error)
-
-
-class _QuietServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the agent owns SIGTERM."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 class EdgeAgent:
@@ -190,13 +180,10 @@ class EdgeAgent:
         for obs in observers:
             if hasattr(obs, "run_ticks"):
                 tasks.append(asyncio.create_task(obs.run_ticks(), name="alarm-ticks"))
-        server: _QuietServer | None = None
+        server: Any = None
         if sock is not None:
             token = e.api_token.get_secret_value() if e.api_token else None
-            app = AgentHttp(metrics.render, self.write, token)
-            server = _QuietServer(
-                uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
-            )
+            server = http_server(AgentHttp(metrics.render, self.write, token))
             tasks.append(asyncio.create_task(server.serve(sockets=[sock]), name="http"))
         self.started.set()
         log.info("edge agent running", extra={"agent": e.agent_id, "devices": len(hosts)})

@@ -90,3 +90,19 @@ class AgentHttp:
         result = await self.write(device, request)
         status = 200 if result.get("ok") else 422
         await _respond(send, status, json.dumps({"v": 1, **result}).encode(), "application/json")
+
+
+def http_server(app: AgentHttp) -> Any:
+    """A uvicorn server for `app` that leaves signal handling to the agent (imported only
+    when the agent serves HTTP: it costs memory)."""
+    import contextlib
+    from collections.abc import Generator
+
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Generator[None, None, None]:
+            yield
+
+    return QuietServer(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))

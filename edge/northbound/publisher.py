@@ -37,7 +37,7 @@ from edge.uns.topics import Namespace
 log = logging.getLogger(__name__)
 
 SEQ_PREFIX = "seq/"
-_TAIL_BYTES = 8 * 1024 * 1024  # committed-but-unsent rows kept in memory to avoid re-reading
+_TAIL_BYTES = 4 * 1024 * 1024  # committed-but-unsent rows kept in memory to avoid re-reading
 _EXPIRE_EVERY_S = 1.0
 
 
