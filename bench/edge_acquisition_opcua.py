@@ -238,7 +238,7 @@ async def _run(items: int, window_s: float, interval_ms: int) -> dict[str, Any]:
         "updates_counted": updates,
         "raw_notifications_per_s": round(raw_rate),
         "driver_notifications_per_s": round(drv_rate),
-        "ratio": round(drv_rate / raw_rate, 3),
+        "ratio": round(drv_rate / raw_rate, 3) if raw_rate else math.nan,
         "raw_cpu_us_per_notification": round(raw_cpu, 1),
         "driver_cpu_us_per_notification": round(drv_cpu, 1),
         "raw_cpu_bound_per_s": round(1e6 / raw_cpu),
