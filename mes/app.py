@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from config.plant import PlantConfig
 from mes.alarms import routes as alarm_routes
+from mes.api import health
 from mes.api.deps import MesServices
 from mes.api.problems import install_problem_handlers
 from mes.auth import routes as auth_routes
@@ -103,6 +104,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    app.include_router(health.router)
     app.include_router(auth_routes.router)
     app.include_router(reporting_routes.router)
     app.include_router(ui_routes.router)

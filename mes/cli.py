@@ -28,3 +28,7 @@ def demo() -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ from config.loader import load_plant
 from config.plant import PlantConfig
 from edge.uns.client import BrokerUnreachable, parse_broker_url, probe_protocol
 
+DEMO_BADGE = "E1042"
 DEMO_MOSQUITTO_CONF = """\
 listener {port} 127.0.0.1
 allow_anonymous true
@@ -99,6 +100,20 @@ class Demo:
             raise SystemExit(f"demo: the broker did not start on port {port}")
         return f"mqtt://127.0.0.1:{port}"
 
+    def admin(self, *args: str) -> str:
+        """Run an admin command of `shopfloor mes` against the demo's database; its output."""
+        done = subprocess.run(
+            [sys.executable, "-m", "mes.cli", "mes", *args, "-c", str(self.plant_file)],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"demo: shopfloor mes {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout.strip().splitlines()[-1]
+
     def stop(self) -> None:
         for part in reversed(self.parts):
             if part.proc.poll() is None:
@@ -111,16 +126,16 @@ class Demo:
                 part.proc.wait(5)
 
 
-def banner(cfg: PlantConfig, demo: Demo, api: str) -> str:
+def banner(api: str, demo: Demo, station_tokens: dict[str, str]) -> str:
     lines = ["", "shopfloor demo is running:", ""]
     lines += [f"  {p.name:<10} {p.where}" for p in demo.parts]
-    stations = ", ".join(f"{api}/station/{w.id}" for w in cfg.workstations)
+    lines += ["", "  Workstation pages (each link enrols the browser as that station):"]
+    lines += [f"    {api}/station/{ws}#token={tok}" for ws, tok in station_tokens.items()]
     lines += [
         "",
-        f"  Workstation pages: {stations}",
         "  Scan by typing into the page's scan field (a keyboard-wedge scanner does the same),",
         "  each followed by Enter, e.g.:",
-        "    EMP:E1042        log in operator E1042",
+        f"    EMP:{DEMO_BADGE}        log in operator {DEMO_BADGE}",
         "    WO:<work order>  select the job the ERP simulator released (see the page)",
         "    CMD:START  QTY:10  SCRAP:1:BURR  CMD:COMPLETE",
         f"  API docs: {api}/docs     Logs: {demo.workdir}/*.log",
@@ -158,6 +173,8 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
             ),
         }
         api = f"http://{cfg.mes.bind}:{cfg.mes.port}"
+        if _port_open(cfg.mes.port):
+            raise SystemExit(f"demo: port {cfg.mes.port} (mes.port) is in use; is a demo running?")
         demo.cli(
             "machines",
             f"Modbus TCP + OPC UA simulators ({demo.sim_file.name})",
@@ -170,7 +187,13 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
         hist = cfg.historian.url or f"embedded store {demo.workdir / 'history.sqlite'}"
         demo.cli("historian", hist, "historian", "run", "-c", str(plant_file))
         demo.cli("mes", f"MES API and station pages {api}", "mes", "serve", "-c", str(plant_file))
-        if not _wait(lambda: stop_requested or _http_ok(f"{api}/healthz"), 60):
+        mes = demo.parts[-1].proc
+        if (
+            not _wait(
+                lambda: stop_requested or mes.poll() is not None or _http_ok(f"{api}/healthz"), 60
+            )
+            or mes.poll() is not None
+        ):
             raise SystemExit(f"demo: the MES did not answer on {api} (see {demo.workdir}/mes.log)")
         demo.cli(
             "erp",
@@ -179,10 +202,12 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
             "erp",
             "-c",
             str(plant_file),
-            "--release",
+            "--orders",
             "1",
         )
-        print(banner(cfg, demo, api), flush=True)
+        demo.admin("operator", "add", DEMO_BADGE, "Demo Operator")
+        tokens = {w.id: demo.admin("station", "enrol", w.id) for w in cfg.workstations}
+        print(banner(api, demo, tokens), flush=True)
         while not stop_requested:
             dead = [p for p in demo.parts if p.proc.poll() is not None and p.name != "erp"]
             if dead:

@@ -10,6 +10,13 @@
   const tokenKey = () => "sf.token." + station;
   const queueKey = () => "sf.queue." + station;
   let sending = false;
+  // An enrolment link (/station/ws-10#token=...) stores the station token, then drops it from the
+  // address bar; a fragment never reaches the server, so the token stays out of access logs.
+  const fromHash = location.hash.match(/^#token=(.+)$/);
+  if (station && fromHash) {
+    localStorage.setItem(tokenKey(), decodeURIComponent(fromHash[1]));
+    history.replaceState(null, "", location.pathname);
+  }
 
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
