@@ -124,7 +124,10 @@ class StationHandler:
 
     @staticmethod
     def _state(session: Session, station: str) -> StationState:
-        state = session.get(StationState, station)
+        # FOR UPDATE: replicas (or writer lanes) never update one station's state concurrently
+        state = session.exec(
+            select(StationState).where(StationState.station == station).with_for_update()
+        ).first()
         if state is None:
             state = StationState(station=station)
             session.add(state)

@@ -1,4 +1,4 @@
-"""The single scan writer: one thread group-commits station requests.
+"""The scan writer: group-commits station requests, one transaction per batch.
 
 Requests from all HTTP workers are queued; the writer takes up to `max_batch` at a time, runs
 each action inside its own SAVEPOINT (a refusal rolls back that request's effects only), commits
@@ -15,6 +15,7 @@ import asyncio
 import logging
 import queue
 import threading
+import zlib
 from collections.abc import Callable
 from concurrent.futures import Future
 
@@ -33,41 +34,55 @@ class WriterStopped(RuntimeError):
 
 
 class ScanWriter:
+    """`lanes` writer threads, each with its own queue; a station always uses the same lane,
+    so one station's requests are handled in order and never concurrently. SQLite has one lane
+    (one writer at a time is all it allows); PostgreSQL several, so that one lane's database
+    round trips overlap with another's work."""
+
     def __init__(
         self,
         engine: Engine,
         handler: StationHandler,
         max_batch: int = 128,
         after_commit: Callable[[], object] | None = None,
+        lanes: int | None = None,
     ) -> None:
         self.engine = engine
         #: called after each committed batch (wakes the outbox relay)
         self.after_commit = after_commit
         self.handler = handler
         self.max_batch = max_batch
-        self._queue: queue.Queue[_Item | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
         self._sqlite = engine.dialect.name == "sqlite"
+        self.lanes = 1 if self._sqlite else (lanes or 4)
+        self._queues: list[queue.Queue[_Item | None]] = [queue.Queue() for _ in range(self.lanes)]
+        self._threads: list[threading.Thread] = []
+        self._count_lock = threading.Lock()
         self.batches = 0
         self.requests = 0
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="scan-writer", daemon=True)
-            self._thread.start()
+        if not self._threads:
+            for i, q in enumerate(self._queues):
+                thread = threading.Thread(
+                    target=self._run, args=(q,), name=f"scan-writer-{i}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout)
-            self._thread = None
+        for q in self._queues:
+            q.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
 
     def submit(self, request: StationRequest) -> "Future[Answer]":
         future: Future[Answer] = Future()
-        if self._thread is None:
+        if not self._threads:
             future.set_exception(WriterStopped("scan writer is not running"))
             return future
-        self._queue.put((request, future))
+        lane = zlib.crc32(request.station.encode()) % self.lanes
+        self._queues[lane].put((request, future))
         return future
 
     async def process(self, request: StationRequest) -> Answer:
@@ -75,16 +90,16 @@ class ScanWriter:
 
     # -- the writer thread ---------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, lane: "queue.Queue[_Item | None]") -> None:
         while True:
-            first = self._queue.get()
+            first = lane.get()
             if first is None:
                 return
             batch = [first]
             stop = False
             while len(batch) < self.max_batch:
                 try:
-                    item = self._queue.get_nowait()
+                    item = lane.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:
@@ -106,8 +121,9 @@ class ScanWriter:
             for item in batch:
                 self._process([item])
             return
-        self.batches += 1
-        self.requests += len(batch)
+        with self._count_lock:
+            self.batches += 1
+            self.requests += len(batch)
         if self.after_commit is not None:
             try:
                 self.after_commit()
