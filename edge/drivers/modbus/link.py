@@ -73,12 +73,15 @@ class ModbusLink:
         client = self._make_client()
         self._client = client
         try:
-            ok = await asyncio.wait_for(client.connect(), self._timeout + 1)
+            async with asyncio.timeout(self._timeout + 1):
+                ok = await client.connect()
         except (TimeoutError, OSError, ModbusException) as exc:
             self.close()
             raise LinkDown(
                 "connect_failed", f"cannot connect: {exc or type(exc).__name__}"
             ) from None
+        finally:
+            _raise_if_cancelling()
         if not ok:
             self.close()
             raise LinkDown("connect_failed", "cannot connect")
@@ -131,13 +134,24 @@ class ModbusLink:
     async def _call(self, call: Awaitable[Any]) -> Any:
         """Await one pymodbus request; our errors out, the response (not an error) back."""
         try:
-            rr = await asyncio.wait_for(call, self._guard)
+            async with asyncio.timeout(self._guard):
+                rr = await call
         except (ModbusIOException, TimeoutError) as exc:
             raise LinkDown("comm_timeout", str(exc) or "no answer") from None
         except (ConnectionException, OSError) as exc:
             raise LinkDown("disconnected", str(exc)) from None
         except ModbusException as exc:
             raise LinkDown("comm_error", str(exc)) from None
+        finally:
+            _raise_if_cancelling()
         if rr.isError():
             raise DeviceException(int(getattr(rr, "exception_code", 0) or 0))
         return rr
+
+
+def _raise_if_cancelling() -> None:
+    """pymodbus awaits with `asyncio.wait_for`, which on Python 3.11 can swallow a cancellation
+    that races with a response: honour the pending cancellation anyway."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
