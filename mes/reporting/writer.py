@@ -17,7 +17,7 @@ import queue
 import threading
 import zlib
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -106,7 +106,12 @@ class ScanWriter:
                     stop = True
                     break
                 batch.append(item)
-            self._process(batch)
+            try:
+                self._process(batch)
+            except Exception:  # the writer must outlive anything one batch does
+                log.exception("scan writer: batch of %d failed", len(batch))
+                for _, future in batch:
+                    _resolve(future, WriterStopped("the scan could not be stored; resend it"))
             if stop:
                 return
 
@@ -130,10 +135,7 @@ class ScanWriter:
             except Exception:
                 log.exception("after-commit hook failed")
         for (_, future), result in zip(batch, results, strict=True):
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+            _resolve(future, result)
 
     def _transaction(self, batch: list[_Item]) -> list[Answer | BaseException]:
         results: list[Answer | BaseException] = []
@@ -154,4 +156,18 @@ class ScanWriter:
     @staticmethod
     def _fail(future: "Future[Answer]") -> None:
         log.exception("scan request could not be committed")
-        future.set_exception(WriterStopped("the scan could not be stored; resend it"))
+        _resolve(future, WriterStopped("the scan could not be stored; resend it"))
+
+
+def _resolve(future: "Future[Answer]", result: "Answer | BaseException") -> None:
+    """Hand the outcome to the waiting request; a caller that went away (cancelled) is fine:
+    the scan is committed all the same and a resend gets the stored answer."""
+    if future.done():
+        return
+    try:
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass

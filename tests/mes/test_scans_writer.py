@@ -1,0 +1,96 @@
+"""The group-commit writer on a real database: one batch, per-request savepoints."""
+
+import uuid
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from mes.auth import service
+from mes.auth.roles import Principal, Role
+from mes.db import make_engine
+from mes.masterdata.sync import sync_master_data
+from mes.migrations.run import upgrade_head
+from mes.reporting.grammar import parse_scan
+from mes.reporting.handler import Answer, EventIdReused, StationHandler, StationRequest
+from mes.reporting.models import ScanRecord, StationLogin
+from mes.reporting.writer import ScanWriter
+from tests.mes.scan_harness import multi_station_plant
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    cfg = multi_station_plant(f"sqlite:///{tmp_path}/mes.db", "mqtt://127.0.0.1:1", 3)
+    engine = make_engine(cfg.database.url)
+    upgrade_head(engine)
+    with Session(engine) as s:
+        sync_master_data(s, cfg)
+        service.add_operator(s, "E1", "Ana")
+        s.commit()
+    return engine
+
+
+def request(station: str, code: str, event_id: str | None = None) -> StationRequest:
+    return StationRequest(
+        station=station,
+        event_id=event_id or str(uuid.uuid4()),
+        action=parse_scan(code),
+        code=code,
+        actor=Principal("station", station, Role.STATION, station),
+        scanned_at=datetime.now(UTC),
+    )
+
+
+def test_one_batch_refusal_does_not_undo_its_neighbours(engine: Engine) -> None:
+    writer = ScanWriter(engine, StationHandler(2.0))
+    batch = [
+        (request("ws-01", "EMP:E1"), Future()),
+        (request("ws-02", "EMP:NOBODY"), Future()),  # refused inside the batch
+        (request("ws-03", "EMP:E1"), Future()),
+    ]
+    writer._process(batch)  # type: ignore[arg-type]
+    answers: list[Answer] = [f.result(0) for _, f in batch]
+    assert [a.status for a in answers] == [200, 422, 200]
+    assert writer.batches == 1
+    with Session(engine) as s:
+        logins = s.exec(select(StationLogin.station).order_by(col(StationLogin.station))).all()
+        logged = s.exec(select(ScanRecord.code).order_by(col(ScanRecord.id))).all()
+    assert logins == ["ws-01", "ws-03"]
+    assert logged == ["EMP:E1", "EMP:NOBODY", "EMP:E1"]
+
+
+def test_same_event_twice_in_one_batch(engine: Engine) -> None:
+    writer = ScanWriter(engine, StationHandler(0.0))
+    first = request("ws-01", "EMP:E1", "ev-1")
+    batch = [
+        (first, Future()),
+        (first, Future()),  # the tablet retried before the first answer came
+        (request("ws-02", "EMP:E1", "ev-1"), Future()),  # same id, other station
+    ]
+    writer._process(batch)  # type: ignore[arg-type]
+    a, b = batch[0][1].result(0), batch[1][1].result(0)
+    assert a == b
+    with pytest.raises(EventIdReused):
+        batch[2][1].result(0)
+    with Session(engine) as s:
+        assert len(s.exec(select(StationLogin)).all()) == 1
+
+
+def test_a_caller_that_went_away_does_not_stop_the_writer(engine: Engine) -> None:
+    writer = ScanWriter(engine, StationHandler(2.0))
+    writer.start()
+    try:
+        gone: Future[Answer] = Future()
+        gone.cancel()
+        writer._queues[0].put((request("ws-01", "EMP:E1", "ev-gone"), gone))
+        # the writer is still alive and serves the next request; the first one was committed
+        answer = writer.submit(request("ws-02", "EMP:E1")).result(10)
+        assert answer.status == 200
+        again = writer.submit(request("ws-01", "EMP:E1", "ev-gone")).result(10)
+        assert again.body["action"] == "operator.login"
+    finally:
+        writer.stop()
+    assert writer.submit(request("ws-03", "EMP:E1")).exception(0) is not None
