@@ -260,6 +260,7 @@ def mes_part(flood: int, workdir: Path) -> None:
             wait_for(lambda: journal_count(engine) >= flood, 60, "every raise in the journal")
             journaled = time.perf_counter() - start
             wait_for(lambda: rt.relay.stats.by_topic.get("alarms", 0) >= flood, 60, "MQTT out")
+            mqtt_done = time.perf_counter() - start
             wait_for(lambda: len(sink.posts) >= flood, 60, "webhooks")
             notified = time.perf_counter() - start
             ack_thread.join(60)
@@ -276,6 +277,10 @@ def mes_part(flood: int, workdir: Path) -> None:
             print(
                 f"  into the journal: {flood / journaled:,.0f} condition events/s "
                 f"(all {flood} after {journaled:.2f} s)"
+            )
+            print(
+                f"  _mes/alarms published (PUBACK): {flood / mqtt_done:,.0f} events/s "
+                f"(all after {mqtt_done:.2f} s)"
             )
             print(
                 f"  notifications (MQTT + webhook) delivered: {flood / notified:,.0f} events/s "

@@ -15,6 +15,7 @@ import logging
 import smtplib
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -141,8 +142,9 @@ class NotificationRelay:
         self.stats = RelayStats()
         self._batch = batch
         self._wake = threading.Event()
+        self._wake_side = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._http = httpx.Client()  # thread-safe; shared by the delivery pool
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="alarm-webhook")
         self._broker = broker
@@ -153,14 +155,26 @@ class NotificationRelay:
         addr = parse_broker_url(self._broker.url)
         self._client.connect_async(addr.host, addr.port, keepalive=30)
         self._client.loop_start()
-        self._thread = threading.Thread(target=self._run, name="alarm-relay", daemon=True)
-        self._thread.start()
+        # MQTT and the side channels (webhooks, e-mail) each have their own loop, so that a
+        # slow webhook never delays `_mes/alarms`
+        self._threads = [
+            threading.Thread(
+                target=self._loop, args=(self.publish_once, self._wake), name="alarm-mqtt"
+            ),
+            threading.Thread(
+                target=self._loop, args=(self.side_once, self._wake_side), name="alarm-hooks"
+            ),
+        ]
+        for t in self._threads:
+            t.daemon = True
+            t.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(10)
+        self._wake_side.set()
+        for t in self._threads:
+            t.join(10)
         self._client.disconnect()
         self._client.loop_stop()
         self._pool.shutdown(wait=True)
@@ -169,23 +183,27 @@ class NotificationRelay:
     def wake(self) -> None:
         """Call after committing notifications, so they leave at once."""
         self._wake.set()
+        self._wake_side.set()
 
-    def _run(self) -> None:
+    def _loop(self, step: Callable[[], bool], wake: threading.Event) -> None:
         while not self._stop.is_set():
             try:
-                busy = self.drain_once()
+                busy = step()
             except Exception as exc:  # a database hiccup: retry, never die
                 log.exception("alarm relay failed; retrying")
                 self.stats.last_error = str(exc)
                 busy = False
             if not busy:
-                self._wake.wait(0.5)
-                self._wake.clear()
+                wake.wait(0.5)
+                wake.clear()
 
     def drain_once(self) -> bool:
-        """Deliver one batch; True when there may be more. No database lock is held while
-        waiting on the network: rows are read, delivered, then marked in a short transaction."""
-        now = datetime.now(UTC)
+        """One round of both loops (for callers without the threads)."""
+        published = self.publish_once()
+        return self.side_once() or published
+
+    def publish_once(self) -> bool:
+        """Publish the oldest unpublished rows in order; True when there may be more."""
         with Session(self.engine) as session:
             to_publish = session.exec(
                 select(Notification)
@@ -196,6 +214,12 @@ class NotificationRelay:
             published = self._mqtt(session, list(to_publish))
             session.commit()
         self.stats.pending = len(to_publish) - published
+        return published == self._batch
+
+    def side_once(self) -> bool:
+        """Webhooks and e-mail for due rows. No database lock is held while waiting on the
+        network: rows are read, delivered, then marked in a short transaction."""
+        now = datetime.now(UTC)
         with Session(self.engine, expire_on_commit=False) as session:
             side = session.exec(
                 select(Notification)
@@ -210,14 +234,15 @@ class NotificationRelay:
                 .limit(self._batch)
             ).all()
             session.expunge_all()
-        if side:
-            # webhooks and e-mail in parallel (they do not promise order; MQTT above does)
-            list(self._pool.map(lambda r: self._deliver_side_channels(r, now), side))
-            with Session(self.engine) as session:
-                for row in side:
-                    session.add(row)
-                session.commit()
-        return (published == self._batch) or len(side) == self._batch
+        if not side:
+            return False
+        # in parallel: webhooks do not promise order (MQTT does)
+        list(self._pool.map(lambda r: self._deliver_side_channels(r, now), side))
+        with Session(self.engine) as session:
+            for row in side:
+                session.add(row)
+            session.commit()
+        return len(side) == self._batch
 
     def _mqtt(self, session: Session, rows: list[Notification]) -> int:
         """Publish in order; returns how many the broker acknowledged."""
