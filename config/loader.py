@@ -3,18 +3,27 @@
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from config.alarms import alarm_reference_problems
 from config.plant import PlantConfig
 
+M = TypeVar("M", bound=BaseModel)
 ENV_PREFIX = "SHOPFLOOR_"
 #: Sections whose settings the environment may override (connection settings and secrets).
 OVERRIDABLE = ("broker", "historian", "database", "mes", "edge")
-_UNION_TAGS = {"modbus_tcp", "modbus_rtu", "opcua", "ModbusTcpConnection", "ModbusRtuConnection"}
+#: discriminator values pydantic puts into error locations of tagged unions
+_UNION_TAGS = {
+    "modbus_tcp",
+    "modbus_rtu",
+    "opcua",
+    "modbus",
+    "ModbusTcpConnection",
+    "ModbusRtuConnection",
+}
 
 
 class ConfigError(Exception):
@@ -112,30 +121,40 @@ def _cross_reference_problems(cfg: PlantConfig) -> Iterator[tuple[str, str]]:
 def parse_plant(
     data: Any, source: str = "<plant>", environ: dict[str, str] | None = None
 ) -> PlantConfig:
-    if not isinstance(data, dict):
-        raise ConfigError(source, [("", "the file must hold a mapping at the top level")])
-    data = _merge(data, env_overrides(os.environ if environ is None else environ))
-    try:
-        cfg = PlantConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = [(field_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
-        raise ConfigError(source, problems) from None
+    if isinstance(data, dict):
+        data = _merge(data, env_overrides(os.environ if environ is None else environ))
+    cfg = validate_file(PlantConfig, data, source)
     problems = list(_cross_reference_problems(cfg))
     if problems:
         raise ConfigError(source, problems)
     return cfg
 
 
-def load_plant(path: str | Path, environ: dict[str, str] | None = None) -> PlantConfig:
-    path = Path(path)
+def read_yaml(path: Path) -> Any:
+    """The YAML document in `path`; ConfigError naming the file (and line) when it cannot be."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), [("", f"cannot read: {exc.strerror}")]) from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(str(path), [("", f"{where}not valid YAML")]) from None
-    return parse_plant(data, str(path), environ)
+
+
+def validate_file(model: type[M], data: Any, source: str) -> M:
+    """Validate `data` against `model`; ConfigError with every problem's field path otherwise."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, [("", "the file must hold a mapping at the top level")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [(field_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+        raise ConfigError(source, problems) from None
+
+
+def load_plant(path: str | Path, environ: dict[str, str] | None = None) -> PlantConfig:
+    path = Path(path)
+    return parse_plant(read_yaml(path), str(path), environ)

@@ -34,7 +34,8 @@ def setup_logging(level: str = "INFO", service: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("asyncua", "amqtt", "transitions", "pymodbus", "uvicorn.access"):
+    noisy_loggers = ("asyncua", "amqtt", "transitions", "pymodbus", "uvicorn.access", "apscheduler")
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if service:
         logging.getLogger().info("starting", extra={"service": service})

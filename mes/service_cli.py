@@ -1,7 +1,6 @@
 """`shopfloor mes ...`: serve the MES API, manage users and stations."""
 
 import errno
-import logging
 import signal
 import socket
 from pathlib import Path
@@ -35,13 +34,12 @@ def serve(
     import uvicorn
 
     from config.loader import ConfigError, load_plant
+    from config.logs import setup_logging
     from edge.uns.client import BrokerUnreachable, probe_protocol
     from mes.app import create_app
     from mes.runtime import MesRuntime
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(log_level, service="mes")
     try:
         cfg = load_plant(config)
     except ConfigError as exc:
@@ -63,6 +61,7 @@ def serve(
             host=cfg.mes.bind,
             port=cfg.mes.port,
             log_level=log_level.lower(),
+            log_config=None,  # uvicorn logs through our JSON handler
             timeout_graceful_shutdown=10,
         )
     )

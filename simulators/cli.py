@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from config.logs import setup_logging
 from simulators.config import (
     ModbusMachineConfig,
     SimulatorConfigError,
@@ -46,7 +47,7 @@ def run_command(
     config: Path = typer.Option(..., "-c", "--config", help="simulator file (YAML)"),
 ) -> None:
     """Run every simulated machine of FILE until SIGTERM or Ctrl-C."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    setup_logging("info", service="simulators")
     try:
         sims = load_simulators(config)
     except SimulatorConfigError as exc:

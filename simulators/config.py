@@ -7,10 +7,10 @@ machines by simulators/opcua. Unknown keys are errors.
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from config.base import Segment, Strict
+from config.loader import ConfigError, read_yaml, validate_file
 from simulators.opcua.config import OpcUaMachineConfig
 
 
@@ -76,24 +76,13 @@ class SimulatorFile(Strict):
         return self
 
 
-class SimulatorConfigError(Exception):
-    """The simulator file cannot be used; the message names the file and the problem."""
+class SimulatorConfigError(ConfigError):
+    """The simulator file cannot be used; the message names the file, field path and problem."""
 
 
 def load_simulators(path: Path | str) -> SimulatorFile:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SimulatorConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise SimulatorConfigError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        return SimulatorFile.model_validate(data)
-    except ValidationError as exc:
-        lines = [
-            f"  {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
-        ]
-        raise SimulatorConfigError(
-            f"{path}: invalid simulator file:\n" + "\n".join(lines)
-        ) from None
+        return validate_file(SimulatorFile, read_yaml(path), str(path))
+    except ConfigError as exc:
+        raise SimulatorConfigError(exc.source, exc.problems) from None

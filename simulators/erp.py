@@ -19,6 +19,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from config.logs import setup_logging
 from config.plant import Broker
 from edge.uns.client import make_client, parse_broker_url, probe_protocol
 from edge.uns.topics import Namespace
@@ -218,7 +219,7 @@ def erp_command(
     if rt is None:
         typer.echo(f"error: no routing {routing!r} in the plant file", err=True)
         raise typer.Exit(2)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    setup_logging("info", service="erp-simulator")
     ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
     sim = run_erp(cfg.broker, ns, orders, quantity, rt.product, rt.id)
     seen = 0

@@ -1,0 +1,66 @@
+"""Every `shopfloor` service refuses a bad file the same way: non-zero, naming file and field."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = [("edge", "run"), ("historian", "run"), ("mes", "serve")]
+
+
+def _shopfloor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mes.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        check=False,
+    )
+
+
+@pytest.fixture
+def bad_plant(tmp_path: Path) -> Path:
+    plant = yaml.safe_load((ROOT / "config" / "plant.yaml").read_text())
+    plant["devices"][0]["tags"][2]["address"] = -4
+    path = tmp_path / "bad-plant.yaml"
+    path.write_text(yaml.safe_dump(plant))
+    return path
+
+
+@pytest.mark.parametrize("command", SERVICES, ids=lambda c: " ".join(c))
+def test_service_refuses_bad_plant_file(
+    command: tuple[str, str], bad_plant: Path, tmp_path: Path
+) -> None:
+    done = _shopfloor(*command, "-c", str(bad_plant), cwd=tmp_path)
+    assert done.returncode != 0
+    assert f"{bad_plant}: devices[0].tags[2].address:" in done.stderr
+    assert "greater than or equal to 0" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_config_check_accepts_the_shipped_file_and_refuses_a_bad_one(
+    bad_plant: Path, tmp_path: Path
+) -> None:
+    good = _shopfloor("config", "check", str(ROOT / "config" / "plant.yaml"), cwd=tmp_path)
+    assert good.returncode == 0
+    assert "ok (2 devices" in good.stdout
+    bad = _shopfloor("config", "check", str(bad_plant), cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        f"{bad_plant}: devices[0].tags[2].address: Input should be greater than or equal to 0"
+    ]
+
+
+def test_simulators_refuse_a_bad_file(tmp_path: Path) -> None:
+    sims = yaml.safe_load((ROOT / "config" / "simulators.yaml").read_text())
+    sims["machines"][0]["port"] = "not-a-port"
+    path = tmp_path / "sims.yaml"
+    path.write_text(yaml.safe_dump(sims))
+    done = _shopfloor("sim", "run", "-c", str(path), cwd=tmp_path)
+    assert done.returncode != 0
+    assert "machines[0].port" in done.stderr
+    assert "Traceback" not in done.stderr
