@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from edge.drivers.base import WriteRefused
+from edge.drivers.base import WriteFailed, WriteRefused
 from edge.drivers.opcua.driver import OpcUaDriver
 from edge.model import Quality, now_ms
 from simulators.opcua.machine import OvenMachine
@@ -144,9 +144,21 @@ async def test_writes_only_to_writable_tags(oven: OvenMachine, tmp_path: Path) -
     await _stop(task)
 
 
+async def test_write_the_server_refuses_fails_with_its_status(
+    oven: OvenMachine, tmp_path: Path
+) -> None:
+    tags = [{"name": "t", "node_id": "ns=2;s=Oven.Temperature", "writable": True}]
+    host = RecordingHost()
+    driver = OpcUaDriver(oven_device(oven.port, tags=tags), tmp_path)
+    task = await _run(driver, host)
+    with pytest.raises(WriteFailed, match="device refused: Bad"):
+        await driver.write("t", 1.0)
+    await _stop(task)
+
+
 async def test_write_refused_while_disconnected(tmp_path: Path) -> None:
     driver = OpcUaDriver(oven_device(free_port()), tmp_path)
-    with pytest.raises(WriteRefused, match="not connected"):
+    with pytest.raises(WriteFailed, match="not connected"):
         await driver.write("setpoint", 100.0)
 
 

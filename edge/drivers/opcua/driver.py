@@ -16,7 +16,7 @@ from pathlib import Path
 
 from asyncua import Client, ua
 
-from edge.drivers.base import DriverHost, WriteRefused
+from edge.drivers.base import DriverHost, WriteFailed, WriteRefused
 from edge.drivers.opcua import codec
 from edge.drivers.opcua.config import OpcUaDevice, OpcUaTag
 from edge.drivers.opcua.connect import close_quietly, describe_error, open_client, reason_of
@@ -263,7 +263,7 @@ class OpcUaDriver:
             raise WriteRefused(f"tag {tag!r} of device {self.cfg.name} is not writable")
         client = self._session_of[tag].client
         if client is None:
-            raise WriteRefused(f"device {self.cfg.name} is not connected")
+            raise WriteFailed(f"device {self.cfg.name} is not connected")
         timeout = self.cfg.timeout_ms / 1000
         try:
             raw = await asyncio.wait_for(
@@ -275,9 +275,9 @@ class OpcUaDriver:
         except ValueError as exc:
             raise WriteRefused(f"tag {tag!r}: {exc}") from exc
         except Exception as exc:
-            raise WriteRefused(f"tag {tag!r}: {describe_error(exc)}") from exc
+            raise WriteFailed(f"tag {tag!r}: {describe_error(exc)}") from exc
         if status.value & 0x80000000:
-            raise WriteRefused(f"tag {tag!r}: device refused: {codec.status_name(status.value)}")
+            raise WriteFailed(f"tag {tag!r}: device refused: {codec.status_name(status.value)}")
 
     async def _raw_for_write(
         self, client: Client, tag: OpcUaTag, spec: ItemSpec, value: Value
