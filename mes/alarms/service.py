@@ -23,6 +23,8 @@ from mes.alarms import lifecycle as lc
 from mes.alarms.models import AlarmCurrent, AlarmJournal, Notification
 from mes.quality.closed_loop import hold_affected_window
 
+PRIORITIES = ("critical", "high", "medium", "low")
+
 
 def ms_to_dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
@@ -133,16 +135,16 @@ class AlarmService:
         self, session: Session, alarm: str, device: str | None = None, priority: str = "medium"
     ) -> AlarmCurrent:
         row = _locked(session, alarm)
+        info = self.catalogue.by_id.get(alarm)
         if row is None:
-            info = self.catalogue.info(alarm, device, priority)
-            row = AlarmCurrent(
-                alarm=alarm,
-                priority=info.priority,
-                area=info.area,
-                path=info.path,
-                workstation=info.workstation,
-                latching=info.latching,
-            )
+            info = info or self.catalogue.info(alarm, device, priority)
+            row = AlarmCurrent(alarm=alarm, area=info.area, path=info.path)
+        if info is not None:  # the plant file is the truth, also after it was edited
+            row.priority = info.priority
+            row.workstation = info.workstation
+            row.latching = info.latching
+        elif row.priority != priority and priority in PRIORITIES:
+            row.priority = priority
         return row
 
     def _apply(

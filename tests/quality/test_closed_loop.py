@@ -180,3 +180,23 @@ def test_agent_silence_raises_and_clears_an_edge_alarm(plant_yaml: Path, tmp_pat
         )
         assert service.on_agent_status(s, "edge-1", True, t + timedelta(seconds=2))
         assert row.state == "rtn_unacked"
+
+
+def test_an_edited_plant_file_updates_the_alarm_on_its_next_event(
+    plant_yaml: Path, tmp_path: Path
+) -> None:
+    engine = database(f"sqlite:///{tmp_path}/mes.db")
+    cfg = plant(plant_yaml)
+    ts = now_ms()
+    with Session(engine) as s:
+        AlarmService(cfg).on_conditions(s, [condition(Condition.RAISED, ts, 212.0)])
+        s.commit()
+    edited = cfg.model_copy(
+        update={"alarms": [cfg.alarms[0].model_copy(update={"priority": "low", "latching": True})]}
+    )
+    with Session(engine) as s:
+        AlarmService(edited).on_conditions(s, [condition(Condition.CLEARED, ts + 1, 150.0)])
+        s.commit()
+        row = s.get(AlarmCurrent, ALARM)
+        assert row is not None
+        assert (row.priority, row.latching, row.state) == ("low", True, "rtn_unacked")
