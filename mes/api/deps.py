@@ -7,6 +7,7 @@ Routers of every feature use these aliases:
     def x(who: Annotated[Principal, require(Permission.HOLD_RELEASE)], session: SessionDep): ...
 """
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -43,7 +44,7 @@ class MesServices:
         return frozenset(w.id for w in self.cfg.workstations)
 
 
-def get_services(request: Request) -> MesServices:
+async def get_services(request: Request) -> MesServices:
     services: MesServices | None = getattr(request.app.state, "services", None)
     if services is None:
         raise Problem(503, "STARTING", "the MES is starting or stopping; retry shortly")
@@ -63,7 +64,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 _bearer = HTTPBearer(auto_error=False, description="login, station or service token")
 
 
-def current_principal(
+async def current_principal(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -74,8 +75,14 @@ def current_principal(
             "send Authorization: Bearer <token> (log in, or use a station or service token)",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    token = credentials.credentials
+    # Dependencies here are async on purpose: a sync one costs a thread hop per request. A
+    # token already verified is answered from memory; only a cache miss reads the database.
     try:
-        return services.auth.resolve(credentials.credentials)
+        cached = services.auth.cached(token)
+        if cached is not None:
+            return cached
+        return await asyncio.to_thread(services.auth.resolve, token)
     except AuthError as exc:
         raise Problem(
             401, "UNAUTHENTICATED", str(exc), headers={"WWW-Authenticate": "Bearer"}
@@ -88,7 +95,7 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 def require(permission: Permission) -> Any:
     """A dependency that answers 403 unless the caller's role has `permission`."""
 
-    def check(who: PrincipalDep) -> Principal:
+    async def check(who: PrincipalDep) -> Principal:
         if not who.can(permission):
             raise Problem(
                 403,

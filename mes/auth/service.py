@@ -152,13 +152,22 @@ class Authenticator:
         self._cache: dict[str, tuple[Principal, float, datetime | None]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a recently verified, unexpired token; None: ask `resolve`."""
+        with self._lock:
+            hit = self._cache.get(hash_token(token))
+        if hit is None or hit[1] <= time.monotonic():
+            return None
+        if hit[2] is not None and hit[2] <= datetime.now(UTC):
+            return None
+        return hit[0]
+
     def resolve(self, token: str) -> Principal:
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
         digest = hash_token(token)
         now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(digest)
-        if hit is not None and hit[1] > now and (hit[2] is None or hit[2] > datetime.now(UTC)):
-            return hit[0]
         with Session(self._engine) as session:
             row = session.get(ApiToken, digest)
         if row is None or row.revoked:
