@@ -6,7 +6,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import select
+from sqlalchemy import delete
+from sqlmodel import col, select
 
 from mes import audit
 from mes.api.deps import PrincipalDep, ServicesDep, SessionDep, require
@@ -14,6 +15,7 @@ from mes.api.problems import Problem
 from mes.auth import service
 from mes.auth.models import Operator, User
 from mes.auth.roles import SERVICE_ROLES, USER_ROLES, Permission, Principal, matrix_markdown
+from mes.reporting.models import StationLogin
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -192,6 +194,7 @@ def deactivate_operator(badge: str, who: OperatorAdmin, session: SessionDep) -> 
         raise Problem(404, "NOT_FOUND", f"no operator with badge {badge!r}")
     op.active = False
     session.add(op)
+    session.exec(delete(StationLogin).where(col(StationLogin.badge) == badge))
     audit.record(session, who.label, "operator.deactivate", f"operator:{badge}")
     session.commit()
 

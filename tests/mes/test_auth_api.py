@@ -1,6 +1,7 @@
 """Auth workflows and the role matrix over real HTTP routes on a real database."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,19 @@ def test_matrix_rules_the_plant_depends_on() -> None:
 def test_role_matrix_in_docs_is_current() -> None:
     doc = Path(__file__).resolve().parents[2] / "docs" / "mes-api.md"
     assert matrix_markdown() in doc.read_text(encoding="utf-8")
+
+
+def test_deactivated_badge_is_logged_out_and_refused(app: tuple) -> None:
+    client, _ = app
+    admin = admin_token(client)
+    station = enrol(client, admin, "ws-20")
+    add_operators(client, admin, "E88")
+    r = scan(client, station, "ws-20", "EMP:E88")
+    assert "E88" in [o["badge"] for o in r.json()["station_state"]["operators"]]
+    assert client.delete("/api/v1/operators/E88", headers=bearer(admin)).status_code == 204
+    state = client.get("/api/v1/stations/ws-20/state", headers=bearer(station)).json()
+    assert "E88" not in [o["badge"] for o in state["operators"]]
+    later = (datetime.now(UTC) + timedelta(seconds=5)).isoformat()  # past the debounce
+    r = scan(client, station, "ws-20", "EMP:E88", scanned_at=later)
+    assert r.json()["error"]["code"] == "UNKNOWN_OPERATOR"
+    assert client.delete("/api/v1/operators/E88", headers=bearer(station)).status_code == 403
