@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from edge.drivers.opcua.driver import OpcUaDriver
 from edge.model import Quality, now_ms
@@ -13,15 +14,26 @@ from simulators.opcua.machine import OvenMachine
 from simulators.opcua.testing import RecordingHost, oven_config, oven_device
 from tests.services.ports import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 
-@pytest.fixture
-async def oven() -> AsyncIterator[OvenMachine]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_oven() -> AsyncIterator[OvenMachine]:
     machine = OvenMachine(oven_config(free_port()))
     await machine.start()
     yield machine
     await machine.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def oven(shared_oven: OvenMachine) -> AsyncIterator[OvenMachine]:
+    """One simulator for the module (a start costs seconds on a busy machine); each test
+    leaves it serving, and its faults are undone."""
+    shared_oven.reset_faults()
+    yield shared_oven
+    if shared_oven.server is None:
+        await shared_oven.start()
+    shared_oven.reset_faults()
 
 
 async def _connected(
