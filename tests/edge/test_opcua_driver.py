@@ -74,7 +74,8 @@ async def test_values_carry_source_timestamps_and_acquisition_time(
 
 async def test_poll_mode_reads_every_tag_each_poll(oven: OvenMachine, tmp_path: Path) -> None:
     host = RecordingHost()
-    driver = OpcUaDriver(oven_device(oven.port, mode="poll", poll_interval_ms=50), tmp_path)
+    device = oven_device(oven.port, mode="poll", poll_interval_ms=50, max_nodes_per_read=2)
+    driver = OpcUaDriver(device, tmp_path)  # 5 tags: three Read requests per poll
     task = await _run(driver, host)
     await host.until(lambda: len(host.batches) >= 4, what="four polls")
     names = [t["name"] for t in OVEN_TAGS]

@@ -119,3 +119,25 @@ async def test_a_dead_device_does_not_hold_up_a_live_one(oven: OvenMachine, tmp_
     assert dead_reading.reason == "BadNotConnected"
     await _stop(task)
     await _stop(dead)
+
+
+async def test_slow_polls_are_counted_as_overruns_not_queued(
+    oven: OvenMachine, tmp_path: Path
+) -> None:
+    driver, host, task = await _connected(oven, tmp_path, mode="poll", poll_interval_ms=50)
+    oven.set_delay(0.15)  # a poll now takes ~0.3 s: six periods
+    mark = len(host.batches)
+    await host.until(lambda: len(host.batches) >= mark + 4, timeout=5, what="four slow polls")
+    assert driver.overruns >= 4
+    polls_during_delay = len(host.batches) - mark
+    oven.set_delay(0.0)
+    latest = host.latest("temperature")
+    assert latest is not None
+    assert latest.quality is Quality.GOOD  # slow is not dead: timeout_ms is 1 s
+    # no burst of queued polls afterwards: the next polls come at the normal rate
+    mark = len(host.batches)
+    started = time.monotonic()
+    await host.until(lambda: len(host.batches) >= mark + 4, timeout=5, what="four fast polls")
+    assert time.monotonic() - started >= 0.09
+    assert polls_during_delay < 20
+    await _stop(task)
