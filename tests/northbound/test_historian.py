@@ -12,7 +12,7 @@ from paho.mqtt.enums import MQTTProtocolVersion
 from config.loader import parse_plant
 from edge.model import now_ms
 from mes.historian.service import Historian
-from mes.historian.stores import query_history
+from mes.historian.stores import EmbeddedStore, StoreRejected, query_history
 from tests.northbound.helpers import batch, northbound
 from tests.northbound.synthetic import plant, write_plant
 from tests.services.mosquitto import Mosquitto
@@ -29,6 +29,7 @@ def historian_cfg(broker_url: str, tmp: Path, **historian: Any) -> Any:
         "batch_size": 200,
         "flush_interval_ms": 50,
         "retry_max_s": 0.5,
+        "share_group": historian["client_id"],  # a stopped historian keeps its share queued
         **historian,
     }
     return parse_plant(data)
@@ -119,3 +120,33 @@ def test_embedded_store_and_history_command(mosquitto: Mosquitto, tmp_path: Path
     rows = r.stdout.strip().splitlines()
     assert len(rows) == 5
     assert rows[-1].split()[1:4] == ["press-02", "t2", "42.0"]
+
+
+class PickyStore(EmbeddedStore):
+    """The embedded store, refusing (like an InfluxDB HTTP 400) any batch holding 13.0."""
+
+    def write(self, lines: Any, points: Any) -> None:
+        if any(p.value == 13.0 for p in points):
+            raise StoreRejected("bad data: 13.0")
+        super().write(lines, points)
+
+
+def test_refused_data_is_isolated_and_the_rest_stored(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    db = tmp_path / "picky.sqlite"
+    cfg = historian_cfg(mosquitto.url, tmp_path, embedded_path=str(db), client_id="hist-picky")
+    hist = Historian(cfg, MQTTProtocolVersion.MQTTv5, store=PickyStore(db))
+    hist._line_protocol = False  # the picky store takes points, like the embedded one
+    hist.start()
+    wait_for(lambda: hist.stats.subscribed, 10, "historian subscribed")
+    nb = northbound(mosquitto.url, str(tmp_path / "q.sqlite"))
+    nb.start()
+    t0 = now_ms() - 1000
+    for i in range(5):  # one batch per poll; the third carries 13.0
+        b = batch("press-01", 1, base=[1.0, 2.0, 13.0, 4.0, 5.0][i])
+        b.readings[0].ts = t0 + i
+        nb.put(b)
+    wait_for(lambda: hist.stats.messages_acked == 5, 15, "all 5 messages acknowledged")
+    nb.stop()
+    hist.stop()
+    assert hist.stats.bad_messages == 1
+    assert [s.value for s in query_history(db, "t0", 0)] == [1.0, 2.0, 4.0, 5.0]
