@@ -39,7 +39,6 @@ def serve(
     from mes.app import create_app
     from mes.runtime import MesRuntime
 
-    setup_logging(log_level, service="mes")
     try:
         cfg = load_plant(config)
     except ConfigError as exc:
@@ -54,6 +53,7 @@ def serve(
     except BrokerUnreachable as exc:
         typer.echo(f"error: broker unreachable: {exc}", err=True)
         raise typer.Exit(1) from None
+    setup_logging(log_level, service="mes")
     runtime = MesRuntime(cfg, replica=replica)
     server = uvicorn.Server(
         uvicorn.Config(
