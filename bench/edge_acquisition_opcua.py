@@ -189,15 +189,24 @@ async def _together(
 Opener = Callable[[str, int, int], contextlib.AbstractAsyncContextManager[_Counter]]
 
 
+def _rss_mb() -> float:
+    """Resident set size of this process now (Linux)."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 async def _cpu_cost(
     opener: Opener, endpoint: str, items: int, interval_ms: int, window_s: float
-) -> float:
-    """CPU microseconds of this process per notification, one client alone."""
+) -> tuple[float, float]:
+    """CPU microseconds of this process per notification, one client alone; and the
+    process RSS (MB) at the end, with that client's items subscribed."""
     async with opener(endpoint, items, interval_ms) as counter:
         n0, cpu0 = counter.count, time.process_time()
         await asyncio.sleep(window_s)
         n, cpu = counter.count - n0, time.process_time() - cpu0
-    return cpu / max(n, 1) * 1e6
+        rss = _rss_mb()
+    return cpu / max(n, 1) * 1e6, rss
 
 
 async def _run(items: int, window_s: float, interval_ms: int) -> dict[str, Any]:
@@ -223,8 +232,8 @@ async def _run(items: int, window_s: float, interval_ms: int) -> dict[str, Any]:
         if b"READY" not in line:
             raise RuntimeError("simulator did not start")
         raw_rate, drv_rate, updates = await _together(endpoint, items, interval_ms, window_s)
-        raw_cpu = await _cpu_cost(_raw, endpoint, items, interval_ms, window_s / 2)
-        drv_cpu = await _cpu_cost(_driver, endpoint, items, interval_ms, window_s / 2)
+        raw_cpu, raw_rss = await _cpu_cost(_raw, endpoint, items, interval_ms, window_s / 2)
+        drv_cpu, drv_rss = await _cpu_cost(_driver, endpoint, items, interval_ms, window_s / 2)
     finally:
         if proc.stdin is not None:
             proc.stdin.close()
@@ -246,6 +255,8 @@ async def _run(items: int, window_s: float, interval_ms: int) -> dict[str, Any]:
         "raw_cpu_bound_per_s": round(1e6 / raw_cpu),
         "driver_cpu_bound_per_s": round(1e6 / drv_cpu),
         "cpu_ratio": round(raw_cpu / drv_cpu, 2),
+        "rss_mb_raw_phase": round(raw_rss, 1),
+        "rss_mb_driver_phase": round(drv_rss, 1),
     }
 
 
