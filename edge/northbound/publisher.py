@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 SEQ_PREFIX = "seq/"
 _TAIL_BYTES = 4 * 1024 * 1024  # committed-but-unsent rows kept in memory to avoid re-reading
 _EXPIRE_EVERY_S = 1.0
+_STORE_RETRY_S = 1.0
 
 
 @dataclass(slots=True)
@@ -258,8 +259,17 @@ class Northbound:
                 acked = self._apply_events(events)
                 if acked:
                     self._queue_or_raise().remove(acked)
-                if pending:
+            except Exception:  # rows not removed are sent again later: a repeat, not a loss
+                log.exception("northbound queue: removing acknowledged messages failed")
+            if pending:
+                try:
                     self._store(pending)
+                except Exception:  # e.g. disk full: keep them in memory and retry
+                    log.exception("northbound queue: storing failed; retrying")
+                    with self._cond:
+                        self._pending[:0] = pending
+                        self._cond.wait(_STORE_RETRY_S)
+            try:
                 if time.monotonic() >= next_expire:
                     self._expire()
                     next_expire = time.monotonic() + _EXPIRE_EVERY_S
@@ -307,28 +317,32 @@ class Northbound:
             self._inflight.clear()
 
     def _store(self, pending: list[TelemetryBatch | Outgoing]) -> None:
+        """Encode (assigning seq) and store in one transaction; on failure nothing changed."""
         out: list[Outgoing] = []
         seqs: dict[str, int] = {}
+        values = 0
         for item in pending:
             if isinstance(item, Outgoing):
                 out.append(item)
                 continue
             dev = item.device
-            seq = self._seq.get(dev, 0) + 1
-            self._seq[dev] = seq
+            seq = seqs.get(SEQ_PREFIX + dev, self._seq.get(dev, 0)) + 1
             seqs[SEQ_PREFIX + dev] = seq
             path = self.device_paths[dev]
             payload = telemetry_payload(self.agent_id, item, seq)
             out.append(
                 Outgoing(self.ns.telemetry(path, dev), payload, 1, False, len(item.readings))
             )
-            self.stats.values_enqueued += len(item.readings)
+            values += len(item.readings)
             if self.per_tag_topics:
                 for tag, p in tag_payloads(item):
                     out.append(Outgoing(self.ns.tag(path, dev, tag), p, 1, True))
         queue = self._queue_or_raise()
         dropped_before = queue.dropped.messages
         ids = queue.append(out, seqs)
+        for key, seq in seqs.items():
+            self._seq[key[len(SEQ_PREFIX) :]] = seq
+        self.stats.values_enqueued += values
         if queue.dropped.messages != dropped_before:
             self._prune_dropped()
         # when the bound refused or dropped some of these, read what was kept back from disk

@@ -157,7 +157,7 @@ class DurableQueue:
     def _enforce_bounds(self, now_ms: int) -> Dropped:
         dropped = Dropped()
         if self.max_age_ms is not None:
-            self._delete_where("created_ms < ?", (now_ms - self.max_age_ms,), dropped)
+            self._drop_older_than(now_ms - self.max_age_ms, dropped)
         if self.bytes > self.max_bytes:
             excess = self.bytes - self.max_bytes
             freed = 0
@@ -170,6 +170,16 @@ class DurableQueue:
             if last is not None:
                 self._delete_where("id <= ?", (last,), dropped)
         return dropped
+
+    def _drop_older_than(self, cutoff_ms: int, into: Dropped) -> None:
+        """Rows are in creation order: walk from the oldest, stop at the first young one."""
+        last = None
+        for rid, created in self._db.execute("SELECT id, created_ms FROM outbox ORDER BY id"):
+            if created >= cutoff_ms:
+                break
+            last = rid
+        if last is not None:
+            self._delete_where("id <= ?", (last,), into)
 
     def _delete_where(self, where: str, args: tuple[int, ...], into: Dropped) -> None:
         n = size = values = 0
@@ -188,8 +198,7 @@ class DurableQueue:
         if self.max_age_ms is None:
             return Dropped()
         dropped = Dropped()
-        cutoff = int(time.time() * 1000) - self.max_age_ms
-        self._delete_where("created_ms < ?", (cutoff,), dropped)
+        self._drop_older_than(int(time.time() * 1000) - self.max_age_ms, dropped)
         self.dropped.add(dropped.messages, dropped.values)
         return dropped
 
