@@ -116,6 +116,8 @@ class _Session:
                 log.warning("%s session %d: %s", cfg.name, self.index, describe_error(exc))
             finally:
                 self.client = None
+                for sub in self.subscriptions:
+                    sub.closed = True
                 self.subscriptions = []
                 if client is not None:
                     await close_quietly(client, 1.0)

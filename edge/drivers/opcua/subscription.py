@@ -60,6 +60,7 @@ class BatchSubscription(Subscription):
         self.items = list(items)
         self.on_readings = on_readings
         self.on_lost = on_lost
+        self.closed = False  # set when the session is torn down: late data is dropped
 
     async def publish_callback(self, publish_result: ua.PublishResult) -> None:
         """Called inside asyncua's publish loop: decode soon, but let the loop send the next
@@ -72,6 +73,8 @@ class BatchSubscription(Subscription):
         asyncio.get_running_loop().call_soon(self._decode, message.NotificationData, now_ms())
 
     def _decode(self, notifications: list[Any], acquired: int) -> None:
+        if self.closed:
+            return  # its session was declared lost: a good value now would contradict that
         batch: list[Reading] = []
         items = self.items
         for notif in notifications:
