@@ -237,7 +237,11 @@ class EdgeAgent:
         return WriteService(devices, AuditLog(Path(self.cfg.edge.state_dir) / AUDIT_FILE))
 
     def _overruns(self) -> dict[str, int]:
-        return {n: int(getattr(d, "overruns", 0) or 0) for n, d in self.drivers.items()}
+        out = {}
+        for name, driver in self.drivers.items():
+            n = getattr(driver, "overruns", 0)
+            out[name] = int((n() if callable(n) else n) or 0)
+        return out
 
     async def _supervise(self, name: str, host: _CountingHost) -> None:
         delay = 1.0

@@ -61,6 +61,10 @@ async def test_agent_runs_real_modbus_devices_isolated(
         assert result == {"v": 1, "request_id": "w-1", "ok": True}
         machine = sim.machine("press-01")
         await until(lambda: machine.press.stroke_rate_spm == 42, 5, "the press took the setpoint")
+        assert agent.metrics is not None
+        text = agent.metrics.render().decode()
+        assert 'shopfloor_edge_poll_overruns_total{device="press-01"}' in text
+        assert 'shopfloor_edge_values_written_total{device="press-01",outcome="ok"} 1.0' in text
         stop.set()
         await asyncio.wait_for(task, 15)
     assert len(col.seqs("press-02")) == len(set(col.seqs("press-02")))
