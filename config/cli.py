@@ -20,5 +20,6 @@ def check(file: Path = typer.Argument(..., help="plant YAML file")) -> None:
     tags = sum(len(d.tags) for d in cfg.devices)
     typer.echo(
         f"{file}: ok ({len(cfg.devices)} devices, {tags} tags, "
-        f"{len(cfg.workstations)} workstations, {len(cfg.routings)} routings)"
+        f"{len(cfg.workstations)} workstations, {len(cfg.routings)} routings, "
+        f"{len(cfg.alarms)} alarms)"
     )
