@@ -115,7 +115,8 @@ class StationHandler:
             answer = self._refused(session, state, refusal)
         else:
             answer = self._ok(session, state, action, message, roster[0] if roster else None)
-        state.last_code, state.last_code_at = req.code[:200], when
+            # only a scan that did something arms the debounce: a refused one may be retried
+            state.last_code, state.last_code_at = req.code[:200], when
         state.updated_at = req.received_at
         session.add(state)
         return self._record(session, req, answer)

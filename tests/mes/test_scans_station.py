@@ -183,3 +183,12 @@ def test_ambiguous_site_prefixes_stop_the_start(tmp_path: Path, mosquitto: Mosqu
     )
     with pytest.raises(ValueError, match=r"mes.scan_prefixes: .*ambiguous"), _running_app(cfg):
         pass
+
+
+def test_a_refused_scan_may_be_scanned_again_at_once(station: tuple) -> None:
+    client, _, token = station
+    t0 = datetime.now(UTC)
+    first = scan(client, token, "ws-10", "EMP:GHOST", scanned_at=t0.isoformat())
+    soon = (t0 + timedelta(seconds=0.3)).isoformat()
+    again = scan(client, token, "ws-10", "EMP:GHOST", scanned_at=soon)
+    assert first.json()["error"]["code"] == again.json()["error"]["code"] == "UNKNOWN_OPERATOR"
