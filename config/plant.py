@@ -144,6 +144,9 @@ class ScanPrefixes(Strict):
     quantity: str = Field(default="QTY:", min_length=1, description="good quantity")
     scrap: str = Field(default="SCRAP:", min_length=1, description="scrap quantity and reason")
     reason: str = Field(default="RSN:", min_length=1, description="downtime or pause reason")
+    inspection: str = Field(
+        default="INSP:", min_length=1, description="extension: inspection result"
+    )
 
 
 class Mes(Strict):

@@ -11,6 +11,7 @@ from mes.reporting.grammar import (
     BadgeScan,
     Command,
     CommandScan,
+    InspectionScan,
     JobScan,
     MaterialScan,
     QuantityScan,
@@ -54,6 +55,7 @@ ACTION_NAMES: dict[str, str] = {
     "scrap": "operation.report_scrap",
     "reason": "reason.set",
     "material": "material.consume",
+    "inspection": "quality.inspection",
     "pause": "operation.pause",
     "unknown": "scan.unknown",
 }
@@ -84,6 +86,7 @@ __all__ = [
     "Action",
     "BadgeScan",
     "CommandScan",
+    "InspectionScan",
     "JobScan",
     "MaterialScan",
     "OperatorLogin",

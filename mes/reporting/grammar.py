@@ -5,6 +5,7 @@ cannot read becomes `Unrecognised` with the reason, which the scan handler refus
 UNKNOWN_BARCODE while keeping the raw text in the station's scan log.
 """
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -47,6 +48,8 @@ class Prefixes:
     quantity: str = "QTY:"
     scrap: str = "SCRAP:"
     reason: str = "RSN:"
+    #: extension: an inspection result (docs/alarms-quality.md)
+    inspection: str = "INSP:"
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
@@ -116,6 +119,17 @@ class ReasonScan:
 
 
 @dataclass(frozen=True)
+class InspectionScan:
+    """Extension `INSP:<characteristic>:<value>`: one inspection result on the current operation.
+
+    `value` is a number for a variable, True/False for a pass/fail attribute (`PASS`/`FAIL`)."""
+
+    characteristic: str
+    value: float | bool
+    kind: str = "inspection"
+
+
+@dataclass(frozen=True)
 class MaterialScan:
     """A GS1 element string: material consumed on the current operation."""
 
@@ -145,6 +159,7 @@ ScanIntent = (
     | QuantityScan
     | ScrapScan
     | ReasonScan
+    | InspectionScan
     | MaterialScan
     | Unrecognised
 )
@@ -212,7 +227,34 @@ def _prefixed(text: str, p: Prefixes) -> ScanIntent | None:
         if not _CODE.match(code):
             return Unrecognised(f"reason code {_shorten(code)!r} is not a code")
         return ReasonScan(code)
+    if upper.startswith(p.inspection.upper()):
+        return _inspection(text[len(p.inspection) :].strip(), p.inspection)
     return None
+
+
+_ATTRIBUTE_WORDS = {"PASS": True, "FAIL": False}
+
+
+def _inspection(rest: str, prefix: str) -> ScanIntent:
+    name, sep, value_text = rest.rpartition(":")
+    name, value_text = name.strip(), value_text.strip()
+    if not sep or not _CODE.match(name):
+        return Unrecognised(
+            f"inspection needs {prefix}<characteristic>:<value or PASS/FAIL>, "
+            f"got {_shorten(prefix + rest)!r}"
+        )
+    word = value_text.upper()
+    if word in _ATTRIBUTE_WORDS:
+        return InspectionScan(name, _ATTRIBUTE_WORDS[word])
+    try:
+        value = float(value_text)
+    except ValueError:
+        value = math.nan
+    if not value_text.isascii() or not math.isfinite(value):
+        return Unrecognised(
+            f"inspection value {_shorten(value_text)!r} for {name!r} is not a number, PASS or FAIL"
+        )
+    return InspectionScan(name, value)
 
 
 def _quantity(text: str) -> int | Unrecognised:

@@ -24,6 +24,7 @@ from mes.reporting.actions import (
     Action,
     BadgeScan,
     CommandScan,
+    InspectionScan,
     JobScan,
     MaterialScan,
     OperatorLogin,
@@ -210,6 +211,8 @@ class StationHandler:
             return action_name(action), msg
         if isinstance(action, MaterialScan):
             return action_name(action), production.consume(session, ctx, job, action)
+        if isinstance(action, InspectionScan):
+            return action_name(action), production.inspect(session, ctx, job, action)
         raise Refusal("UNKNOWN_BARCODE", "Nothing to do for this request")
 
     @staticmethod

@@ -15,7 +15,12 @@ from mes.orders.models import Operation, WorkOrder
 from mes.production import service
 from mes.production.models import ProductionEvent
 from mes.production.refusals import CORRECTION_NOT_POSSIBLE, REASON_REQUIRED, Refusal
-from mes.reporting.grammar import MaterialScan
+from mes.quality.inspection_service import InspectionError, PlanNotFound, record_inspection
+from mes.reporting.grammar import InspectionScan, MaterialScan
+
+#: Refusal codes of an inspection scan (the same codes as POST /api/v1/inspections).
+NO_INSPECTION_PLAN = "NO_INSPECTION_PLAN"
+INVALID_RESULTS = "INVALID_RESULTS"
 
 #: CMD:UNDO reverses the station's own last report, only this soon after it.
 UNDO_WINDOW = timedelta(minutes=10)
@@ -121,6 +126,28 @@ def consume(session: Session, ctx: Context, job: Job, material: MaterialScan) ->
     )
     what = material.lot or material.serial or material.gtin
     return f"Material {what} consumed on {job.work_order} / {job.operation}"
+
+
+def inspect(session: Session, ctx: Context, job: Job, result: InspectionScan) -> str:
+    """Record one inspection result on the job, by the operator logged in first; out of spec,
+    the quality service adds the nonconformance and the hold, and the answer names them."""
+    try:
+        _, outcome, nc = record_inspection(
+            session,
+            job.work_order,
+            job.operation,
+            None,
+            {result.characteristic: result.value},
+            ctx.operator or ctx.actor.label[:64],
+        )
+    except PlanNotFound as exc:
+        raise Refusal(NO_INSPECTION_PLAN, f"Cannot record {result.characteristic}: {exc}") from None
+    except InspectionError as exc:
+        raise Refusal(INVALID_RESULTS, str(exc)) from None
+    where = f"{job.work_order} / {job.operation}"
+    if nc is None:
+        return f"{outcome.findings[0].describe()} recorded on {where}"
+    return f"{outcome.summary()} on {where}: {nc.number}, hold {nc.hold_id} placed"
 
 
 def undo(session: Session, ctx: Context, job: Job) -> str:

@@ -1,5 +1,6 @@
 """Two front doors, one handler: `POST /api/v1/scans` and the tablet button endpoints."""
 
+import math
 import uuid
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from mes.production.refusals import Refusal
 from mes.reporting.actions import (
     Action,
     CommandScan,
+    InspectionScan,
     JobScan,
     MaterialScan,
     OperatorLogin,
@@ -30,6 +32,7 @@ from mes.reporting.models import ScanRecord
 from mes.reporting.schemas import (
     BadgeIn,
     ButtonIn,
+    InspectionIn,
     JobIn,
     LogoutIn,
     MaterialIn,
@@ -199,6 +202,21 @@ async def consume_material(
         gtin=gtin, lot=body.lot, serial=body.serial, count=body.count, product=body.product
     )
     code = f"material:{body.gtin or ''}:{body.lot or ''}:{body.serial or ''}:{body.count or ''}"
+    return await _button(services, who, station, body, action, code)
+
+
+@router.post(
+    "/stations/{station}/inspection",
+    summary="Record an inspection result on the selected operation (extension)",
+    **_BTN,
+)
+async def record_inspection(
+    station: str, body: InspectionIn, services: ServicesDep, who: Reporter
+) -> JSONResponse:
+    if isinstance(body.value, float) and not math.isfinite(body.value):
+        raise Problem(422, "INVALID_REQUEST", "value must be a finite number, true or false")
+    action = InspectionScan(body.characteristic, body.value)
+    code = f"inspection:{body.characteristic}:{body.value}"
     return await _button(services, who, station, body, action, code)
 
 

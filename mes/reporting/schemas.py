@@ -193,6 +193,18 @@ class ScrapIn(ButtonIn):
     )
 
 
+class InspectionIn(ButtonIn):
+    """Extension: one inspection result (as `INSP:<characteristic>:<value>`)."""
+
+    characteristic: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", examples=["hole_dia"]
+    )
+    value: float | bool = Field(
+        description="a number for a variable, true/false for a pass/fail attribute",
+        examples=[8.02, True],
+    )
+
+
 class MaterialIn(ButtonIn):
     gtin: str | None = Field(default=None, pattern=r"^\d{8,14}$", examples=["09506000134352"])
     lot: str | None = Field(default=None, min_length=1, max_length=20, examples=["L2311-07"])
