@@ -7,6 +7,7 @@ become two of our own: `LinkDown` (the connection is unusable: reconnect) and `D
 
 import asyncio
 import contextlib
+import termios
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
@@ -75,7 +76,7 @@ class ModbusLink:
         try:
             async with asyncio.timeout(self._timeout + 1):
                 ok = await client.connect()
-        except (TimeoutError, OSError, ModbusException) as exc:
+        except (TimeoutError, OSError, ModbusException, termios.error) as exc:
             self.close()
             raise LinkDown(
                 "connect_failed", f"cannot connect: {exc or type(exc).__name__}"
