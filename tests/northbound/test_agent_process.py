@@ -149,3 +149,23 @@ def test_sigterm_publishes_offline_and_status_prints(mosquitto: Mosquitto, tmp_p
     logs = [orjson.loads(line) for line in agent.stderr.read().decode().splitlines() if line]  # type: ignore[union-attr]
     assert any(entry["msg"] == "edge agent stopped" for entry in logs)
     col.close()
+
+
+def test_agent_killed_leaves_its_will_offline(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    data = plant(mosquitto.url, tmp_path, devices=0)
+    data["edge"]["agent_id"] = "edge-will"
+    cfg = write_plant(tmp_path / "plant.yaml", data)
+    col = Collector(mosquitto.url, NS.agent_status("edge-will"), client_id="col-will")
+    agent = start_agent(cfg, tmp_path / "agent.log")
+    try:
+        wait_for(lambda: any(orjson.loads(p)["online"] for _, p, _ in col.messages), 20, "online")
+        agent.send_signal(signal.SIGKILL)
+        agent.wait(10)
+        wait_for(lambda: len(col.messages) >= 2, 10, "the will")
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+    will = orjson.loads(col.messages[-1][1])
+    assert will["online"] is False
+    assert will["agent"] == "edge-will"
+    col.close()
