@@ -39,9 +39,15 @@ class Confirmation:
     operators: tuple[str, ...] = ()
     materials_consumed: tuple[MaterialLine, ...] = ()
     produced: tuple[dict[str, Any], ...] = ()
+    #: extension: quality holds active on the order, its operations or its lots
+    #: (`{"hold_id", "reason", "target": {"kind", "id"}}`); sent only when there are some
+    holds: tuple[dict[str, Any], ...] = ()
+    #: extension: the hold release this confirmation reports (`{"hold_id", "disposition",
+    #: "target"}`), on the confirmation of a scrap or rework disposition
+    disposition: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "v": 1,
             "message_id": self.message_id,
             "type": "operation.confirmation",
@@ -61,3 +67,8 @@ class Confirmation:
             "materials_consumed": [m.as_json() for m in self.materials_consumed],
             "produced": list(self.produced),
         }
+        if self.holds:
+            out["holds"] = [dict(h) for h in self.holds]
+        if self.disposition is not None:
+            out["disposition"] = dict(self.disposition)
+        return out

@@ -163,10 +163,7 @@ def _active_holds(
             select(WorkOrderHold).where(WorkOrderHold.work_order_id == wo.id)
         ).all()
     }
-    try:
-        quality = importlib.import_module("mes.quality.holds_service")
-    except ImportError:
-        quality = None
+    quality = _quality()
     if quality is not None:
         active = quality.active_holds_for(
             session, wo.id, op.id if op else None, workstation, list(lots)
@@ -175,6 +172,14 @@ def _active_holds(
             if not holds.get(str(h.id)):
                 holds[str(h.id)] = str(getattr(h, "reason", "") or "")
     return sorted(holds.items())
+
+
+def _quality() -> Any:
+    """The quality holds service, when installed (it imports this module: no import cycle)."""
+    try:
+        return importlib.import_module("mes.quality.holds_service")
+    except ImportError:
+        return None
 
 
 def _refuse_if_held(
@@ -268,9 +273,11 @@ def _confirm(
     scrap_reasons: dict[str, int] | None = None,
     materials: Sequence[MaterialLine] = (),
     produced: Sequence[dict[str, Any]] = (),
+    disposition: dict[str, Any] | None = None,
 ) -> str:
     """Write the operation confirmation into the outbox; returns its message_id."""
     message_id = ev.confirmation_message_id or new_message_id()
+    quality = _quality()
     conf = Confirmation(
         message_id=message_id,
         erp_id=wo.erp_id,
@@ -288,6 +295,8 @@ def _confirm(
         operators=(ev.operator,) if ev.operator else (),
         materials_consumed=tuple(materials),
         produced=tuple(produced),
+        holds=tuple(quality.erp_holds(session, wo)) if quality is not None else (),
+        disposition=disposition,
     )
     enqueue(
         session,
@@ -509,6 +518,8 @@ def report(
         session.add(nxt)
     reason = (scrap_reason or "").strip() if scrap else (rework_reason or "").strip() or None
     kind = "quantity.good" if good else ("quantity.scrap" if scrap else "quantity.rework")
+    if good and not produced and nxt is None:
+        produced = [ProducedUnit(f"{wo.product}-{(wo.number or '')[3:]}", "lot", good)]
     ev = _event(
         session,
         kind,
@@ -526,11 +537,10 @@ def report(
             "from_rework": from_rework,
             "scrap_reason": scrap_reason,
             "rework_reason": rework_reason,
+            "produced": [{u.kind: u.code, "quantity": u.quantity} for u in produced],
         },
         confirmation_message_id=new_message_id(),
     )
-    if good and not produced and nxt is None:
-        produced = [ProducedUnit(f"{wo.product}-{(wo.number or '')[3:]}", "lot", good)]
     made = genealogy.produce(session, wo, op, ev, [(u.code, u.kind, u.quantity) for u in produced])
     _confirm(
         session,
@@ -803,6 +813,53 @@ def correct_event(
         f"{wo.number}/{op.number}",
         {"event": event_id, "reason": reason},
         station=workstation,
+    )
+    return ev
+
+
+def record_disposition(
+    session: Session,
+    work_order_id: int,
+    operation: str,
+    *,
+    kind: str,
+    disposition: dict[str, Any],
+    actor: str,
+    reason: str,
+    scrap: int = 0,
+    scrap_reason: str = "HOLD_SCRAP",
+    rework: int = 0,
+    at: datetime | None = None,
+) -> ProductionEvent:
+    """A hold released as scrap or rework: its production event and an operation confirmation
+    (good 0, the scrap under `scrap_reason`, or the rework) carrying `disposition`, so that the
+    ERP's books match. The operation's counters stay: these units were already reported."""
+    wo = _work_order(session, work_order_id)
+    op = next((o for o in _operations(session, wo) if o.number == operation), None)
+    if op is None:
+        raise Refusal(R.OPERATION_NOT_FOUND, f"{wo.number} has no operation {operation}")
+    ev = _event(
+        session,
+        kind,
+        wo,
+        op,
+        workstation=op.workstation,
+        operator=None,
+        actor=actor,
+        at=at,
+        scrap=scrap,
+        rework=rework,
+        reason=reason[:64],
+        detail=disposition,
+        confirmation_message_id=new_message_id(),
+    )
+    _confirm(
+        session,
+        wo,
+        op,
+        ev,
+        scrap_reasons={scrap_reason: scrap} if scrap else {},
+        disposition=disposition,
     )
     return ev
 

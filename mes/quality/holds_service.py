@@ -12,12 +12,14 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from mes import audit
 from mes.alarms.models import Notification
 from mes.orders.models import Operation, WorkOrder
 from mes.production import service as production
+from mes.production.models import Lot
 from mes.production.refusals import Refusal
 from mes.quality.dispositions import apply_disposition
 from mes.quality.holds import (
@@ -135,8 +137,11 @@ def release_hold(
     disposition: Disposition,
     comment: str = "",
     at: datetime | None = None,
+    quantity: int | None = None,
 ) -> HoldRecord:
-    """Release with a disposition (quality role only); NotPermitted / IllegalTransition."""
+    """Release with a disposition (quality role only); NotPermitted / IllegalTransition.
+    `quantity`: units scrapped or sent to rework (default: what the target holds, see
+    `mes.quality.dispositions`), confirmed to the ERP."""
     row = session.exec(select(HoldRecord).where(HoldRecord.hold_id == hold_id)).first()
     if row is None:
         raise HoldNotFound(f"no hold {hold_id!r}")
@@ -150,7 +155,7 @@ def release_hold(
     session.add(row)
     if row.target_kind == TargetKind.WORK_ORDER.value:
         _leave_work_order_hold(session, row, by)
-    apply_disposition(session, row, by)
+    apply_disposition(session, row, by, quantity)
     audit.record(
         session,
         by,
@@ -175,6 +180,37 @@ def active_holds(session: Session, targets: Iterable[Target]) -> list[Hold]:
     ).all()
     keys = {(t.kind.value, t.id) for t in wanted}
     return [to_domain(r) for r in rows if (r.target_kind, r.target_id) in keys]
+
+
+def erp_holds(session: Session, wo: WorkOrder) -> list[dict[str, Any]]:
+    """The active holds on a work order, its operations or the lots it made, oldest first, as
+    the `holds` extension of an operation confirmation."""
+    number = wo.number or ""
+    made = select(Lot.code).where(Lot.work_order_id == wo.id)
+    kind, target = col(HoldRecord.target_kind), col(HoldRecord.target_id)
+    rows = session.exec(
+        select(HoldRecord)
+        .where(HoldRecord.state == HoldState.ACTIVE.value)
+        .where(
+            or_(
+                and_(kind == TargetKind.WORK_ORDER.value, target == number),
+                and_(
+                    kind == TargetKind.OPERATION.value,
+                    target.startswith(f"{number}/", autoescape=True),
+                ),
+                and_(kind == TargetKind.LOT.value, target.in_(made)),
+            )
+        )
+        .order_by(col(HoldRecord.id))
+    ).all()
+    return [
+        {
+            "hold_id": r.hold_id,
+            "reason": r.reason,
+            "target": {"kind": r.target_kind, "id": r.target_id},
+        }
+        for r in rows
+    ]
 
 
 def active_holds_for(

@@ -29,6 +29,11 @@ def _wake(request: Request) -> None:
     rt = getattr(request.app.state, "alarms", None)
     if rt is not None:
         rt.relay.wake()
+    # a scrap or rework disposition wrote a confirmation: wake the outbox relay too
+    services = getattr(request.app.state, "services", None)
+    wake_outbox = getattr(getattr(services, "writer", None), "after_commit", None)
+    if wake_outbox is not None:
+        wake_outbox()
 
 
 class TargetBody(BaseModel):
@@ -45,6 +50,13 @@ class PlaceBody(BaseModel):
 class ReleaseBody(BaseModel):
     disposition: Disposition
     comment: str = Field(default="", max_length=500)
+    quantity: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="units scrapped or sent to rework, confirmed to the ERP "
+        "(default: what the held target holds)",
+    )
 
 
 class HoldView(BaseModel):
@@ -115,7 +127,13 @@ def release(
 ) -> HoldView:
     try:
         row = release_hold(
-            session, hold_id, who.name, {who.role.value}, body.disposition, body.comment
+            session,
+            hold_id,
+            who.name,
+            {who.role.value},
+            body.disposition,
+            body.comment,
+            quantity=body.quantity,
         )
     except HoldNotFound as exc:
         raise Problem(404, "UNKNOWN_HOLD", str(exc)) from None
