@@ -13,6 +13,7 @@ from edge.drivers.modbus.codec import (
     decode,
     encode,
     exception_name,
+    make_decoder,
     order_problem,
 )
 
@@ -133,3 +134,30 @@ def test_all_orders_for_the_probe() -> None:
 def test_exception_names() -> None:
     assert exception_name(2) == "illegal_data_address"
     assert exception_name(99) == "exception_99"
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        Layout("uint16"),
+        Layout("int16"),
+        Layout("int16", "BA"),
+        Layout("int16", scale=0.1, offset=-5),
+        Layout("uint32"),
+        Layout("float32", "CDAB", scale=2.0),
+        Layout("int64", "GHEFCDAB"),
+        Layout("float64"),
+        Layout("bit", bit=4),
+        Layout("string", length=3),
+    ],
+)
+def test_compiled_decoders_match_decode(layout: Layout) -> None:
+    block = [0x0000, 0xFFFE, 0x8001, 0x4142, 0x1234, 0x5678, 0x9ABC, 0x0010]
+    fast = make_decoder(layout)
+    for i in range(len(block) - layout.registers + 1):
+        want, got = decode(layout, block[i : i + layout.registers]), fast(block, i)
+        if isinstance(want, float) and math.isnan(want):
+            assert isinstance(got, float)
+            assert math.isnan(got)
+        else:
+            assert got == want, i

@@ -15,12 +15,21 @@
 import asyncio
 import logging
 import random
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edge.drivers.base import DriverHost, WriteFailed, WriteRefused
-from edge.drivers.modbus.codec import ILLEGAL_DATA_ADDRESS, CodecError, Layout, decode, encode
+from edge.drivers.modbus.codec import (
+    ILLEGAL_DATA_ADDRESS,
+    CodecError,
+    Decoder,
+    Layout,
+    encode,
+    make_decoder,
+)
 from edge.drivers.modbus.config import ModbusDevice, ModbusTag
 from edge.drivers.modbus.link import DeviceException, LinkDown, ModbusLink
 from edge.drivers.modbus.planner import ReadRequest, plan_reads, protocol_address
@@ -30,27 +39,59 @@ from edge.model import Quality, Reading, Value, now_ms
 log = logging.getLogger(__name__)
 
 ILLEGAL_ADDRESS_REASON = "illegal_data_address"
+OVERRUN_LOG_INTERVAL_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """One tag inside one read, with its decoder compiled once."""
+
+    tag: ModbusTag
+    name: str
+    unit: str | None
+    index: int
+    bits: bool
+    decode: Decoder
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    request: ReadRequest
+    slots: tuple[_Slot, ...]
+
+
+def compile_read(req: ReadRequest) -> _Read:
+    slots = tuple(
+        _Slot(p.tag, p.tag.name, p.tag.unit, p.index, p.tag.is_bit_area, make_decoder(p.tag.layout))
+        for p in req.tags
+    )
+    return _Read(req, slots)
 
 
 @dataclass(slots=True)
 class _Group:
     schedule: PollGroup
     tags: list[ModbusTag]
-    reads: list[ReadRequest]
+    reads: list[_Read]
+    #: overruns not yet logged, and when the last overrun line was logged (monotonic s)
+    unlogged: int = 0
+    logged_at: float = float("-inf")
 
 
 def bad_reading(tag: ModbusTag, reason: str, at: int) -> Reading:
     return Reading(tag.name, None, Quality.BAD, at, at, reason, tag.unit)
 
 
-def decode_tag(tag: ModbusTag, data: Sequence[int] | Sequence[bool], at: int) -> Reading:
-    """The reading of one tag from its slice of a read block."""
-    try:
-        bits = tag.is_bit_area
-        value: Value = bool(data[0]) if bits else decode(tag.layout, [int(x) for x in data])
-    except CodecError as exc:
-        return Reading(tag.name, None, Quality.BAD, at, at, f"decode_error: {exc}", tag.unit)
-    return Reading(tag.name, value, Quality.GOOD, at, at, None, tag.unit)
+def decode_block(read: _Read, data: Sequence[Any], at: int, out: list[Reading]) -> None:
+    """The readings of every tag of one read block (the polling hot path)."""
+    good = Quality.GOOD
+    for s in read.slots:
+        try:
+            value: Value = bool(data[s.index]) if s.bits else s.decode(data, s.index)
+        except (CodecError, struct.error) as exc:
+            out.append(Reading(s.name, None, Quality.BAD, at, at, f"decode_error: {exc}", s.unit))
+            continue
+        out.append(Reading(s.name, value, good, at, at, None, s.unit))
 
 
 class ModbusDriver:
@@ -93,9 +134,9 @@ class ModbusDriver:
         merged = [t for t in live if t.name not in self._isolated]
         alone = [t for t in live if t.name in self._isolated]
         single = cfg.limits.model_copy(update={"one_tag_per_request": True})
-        group.reads = plan_reads(merged, cfg.limits, cfg.addressing) + plan_reads(
-            alone, single, cfg.addressing
-        )
+        requests = plan_reads(merged, cfg.limits, cfg.addressing)
+        requests += plan_reads(alone, single, cfg.addressing)
+        group.reads = [compile_read(r) for r in requests]
 
     # -- running -----------------------------------------------------------------------------
 
@@ -151,14 +192,10 @@ class ModbusDriver:
                 if g.schedule.due > loop.time():
                     continue
                 await self._poll_group(g, host)
-                missed = g.schedule.advance(loop.time())
+                now = loop.time()
+                missed = g.schedule.advance(now)
                 if missed:
-                    log.warning(
-                        "%s: poll of the %g s group overran; %d poll(s) skipped",
-                        self.cfg.name,
-                        g.schedule.interval_s,
-                        missed,
-                    )
+                    self._log_overrun(g, missed, now)
             self._attempts = 0
             if limits.reconnect_after_poll:
                 async with self._lock:
@@ -166,12 +203,26 @@ class ModbusDriver:
                     await self.link.connect()
                 self.connects += 1
 
+    def _log_overrun(self, group: _Group, missed: int, now: float) -> None:
+        """Overruns are counted always, logged at most once a minute per group."""
+        group.unlogged += missed
+        if now - group.logged_at < OVERRUN_LOG_INTERVAL_S:
+            return
+        log.warning(
+            "%s: polls of the %g s group overran; %d poll(s) skipped since the last report",
+            self.cfg.name,
+            group.schedule.interval_s,
+            group.unlogged,
+        )
+        group.unlogged, group.logged_at = 0, now
+
     async def _poll_group(self, group: _Group, host: DriverHost) -> None:
         pause = self.cfg.limits.pause_between_requests_ms / 1000
         out: list[Reading] = []
         problems: list[str] = []
         replan = False
-        for i, req in enumerate(group.reads):
+        for i, rd in enumerate(group.reads):
+            req = rd.request
             if i and pause:
                 await asyncio.sleep(pause)
             try:
@@ -186,8 +237,7 @@ class ModbusDriver:
                 problems.append(f"{req.area} {req.address}+{req.count}: {exc.reason}")
                 out.extend(bad_reading(p.tag, exc.reason, at) for p in req.tags)
                 continue
-            at = now_ms()
-            out.extend(decode_tag(p.tag, data[req.slice(p)], at) for p in req.tags)
+            decode_block(rd, data, now_ms(), out)
         at = now_ms()
         out.extend(
             bad_reading(t, ILLEGAL_ADDRESS_REASON, at) for t in group.tags if t.name in self.illegal
