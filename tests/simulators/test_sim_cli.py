@@ -90,3 +90,28 @@ async def test_sim_run_serves_a_gateway_until_sigterm(tmp_path: Path) -> None:
         out, _ = await asyncio.to_thread(proc.communicate, timeout=20)
     assert proc.returncode == 0, out
     assert b"stopped" in out
+
+
+async def test_sim_run_dispatches_opcua_machines_too(tmp_path: Path) -> None:
+    modbus_port, opcua_port = free_port(), free_port()
+    cfg = tmp_path / "sims.yaml"
+    cfg.write_text(
+        "version: 1\nmachines:\n"
+        f"  - {{kind: modbus, name: press-01, port: {modbus_port}}}\n"
+        f"  - {{kind: opcua, name: oven-01, fault_proxy: false,"
+        f" endpoint: 'opc.tcp://127.0.0.1:{opcua_port}/shopfloor/oven',"
+        f" security: {{pki_dir: '{tmp_path / 'pki'}'}}}}\n"
+    )
+    proc = subprocess.Popen(
+        [str(SHOPFLOOR), "sim", "run", "-c", str(cfg)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        await asyncio.to_thread(
+            wait_for, lambda: port_open(modbus_port) and port_open(opcua_port), 30, "both ports"
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.to_thread(proc.communicate, timeout=30)
+    assert proc.returncode == 0, out
