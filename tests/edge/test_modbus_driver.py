@@ -142,11 +142,12 @@ async def test_killed_device_is_bad_within_one_poll_and_recovers_others_unaffect
         try:
             await ha.until_reading("temperature", lambda r: r.quality is Quality.GOOD)
             await hb.until_reading("temperature", lambda r: r.quality is Quality.GOOD)
+            polls_before = len(ha.batches)
             await a.stop()
-            killed_at = asyncio.get_running_loop().time()
-            r = await ha.until_reading("state", lambda r: r.quality is Quality.BAD, timeout=2)
-            # within one poll (100 ms) plus the time the failing request takes
-            assert asyncio.get_running_loop().time() - killed_at < 0.1 + 0.3 + 0.2
+            r = await ha.until_reading("state", lambda r: r.quality is Quality.BAD, timeout=3)
+            after = ha.batches[polls_before:]
+            first_bad = next(i for i, b in enumerate(after) if b[0].quality is Quality.BAD)
+            assert first_bad <= 1  # bad at the next poll (one may have been in flight)
             assert r.reason in ("disconnected", "comm_timeout", "comm_error", "connect_failed")
             assert ha.state == "disconnected"
             polls_b = len(hb.batches)
@@ -197,7 +198,7 @@ async def test_quirky_device_limits(press: ModbusSimulator) -> None:
         await host.until(lambda: len(host.batches) >= 4)
         before = press.server.requests
         polls = len(host.batches)
-        await host.until(lambda: len(host.batches) >= polls + 3)
+        await host.until(lambda: len(host.batches) >= polls + 10)
         per_poll = (press.server.requests - before) / (len(host.batches) - polls)
         assert 2.5 <= per_poll <= 3.5  # one request per tag
         assert driver.connects >= len(host.batches) - 1  # a fresh connection every poll
