@@ -36,32 +36,37 @@ class Hierarchy(Strict):
 
 
 class Tls(Strict):
-    ca: str | None = None
-    cert: str | None = None
-    key: str | None = None
+    ca: str | None = Field(default=None, description="CA certificate file (PEM)")
+    cert: str | None = Field(default=None, description="client certificate file (PEM)")
+    key: str | None = Field(default=None, description="client key file (PEM)")
 
 
 class Broker(Strict):
-    url: str = Field(default="mqtt://127.0.0.1:1883", pattern=r"^mqtts?://[^/:]+(:\d+)?/?$")
+    url: str = Field(
+        default="mqtt://127.0.0.1:1883",
+        pattern=r"^mqtts?://[^/:]+(:\d+)?/?$",
+        description="mqtt://host:port, or mqtts:// for TLS",
+    )
     username: str | None = None
-    password: SecretStr | None = None
-    client_id: str | None = None
+    password: SecretStr | None = Field(default=None, description="secret: set it from the env")
+    client_id: str | None = Field(default=None, description="default: derived from the service")
     tls: Tls | None = None
-    connect_retries: int = Field(default=5, ge=0)
-    embedded_fallback: bool = Field(
-        default=False, description="start an embedded broker when none answers (demo only)"
+    connect_retries: int = Field(
+        default=5, ge=0, description="start-up attempts before a service gives up"
     )
 
 
 class Historian(Strict):
     url: str | None = Field(default=None, description="InfluxDB-protocol URL; none: embedded")
-    token: SecretStr | None = None
+    token: SecretStr | None = Field(default=None, description="InfluxDB API token (secret)")
     org: str = "shopfloor"
     bucket: str = "telemetry"
-    embedded_path: str = "data/history.sqlite"
-    batch_size: int = Field(default=5000, ge=1)
-    flush_interval_ms: int = Field(default=500, ge=10)
-    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    embedded_path: str = Field(default="data/history.sqlite", description="the embedded store")
+    batch_size: int = Field(default=5000, ge=1, description="points per write")
+    flush_interval_ms: int = Field(default=500, ge=10, description="longest wait to fill a batch")
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Prometheus /metrics; none: off"
+    )
     bind: str = Field(default="127.0.0.1", description="address of the /metrics endpoint")
     client_id: str | None = Field(default=None, description="MQTT client id of the historian")
     receive_maximum: int = Field(
@@ -74,14 +79,19 @@ class Historian(Strict):
 
 
 class Database(Strict):
-    url: str = "sqlite:///data/mes.db"
+    url: str = Field(
+        default="sqlite:///data/mes.db",
+        description="SQLAlchemy URL: sqlite:///file or postgresql+psycopg://user@host/db",
+    )
 
 
 class Queue(Strict):
-    path: str = "data/edge-queue.sqlite"
-    max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
-    max_age_s: float | None = Field(default=None, gt=0)
-    when_full: Literal["drop_oldest", "refuse_new"] = "drop_oldest"
+    path: str = Field(default="data/edge-queue.sqlite", description="the store-and-forward file")
+    max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024, description="bound on queued data")
+    max_age_s: float | None = Field(default=None, gt=0, description="drop what is older")
+    when_full: Literal["drop_oldest", "refuse_new"] = Field(
+        default="drop_oldest", description="what gives way at the bound (always counted)"
+    )
     inflight_window: int = Field(default=64, ge=1, le=65535, description="unacked messages")
     synchronous: Literal["OFF", "NORMAL", "FULL"] = Field(
         default="NORMAL", description="SQLite sync: NORMAL survives kill -9, FULL power loss"
@@ -89,11 +99,13 @@ class Queue(Strict):
 
 
 class Edge(Strict):
-    agent_id: Segment = "edge-1"
+    agent_id: Segment = Field(default="edge-1", description="the agent's name in the namespace")
     queue: Queue = Queue()
-    per_tag_topics: bool = False
-    metrics_port: int | None = Field(default=None, ge=1, le=65535)
-    state_dir: str = "data/edge"
+    per_tag_topics: bool = Field(default=False, description="also retained per-tag topics")
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="/metrics and the write API; none: off"
+    )
+    state_dir: str = Field(default="data/edge", description="seq numbers, certificates, state")
     bind: str = Field(default="127.0.0.1", description="address of /metrics and the write API")
     api_token: SecretStr | None = Field(
         default=None, description="bearer token of POST /api/v1/writes; none: writes refused"
@@ -104,7 +116,7 @@ class Workstation(Strict):
     id: Segment
     name: str | None = None
     path: str = Field(description="area/line/cell")
-    work_centre: str | None = None
+    work_centre: str | None = Field(default=None, description="stations that share operations")
 
 
 class Component(Strict):
@@ -116,11 +128,11 @@ class Component(Strict):
 class RoutingOperation(Strict):
     number: str = Field(pattern=r"^\d{4}$", description='e.g. "0010"')
     name: str
-    workstation: str | None = None
+    workstation: str | None = Field(default=None, description="one of workstation/work_centre")
     work_centre: str | None = None
-    cycle_time_s: float = Field(gt=0)
+    cycle_time_s: float = Field(gt=0, description="standard time per unit")
     setup_time_s: float = Field(default=0, ge=0)
-    components: list[Component] = []
+    components: list[Component] = Field(default=[], description="bill of materials per unit")
 
 
 class Routing(Strict):
@@ -150,12 +162,17 @@ class ScanPrefixes(Strict):
 
 
 class Mes(Strict):
-    bind: str = "127.0.0.1"
+    bind: str = Field(default="127.0.0.1", description="address of the API")
     port: int = Field(default=8000, ge=1, le=65535)
-    debounce_s: float = Field(default=2.0, ge=0)
-    over_report_tolerance_percent: float = Field(default=0.0, ge=0)
-    secret_key: SecretStr | None = None
-    bootstrap_admin_password: SecretStr | None = None
+    debounce_s: float = Field(
+        default=2.0, ge=0, description="a repeat of a code at a station within this is ignored"
+    )
+    over_report_tolerance_percent: float = Field(
+        default=0.0, ge=0, description="reports allowed above the order quantity"
+    )
+    bootstrap_admin_password: SecretStr | None = Field(
+        default=None, description="creates user admin on first start (secret: use the env)"
+    )
     scan_prefixes: ScanPrefixes = ScanPrefixes()
 
 

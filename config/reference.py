@@ -20,7 +20,7 @@ file with `shopfloor config check FILE`; a bad file names the file, the field pa
 Environment variables override the connection settings and secrets of the `broker`, `historian`,
 `database`, `edge` and `mes` sections: `SHOPFLOOR_<SECTION>__<KEY>`, nested with `__`, for example
 `SHOPFLOOR_BROKER__PASSWORD`, `SHOPFLOOR_DATABASE__URL`, `SHOPFLOOR_EDGE__QUEUE__PATH`. Secrets
-(`password`, `token`, `secret_key`) are never logged.
+(`password`, `token`, `api_token`, `bootstrap_admin_password`) are never logged.
 
 This reference is generated from the schema (`python -m config.reference > docs/configuration.md`);
 a test keeps it current.

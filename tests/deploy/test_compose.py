@@ -53,5 +53,5 @@ def test_compose_mounts_only_files_we_ship_or_the_docs_say_how_to_make() -> None
 
 def test_compose_ships_no_default_secrets() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
-    for secret in ("MQTT_PASSWORD", "INFLUX_TOKEN", "POSTGRES_PASSWORD", "MES_SECRET_KEY"):
+    for secret in ("MQTT_PASSWORD", "INFLUX_TOKEN", "POSTGRES_PASSWORD", "MES_ADMIN_PASSWORD"):
         assert f"${{{secret}:?" in text, f"{secret} must be required, not defaulted"
