@@ -251,3 +251,18 @@ async def test_frozen_values_keep_good_quality_but_stop_changing(press: ModbusSi
         assert all(b[0].value == frozen for b in host.batches[n:])
     finally:
         await stop(task)
+
+
+async def test_dropped_connections_reconnect(press: ModbusSimulator) -> None:
+    driver = ModbusDriver(press_device(port_of(press), ["state"]))
+    host, task = await start(driver)
+    try:
+        await host.until_reading("state", lambda r: r.quality is Quality.GOOD)
+        assert press.server.drop_connections() == 1
+        await host.until(lambda: driver.connects == 2, what="reconnected")
+        n = len(host.batches)
+        await host.until(lambda: len(host.batches) >= n + 2)
+        assert host.latest("state").quality is Quality.GOOD  # type: ignore[union-attr]
+        assert "disconnected" in [s for s, _ in host.statuses]
+    finally:
+        await stop(task)
