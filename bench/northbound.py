@@ -276,6 +276,10 @@ def bench_historian(
     batch_size = 5000
     conv = Converter()
     lines = [ln for t, p in payloads for ln in conv.lines(t, p)]
+    # the bare loop's best form: request bodies built beforehand, as bytes, nothing per request
+    bodies = [
+        "\n".join(lines[i : i + batch_size]).encode() for i in range(0, len(lines), batch_size)
+    ]
     data = plant(broker.url, work, devices=0)
     data["historian"] = {
         "url": vm.url,
@@ -290,13 +294,13 @@ def bench_historian(
     hist.stop()
 
     def bare_loop() -> float:
-        """The same points as line protocol, written by a bare influxdb-client loop."""
+        """The same points as line protocol, written by a bare influxdb-client loop: same
+        batch size, precision and endpoint, one keep-alive connection, bodies pre-built."""
         client = InfluxDBClient(url=vm.url, token="", org="o")
         api = client.write_api(write_options=SYNCHRONOUS)
         t0 = time.perf_counter()
-        for i in range(0, len(lines), batch_size):
-            record = "\n".join(lines[i : i + batch_size])
-            api.write("b", "o", record=record, write_precision=WritePrecision.MS)
+        for body in bodies:
+            api.write("b", "o", record=body, write_precision=WritePrecision.MS)
         rate = total / (time.perf_counter() - t0)
         client.close()
         return rate

@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from mes.historian.fastlines import good_values_lines
+
 MEASUREMENT = "telemetry"
 QUALITY_CODE = {"good": 0, "uncertain": 1, "bad": 2}
 QUALITY_NAME = {v: k for k, v in QUALITY_CODE.items()}
@@ -55,6 +57,24 @@ class Converter:
 
     def __init__(self) -> None:
         self._prefixes: dict[str, dict[str, str]] = {}  # topic -> tag -> series key
+        self._series: dict[str, bytes] = {}  # topic -> series key up to `,tag=`
+
+    def encode(self, topic: str, payload: bytes) -> tuple[bytes, int]:
+        """The batch as line protocol bytes (one line per value, each ending in a newline) and
+        the number of lines: what the historian sends. A batch of good values is cut straight
+        from the JSON (`fastlines`); any other goes through `lines`."""
+        series = self._series.get(topic)
+        if series is None:
+            if len(self._series) > _PREFIX_CACHE_MAX:
+                self._series.clear()
+            series = self._series[topic] = self._prefix(topic, "").encode()
+        fast = good_values_lines(series, payload)
+        if fast is not None:
+            return fast
+        lines = self.lines(topic, payload)
+        if not lines:
+            return b"", 0
+        return ("\n".join(lines) + "\n").encode(), len(lines)
 
     def points(self, topic: str, payload: bytes) -> list[Point]:
         """The batch as points (for the embedded store)."""

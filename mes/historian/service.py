@@ -237,14 +237,15 @@ class Historian:
                     return
                 continue
             decoded = self._decode(batch)
-            lines = [line for _, item_lines, _ in decoded for line in item_lines]
-            points = [p for _, _, item_points in decoded for p in item_points]
-            stored = self._store(lines, points)
+            body = b"".join(block for _, block, _, _ in decoded)
+            lines = sum(n for _, _, n, _ in decoded)
+            points = [p for _, _, _, item_points in decoded for p in item_points]
+            stored = self._store(body, lines, points)
             if stored is None:
                 return  # stopping with the store down: the broker redelivers after restart
             if not stored:  # the store refuses something in it: find the message, keep the rest
-                for item, item_lines, item_points in decoded:
-                    one = self._store(item_lines, item_points)
+                for item, block, n, item_points in decoded:
+                    one = self._store(block, n, item_points)
                     if one is None:
                         return
                     if not one:
@@ -252,32 +253,34 @@ class Historian:
                         log.error("the store refused a message; dropped", extra={"mid": item.mid})
             self._ack(seq, batch)
 
-    def _decode(self, batch: list[_Held]) -> list[tuple[_Held, list[str], list[Point]]]:
-        """Each message as lines (server) or points (embedded store); a message that is not
-        telemetry is logged, counted and left empty (it is acknowledged with its batch)."""
-        out: list[tuple[_Held, list[str], list[Point]]] = []
+    def _decode(self, batch: list[_Held]) -> list[tuple[_Held, bytes, int, list[Point]]]:
+        """Each message as line protocol (server) or points (embedded store); a message that
+        is not telemetry is logged, counted and left empty (it is acknowledged with its
+        batch)."""
+        out: list[tuple[_Held, bytes, int, list[Point]]] = []
         for item in batch:
             try:
                 if self._line_protocol:
-                    out.append((item, self._conv.lines(item.topic, item.payload), []))
+                    block, n = self._conv.encode(item.topic, item.payload)
+                    out.append((item, block, n, []))
                 else:
-                    out.append((item, [], self._conv.points(item.topic, item.payload)))
+                    out.append((item, b"", 0, self._conv.points(item.topic, item.payload)))
             except BadTelemetry as exc:
                 self.stats.bad_messages += 1
                 log.error(
                     "dropping a message that is not telemetry", extra={"error": str(exc)[:300]}
                 )
-                out.append((item, [], []))
+                out.append((item, b"", 0, []))
         return out
 
-    def _store(self, lines: list[str], points: list[Point]) -> bool | None:
+    def _store(self, body: bytes, lines: int, points: list[Point]) -> bool | None:
         """True once stored; False if the store refuses the data itself; None when stopping
         while the store is still down. Retries with backoff while the store is unavailable."""
         delay = 0.2
         while True:
             started = time.perf_counter()
             try:
-                self.store.write(lines, points)
+                self.store.write(body, points)
             except StoreRejected as exc:
                 log.error("store rejected a batch", extra={"error": str(exc)})
                 return False
@@ -296,7 +299,7 @@ class Historian:
             if not self.stats.store_up:
                 log.info("store accepting writes again")
             self.stats.store_up = True
-            self.stats.points_written += len(points) + len(lines)
+            self.stats.points_written += len(points) + lines
             return True
 
     def _ack(self, seq: int, batch: list[_Held]) -> None:

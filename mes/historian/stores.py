@@ -22,8 +22,9 @@ class StoreRejected(StoreUnavailable):
 
 
 class Store(Protocol):
-    def write(self, lines: Sequence[str], points: Sequence[Point]) -> None:
-        """Store a batch or raise StoreUnavailable. Stores use the form they need."""
+    def write(self, body: bytes, points: Sequence[Point]) -> None:
+        """Store a batch or raise StoreUnavailable. Stores use the form they need: `body` is
+        the batch as line protocol (newline-terminated lines), `points` the same decoded."""
 
     def close(self) -> None: ...
 
@@ -44,13 +45,11 @@ class InfluxStore:
         )
         self._api = self._client.write_api(write_options=SYNCHRONOUS)
 
-    def write(self, lines: Sequence[str], points: Sequence[Point]) -> None:
-        if not lines:
+    def write(self, body: bytes, points: Sequence[Point]) -> None:
+        if not body:
             return
         try:
-            self._api.write(
-                self.bucket, self.org, record="\n".join(lines), write_precision=self._precision
-            )
+            self._api.write(self.bucket, self.org, record=body, write_precision=self._precision)
         except ApiException as exc:
             if exc.status in (400, 422):
                 raise StoreRejected(f"HTTP {exc.status}: {exc.body}"[:300]) from None
@@ -94,7 +93,7 @@ class EmbeddedStore:
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
-    def write(self, lines: Sequence[str], points: Sequence[Point]) -> None:
+    def write(self, body: bytes, points: Sequence[Point]) -> None:
         rows = [
             (p.device, p.tag, p.ts, p.path, p.value, p.text, p.quality, p.reason) for p in points
         ]

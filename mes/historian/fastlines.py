@@ -1,0 +1,57 @@
+"""Line protocol straight from the bytes of a telemetry message, for the common case. No I/O.
+
+Nearly every message the historian receives is what `reading_to_json` and orjson write for a
+poll of good values: `{"v":1,"agent":..,"device":..,"seq":..,"ts":..,"values":[{"tag":"t0",
+"value":1.5,"quality":"good","ts":1795604923305}, ...]}`. For such a message the line of each
+value is its series key, the number and the timestamp exactly as the JSON spells them, so
+there is nothing to decode: one regular-expression split (in C) cuts the values array into
+tag, number and timestamp, and one `bytes.join` assembles the lines. That costs about 40 % of
+decoding the JSON and formatting each float again, which is the historian's hot path.
+
+The split doubles as validation: every byte of the array must belong to a value of exactly
+that shape (a tag without characters that need escaping, a JSON number, `"good"`, an integer
+timestamp, optionally a `unit`). Anything else (other qualities, strings, booleans, escapes,
+whitespace, extra keys) returns None and the message takes the general path
+(`Converter.lines`), which gives the same lines for the messages both accept.
+"""
+
+import re
+
+_HEAD = re.compile(
+    rb'\{"v":1,"agent":"[^"\\\x00-\x1f]*+","device":"[^"\\\x00-\x1f]*+",'
+    rb'"seq":(?:0|[1-9][0-9]*+),"ts":(?:0|[1-9][0-9]*+),"values":\['
+)
+_VALUE = re.compile(
+    rb'\{"tag":"([^"\\,= \x00-\x1f]++)",'
+    rb'"value":(-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?[0-9]++)?+),'
+    rb'"quality":"good","ts":((?:0|[1-9][0-9]*+))'
+    rb'(?:,"unit":"[^"\\\x00-\x1f]*+")?+\},'
+)
+_VALUE_EQ = b" value="
+_GOOD_TS = b",quality=0i "
+_EOL = b"\n"
+
+
+def good_values_lines(series_prefix: bytes, payload: bytes) -> tuple[bytes, int] | None:
+    """The message's lines (each ending in a newline) and how many, or None when the message
+    is not a plain batch of good values. `series_prefix` is the series key up to `,tag=`
+    included (`telemetry,enterprise=..,device=press-01,tag=`)."""
+    head = _HEAD.match(payload)
+    if head is None or not payload.endswith(b"]}"):
+        return None
+    array = payload[head.end() : -2]
+    if not array:
+        return b"", 0
+    parts = _VALUE.split(array + b",")
+    # parts: [gap, tag, number, ts, gap, tag, number, ts, ..., gap]; every gap must be empty
+    if any(parts[0::4]):
+        return None
+    n = len(parts) // 4
+    out = [series_prefix] * (7 * n)
+    out[1::7] = parts[1::4]
+    out[2::7] = [_VALUE_EQ] * n
+    out[3::7] = parts[2::4]
+    out[4::7] = [_GOOD_TS] * n
+    out[5::7] = parts[3::4]
+    out[6::7] = [_EOL] * n
+    return b"".join(out), n
