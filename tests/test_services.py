@@ -35,3 +35,19 @@ def test_postgres_hands_out_fresh_databases(postgres: Postgres) -> None:
             assert conn.execute("select 1").fetchone() == (1,)
     finally:
         postgres.drop_database(url)
+
+
+def test_throwaway_postgres_cluster_when_none_answers(tmp_path) -> None:  # noqa: ANN001
+    """The fallback for machines without a PostgreSQL on 5432 (FIELD-NOTES: initdb + pg_ctl)."""
+    server = Postgres.__new__(Postgres)
+    server.dir, server.proc_dir, server.port = tmp_path, None, 5432
+    server._start_throwaway()
+    try:
+        assert server.port != 5432
+        url = server.create_database()
+        with psycopg.connect(url.replace("+psycopg", "")) as conn:
+            assert conn.execute("show fsync").fetchone() == ("off",)
+        server.drop_database(url)
+    finally:
+        server.stop()
+    assert not server.dir.exists()

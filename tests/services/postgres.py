@@ -4,6 +4,7 @@ import glob
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -41,9 +42,12 @@ class Postgres:
 
     def _start_throwaway(self) -> None:
         self.port = free_port()
+        # the cluster runs as user postgres, which cannot enter pytest's private (0700) tmp dirs
+        self.dir = Path(tempfile.mkdtemp(prefix="shopfloor-pg-"))
+        self.dir.chmod(0o755)
         data = self.dir / "pgdata"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        shutil.chown(self.dir, "postgres")
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
         run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         subprocess.run(
             [*run_as, _pg_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"],
@@ -94,3 +98,4 @@ class Postgres:
                 check=False,
                 capture_output=True,
             )
+            shutil.rmtree(self.dir, ignore_errors=True)
