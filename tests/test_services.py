@@ -3,6 +3,7 @@
 import socket
 import time
 import urllib.request
+from pathlib import Path
 
 import psycopg
 
@@ -37,7 +38,7 @@ def test_postgres_hands_out_fresh_databases(postgres: Postgres) -> None:
         postgres.drop_database(url)
 
 
-def test_throwaway_postgres_cluster_when_none_answers(tmp_path) -> None:  # noqa: ANN001
+def test_throwaway_postgres_cluster_when_none_answers(tmp_path: Path) -> None:
     """The fallback for machines without a PostgreSQL on 5432 (FIELD-NOTES: initdb + pg_ctl)."""
     server = Postgres.__new__(Postgres)
     server.dir, server.proc_dir, server.port = tmp_path, None, 5432
