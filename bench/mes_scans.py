@@ -2,8 +2,10 @@
 
 N concurrent clients, each a workstation with its own work order, scan realistic sequences
 (badge, work order, start, QTY:1 x K, complete) against a real uvicorn server in its own
-process. The same client load is first sent to a trivial FastAPI endpoint (same request body)
-in the same run; the ratio says what the MES costs on top of the web stack.
+process. The clients run in the bench process on a lean keep-alive HTTP/1.1 client (asyncio
+streams), so that the load generator costs little of the 2 cores; each line prints the server's
+and the client's CPU per request. The same client load is sent to a trivial FastAPI endpoint
+(same request body) in the same run; the ratio says what the MES costs on top of the web stack.
 
     .venv/bin/python bench/mes_scans.py                      # SQLite and PostgreSQL
     .venv/bin/python bench/mes_scans.py --db sqlite --clients 20 --scans 40
@@ -129,25 +131,61 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 # --- load -------------------------------------------------------------------------------
 
 
-async def drive(
-    base: str, tokens: list[str], orders: list[str], scans: int
-) -> tuple[float, list[float]]:
-    limits = httpx.Limits(max_connections=len(tokens) + 4, max_keepalive_connections=len(tokens))
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+# --- a lean HTTP/1.1 client: keep-alive, pre-encoded headers. The load generator shares the
+# 2 cores with the servers and must not be what is measured (httpx's per-request CPU was of the
+# order of the trivial endpoint's own; the figures print both sides' CPU per request).
 
-        async def station(i: int) -> list[float]:
-            name = f"ws-{i + 1:03d}"
-            headers = {"Authorization": f"Bearer {tokens[i]}"}
-            t0 = datetime.now(UTC)
-            codes = [
-                "EMP:E1",
-                f"WO:{orders[i]}",
-                "CMD:START",
-                *["QTY:1"] * scans,
-                "CMD:COMPLETE",
-                "CMD:LOGOUT",
-            ]
-            latencies = []
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection to 127.0.0.1 over asyncio streams."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.head = (
+            f"POST /api/v1/scans HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        ).encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        self.writer.write(self.head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = None
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length is None:
+            raise SystemExit(f"answer without Content-Length: {head!r}")
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def drive(
+    port: int, tokens: list[str], orders: list[str], scans: int
+) -> tuple[float, list[float]]:
+    async def station(i: int) -> list[float]:
+        name = f"ws-{i + 1:03d}"
+        conn = Connection(port, tokens[i])
+        t0 = datetime.now(UTC)
+        codes = [
+            "EMP:E1",
+            f"WO:{orders[i]}",
+            "CMD:START",
+            *["QTY:1"] * scans,
+            "CMD:COMPLETE",
+            "CMD:LOGOUT",
+        ]
+        latencies = []
+        try:
             for k, code in enumerate(codes):
                 body = {
                     "station": name,
@@ -155,17 +193,49 @@ async def drive(
                     "event_id": str(uuid.uuid4()),
                     "scanned_at": (t0 + timedelta(seconds=3 * k)).isoformat(),
                 }
+                data = json.dumps(body).encode()
                 start = time.perf_counter()
-                r = await client.post("/api/v1/scans", json=body, headers=headers)
+                status, answer = await conn.post(data)
                 latencies.append(time.perf_counter() - start)
-                if r.status_code != 200:
-                    raise SystemExit(f"{name} {code}: {r.status_code} {r.text}")
-            return latencies
+                if status != 200:
+                    raise SystemExit(f"{name} {code}: {status} {answer.decode()}")
+        finally:
+            conn.close()
+        return latencies
 
-        start = time.perf_counter()
-        per = await asyncio.gather(*(station(i) for i in range(len(tokens))))
-        elapsed = time.perf_counter() - start
+    start = time.perf_counter()
+    per = await asyncio.gather(*(station(i) for i in range(len(tokens))))
+    elapsed = time.perf_counter() - start
     return elapsed, [x for p in per for x in p]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a server process and its children (uvicorn workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    while pids:
+        p = pids.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                pids.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def measured(
+    port: int, pid: int, tokens: list[str], orders: list[str], scans: int
+) -> dict[str, float]:
+    """Figures of one load run, with the server's CPU per request and the client's CPU."""
+    server0, client0 = cpu_seconds(pid), time.process_time()
+    elapsed, latencies = asyncio.run(drive(port, tokens, orders, scans))
+    out = figures(elapsed, latencies)
+    out["server_cpu_ms"] = (cpu_seconds(pid) - server0) * 1000 / out["n"]
+    out["client_cpu_ms"] = (time.process_time() - client0) * 1000 / out["n"]
+    return out
 
 
 def figures(elapsed: float, latencies: list[float]) -> dict[str, float]:
@@ -254,16 +324,15 @@ def run_one(
         mes = start_server(["--serve", str(cfg_file), str(mes_port), str(workers)], mes_port)
         rounds: list[dict[str, dict[str, float]]] = []
         try:
-            trivial_base = f"http://127.0.0.1:{trivial_port}"
             mes_base = f"http://127.0.0.1:{mes_port}"
             dummy = ["x"] * clients
-            asyncio.run(drive(trivial_base, dummy, dummy, 5))  # warm-up
+            asyncio.run(drive(trivial_port, dummy, dummy, 5))  # warm-up
             tokens = asyncio.run(setup(mes_base, clients))
             # Paired rounds, back to back, so that both sides see the same machine load.
             for r in range(n_rounds):
-                out = {"trivial": figures(*asyncio.run(drive(trivial_base, dummy, dummy, scans)))}
+                out = {"trivial": measured(trivial_port, trivial.pid, dummy, dummy, scans)}
                 orders = release_orders(db_url, clients, scans, r)
-                out["mes"] = figures(*asyncio.run(drive(mes_base, tokens, orders, scans)))
+                out["mes"] = measured(mes_port, mes.pid, tokens, orders, scans)
                 rounds.append(out)
         finally:
             stop(mes)
@@ -313,7 +382,8 @@ def main() -> None:
                 ):
                     print(
                         f"  {name:34s} {f['per_s']:6.0f} req/s  p50 {f['p50_ms']:6.1f} ms  "
-                        f"p99 {f['p99_ms']:6.1f} ms  (n={int(f['n'])})"
+                        f"p99 {f['p99_ms']:6.1f} ms  (n={int(f['n'])}; CPU/request "
+                        f"server {f['server_cpu_ms']:.2f} ms, client {f['client_cpu_ms']:.2f} ms)"
                     )
             ratios = [res["mes"]["per_s"] / res["trivial"]["per_s"] for res in rounds]
             best = max(res["mes"]["per_s"] for res in rounds)
