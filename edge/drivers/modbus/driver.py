@@ -27,6 +27,8 @@ from edge.drivers.modbus.codec import (
     CodecError,
     Decoder,
     Layout,
+    block_bytes,
+    block_unpacker,
     encode,
     make_decoder,
 )
@@ -58,6 +60,10 @@ class _Slot:
 class _Read:
     request: ReadRequest
     slots: tuple[_Slot, ...]
+    #: decodes the whole block in one call when every tag allows it (see `block_unpacker`)
+    unpack: struct.Struct | None = None
+    #: (position in slots, scale, offset) of the tags the block decoder leaves to scale
+    scaled: tuple[tuple[int, float, float], ...] = ()
 
 
 def compile_read(req: ReadRequest) -> _Read:
@@ -65,7 +71,15 @@ def compile_read(req: ReadRequest) -> _Read:
         _Slot(p.tag, p.tag.name, p.tag.unit, p.index, p.tag.is_bit_area, make_decoder(p.tag.layout))
         for p in req.tags
     )
-    return _Read(req, slots)
+    unpack = None
+    if not req.tags or not req.tags[0].tag.is_bit_area:
+        unpack = block_unpacker([(p.tag.layout, p.index) for p in req.tags], req.count)
+    scaled = tuple(
+        (i, p.tag.layout.scale, p.tag.layout.offset)
+        for i, p in enumerate(req.tags)
+        if p.tag.layout.scale != 1.0 or p.tag.layout.offset != 0.0
+    )
+    return _Read(req, slots, unpack, scaled)
 
 
 @dataclass(slots=True)
@@ -85,6 +99,24 @@ def bad_reading(tag: ModbusTag, reason: str, at: int) -> Reading:
 def decode_block(read: _Read, data: Sequence[Any], at: int, out: list[Reading]) -> None:
     """The readings of every tag of one read block (the polling hot path)."""
     good = Quality.GOOD
+    if read.unpack is not None:
+        try:
+            values = read.unpack.unpack_from(block_bytes(data))
+        except struct.error:  # e.g. a short block: per tag below, which names the tag
+            pass
+        else:
+            if read.scaled:
+                scaled = list(values)
+                for i, scale, offset in read.scaled:
+                    scaled[i] = scaled[i] * scale + offset
+                values = tuple(scaled)
+            out.extend(
+                [
+                    Reading(s.name, v, good, at, at, None, s.unit)
+                    for s, v in zip(read.slots, values, strict=True)
+                ]
+            )
+            return
     for s in read.slots:
         try:
             value: Value = bool(data[s.index]) if s.bits else s.decode(data, s.index)
