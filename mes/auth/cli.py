@@ -9,16 +9,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from sqlmodel import Session
 
 from config.loader import ConfigError, load_plant
-from mes import audit
-from mes.auth import service
 from mes.auth.roles import SERVICE_ROLES, USER_ROLES
-from mes.db import make_engine
-from mes.migrations.run import upgrade_head
+
+if TYPE_CHECKING:  # the database stack loads only when a command runs (not in `edge run`)
+    from sqlmodel import Session
 
 CONFIG = typer.Option(Path("config/plant.yaml"), "--config", "-c", help="plant YAML file")
 
@@ -43,7 +42,13 @@ def _actor() -> str:
 
 
 @contextmanager
-def _session(config: Path) -> Iterator[tuple[Session, list[str]]]:
+def _session(config: Path) -> Iterator[tuple["Session", list[str]]]:
+    from sqlmodel import Session
+
+    from mes.auth import service
+    from mes.db import make_engine
+    from mes.migrations.run import upgrade_head
+
     try:
         cfg = load_plant(config)
     except ConfigError as exc:
@@ -72,6 +77,9 @@ def user_add(
     config: Path = CONFIG,
 ) -> None:
     """Add a user with a password (asked for, never taken from the command line)."""
+    from mes import audit
+    from mes.auth import service
+
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -89,6 +97,9 @@ def operator_add(
     config: Path = CONFIG,
 ) -> None:
     """Add an operator (or reactivate a badge)."""
+    from mes import audit
+    from mes.auth import service
+
     with _session(config) as (session, _):
         service.add_operator(session, badge, name)
         audit.record(session, _actor(), "operator.add", f"operator:{badge}", {"name": name})
@@ -101,6 +112,9 @@ def station_enrol(
     config: Path = CONFIG,
 ) -> None:
     """Print a new station token (earlier tokens of this station stop working)."""
+    from mes import audit
+    from mes.auth import service
+
     with _session(config) as (session, stations):
         if station not in stations:
             raise service.AdminError(f"no workstation {station!r} in {config}")
@@ -116,6 +130,9 @@ def token_create(
     config: Path = CONFIG,
 ) -> None:
     """Print a new service token for the ERP or the edge."""
+    from mes import audit
+    from mes.auth import service
+
     with _session(config) as (session, _):
         token = service.create_service_token(session, name, role)
         audit.record(session, _actor(), "token.create", f"service:{name}", {"role": role})
