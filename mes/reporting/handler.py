@@ -9,6 +9,7 @@ answer in the same transaction as the effect.
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,9 @@ from mes.reporting.models import ScanRecord, StationLogin, StationState
 
 log = logging.getLogger(__name__)
 
+#: `session.info` key: the batch's station states, locked by `StationHandler.prefetch`
+_LOCKED_STATES = "station_states_locked"
+
 
 @dataclass(frozen=True)
 class StationRequest:
@@ -73,12 +77,36 @@ class StationHandler:
         self.tolerance_percent = tolerance_percent
 
     @staticmethod
-    def prefetch(session: Session, event_ids: list[str]) -> None:
-        """Look up a whole batch's event ids in one query (most are new)."""
+    def prefetch(session: Session, event_ids: list[str], stations: Sequence[str] = ()) -> None:
+        """Look up a whole batch's event ids in one query (most are new); lock the batch's
+        station rows and read their logged-in operators in one query each."""
         known = session.exec(
             select(ScanRecord.event_id).where(col(ScanRecord.event_id).in_(event_ids))
         ).all()
         session.info["scan_events_checked"] = set(event_ids) - set(known)
+        if not stations:
+            return
+        names = sorted(set(stations))
+        # FOR UPDATE in one fixed order: replicas (or writer lanes) never update one station's
+        # state concurrently, and two batches locking overlapping stations cannot deadlock.
+        locked = session.exec(
+            select(StationState)
+            .where(col(StationState.station).in_(names))
+            .order_by(col(StationState.station))
+            .with_for_update()
+        ).all()
+        # strong references: the identity map alone would let the rows be collected
+        session.info[_LOCKED_STATES] = {state.station: state for state in locked}
+        roster: dict[str, list[Operator]] = {name: [] for name in names}
+        stmt = (
+            select(StationLogin.station, Operator)
+            .join(Operator, col(Operator.badge) == StationLogin.badge)
+            .where(col(StationLogin.station).in_(names))
+            .order_by(col(StationLogin.logged_in_at))
+        )
+        for station, operator in session.exec(stmt):
+            roster[station].append(operator)
+        session.info["station_operators"] = roster
 
     def handle(self, session: Session, req: StationRequest) -> Answer:
         checked: set[str] = session.info.get("scan_events_checked", set())
@@ -126,6 +154,12 @@ class StationHandler:
 
     @staticmethod
     def _state(session: Session, station: str) -> StationState:
+        if station in session.info.get(_LOCKED_STATES, {}):
+            # locked by `prefetch` at the start of the batch: read from the identity map (a
+            # row expired by a refused request's rollback is read again, still locked)
+            state = session.get(StationState, station)
+            if state is not None:
+                return state
         # FOR UPDATE: replicas (or writer lanes) never update one station's state concurrently
         state = session.exec(
             select(StationState).where(StationState.station == station).with_for_update()

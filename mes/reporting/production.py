@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from mes.auth.roles import Principal
@@ -186,13 +187,44 @@ def undo(session: Session, ctx: Context, job: Job) -> str:
     return f"Undid {last.kind} (event {last.id}) on {job.work_order} / {job.operation}"
 
 
+#: `session.info` key: work orders and operations the batch loaded, by number
+_LOADED = "reporting.loaded_jobs"
+
+
+def track_jobs(session: Session) -> None:
+    """Keep the work orders and operations this session loads, by number, for `summary`:
+    the action just loaded (and locked) the job, so the answer needs no query of its own."""
+    loaded: dict[tuple[Any, ...], WorkOrder | Operation] = {}
+    session.info[_LOADED] = loaded
+
+    def remember(_: Session, instance: object) -> None:
+        if isinstance(instance, WorkOrder):
+            loaded[("wo", instance.number)] = instance
+        elif isinstance(instance, Operation):
+            loaded[("op", instance.work_order_id, instance.number)] = instance
+
+    event.listen(session, "loaded_as_persistent", remember)
+
+
+def _loaded_job(session: Session, job: Job) -> tuple[WorkOrder, Operation] | None:
+    loaded = session.info.get(_LOADED, {})
+    wo = loaded.get(("wo", job.work_order))
+    if not isinstance(wo, WorkOrder):
+        return None
+    op = loaded.get(("op", wo.id, job.operation))
+    return (wo, op) if isinstance(op, Operation) else None
+
+
 def summary(session: Session, job: Job) -> dict[str, Any] | None:
-    """Progress of the selected job for the station display (read only, no locks)."""
-    row = session.exec(
-        select(WorkOrder, Operation)
-        .join(Operation, col(Operation.work_order_id) == WorkOrder.id)
-        .where(WorkOrder.number == job.work_order, Operation.number == job.operation)
-    ).first()
+    """Progress of the selected job for the station display (read only, no locks). The same
+    rows as the session's identity map holds: taken from there when this batch loaded them."""
+    row = _loaded_job(session, job)
+    if row is None:
+        row = session.exec(
+            select(WorkOrder, Operation)
+            .join(Operation, col(Operation.work_order_id) == WorkOrder.id)
+            .where(WorkOrder.number == job.work_order, Operation.number == job.operation)
+        ).first()
     if row is None:
         return None
     wo, op = row

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from mes.reporting.handler import Answer, EventIdReused, StationHandler, StationRequest
+from mes.reporting.production import track_jobs
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,12 @@ class ScanWriter:
         with Session(self.engine, expire_on_commit=False) as session:
             if self._sqlite:
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-            self.handler.prefetch(session, [request.event_id for request, _ in batch])
+            track_jobs(session)
+            self.handler.prefetch(
+                session,
+                [request.event_id for request, _ in batch],
+                [request.station for request, _ in batch],
+            )
             for request, _ in batch:
                 # The handler rolls a refused action back to its own SAVEPOINT; anything else
                 # that fails here fails the batch, which is then retried one request at a time.
