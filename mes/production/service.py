@@ -157,12 +157,16 @@ def _active_holds(
     workstation: str | None,
     lots: Sequence[str] = (),
 ) -> list[tuple[str, str]]:
-    holds = {
-        h.hold_id: h.reason
-        for h in session.exec(
-            select(WorkOrderHold).where(WorkOrderHold.work_order_id == wo.id)
-        ).all()
-    }
+    holds: dict[str, str] = {}
+    # An order that takes work has an empty hold set (the state machine leaves HELD only when
+    # the last hold is released, and an abort drops them): no query on the hot reporting path.
+    if wo.status not in (WorkOrderState.RELEASED, WorkOrderState.RUNNING):
+        holds = {
+            h.hold_id: h.reason
+            for h in session.exec(
+                select(WorkOrderHold).where(WorkOrderHold.work_order_id == wo.id)
+            ).all()
+        }
     quality = _quality()
     if quality is not None:
         active = quality.active_holds_for(
