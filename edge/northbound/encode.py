@@ -5,7 +5,23 @@ from typing import Any
 
 import orjson
 
-from edge.model import TelemetryBatch, now_ms, reading_to_json
+from edge.model import Quality, Reading, TelemetryBatch, now_ms, reading_to_json
+
+
+def _values(readings: list[Reading]) -> list[dict[str, Any]]:
+    """`reading_to_json` of every reading, with good plain readings (nearly all of them) built
+    inline: the same keys in the same order, so the same bytes, without a call per value."""
+    good = Quality.GOOD
+    return [
+        (
+            {"tag": r.tag, "value": r.value, "quality": "good", "ts": r.ts}
+            if r.unit is None
+            else {"tag": r.tag, "value": r.value, "quality": "good", "ts": r.ts, "unit": r.unit}
+        )
+        if r.quality is good and r.reason is None and not r.stale
+        else reading_to_json(r)
+        for r in readings
+    ]
 
 
 def telemetry_payload(agent: str, batch: TelemetryBatch, seq: int) -> bytes:
@@ -17,7 +33,7 @@ def telemetry_payload(agent: str, batch: TelemetryBatch, seq: int) -> bytes:
             "device": batch.device,
             "seq": seq,
             "ts": batch.ts,
-            "values": [reading_to_json(r) for r in batch.readings],
+            "values": _values(batch.readings),
         }
     )
 

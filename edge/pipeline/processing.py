@@ -59,11 +59,24 @@ def scaled(rules: TagRules, value: Value) -> Value:
 class TagProcessor:
     """The publishing decisions of one tag; holds only this tag's state."""
 
-    __slots__ = ("_last_good", "_last_seen_ms", "_sent", "_sent_ms", "_stale", "rules", "tag")
+    __slots__ = (
+        "_last_good",
+        "_last_seen_ms",
+        "_no_deadband",
+        "_scales",
+        "_sent",
+        "_sent_ms",
+        "_stale",
+        "rules",
+        "tag",
+    )
 
     def __init__(self, tag: str, rules: TagRules, created_ms: int) -> None:
         self.tag = tag
         self.rules = rules
+        # decided once, not per reading (the per-value hot path)
+        self._scales = rules.apply_scale and (rules.scale != 1.0 or rules.offset != 0.0)
+        self._no_deadband = rules.deadband is None and rules.deadband_percent is None
         self._sent: Reading | None = None
         self._sent_ms = 0
         self._last_seen_ms = created_ms
@@ -111,7 +124,7 @@ class TagProcessor:
 
     def _prepare(self, reading: Reading) -> Reading:
         rules = self.rules
-        value = scaled(rules, reading.value)
+        value = scaled(rules, reading.value) if self._scales else reading.value
         unit = reading.unit if reading.unit is not None else rules.unit
         last_value = reading.last_value
         if reading.quality is Quality.GOOD:
@@ -127,7 +140,11 @@ class TagProcessor:
         sent = self._sent
         if sent is None or sent.quality is not r.quality or sent.reason != r.reason:
             return True
-        if exceeds_deadband(self.rules, sent.value, r.value):
+        last, new = sent.value, r.value
+        if self._no_deadband and type(new) is float and type(last) is float:
+            if new != last:  # what `exceeds_deadband` decides for two floats, inline
+                return True
+        elif exceeds_deadband(self.rules, last, new):
             return True
         max_age = self.rules.max_age_ms
         return max_age is not None and now_ms - self._sent_ms >= max_age
