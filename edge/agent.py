@@ -6,6 +6,7 @@ Each device has its own driver task and pipeline: a driver that fails is logged,
 """
 
 import asyncio
+import gc
 import inspect
 import logging
 import socket
@@ -185,6 +186,10 @@ class EdgeAgent:
             token = e.api_token.get_secret_value() if e.api_token else None
             server = http_server(AgentHttp(metrics.render, self.write, token))
             tasks.append(asyncio.create_task(server.serve(sockets=[sock]), name="http"))
+        # what start-up built (modules, config, clients) lives as long as the process: keep
+        # the collector from rescanning it on every full collection of the polling garbage
+        gc.collect()
+        gc.freeze()
         self.started.set()
         log.info("edge agent running", extra={"agent": e.agent_id, "devices": len(hosts)})
         try:

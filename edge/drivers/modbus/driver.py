@@ -270,10 +270,12 @@ class ModbusDriver:
                 out.extend(bad_reading(p.tag, exc.reason, at) for p in req.tags)
                 continue
             decode_block(rd, data, now_ms(), out)
-        at = now_ms()
-        out.extend(
-            bad_reading(t, ILLEGAL_ADDRESS_REASON, at) for t in group.tags if t.name in self.illegal
-        )
+        illegal = self.illegal
+        if illegal:  # not a scan of every tag on every poll of a healthy device
+            at = now_ms()
+            out.extend(
+                bad_reading(t, ILLEGAL_ADDRESS_REASON, at) for t in group.tags if t.name in illegal
+            )
         if replan:
             self._replan(group)
         host.readings(out)
