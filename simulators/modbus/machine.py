@@ -100,10 +100,11 @@ class PressMachine:
         bank.holding_registers[STATUS_WORD] = status
         n = self.cfg.extra_registers
         if n:
-            base = (self.updates * 7) & 0xFFFF
-            bank.holding_registers[EXTRA_BASE : EXTRA_BASE + n] = [
-                (base + i) & 0xFFFF for i in range(n)
-            ]
+            base = (self.updates * 7) & 0xFFFF  # a ramp (base + i) & 0xFFFF, built in C:
+            wrap = min(n, 0x10000 - base)
+            regs = bank.holding_registers
+            regs[EXTRA_BASE : EXTRA_BASE + wrap] = range(base, base + wrap)
+            regs[EXTRA_BASE + wrap : EXTRA_BASE + n] = range(n - wrap)
 
     def apply_writes(self) -> None:
         """Take what clients wrote: the stroke-rate setpoint and the run command coil."""

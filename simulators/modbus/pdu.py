@@ -103,7 +103,7 @@ def _handle(bank: RegisterBank, fc: int, pdu: bytes) -> bytes:
         if fc in (1, 2):
             payload = _pack_bits([bool(b) for b in data])
         else:
-            payload = b"".join(int(r).to_bytes(2, "big") for r in data)
+            payload = struct.pack(f">{count}H", *data)  # one C call for the whole block
         return bytes((fc, len(payload))) + payload
     if fc == 5:
         address, raw = struct.unpack(">HH", pdu[1:5])
