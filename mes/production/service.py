@@ -90,6 +90,12 @@ class Material:
     expiry: str | None = None
 
 
+#: `session.info` key, set by a caller (the scan writer) that found no active quality hold at
+#: the start of its transaction and drops it as soon as the session adds one: the reporting
+#: path then skips its quality-hold lookups (refusal check, confirmation `holds`). Absent,
+#: they run as usual.
+NO_QUALITY_HOLDS = "production.no_quality_holds"
+
 # --- loading and checks -----------------------------------------------------------------
 
 
@@ -168,7 +174,7 @@ def _active_holds(
             ).all()
         }
     quality = _quality()
-    if quality is not None:
+    if quality is not None and not session.info.get(NO_QUALITY_HOLDS):
         active = quality.active_holds_for(
             session, wo.id, op.id if op else None, workstation, list(lots)
         )
@@ -299,7 +305,11 @@ def _confirm(
         operators=(ev.operator,) if ev.operator else (),
         materials_consumed=tuple(materials),
         produced=tuple(produced),
-        holds=tuple(quality.erp_holds(session, wo)) if quality is not None else (),
+        holds=(
+            tuple(quality.erp_holds(session, wo))
+            if quality is not None and not session.info.get(NO_QUALITY_HOLDS)
+            else ()
+        ),
         disposition=disposition,
     )
     enqueue(

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from mes import audit
 from mes.auth.models import Operator
 from mes.auth.roles import Principal
+from mes.masterdata.models import Workstation
 from mes.reporting import production
 from mes.reporting.actions import (
     Action,
@@ -97,6 +98,11 @@ class StationHandler:
         ).all()
         # strong references: the identity map alone would let the rows be collected
         session.info[_LOCKED_STATES] = {state.station: state for state in locked}
+        # the batch's workstation rows, held for the batch: the production service's
+        # work-centre check then finds them in the identity map instead of querying per scan
+        session.info["batch_workstations"] = session.exec(
+            select(Workstation).where(col(Workstation.id).in_(names))
+        ).all()
         roster: dict[str, list[Operator]] = {name: [] for name in names}
         stmt = (
             select(StationLogin.station, Operator)

@@ -16,7 +16,9 @@ from mes.orders.models import Operation, WorkOrder
 from mes.production import service
 from mes.production.models import ProductionEvent
 from mes.production.refusals import CORRECTION_NOT_POSSIBLE, REASON_REQUIRED, Refusal
+from mes.quality.holds import HoldState
 from mes.quality.inspection_service import InspectionError, PlanNotFound, record_inspection
+from mes.quality.models import HoldRecord
 from mes.reporting.grammar import InspectionScan, MaterialScan
 
 #: Refusal codes of an inspection scan (the same codes as POST /api/v1/inspections).
@@ -204,6 +206,26 @@ def track_jobs(session: Session) -> None:
             loaded[("op", instance.work_order_id, instance.number)] = instance
 
     event.listen(session, "loaded_as_persistent", remember)
+
+
+def gate_quality_holds(session: Session) -> None:
+    """One look per batch for any active quality hold; when there is none, the production
+    service skips its per-report hold lookups until this session adds a hold (an inspection
+    out of spec places one in the same batch). On SQLite the batch holds the write lock, so
+    no hold can be committed meanwhile; on PostgreSQL a hold committed by another replica
+    during the batch counts from the next batch, as if placed a few milliseconds later."""
+    active = session.exec(
+        select(HoldRecord.id).where(HoldRecord.state == HoldState.ACTIVE.value).limit(1)
+    ).first()
+    if active is not None:
+        return
+    session.info[service.NO_QUALITY_HOLDS] = True
+
+    def added(_: Session, instance: object) -> None:
+        if isinstance(instance, HoldRecord):
+            session.info.pop(service.NO_QUALITY_HOLDS, None)
+
+    event.listen(session, "transient_to_pending", added)
 
 
 def _loaded_job(session: Session, job: Job) -> tuple[WorkOrder, Operation] | None:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from mes.reporting.handler import Answer, EventIdReused, StationHandler, StationRequest
-from mes.reporting.production import track_jobs
+from mes.reporting.production import gate_quality_holds, track_jobs
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,7 @@ class ScanWriter:
             if self._sqlite:
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             track_jobs(session)
+            gate_quality_holds(session)
             self.handler.prefetch(
                 session,
                 [request.event_id for request, _ in batch],

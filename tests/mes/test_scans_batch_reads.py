@@ -1,0 +1,140 @@
+"""The writer's per-batch reads (station rows, operators, workstations, the quality-hold gate)
+give the same answers as per-scan queries, on a real SQLite database."""
+
+import json
+import uuid
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from mes.auth import service
+from mes.auth.roles import Principal, Role
+from mes.db import make_engine
+from mes.masterdata.sync import sync_master_data
+from mes.migrations.run import upgrade_head
+from mes.orders.intake import apply_erp_message
+from mes.orders.models import Operation
+from mes.production import service as production
+from mes.production.refusals import WORK_ORDER_HELD, Refusal
+from mes.quality.holds import Target, TargetKind
+from mes.quality.holds_service import place_hold
+from mes.reporting.grammar import parse_scan
+from mes.reporting.handler import Answer, StationHandler, StationRequest
+from mes.reporting.production import gate_quality_holds
+from mes.reporting.writer import ScanWriter
+from tests.mes.scan_harness import multi_station_plant
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    cfg = multi_station_plant(f"sqlite:///{tmp_path}/mes.db", "mqtt://127.0.0.1:1", 3)
+    engine = make_engine(cfg.database.url)
+    upgrade_head(engine)
+    with Session(engine) as s:
+        sync_master_data(s, cfg)
+        service.add_operator(s, "E1", "Ana")
+        s.commit()
+    return engine
+
+
+def release(engine: Engine, erp_id: str, quantity: int = 10) -> str:
+    message = {
+        "v": 1,
+        "message_id": uuid.uuid4().hex,
+        "type": "order.release",
+        "order": {
+            "erp_id": erp_id,
+            "product": "BRKT-200",
+            "quantity": quantity,
+            "routing": "RT-MULTI",
+        },
+    }
+    with Session(engine) as s:
+        result = apply_erp_message(s, json.dumps(message))
+        s.commit()
+    assert result.work_order is not None
+    return result.work_order
+
+
+def request(station: str, code: str) -> StationRequest:
+    return StationRequest(
+        station=station,
+        event_id=str(uuid.uuid4()),
+        action=parse_scan(code),
+        code=code,
+        actor=Principal("station", station, Role.STATION, station),
+        scanned_at=datetime.now(UTC),
+    )
+
+
+def batch(writer: ScanWriter, *requests: StationRequest) -> list[Answer]:
+    items: list[tuple[StationRequest, Future[Answer]]] = [(r, Future()) for r in requests]
+    writer._process(items)  # type: ignore[arg-type]
+    return [f.result(0) for _, f in items]
+
+
+def test_one_batch_of_three_stations_reads_each_ones_own_state(engine: Engine) -> None:
+    orders = [release(engine, f"PO-{i}") for i in range(3)]
+    writer = ScanWriter(engine, StationHandler(0.0))
+    stations = ["ws-01", "ws-02", "ws-03"]
+    # the first batch creates the station rows; the later ones find them locked by prefetch
+    assert all(a.status == 200 for a in batch(writer, *(request(s, "EMP:E1") for s in stations)))
+    jobs = batch(writer, *(request(s, f"WO:{wo}") for s, wo in zip(stations, orders, strict=True)))
+    assert [a.body["station_state"]["work_order"] for a in jobs] == orders
+    batch(writer, *(request(s, "CMD:START") for s in stations))
+    # ws-02 logs out inside the batch: its next scan (same batch) has nobody logged in
+    answers = batch(
+        writer,
+        request("ws-01", "QTY:2"),
+        request("ws-02", "CMD:LOGOUT"),
+        request("ws-02", "QTY:1"),
+        request("ws-03", "QTY:3"),
+    )
+    assert [a.status for a in answers] == [200, 200, 422, 200]
+    assert answers[2].body["error"]["code"] == "NO_OPERATOR"
+    assert answers[0].body["station_state"]["operators"] == [{"badge": "E1", "name": "Ana"}]
+    # the job summary of each answer is its own order's, with the quantity just reported
+    assert answers[0].body["station_state"]["job"]["good"] == 2
+    assert answers[3].body["station_state"]["job"]["good"] == 3
+    with Session(engine) as s:
+        goods = sorted(op.good for op in s.exec(select(Operation)).all())
+    assert goods == [0, 2, 3]
+
+
+def test_a_hold_committed_before_the_batch_refuses_its_reports(engine: Engine) -> None:
+    wo = release(engine, "PO-H")
+    writer = ScanWriter(engine, StationHandler(0.0))
+    for code in ("EMP:E1", f"WO:{wo}", "CMD:START"):
+        assert batch(writer, request("ws-01", code))[0].status == 200
+    with Session(engine) as s:
+        place_hold(s, Target(TargetKind.WORKSTATION, "ws-01"), "press die cracked", "qa", "qa")
+        s.commit()
+    (answer,) = batch(writer, request("ws-01", "QTY:1"))
+    assert answer.status == 422
+    assert answer.body["error"]["code"] == WORK_ORDER_HELD
+    assert "press die cracked" in answer.body["error"]["message"]
+
+
+def test_a_hold_placed_in_the_same_session_is_seen_by_the_next_report(engine: Engine) -> None:
+    wo = release(engine, "PO-S")
+    writer = ScanWriter(engine, StationHandler(0.0))
+    for code in ("EMP:E1", f"WO:{wo}", "CMD:START"):
+        assert batch(writer, request("ws-01", code))[0].status == 200
+    with Session(engine) as s:
+        gate_quality_holds(s)  # no hold anywhere: the per-report lookups are skipped
+        assert s.info.get(production.NO_QUALITY_HOLDS) is True
+        production.report_good(
+            s, wo, None, quantity=1, workstation="ws-01", operator="E1", tolerance_percent=0
+        )
+        place_hold(s, Target(TargetKind.WORKSTATION, "ws-01"), "burr on edge", "qa", "qa")
+        assert production.NO_QUALITY_HOLDS not in s.info
+        with pytest.raises(Refusal) as refused:
+            production.report_good(
+                s, wo, None, quantity=1, workstation="ws-01", operator="E1", tolerance_percent=0
+            )
+    assert refused.value.code == WORK_ORDER_HELD
+    assert "burr on edge" in refused.value.message
