@@ -4,41 +4,25 @@ give the same answers as per-scan queries, on a real SQLite database."""
 import json
 import uuid
 from concurrent.futures import Future
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from mes.auth import service
-from mes.auth.roles import Principal, Role
-from mes.db import make_engine
-from mes.masterdata.sync import sync_master_data
-from mes.migrations.run import upgrade_head
 from mes.orders.intake import apply_erp_message
 from mes.orders.models import Operation
 from mes.production import service as production
 from mes.production.refusals import WORK_ORDER_HELD, Refusal
 from mes.quality.holds import Target, TargetKind
 from mes.quality.holds_service import place_hold
-from mes.reporting.grammar import parse_scan
 from mes.reporting.handler import Answer, StationHandler, StationRequest
 from mes.reporting.production import gate_quality_holds
 from mes.reporting.writer import ScanWriter
-from tests.mes.scan_harness import multi_station_plant
+from tests.mes import test_scans_writer as writer_cases
 
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    cfg = multi_station_plant(f"sqlite:///{tmp_path}/mes.db", "mqtt://127.0.0.1:1", 3)
-    engine = make_engine(cfg.database.url)
-    upgrade_head(engine)
-    with Session(engine) as s:
-        sync_master_data(s, cfg)
-        service.add_operator(s, "E1", "Ana")
-        s.commit()
-    return engine
+#: the same database fixture and request builder as the writer's own tests
+engine = writer_cases.engine
+request = writer_cases.request
 
 
 def release(engine: Engine, erp_id: str, quantity: int = 10) -> str:
@@ -60,21 +44,16 @@ def release(engine: Engine, erp_id: str, quantity: int = 10) -> str:
     return result.work_order
 
 
-def request(station: str, code: str) -> StationRequest:
-    return StationRequest(
-        station=station,
-        event_id=str(uuid.uuid4()),
-        action=parse_scan(code),
-        code=code,
-        actor=Principal("station", station, Role.STATION, station),
-        scanned_at=datetime.now(UTC),
-    )
-
-
 def batch(writer: ScanWriter, *requests: StationRequest) -> list[Answer]:
     items: list[tuple[StationRequest, Future[Answer]]] = [(r, Future()) for r in requests]
     writer._process(items)  # type: ignore[arg-type]
     return [f.result(0) for _, f in items]
+
+
+def running(writer: ScanWriter, wo: str) -> None:
+    """ws-01 with E1 logged in, working `wo`."""
+    for code in ("EMP:E1", f"WO:{wo}", "CMD:START"):
+        assert batch(writer, request("ws-01", code))[0].status == 200
 
 
 def test_one_batch_of_three_stations_reads_each_ones_own_state(engine: Engine) -> None:
@@ -108,8 +87,7 @@ def test_one_batch_of_three_stations_reads_each_ones_own_state(engine: Engine) -
 def test_a_hold_committed_before_the_batch_refuses_its_reports(engine: Engine) -> None:
     wo = release(engine, "PO-H")
     writer = ScanWriter(engine, StationHandler(0.0))
-    for code in ("EMP:E1", f"WO:{wo}", "CMD:START"):
-        assert batch(writer, request("ws-01", code))[0].status == 200
+    running(writer, wo)
     with Session(engine) as s:
         place_hold(s, Target(TargetKind.WORKSTATION, "ws-01"), "press die cracked", "qa", "qa")
         s.commit()
@@ -122,8 +100,7 @@ def test_a_hold_committed_before_the_batch_refuses_its_reports(engine: Engine) -
 def test_a_hold_placed_in_the_same_session_is_seen_by_the_next_report(engine: Engine) -> None:
     wo = release(engine, "PO-S")
     writer = ScanWriter(engine, StationHandler(0.0))
-    for code in ("EMP:E1", f"WO:{wo}", "CMD:START"):
-        assert batch(writer, request("ws-01", code))[0].status == 200
+    running(writer, wo)
     with Session(engine) as s:
         gate_quality_holds(s)  # no hold anywhere: the per-report lookups are skipped
         assert s.info.get(production.NO_QUALITY_HOLDS) is True
