@@ -12,14 +12,14 @@ import contextlib
 import struct
 import termios
 from collections.abc import Awaitable, Sequence
-from typing import Any
-
-from pymodbus.client import AsyncModbusSerialClient
-from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from typing import TYPE_CHECKING, Any
 
 from edge.drivers.modbus.codec import exception_name
 from edge.drivers.modbus.config import ModbusArea, ModbusDevice, ModbusTcpConnection
 from edge.drivers.modbus.tcp import ModbusTcpClient
+
+if TYPE_CHECKING:  # pymodbus loads only for RTU devices (an agent with TCP ones is lighter)
+    from pymodbus.client import AsyncModbusSerialClient
 
 #: function code of each area's read
 READ_CODES: dict[ModbusArea, int] = {
@@ -61,7 +61,9 @@ class ModbusLink:
         #: a request that never returns (it should not) must not hang the device's task
         self._guard = self._timeout * (cfg.retries + 1) + 1.0
 
-    def _make_client(self) -> AsyncModbusSerialClient:
+    def _make_client(self) -> "AsyncModbusSerialClient":
+        from pymodbus.client import AsyncModbusSerialClient
+
         c, t, n = self.cfg.connection, self._timeout, self.cfg.retries
         assert not isinstance(c, ModbusTcpConnection)
         return AsyncModbusSerialClient(
@@ -97,6 +99,8 @@ class ModbusLink:
                 _raise_if_cancelling()
             self._tcp = tcp
             return
+        from pymodbus.exceptions import ModbusException
+
         client = self._make_client()
         self._client = client
         try:
@@ -122,7 +126,7 @@ class ModbusLink:
             with contextlib.suppress(Exception):
                 client.close()
 
-    def _live(self) -> AsyncModbusSerialClient:
+    def _live(self) -> "AsyncModbusSerialClient":
         if self._client is None or not self._client.connected:
             raise LinkDown("disconnected", "not connected")
         return self._client
@@ -205,6 +209,8 @@ class ModbusLink:
 
     async def _call(self, call: Awaitable[Any]) -> Any:
         """Await one pymodbus request; our errors out, the response (not an error) back."""
+        from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+
         try:
             async with asyncio.timeout(self._guard):
                 rr = await call
