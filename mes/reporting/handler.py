@@ -72,6 +72,11 @@ class EventIdReused(Exception):
     """A known event_id sent for a different station."""
 
 
+class NeedsIsolation(Exception):
+    """A request was refused in a transaction run without per-request savepoints: its partial
+    effects may be in the session, which must be rolled back as a whole."""
+
+
 class StationHandler:
     def __init__(self, debounce_s: float, tolerance_percent: float = 0.0) -> None:
         self.debounce_s = debounce_s
@@ -114,7 +119,10 @@ class StationHandler:
             roster[station].append(operator)
         session.info["station_operators"] = roster
 
-    def handle(self, session: Session, req: StationRequest) -> Answer:
+    def handle(self, session: Session, req: StationRequest, isolate: bool = True) -> Answer:
+        """Answer one request inside the caller's transaction. With `isolate` (the default) the
+        action runs in its own SAVEPOINT and a refusal rolls back only its effects; without,
+        a refusal raises `NeedsIsolation` and the caller must discard the whole transaction."""
         checked: set[str] = session.info.get("scan_events_checked", set())
         prior = None
         if req.event_id not in checked:
@@ -139,12 +147,15 @@ class StationHandler:
                 f"{_short(req.code)} again after {age:.1f} s: ignored as a double scan",
             )
             return self._record(session, req, answer)
-        savepoint = session.begin_nested()
+        savepoint = session.begin_nested() if isolate else None
         try:
             roster: list[list[Operator]] = []
             action, message = self._apply(session, state, req, roster)
-            savepoint.commit()
+            if savepoint is not None:
+                savepoint.commit()
         except Refusal as refusal:
+            if savepoint is None:
+                raise NeedsIsolation(req.event_id) from refusal
             savepoint.rollback()
             state = self._state(session, req.station)
             answer = self._refused(session, state, refusal)

@@ -1,10 +1,11 @@
 """The scan writer: group-commits station requests, one transaction per batch.
 
 Requests from all HTTP workers are queued; the writer takes up to `max_batch` at a time, runs
-each action inside its own SAVEPOINT (a refusal rolls back that request's effects only), commits
-the batch once, and only then resolves each request's future. An answer therefore always means
-"committed": nothing acknowledged is lost. If the batch commit fails, every request of the batch
-is retried alone, so one bad request cannot fail its neighbours.
+each action (inside its own SAVEPOINT once a request of the batch was refused: a refusal then
+rolls back that request's effects only), commits the batch once, and only then resolves each
+request's future. An answer therefore always means "committed": nothing acknowledged is lost.
+If the batch commit fails, every request of the batch is retried alone, so one bad request
+cannot fail its neighbours.
 
 On SQLite the batch opens with BEGIN IMMEDIATE: the write lock is taken up front, never
 upgraded halfway (the pysqlite driver would otherwise start the transaction at the first
@@ -22,7 +23,13 @@ from concurrent.futures import Future, InvalidStateError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from mes.reporting.handler import Answer, EventIdReused, StationHandler, StationRequest
+from mes.reporting.handler import (
+    Answer,
+    EventIdReused,
+    NeedsIsolation,
+    StationHandler,
+    StationRequest,
+)
 from mes.reporting.production import gate_quality_holds, track_jobs
 
 log = logging.getLogger(__name__)
@@ -139,6 +146,16 @@ class ScanWriter:
             _resolve(future, result)
 
     def _transaction(self, batch: list[_Item]) -> list[Answer | BaseException]:
+        """Most batches refuse nothing: they run without per-request savepoints (two
+        statements and a flush less per request). A refusal discards that attempt and the
+        batch runs again with each request in its own SAVEPOINT, so that only the refused
+        request's effects are rolled back."""
+        try:
+            return self._attempt(batch, isolate=False)
+        except NeedsIsolation:
+            return self._attempt(batch, isolate=True)
+
+    def _attempt(self, batch: list[_Item], isolate: bool) -> list[Answer | BaseException]:
         results: list[Answer | BaseException] = []
         with Session(self.engine, expire_on_commit=False) as session:
             if self._sqlite:
@@ -151,10 +168,11 @@ class ScanWriter:
                 [request.station for request, _ in batch],
             )
             for request, _ in batch:
-                # The handler rolls a refused action back to its own SAVEPOINT; anything else
-                # that fails here fails the batch, which is then retried one request at a time.
+                # Isolated, the handler rolls a refused action back to its own SAVEPOINT;
+                # anything else that fails here fails the batch, which is then retried one
+                # request at a time.
                 try:
-                    results.append(self.handler.handle(session, request))
+                    results.append(self.handler.handle(session, request, isolate))
                 except EventIdReused as exc:
                     results.append(exc)
             session.commit()

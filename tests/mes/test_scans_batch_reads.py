@@ -12,10 +12,12 @@ from sqlmodel import Session, select
 from mes.orders.intake import apply_erp_message
 from mes.orders.models import Operation
 from mes.production import service as production
+from mes.production.models import ProductionEvent
 from mes.production.refusals import WORK_ORDER_HELD, Refusal
 from mes.quality.holds import Target, TargetKind
 from mes.quality.holds_service import place_hold
 from mes.reporting.handler import Answer, StationHandler, StationRequest
+from mes.reporting.models import StationLogin
 from mes.reporting.production import gate_quality_holds
 from mes.reporting.writer import ScanWriter
 from tests.mes import test_scans_writer as writer_cases
@@ -79,9 +81,15 @@ def test_one_batch_of_three_stations_reads_each_ones_own_state(engine: Engine) -
     # the job summary of each answer is its own order's, with the quantity just reported
     assert answers[0].body["station_state"]["job"]["good"] == 2
     assert answers[3].body["station_state"]["job"]["good"] == 3
+    # the refusal made the writer redo the batch with savepoints: the neighbours' effects and
+    # ws-02's logout (same batch, before its refused scan) are committed once, nothing twice
     with Session(engine) as s:
         goods = sorted(op.good for op in s.exec(select(Operation)).all())
+        logins = sorted(s.exec(select(StationLogin.station)).all())
+        events = s.exec(select(ProductionEvent).where(ProductionEvent.kind == "quantity.good"))
+        assert len(events.all()) == 2
     assert goods == [0, 2, 3]
+    assert logins == ["ws-01", "ws-03"]
 
 
 def test_a_hold_committed_before_the_batch_refuses_its_reports(engine: Engine) -> None:
