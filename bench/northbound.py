@@ -2,8 +2,9 @@
 
 1. publish: values/s from the agent's durable queue through Mosquitto to a subscriber, against
    a bare paho QoS 1 publish loop of the same (pre-encoded) batches;
-2. W1: the agent as a process (synthetic devices: 10 x 500 float32 through the full pipeline,
-   durable queue on, QoS 1), at a 100 ms poll (CPU % of one core, RSS) and at a 20 ms poll
+2. W1: the agent as a process (10 Modbus devices x 500 float32 read from the press simulator
+   through the real driver and the full pipeline, durable queue on, QoS 1; `--w1-source synthetic`
+   for in-process devices), at a 100 ms poll (CPU % of one core, RSS) and at a 20 ms poll
    (values/s delivered to a subscriber);
 3. historian: points/s from MQTT through the historian into VictoriaMetrics, against a bare
    influxdb-client line-protocol write loop of the same points;
