@@ -2,12 +2,15 @@
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from tests.services.mosquitto import Mosquitto
 from tests.services.postgres import Postgres
 from tests.services.victoria import Victoria
+
+S = TypeVar("S")
 
 
 @pytest.fixture(scope="session")
@@ -17,19 +20,26 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
     broker.stop()
 
 
+def _private(kind: Callable[..., S], workdir: Path) -> Iterator[Callable[..., S]]:
+    """Start-on-demand instances of a service for one test, stopped afterwards."""
+    started: list[S] = []
+
+    def make(**kwargs: object) -> S:
+        service = kind(
+            workdir / f"{getattr(kind, '__name__', 'svc').lower()}-{len(started)}", **kwargs
+        )
+        started.append(service)
+        return service
+
+    yield make
+    for service in started:
+        service.stop()  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
     """Private brokers for tests that kill or restart one."""
-    started: list[Mosquitto] = []
-
-    def make(**kwargs: object) -> Mosquitto:
-        broker = Mosquitto(tmp_path / f"mosquitto-{len(started)}", **kwargs)  # type: ignore[arg-type]
-        started.append(broker)
-        return broker
-
-    yield make
-    for b in started:
-        b.stop()
+    yield from _private(Mosquitto, tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -41,16 +51,8 @@ def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Victoria]:
 
 @pytest.fixture
 def victoria_factory(tmp_path: Path) -> Iterator[Callable[..., Victoria]]:
-    started: list[Victoria] = []
-
-    def make(**kwargs: object) -> Victoria:
-        store = Victoria(tmp_path / f"victoria-{len(started)}", **kwargs)  # type: ignore[arg-type]
-        started.append(store)
-        return store
-
-    yield make
-    for s in started:
-        s.stop()
+    """Private time-series servers for tests that stop or restart one."""
+    yield from _private(Victoria, tmp_path)
 
 
 @pytest.fixture(scope="session")

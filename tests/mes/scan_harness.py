@@ -52,7 +52,7 @@ def plant_config(db_url: str, broker_url: str, **mes: Any) -> PlantConfig:
 def make_runtime(cfg: PlantConfig) -> Any:
     from mes.runtime import MesRuntime
 
-    return MesRuntime(cfg, connect_timeout_s=5)
+    return MesRuntime(cfg, replica=f"harness-{uuid.uuid4().hex[:8]}", connect_timeout_s=5)
 
 
 @contextmanager
