@@ -190,6 +190,9 @@ def test_orders_sent_while_the_mes_is_down_are_applied_at_restart(tmp_path, mosq
                 10,
                 "the order queued at the broker while the MES was down",
             )
+            applied = work_order(rt2, "PO-WHILE-DOWN")
+            assert applied is not None
+            assert applied.quantity == 3
         finally:
             rt2.stop_sync()
     finally:

@@ -159,6 +159,7 @@ def test_suspend_and_pause_need_resume(engine):
     refused("WORK_ORDER_SUSPENDED", good, engine, wo, "0010", "ws-10", 1)
     act(engine, P.resume_work_order, wo, actor="sup")
     good(engine, wo, "0010", "ws-10", 1)
+    assert op(engine, wo, "0010")[1].good == 1  # only the report after resume counted
 
 
 def test_rework_path_and_scrap_reasons(engine):
