@@ -522,6 +522,8 @@ def report(
             R.INVALID_QUANTITY,
             f"produced units add up to {sum(u.quantity for u in produced)}, not {good}",
         )
+    if produced:  # a held lot or serial takes no more units
+        _refuse_if_held(session, wo, op, workstation, [u.code for u in produced])
     op.good += good
     op.scrap += scrap
     op.rework += rework - from_rework
