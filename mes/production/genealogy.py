@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from mes.masterdata.models import Product
 from mes.orders.models import Operation, WorkOrder
+from mes.production.batch import memo
 from mes.production.models import Consumption, GenealogyLink, Lot, ProductionEvent
 from mes.production.refusals import INVALID_QUANTITY, Refusal
 
@@ -49,15 +50,30 @@ def resolve_product(
 
 
 def _lot(session: Session, product: str, kind: str, code: str, **fields: Any) -> tuple[Lot, bool]:
-    found = session.exec(
-        select(Lot).where(Lot.product == product, Lot.kind == kind, Lot.code == code)
-    ).first()
+    rows = memo(session)
+    key = ("lot", product, kind, code)
+    found = rows.get(key) if rows is not None else None
+    if found is None:
+        found = session.exec(
+            select(Lot).where(Lot.product == product, Lot.kind == kind, Lot.code == code)
+        ).first()
     if found is not None:
+        if rows is not None:
+            rows[key] = found
         return found, False
     lot = Lot(product=product, kind=kind, code=code, **fields)
     session.add(lot)
     session.flush()
+    if rows is not None:
+        rows[key] = lot
     return lot, True
+
+
+def _event_id(session: Session, ev: ProductionEvent) -> int:
+    if ev.id is None:  # a batch flushes its events only when an id is needed
+        session.flush()
+    assert ev.id is not None
+    return ev.id
 
 
 def _link(
@@ -98,7 +114,7 @@ def consume(
 ) -> Lot:
     assert wo.id is not None
     assert op.id is not None
-    assert ev.id is not None
+    event_id = _event_id(session, ev)
     kind, code = ("serial", material.serial) if material.serial else ("lot", material.lot)
     assert code is not None
     lot, _ = _lot(
@@ -107,7 +123,7 @@ def consume(
     assert lot.id is not None
     session.add(
         Consumption(
-            event_id=ev.id,
+            event_id=event_id,
             work_order_id=wo.id,
             operation_id=op.id,
             lot_id=lot.id,
@@ -115,9 +131,12 @@ def consume(
             unit=unit,
         )
     )
+    rows = memo(session)
+    if rows is not None:
+        rows.pop(("consumed", wo.id), None)
     made_lots = session.exec(select(Lot).where(Lot.work_order_id == wo.id, Lot.kind == "lot")).all()
     for parent in made_lots:
-        _link(session, parent, [lot], wo.id, ev.id)
+        _link(session, parent, [lot], wo.id, event_id)
     return lot
 
 
@@ -130,15 +149,9 @@ def produce(
 ) -> list[dict[str, Any]]:
     """Record produced lots/serials `(code, kind, quantity)`; returns the confirmation lines."""
     assert wo.id is not None
-    assert ev.id is not None
     if not units:
         return []
-    consumed_ids = set(
-        session.exec(select(Consumption.lot_id).where(Consumption.work_order_id == wo.id)).all()
-    )
-    consumed = (
-        session.exec(select(Lot).where(col(Lot.id).in_(consumed_ids))).all() if consumed_ids else []
-    )
+    consumed = _consumed(session, wo.id)
     lines: list[dict[str, Any]] = []
     for code, kind, quantity in units:
         if kind not in ("lot", "serial"):
@@ -148,9 +161,44 @@ def produce(
         lot, new = _lot(session, wo.product, kind, code, unit=wo.unit, work_order_id=wo.id)
         if kind == "serial" and not new:
             raise Refusal(INVALID_QUANTITY, f"serial {code} of {wo.product} already exists")
-        _link(session, lot, consumed, wo.id, ev.id)
+        if consumed:
+            _link(session, lot, consumed, wo.id, _event_id(session, ev))
         lines.append({kind: code, "quantity": quantity})
     return lines
+
+
+def prefetch(session: Session, work_order_ids: Sequence[int]) -> None:
+    """Into the batch memo: the lots these work orders produced and consumed."""
+    rows = memo(session)
+    if rows is None or not work_order_ids:
+        return
+    for lot in session.exec(select(Lot).where(col(Lot.work_order_id).in_(work_order_ids))):
+        rows[("lot", lot.product, lot.kind, lot.code)] = lot
+    consumed: dict[int, list[Lot]] = {i: [] for i in work_order_ids}
+    for wo_id, lot in session.exec(
+        select(Consumption.work_order_id, Lot)
+        .join(Lot, col(Lot.id) == Consumption.lot_id)
+        .where(col(Consumption.work_order_id).in_(work_order_ids))
+        .distinct()
+    ):
+        consumed[wo_id].append(lot)
+    for wo_id, lots in consumed.items():
+        rows[("consumed", wo_id)] = lots
+
+
+def _consumed(session: Session, wo_id: int) -> list[Lot]:
+    """The lots and serials consumed on a work order so far."""
+    rows = memo(session)
+    if rows is not None and ("consumed", wo_id) in rows:
+        cached: list[Lot] = rows[("consumed", wo_id)]
+        return cached
+    ids = set(
+        session.exec(select(Consumption.lot_id).where(Consumption.work_order_id == wo_id)).all()
+    )
+    lots = list(session.exec(select(Lot).where(col(Lot.id).in_(ids))).all()) if ids else []
+    if rows is not None:
+        rows[("consumed", wo_id)] = lots
+    return lots
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from mes.orders.states import (
 from mes.outbox.store import enqueue, new_message_id
 from mes.production import genealogy
 from mes.production import refusals as R
+from mes.production.batch import BATCH, memo
 from mes.production.confirmation import Confirmation, MaterialLine
 from mes.production.models import ProductionEvent
 from mes.production.quantities import OperationCounts, check_report
@@ -96,27 +97,71 @@ class Material:
 #: they run as usual.
 NO_QUALITY_HOLDS = "production.no_quality_holds"
 
+
 # --- loading and checks -----------------------------------------------------------------
 
 
 def _work_order(session: Session, work_order: str | int) -> WorkOrder:
+    key = ("wo", work_order if isinstance(work_order, int) else work_order.strip().upper())
+    rows = memo(session)
+    if rows is not None and key in rows:
+        cached: WorkOrder = rows[key]  # locked by this transaction when it was loaded
+        return cached
     q = select(WorkOrder).with_for_update()
     if isinstance(work_order, int):
         q = q.where(WorkOrder.id == work_order)
     else:
-        q = q.where(WorkOrder.number == work_order.strip().upper())
+        q = q.where(WorkOrder.number == key[1])
     wo = session.exec(q).first()
     if wo is None:
         raise Refusal(R.WORK_ORDER_NOT_FOUND, f"work order {work_order} does not exist")
+    if rows is not None:
+        rows[("wo", wo.id)] = rows[("wo", wo.number)] = wo
     return wo
 
 
 def _operations(session: Session, wo: WorkOrder) -> list[Operation]:
-    return list(
+    rows = memo(session)
+    if rows is not None and ("ops", wo.id) in rows:
+        return list(rows[("ops", wo.id)])
+    ops = list(
         session.exec(
             select(Operation).where(Operation.work_order_id == wo.id).order_by(col(Operation.seq))
         ).all()
     )
+    if rows is not None:
+        rows[("ops", wo.id)] = ops
+    return list(ops)
+
+
+def prefetch(session: Session, work_orders: Sequence[str]) -> None:
+    """Load and lock a batch's work orders with their operations and lots, a query each, so
+    that the batch's requests find them in the memo instead of querying one by one."""
+    rows = memo(session)
+    if rows is None or not work_orders:
+        return
+    known = {key[1] for key in rows if key[0] == "wo"}
+    numbers = sorted({n.strip().upper() for n in work_orders} - known)
+    if not numbers:
+        return
+    found = session.exec(
+        select(WorkOrder)
+        .where(col(WorkOrder.number).in_(numbers))
+        .order_by(col(WorkOrder.id))
+        .with_for_update()
+    ).all()
+    ids = [wo.id for wo in found]
+    ops: dict[int | None, list[Operation]] = {i: [] for i in ids}
+    for op in session.exec(
+        select(Operation)
+        .where(col(Operation.work_order_id).in_(ids))
+        .order_by(col(Operation.work_order_id), col(Operation.seq))
+    ):
+        ops[op.work_order_id].append(op)
+    for wo in found:
+        rows[("wo", wo.id)] = rows[("wo", wo.number)] = wo
+        rows[("ops", wo.id)] = ops[wo.id]
+    genealogy.prefetch(session, [i for i in ids if i is not None])
 
 
 def _station_may_work(session: Session, op: Operation, workstation: str | None) -> bool:
@@ -268,7 +313,8 @@ def _event(
         **fields,
     )
     session.add(ev)
-    session.flush()
+    if not session.info.get(BATCH):
+        session.flush()
     return ev
 
 

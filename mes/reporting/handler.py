@@ -103,6 +103,7 @@ class StationHandler:
         ).all()
         # strong references: the identity map alone would let the rows be collected
         session.info[_LOCKED_STATES] = {state.station: state for state in locked}
+        production.prefetch(session, [s.work_order for s in locked if s.work_order])
         # the batch's workstation rows, held for the batch: the production service's
         # work-centre check then finds them in the identity map instead of querying per scan
         session.info["batch_workstations"] = session.exec(
@@ -338,7 +339,6 @@ class StationHandler:
         message: str,
         operators: list[Operator] | None = None,
     ) -> Answer:
-        session.flush()
         return Answer(
             200,
             {

@@ -58,6 +58,11 @@ class Context:
         }
 
 
+def prefetch(session: Session, work_orders: list[str]) -> None:
+    """The batch's selected jobs, loaded and locked in one go."""
+    service.prefetch(session, work_orders)
+
+
 def select_job(
     session: Session, ctx: Context, work_order: str, operation: str | None
 ) -> tuple[str, str]:

@@ -20,9 +20,11 @@ import zlib
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from mes.production.batch import BATCH, forget
 from mes.reporting.handler import (
     Answer,
     EventIdReused,
@@ -160,6 +162,8 @@ class ScanWriter:
         with Session(self.engine, expire_on_commit=False) as session:
             if self._sqlite:
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            session.info[BATCH] = True
+            event.listen(session, "after_soft_rollback", lambda s, _tx: forget(s))
             track_jobs(session)
             gate_quality_holds(session)
             self.handler.prefetch(
