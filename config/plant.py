@@ -174,6 +174,13 @@ class Mes(Strict):
         default=None, description="creates user admin on first start (secret: use the env)"
     )
     scan_prefixes: ScanPrefixes = ScanPrefixes()
+    scan_writer_lanes: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="PostgreSQL only: scan writer threads per process (SQLite always has one). "
+        "One gives the largest group commits; more only pay off when the database is far away",
+    )
 
 
 Device = Annotated[ModbusDevice | OpcUaDevice, Field(discriminator="driver")]

@@ -68,7 +68,7 @@ def build_services(cfg: PlantConfig, engine: Engine) -> MesServices:
     except ValueError as exc:
         raise ValueError(f"mes.scan_prefixes: {exc}") from None
     handler = StationHandler(cfg.mes.debounce_s, cfg.mes.over_report_tolerance_percent)
-    writer = ScanWriter(engine, handler)
+    writer = ScanWriter(engine, handler, lanes=cfg.mes.scan_writer_lanes)
     return MesServices(
         cfg=cfg,
         engine=engine,
