@@ -1,9 +1,10 @@
 """The historian: `_telemetry` from the broker into the time-series store, acknowledged to the
 broker only once the store accepted it.
 
-paho's thread decodes each message and buffers it (unacknowledged); the writer thread sends
-batches of up to `historian.batch_size` points every `flush_interval_ms` and acknowledges the
-messages of a batch after the store accepted it. While the store is down the writer retries
+paho's thread converts each message (line protocol for a server, points for the embedded
+store) and buffers it, unacknowledged; the writer threads send batches of up to
+`historian.batch_size` points every `flush_interval_ms` and acknowledge the messages of a batch
+after the store accepted it. While the store is down the writer retries
 with backoff and holds the batch: the broker stops sending once `receive_maximum` messages are
 unacknowledged (MQTT 5), and everything unacknowledged is redelivered after a restart
 (persistent session), so nothing is lost.
@@ -13,6 +14,7 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +38,7 @@ from mes.historian.stores import (
 
 log = logging.getLogger(__name__)
 
+_TOPIC_CACHE_MAX = 100_000
 SHARE_GROUP = "historian"
 SESSION_EXPIRY_S = 24 * 3600
 #: concurrent store writes: one batch is decoded and sent while the store ingests another
@@ -59,14 +62,15 @@ class HistorianStats:
 
 @dataclass(slots=True)
 class _Held:
-    """A received message, not yet acknowledged; decoded by a writer, not on paho's thread."""
+    """A received message, converted, not yet acknowledged."""
 
     epoch: int
     mid: int
     qos: int
-    topic: str
-    payload: bytes
-    size: int  # values in it (estimated without decoding)
+    block: bytes  # its line protocol (server store), newline-terminated lines
+    lines: int  # lines in `block`
+    points: list[Point]  # its points (embedded store)
+    size: int  # points in it; 1 for a message with none, so it still counts toward a batch
 
 
 def subscription(ns: Namespace, protocol: MQTTProtocolVersion, group: str = SHARE_GROUP) -> str:
@@ -93,9 +97,10 @@ class Historian:
         )
         self.stats = HistorianStats()
         self._line_protocol = h.url is not None or store is not None
-        self._conv = Converter()
+        self._conv = Converter()  # used on paho's thread only
+        self._telemetry_topics: dict[str, bool] = {}  # topic -> matches our subscription
         self._cond = threading.Condition()
-        self._held: list[_Held] = []
+        self._held: deque[_Held] = deque()
         self._held_points = 0
         self._first_held_at = 0.0
         self._epoch = 0
@@ -184,20 +189,40 @@ class Historian:
             log.warning("historian lost the broker", extra={"reason": str(rc)})
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        if not mqtt.topic_matches_sub(self.ns.all_telemetry, msg.topic):
+        topic = msg.topic
+        ours = self._telemetry_topics.get(topic)
+        if ours is None:
+            if len(self._telemetry_topics) > _TOPIC_CACHE_MAX:
+                self._telemetry_topics.clear()
+            ours = mqtt.topic_matches_sub(self.ns.all_telemetry, topic)
+            self._telemetry_topics[topic] = ours
+        if not ours:
             client.ack(msg.mid, msg.qos)  # brokers may send what we did not ask for
             return
         self.stats.messages_received += 1
-        payload = bytes(msg.payload)
-        size = payload.count(b'"tag"') or 1
+        block, lines, points = self._convert(topic, bytes(msg.payload))
+        size = lines + len(points) or 1
         with self._cond:
             if not self._held:
                 self._first_held_at = time.monotonic()
-            self._held.append(_Held(self._epoch, msg.mid, msg.qos, msg.topic, payload, size))
+            self._held.append(_Held(self._epoch, msg.mid, msg.qos, block, lines, points, size))
             self._held_points += size
             self.stats.buffered_messages = len(self._held)
             if self._held_points >= self.cfg.historian.batch_size:
                 self._cond.notify()
+
+    def _convert(self, topic: str, payload: bytes) -> tuple[bytes, int, list[Point]]:
+        """The message as line protocol (server) or points (embedded store). A message that is
+        not telemetry is logged, counted and left empty (it is acknowledged with its batch)."""
+        try:
+            if self._line_protocol:
+                block, lines = self._conv.encode(topic, payload)
+                return block, lines, []
+            return b"", 0, self._conv.points(topic, payload)
+        except BadTelemetry as exc:
+            self.stats.bad_messages += 1
+            log.error("dropping a message that is not telemetry", extra={"error": str(exc)[:300]})
+            return b"", 0, []
 
     # -- the writer -------------------------------------------------------------------------
 
@@ -218,7 +243,7 @@ class Historian:
             taken: list[_Held] = []
             n = 0
             while self._held and (not taken or n + self._held[0].size <= h.batch_size):
-                item = self._held.pop(0)
+                item = self._held.popleft()
                 taken.append(item)
                 n += item.size
             self._held_points -= n
@@ -236,42 +261,21 @@ class Historian:
                 if self._halt.is_set():
                     return
                 continue
-            decoded = self._decode(batch)
-            body = b"".join(block for _, block, _, _ in decoded)
-            lines = sum(n for _, _, n, _ in decoded)
-            points = [p for _, _, _, item_points in decoded for p in item_points]
+            body = b"".join([item.block for item in batch])
+            lines = sum([item.lines for item in batch])
+            points = [p for item in batch for p in item.points] if not self._line_protocol else []
             stored = self._store(body, lines, points)
             if stored is None:
                 return  # stopping with the store down: the broker redelivers after restart
             if not stored:  # the store refuses something in it: find the message, keep the rest
-                for item, block, n, item_points in decoded:
-                    one = self._store(block, n, item_points)
+                for item in batch:
+                    one = self._store(item.block, item.lines, item.points)
                     if one is None:
                         return
                     if not one:
                         self.stats.bad_messages += 1
                         log.error("the store refused a message; dropped", extra={"mid": item.mid})
             self._ack(seq, batch)
-
-    def _decode(self, batch: list[_Held]) -> list[tuple[_Held, bytes, int, list[Point]]]:
-        """Each message as line protocol (server) or points (embedded store); a message that
-        is not telemetry is logged, counted and left empty (it is acknowledged with its
-        batch)."""
-        out: list[tuple[_Held, bytes, int, list[Point]]] = []
-        for item in batch:
-            try:
-                if self._line_protocol:
-                    block, n = self._conv.encode(item.topic, item.payload)
-                    out.append((item, block, n, []))
-                else:
-                    out.append((item, b"", 0, self._conv.points(item.topic, item.payload)))
-            except BadTelemetry as exc:
-                self.stats.bad_messages += 1
-                log.error(
-                    "dropping a message that is not telemetry", extra={"error": str(exc)[:300]}
-                )
-                out.append((item, b"", 0, []))
-        return out
 
     def _store(self, body: bytes, lines: int, points: list[Point]) -> bool | None:
         """True once stored; False if the store refuses the data itself; None when stopping
