@@ -297,10 +297,13 @@ def _event(
     operator: str | None,
     actor: str | None,
     at: datetime | None,
+    crew: Sequence[str] = (),
     **fields: Any,
 ) -> ProductionEvent:
     assert wo.id is not None
     detail = fields.pop("detail", None)
+    if len(crew) > 1:  # `operator` is the first; the event keeps who else was logged in
+        detail = {**(detail or {}), "operators": list(crew)}
     ev = ProductionEvent(
         kind=kind,
         at=at or utcnow(),
@@ -330,8 +333,10 @@ def _confirm(
     materials: Sequence[MaterialLine] = (),
     produced: Sequence[dict[str, Any]] = (),
     disposition: dict[str, Any] | None = None,
+    crew: Sequence[str] = (),
 ) -> str:
-    """Write the operation confirmation into the outbox; returns its message_id."""
+    """Write the operation confirmation into the outbox; returns its message_id. `crew`: every
+    operator logged in at the station (the event's `operator` alone when not given)."""
     message_id = ev.confirmation_message_id or new_message_id()
     quality = _quality()
     conf = Confirmation(
@@ -348,7 +353,7 @@ def _confirm(
         rework=ev.rework,
         final=final,
         correction_of=correction_of,
-        operators=(ev.operator,) if ev.operator else (),
+        operators=tuple(crew) or ((ev.operator,) if ev.operator else ()),
         materials_consumed=tuple(materials),
         produced=tuple(produced),
         holds=(
@@ -541,6 +546,7 @@ def report(
     produced: Sequence[ProducedUnit] = (),
     actor: str | None = None,
     at: datetime | None = None,
+    crew: Sequence[str] = (),
 ) -> ProductionEvent:
     """Report quantities on a running operation; good units are released to the next one.
     `from_rework` of the good units come back from this operation's rework pool."""
@@ -591,6 +597,7 @@ def report(
         operator=operator,
         actor=actor,
         at=at,
+        crew=crew,
         good=good,
         scrap=scrap,
         rework=rework,
@@ -611,6 +618,7 @@ def report(
         ev,
         scrap_reasons={scrap_reason.strip(): scrap} if scrap and scrap_reason else {},
         produced=made,
+        crew=crew,
     )
     audit.record(
         session,
@@ -635,6 +643,7 @@ def report_good(
     produced: Sequence[ProducedUnit] = (),
     actor: str | None = None,
     at: datetime | None = None,
+    crew: Sequence[str] = (),
 ) -> ProductionEvent:
     return report(
         session,
@@ -647,6 +656,7 @@ def report_good(
         produced=produced,
         actor=actor,
         at=at,
+        crew=crew,
     )
 
 
@@ -662,6 +672,7 @@ def report_scrap(
     tolerance_percent: float,
     actor: str | None = None,
     at: datetime | None = None,
+    crew: Sequence[str] = (),
 ) -> ProductionEvent:
     return report(
         session,
@@ -674,6 +685,7 @@ def report_scrap(
         scrap_reason=reason,
         actor=actor,
         at=at,
+        crew=crew,
     )
 
 
@@ -687,6 +699,7 @@ def consume_material(
     operator: str | None,
     actor: str | None = None,
     at: datetime | None = None,
+    crew: Sequence[str] = (),
 ) -> ProductionEvent:
     """Record a consumed lot or serial on a running operation, link it into the genealogy and
     confirm the goods issue to the ERP."""
@@ -715,6 +728,7 @@ def consume_material(
         operator=operator,
         actor=actor,
         at=at,
+        crew=crew,
         detail={
             "product": product,
             "gtin": material.gtin,
@@ -727,7 +741,7 @@ def consume_material(
     )
     genealogy.consume(session, wo, op, ev, product, material, quantity, unit)
     line = MaterialLine(product, material.lot, material.serial, quantity, unit)
-    _confirm(session, wo, op, ev, materials=[line])
+    _confirm(session, wo, op, ev, materials=[line], crew=crew)
     return ev
 
 
@@ -740,6 +754,7 @@ def complete_operation(
     operator: str | None,
     actor: str | None = None,
     at: datetime | None = None,
+    crew: Sequence[str] = (),
 ) -> ProductionEvent:
     """Close an operation (short quantities stay on this work order: no backorder). Completing
     the last operation completes the work order and sends the final confirmation."""
@@ -764,6 +779,7 @@ def complete_operation(
         operator=operator,
         actor=actor,
         at=at,
+        crew=crew,
         confirmation_message_id=new_message_id(),
     )
     op.ended_at = ev.at
@@ -771,7 +787,7 @@ def complete_operation(
     if final:
         _move_wo(session, wo, Complete())
         wo.completed_at = ev.at
-    message_id = _confirm(session, wo, op, ev, final=final)
+    message_id = _confirm(session, wo, op, ev, final=final, crew=crew)
     if final:
         wo.final_message_id = message_id
         session.add(wo)

@@ -49,6 +49,11 @@ class Context:
         return self.operators[0] if self.operators else None
 
     @property
+    def crew(self) -> dict[str, Any]:
+        """`who`, with every operator logged in (for actions that confirm to the ERP)."""
+        return {**self.who, "crew": tuple(self.operators)}
+
+    @property
     def who(self) -> dict[str, Any]:
         return {
             "workstation": self.station,
@@ -88,7 +93,7 @@ def resume(session: Session, ctx: Context, job: Job) -> str:
 
 
 def complete(session: Session, ctx: Context, job: Job) -> str:
-    service.complete_operation(session, job.work_order, job.operation, **ctx.who)
+    service.complete_operation(session, job.work_order, job.operation, **ctx.crew)
     return f"Completed {job.work_order} / {job.operation}"
 
 
@@ -99,7 +104,7 @@ def report_good(session: Session, ctx: Context, job: Job, quantity: int) -> str:
         job.operation,
         quantity=quantity,
         tolerance_percent=ctx.tolerance_percent,
-        **ctx.who,
+        **ctx.crew,
     )
     return f"{quantity} good on {job.work_order} / {job.operation}"
 
@@ -112,7 +117,7 @@ def report_scrap(session: Session, ctx: Context, job: Job, quantity: int, reason
         quantity=quantity,
         reason=reason,
         tolerance_percent=ctx.tolerance_percent,
-        **ctx.who,
+        **ctx.crew,
     )
     return f"{quantity} scrapped ({reason}) on {job.work_order} / {job.operation}"
 
@@ -130,7 +135,7 @@ def consume(session: Session, ctx: Context, job: Job, material: MaterialScan) ->
             expiry=material.expiry.isoformat() if material.expiry else None,
             product=material.product,
         ),
-        **ctx.who,
+        **ctx.crew,
     )
     what = material.lot or material.serial or material.gtin
     return f"Material {what} consumed on {job.work_order} / {job.operation}"

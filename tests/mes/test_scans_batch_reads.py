@@ -11,8 +11,9 @@ from sqlmodel import Session, select
 
 from mes.orders.intake import apply_erp_message
 from mes.orders.models import Operation
+from mes.production import genealogy
 from mes.production import service as production
-from mes.production.models import ProductionEvent
+from mes.production.models import GenealogyLink, Lot, ProductionEvent
 from mes.production.refusals import WORK_ORDER_HELD, Refusal
 from mes.quality.holds import Target, TargetKind
 from mes.quality.holds_service import place_hold
@@ -25,6 +26,7 @@ from tests.mes import test_scans_writer as writer_cases
 #: the same database fixture and request builder as the writer's own tests
 engine = writer_cases.engine
 request = writer_cases.request
+GTIN = "09506000134352"
 
 
 def release(engine: Engine, erp_id: str, quantity: int = 10) -> str:
@@ -123,3 +125,33 @@ def test_a_hold_placed_in_the_same_session_is_seen_by_the_next_report(engine: En
             )
     assert refused.value.code == WORK_ORDER_HELD
     assert "burr on edge" in refused.value.message
+
+
+def test_a_batch_links_what_it_consumes_into_what_it_produces(engine: Engine) -> None:
+    """The batch's work order, operations and lots are read once, at its start: a lot consumed
+    in the batch must still go into the lot reported after it, also when a refusal makes the
+    writer redo the batch with savepoints, and nothing may be created twice."""
+    wo = release(engine, "PO-G", quantity=20)
+    writer = ScanWriter(engine, StationHandler(0.0))
+    running(writer, wo)
+    first = batch(
+        writer, request("ws-01", f"]C101{GTIN}10L-STEEL-1\x1d305"), request("ws-01", "QTY:1")
+    )
+    assert [a.status for a in first] == [200, 200]
+    with Session(engine) as s:
+        assert len(s.exec(select(GenealogyLink)).all()) == 1
+    second = batch(
+        writer,
+        request("ws-02", "QTY:1"),  # nobody logged in at ws-02: refused
+        request("ws-01", f"]C101{GTIN}10L-STEEL-2\x1d305"),
+        request("ws-01", "QTY:2"),
+    )
+    assert [a.status for a in second] == [422, 200, 200]
+    assert second[2].body["station_state"]["job"]["good"] == 3
+    with Session(engine) as s:
+        produced = s.exec(select(Lot).where(Lot.work_order_id != None)).all()  # noqa: E711
+        assert [lot.code for lot in produced] == [f"BRKT-200-{wo[3:]}"]
+        assert len(s.exec(select(GenealogyLink)).all()) == 2
+        back = genealogy.trace_backward(s, produced[0].code)
+        assert sorted((n.code, n.depth) for n in back) == [("L-STEEL-1", 1), ("L-STEEL-2", 1)]
+        assert s.exec(select(Operation.good)).one() == 3

@@ -97,6 +97,14 @@ def test_order_to_final_confirmation_through_scans(floor: Floor) -> None:
     assert {"BURR": 1} in [c["scrap_reasons"] for c in confs]
     assert confs[-1]["final"] is True
     assert confs[-1]["workstation"] == "ws-20"
+    # a confirmation names every operator logged in at the station, first logged in first
+    assert {tuple(c["operators"]) for c in confs if c["operation"] == "0010"} == {("E1",)}
+    assert {tuple(c["operators"]) for c in confs if c["operation"] == "0020"} == {("E1", "E2")}
+    with Session(floor.engine) as s:
+        details = s.exec(
+            select(ProductionEvent.detail_json).where(ProductionEvent.workstation == "ws-20")
+        ).all()
+    assert any(json.loads(d).get("operators") == ["E1", "E2"] for d in details)
 
 
 def test_out_of_sequence_and_held_and_not_running(floor: Floor) -> None:
@@ -215,3 +223,28 @@ def test_control_characters_are_kept_visibly_in_the_scan_log(floor: Floor) -> No
         "/api/v1/stations/ws-10/scans", headers=bearer(floor.tokens["ws-10"])
     ).json()
     assert [e["code"] for e in log] == ["\\x00\\x00", "\\x00QTY:1\x1d"]
+
+
+def test_metrics_count_what_the_scan_writer_committed(floor: Floor) -> None:
+    def counters() -> dict[str, float]:
+        r = floor.client.get("/metrics")
+        assert r.status_code == 200
+        lines = [ln.split() for ln in r.text.splitlines() if not ln.startswith("#")]
+        return {name: float(value) for name, value in lines}
+
+    before = counters()
+    wo = release(floor.engine, quantity=5)
+    for code in ("EMP:E1", f"WO:{wo}/0010", "CMD:START", "QTY:2"):
+        floor.ok("ws-10", code)
+    floor.refused("ws-10", "QTY:9")  # a refused scan is committed too (its scan-log row)
+    after = counters()
+    assert (
+        after["shopfloor_mes_scan_requests_total"] - before["shopfloor_mes_scan_requests_total"]
+        == 5
+    )
+    batches = after["shopfloor_mes_scan_batches_total"] - before["shopfloor_mes_scan_batches_total"]
+    assert 1 <= batches <= 5
+    assert (
+        after["shopfloor_mes_scan_writer_cpu_seconds_total"]
+        > before["shopfloor_mes_scan_writer_cpu_seconds_total"]
+    )
