@@ -46,12 +46,12 @@ def good_values_lines(series_prefix: bytes, payload: bytes) -> tuple[bytes, int]
     # parts: [gap, tag, number, ts, gap, tag, number, ts, ..., gap]; every gap must be empty
     if any(parts[0::4]):
         return None
-    n = len(parts) // 4
-    out = [series_prefix] * (7 * n)
-    out[1::7] = parts[1::4]
-    out[2::7] = [_VALUE_EQ] * n
-    out[3::7] = parts[2::4]
-    out[4::7] = [_GOOD_TS] * n
-    out[5::7] = parts[3::4]
-    out[6::7] = [_EOL] * n
+    del parts[0::4]  # [tag, number, ts, tag, number, ts, ...]
+    n = len(parts) // 3
+    # series, then per value: tag, " value=", number, ",quality=0i ", ts, newline + series
+    out = [series_prefix] * (6 * n + 1)
+    out[1::2] = parts
+    out[2::6] = [_VALUE_EQ] * n
+    out[4::6] = [_GOOD_TS] * n
+    out[6::6] = [_EOL + series_prefix] * (n - 1) + [_EOL]
     return b"".join(out), n
