@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import Field, Session, SQLModel
 
+from mes import journal
 from mes.orders.models import utcnow
 
 
@@ -21,6 +22,9 @@ class AuditEntry(SQLModel, table=True):
     detail_json: str = "{}"
 
 
+_TABLE = journal.table_of(AuditEntry)
+
+
 def record(
     session: Session,
     actor: str,
@@ -28,14 +32,17 @@ def record(
     target: str,
     detail: dict[str, Any] | None = None,
     station: str | None = None,
-) -> AuditEntry:
+) -> None:
     """Add an audit entry to the caller's transaction (committed with the change it records)."""
-    entry = AuditEntry(
-        actor=actor,
-        action=action,
-        target=target,
-        station=station,
-        detail_json=json.dumps(detail or {}, default=str, sort_keys=True),
+    journal.append(
+        session,
+        _TABLE,
+        {
+            "at": utcnow(),
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "station": station,
+            "detail_json": json.dumps(detail or {}, default=str, sort_keys=True),
+        },
     )
-    session.add(entry)
-    return entry

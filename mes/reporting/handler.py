@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from mes import audit
+from mes import audit, journal
 from mes.auth.models import Operator
 from mes.auth.roles import Principal
 from mes.masterdata.models import Workstation
@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 
 #: `session.info` key: the batch's station states, locked by `StationHandler.prefetch`
 _LOCKED_STATES = "station_states_locked"
+#: `session.info` key: event id -> (station, answer) of the requests answered in this session
+_ANSWERED = "scan_events_answered"
+_SCAN_LOG = journal.table_of(ScanRecord)
 
 
 @dataclass(frozen=True)
@@ -124,13 +127,20 @@ class StationHandler:
         """Answer one request inside the caller's transaction. With `isolate` (the default) the
         action runs in its own SAVEPOINT and a refusal rolls back only its effects; without,
         a refusal raises `NeedsIsolation` and the caller must discard the whole transaction."""
+        answered = session.info.get(_ANSWERED, {}).get(req.event_id)
+        if answered is not None:  # a second copy in the same batch
+            station, first = answered
+            if station != req.station:
+                raise EventIdReused(
+                    f"event_id {req.event_id} was already used at station {station}"
+                )
+            return first
         checked: set[str] = session.info.get("scan_events_checked", set())
         prior = None
         if req.event_id not in checked:
             prior = session.exec(
                 select(ScanRecord).where(ScanRecord.event_id == req.event_id)
             ).first()
-        checked.discard(req.event_id)  # a second copy in the same batch must look again
         if prior is not None:
             if prior.station != req.station:
                 raise EventIdReused(
@@ -148,15 +158,20 @@ class StationHandler:
                 f"{_short(req.code)} again after {age:.1f} s: ignored as a double scan",
             )
             return self._record(session, req, answer)
-        savepoint = session.begin_nested() if isolate else None
+        savepoint = None
+        if isolate:
+            journal.flush(session)  # earlier requests' rows: kept whatever happens to this one
+            savepoint = session.begin_nested()
         try:
             roster: list[list[Operator]] = []
             action, message = self._apply(session, state, req, roster)
             if savepoint is not None:
+                journal.flush(session)
                 savepoint.commit()
         except Refusal as refusal:
             if savepoint is None:
                 raise NeedsIsolation(req.event_id) from refusal
+            journal.discard(session)
             savepoint.rollback()
             state = self._state(session, req.station)
             answer = self._refused(session, state, refusal)
@@ -362,22 +377,27 @@ class StationHandler:
     @staticmethod
     def _record(session: Session, req: StationRequest, answer: Answer) -> Answer:
         error = answer.body.get("error")
-        session.add(
-            ScanRecord(
-                event_id=req.event_id,
-                station=req.station,
-                code=req.code[:4096],
-                source=req.source,
-                actor=req.actor.label[:80],
-                scanned_at=req.scanned_at,
-                received_at=req.received_at,
-                accepted=answer.status == 200,
-                status=answer.status,
-                action=answer.body.get("action"),
-                error_code=error["code"] if error else None,
-                answer=json.dumps(answer.body, default=str),
-            )
+        journal.append(
+            session,
+            _SCAN_LOG,
+            {
+                "event_id": req.event_id,
+                "station": req.station,
+                "code": req.code[:4096],
+                "source": req.source,
+                "actor": req.actor.label[:80],
+                "scanned_at": req.scanned_at,
+                "received_at": req.received_at,
+                "accepted": answer.status == 200,
+                "status": answer.status,
+                "action": answer.body.get("action"),
+                "error_code": error["code"] if error else None,
+                "answer": json.dumps(answer.body, default=str),
+            },
         )
+        # a copy of this event later in the same batch gets this answer (the row is not
+        # written until the batch flushes its journal)
+        session.info.setdefault(_ANSWERED, {})[req.event_id] = (req.station, answer)
         return answer
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from mes import journal
 from mes.production.batch import BATCH, forget
 from mes.reporting.handler import (
     Answer,
@@ -187,6 +188,7 @@ class ScanWriter:
                     results.append(self.handler.handle(session, request, isolate))
                 except EventIdReused as exc:
                     results.append(exc)
+            journal.flush(session)
             session.commit()
         return results
 
