@@ -86,6 +86,12 @@ GOOD = '{"tag":"t","value":1.5,"quality":"good","ts":10}'
         body('{"tag":"t","value":1.5,"quality":"good","ts":10,"stale":true}'),
         body('{"value":1.5,"tag":"t","quality":"good","ts":10}'),  # other key order
         body(GOOD, head='{"v":1,"device":"press-01","seq":1,"ts":1,'),  # other header
+        # the odd value after good ones: tags are checked wherever they stand
+        body(GOOD + "," + '{"tag":"a b","value":1.0,"quality":"good","ts":10}'),
+        body(GOOD + "," + '{"tag":"a=b","value":1.0,"quality":"good","ts":10}' + "," + GOOD),
+        body(GOOD + "," + '{"tag":"tab\\tx","value":1.0,"quality":"good","ts":10}'),
+        body(GOOD + "," + '{"tag":"t","value":"RUNNING","quality":"good","ts":10}'),
+        body(GOOD + "," + '{"tag":"t","value":1.5,"quality":"good","ts":10,"unit":"a\\"b"}'),
     ],
 )
 def test_anything_else_takes_the_general_path_with_the_same_result(payload: bytes) -> None:
@@ -105,6 +111,10 @@ def test_anything_else_takes_the_general_path_with_the_same_result(payload: byte
         body(GOOD + GOOD),  # no comma
         body(GOOD)[:-1],  # truncated
         body('{"tag":"t","value":1.5e,"quality":"good","ts":10}'),
+        body('{"tag":"","value":1.5,"quality":"good","ts":10}'[:-1]),  # truncated, no tag
+        body(GOOD + ',{"tag":"'),  # a value cut after its tag key
+        body(GOOD + ',{"tag":"t","value":1.5,"quality":"good","ts":10},{"tag":"u",}'),
+        body(GOOD + "," + GOOD.replace('"value":1.5', '"value":01.5')),
     ],
 )
 def test_malformed_json_is_never_accepted_by_the_fast_path(payload: bytes) -> None:
