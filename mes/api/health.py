@@ -1,9 +1,13 @@
 """Liveness for load balancers, the demo and deployment checks."""
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from mes.api.problems import Problem
 
@@ -17,16 +21,21 @@ def healthz(request: Request) -> dict[str, Any]:
     return {"status": "ok"}
 
 
-_METRICS = (
-    ("shopfloor_mes_scan_requests_total", "counter", "station requests committed", "requests"),
-    ("shopfloor_mes_scan_batches_total", "counter", "group commits of the scan writer", "batches"),
-    (
-        "shopfloor_mes_scan_writer_cpu_seconds_total",
-        "counter",
-        "CPU time of the scan writer threads",
-        "cpu_seconds",
-    ),
-)
+class _WriterStats(Collector):
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    def collect(self) -> Iterator[Any]:
+        for name, doc, value in (
+            ("scan_requests", "station requests committed", self.writer.requests),
+            ("scan_batches", "group commits of the scan writer", self.writer.batches),
+            (
+                "scan_writer_cpu_seconds",
+                "CPU time of the scan writer threads",
+                self.writer.cpu_seconds,
+            ),
+        ):
+            yield CounterMetricFamily(f"shopfloor_mes_{name}", doc, value=value)
 
 
 @router.get(
@@ -34,12 +43,10 @@ _METRICS = (
     response_class=PlainTextResponse,
     summary="Prometheus metrics of this MES process (scan writer)",
 )
-def metrics(request: Request) -> str:
+def metrics(request: Request) -> PlainTextResponse:
     services = getattr(request.app.state, "services", None)
     if services is None:
         raise Problem(503, "NOT_READY", "the MES is starting or stopping")
-    lines = []
-    for name, kind, text, attr in _METRICS:
-        lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
-        lines.append(f"{name} {getattr(services.writer, attr)}")
-    return "\n".join(lines) + "\n"
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(_WriterStats(services.writer))
+    return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
