@@ -1,8 +1,10 @@
 """The plant configuration: one file describes hierarchy, devices, stations, routings, services."""
 
+from datetime import time
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr
 
 from config.alarms import AlarmDefinition, AlarmSettings
 from config.base import Segment, Strict
@@ -161,6 +163,33 @@ class ScanPrefixes(Strict):
     )
 
 
+def _clock_time(value: str) -> str:
+    try:
+        parsed = time.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time of day (HH:MM)") from None
+    return parsed.strftime("%H:%M")
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValueError(f"unknown time zone {value!r} (IANA name, e.g. Europe/Berlin)") from None
+    return value
+
+
+class Shifts(Strict):
+    ends: list[Annotated[str, AfterValidator(_clock_time)]] = Field(
+        default=["06:00", "14:00", "22:00"],
+        description="when shifts end (HH:MM in `timezone`): operators still logged in at a "
+        "station are logged out",
+    )
+    timezone: Annotated[str, AfterValidator(_time_zone)] = Field(
+        default="UTC", description="the plant's time zone for shift times (IANA name)"
+    )
+
+
 class Mes(Strict):
     bind: str = Field(default="127.0.0.1", description="address of the API")
     port: int = Field(default=8000, ge=1, le=65535)
@@ -180,6 +209,13 @@ class Mes(Strict):
         le=16,
         description="PostgreSQL only: scan writer threads per process (SQLite always has one). "
         "One gives the largest group commits; more only pay off when the database is far away",
+    )
+    shifts: Shifts = Shifts()
+    outbox_retry_s: float = Field(
+        default=5.0, gt=0, description="how often unpublished confirmations are retried"
+    )
+    outbox_keep_days: float = Field(
+        default=30.0, gt=0, description="published outbox rows are deleted after this"
     )
 
 

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete, text
@@ -48,18 +49,23 @@ class MesRuntime:
         *,
         replica: str | None = None,
         relay_interval_s: float = 0.5,
-        outbox_retry_s: float = 5.0,
-        outbox_keep_days: float = 30.0,
-        shift_ends: tuple[str, ...] = ("06:00", "14:00", "22:00"),
+        outbox_retry_s: float | None = None,
+        outbox_keep_days: float | None = None,
+        shift_ends: tuple[str, ...] | None = None,
         connect_timeout_s: float = 10.0,
     ) -> None:
+        """The arguments left as None come from the plant file (`mes.outbox_retry_s`,
+        `mes.outbox_keep_days`, `mes.shifts.ends`)."""
         self.cfg = cfg
         self.ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
         self.replica = replica or socket.gethostname()
         self.relay_interval_s = relay_interval_s
-        self.outbox_retry_s = outbox_retry_s
-        self.outbox_keep_days = outbox_keep_days
-        self.shift_ends = tuple(time.fromisoformat(t) for t in shift_ends)
+        self.outbox_retry_s = outbox_retry_s or cfg.mes.outbox_retry_s
+        self.outbox_keep_days = outbox_keep_days or cfg.mes.outbox_keep_days
+        ends = cfg.mes.shifts.ends if shift_ends is None else shift_ends
+        self.shift_ends = tuple(time.fromisoformat(t) for t in ends)
+        #: shift times are the plant's wall-clock times
+        self.shift_zone = ZoneInfo(cfg.mes.shifts.timezone)
         self.connect_timeout_s = connect_timeout_s
         self._engine: Engine | None = None
         self.link: BrokerLink | None = None
@@ -128,6 +134,7 @@ class MesRuntime:
                 "cron",
                 hour=t.hour,
                 minute=t.minute,
+                timezone=self.shift_zone,
                 id=f"shift-end-{t.hour:02d}{t.minute:02d}",
             )
         self.scheduler.start()

@@ -71,3 +71,19 @@ def test_field_path_drops_union_tags() -> None:
     assert field_path(("devices", 2, "modbus_tcp", "tags", 5, "address")) == (
         "devices[2].tags[5].address"
     )
+
+
+def test_shift_times_and_time_zone_are_checked(plant_yaml: Path) -> None:
+    data = _shipped(plant_yaml)
+    shifts = {"ends": ["06:00", "25:00"], "timezone": "Europe/Nowhere"}
+    data.setdefault("mes", {})["shifts"] = shifts
+    with pytest.raises(ConfigError) as err:
+        parse_plant(data, "plant.yaml", environ={})
+    problems = dict(err.value.problems)
+    assert "'25:00' is not a time of day" in problems["mes.shifts.ends[1]"]
+    assert "unknown time zone 'Europe/Nowhere'" in problems["mes.shifts.timezone"]
+    data["mes"]["shifts"] = {"ends": ["6:30", "14:00"], "timezone": "Europe/Berlin"}
+    with pytest.raises(ConfigError):  # not HH:MM
+        parse_plant(data, "plant.yaml", environ={})
+    data["mes"]["shifts"]["ends"] = ["06:30", "14:00:00"]
+    assert parse_plant(data, "plant.yaml", environ={}).mes.shifts.ends == ["06:30", "14:00"]

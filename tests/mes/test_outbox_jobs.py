@@ -1,9 +1,11 @@
 """Runtime jobs: outbox retry and purge, stale-login cleanup at shift end (APScheduler)."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from config.plant import Shifts
 from mes.outbox.models import OutboxMessage
 from mes.reporting.models import StationLogin
 from mes.runtime import MesRuntime
@@ -67,5 +69,27 @@ def test_scheduled_jobs(tmp_path, mosquitto):
             left = s.exec(select(OutboxMessage.message_id)).all()
         assert "old-published" not in left
         assert "recently-published" in left
+    finally:
+        rt.stop_sync()
+
+
+def test_shift_ends_and_retry_come_from_the_plant_file_in_its_time_zone(tmp_path, mosquitto):
+    cfg = runtime_config(tmp_path, mosquitto.url)
+    mes = cfg.mes.model_copy(
+        update={
+            "shifts": Shifts(ends=["05:30"], timezone="Europe/Berlin"),
+            "outbox_retry_s": 2.5,
+        }
+    )
+    rt = MesRuntime(cfg.model_copy(update={"mes": mes}), replica=f"z-{tmp_path.name}")
+    rt.start_sync()
+    try:
+        jobs = {j.id: j for j in rt.scheduler.get_jobs()}
+        assert set(jobs) == {"outbox-retry", "outbox-purge", "shift-end-0530"}
+        assert jobs["outbox-retry"].trigger.interval.total_seconds() == 2.5
+        # 05:30 on the plant's clock, whatever the server's zone (04:30 or 03:30 UTC)
+        berlin = jobs["shift-end-0530"].next_run_time.astimezone(ZoneInfo("Europe/Berlin"))
+        assert (berlin.hour, berlin.minute) == (5, 30)
+        assert jobs["shift-end-0530"].next_run_time.astimezone(UTC).hour in (3, 4)
     finally:
         rt.stop_sync()
