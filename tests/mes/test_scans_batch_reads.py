@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from mes.audit import AuditEntry
 from mes.orders.intake import apply_erp_message
 from mes.orders.models import Operation
+from mes.outbox.models import OutboxMessage
 from mes.production import genealogy
 from mes.production import service as production
 from mes.production.models import GenealogyLink, Lot, ProductionEvent
@@ -18,7 +20,7 @@ from mes.production.refusals import WORK_ORDER_HELD, Refusal
 from mes.quality.holds import Target, TargetKind
 from mes.quality.holds_service import place_hold
 from mes.reporting.handler import Answer, StationHandler, StationRequest
-from mes.reporting.models import StationLogin
+from mes.reporting.models import ScanRecord, StationLogin
 from mes.reporting.production import gate_quality_holds
 from mes.reporting.writer import ScanWriter
 from tests.mes import test_scans_writer as writer_cases
@@ -90,6 +92,13 @@ def test_one_batch_of_three_stations_reads_each_ones_own_state(engine: Engine) -
         logins = sorted(s.exec(select(StationLogin.station)).all())
         events = s.exec(select(ProductionEvent).where(ProductionEvent.kind == "quantity.good"))
         assert len(events.all()) == 2
+        # the journal rows (outbox, audit, scan log) of the redone batch: each once, and
+        # none for what the refusal rolled back
+        confirmations = s.exec(select(OutboxMessage.payload)).all()
+        assert sorted(json.loads(p)["good"] for p in confirmations) == [2, 3]
+        reports = s.exec(select(AuditEntry).where(AuditEntry.action == "quantity.good")).all()
+        assert len(reports) == 2
+        assert len(s.exec(select(ScanRecord.event_id)).all()) == 3 + 3 + 3 + 4
     assert goods == [0, 2, 3]
     assert logins == ["ws-01", "ws-03"]
 
