@@ -310,15 +310,26 @@ def bench_historian(
     wait_for(lambda: hist.stats.subscribed, 10, "historian subscribed")
     hist.stop()
 
+    assert vm.proc is not None
+    hz = os.sysconf("SC_CLK_TCK")
+    cpu: dict[str, list[tuple[float, float]]] = {"bare": [], "ours": []}  # (this process, VM)
+
+    def cpu_now() -> tuple[float, float]:
+        assert vm.proc is not None
+        return time.process_time(), _cpu_ticks(vm.proc.pid) / hz
+
     def bare_loop() -> float:
         """The same points as line protocol, written by a bare influxdb-client loop: same
         batch size, precision and endpoint, one keep-alive connection, bodies pre-built."""
         client = InfluxDBClient(url=vm.url, token="", org="o")
         api = client.write_api(write_options=SYNCHRONOUS)
+        c0 = cpu_now()
         t0 = time.perf_counter()
         for body in bodies:
             api.write("b", "o", record=body, write_precision=WritePrecision.MS)
         rate = total / (time.perf_counter() - t0)
+        c1 = cpu_now()
+        cpu["bare"].append((c1[0] - c0[0], c1[1] - c0[1]))
         client.close()
         return rate
 
@@ -336,10 +347,13 @@ def bench_historian(
         h = cfg.historian
         store = _TimedStore(InfluxStore(vm.url, None, h.org, h.bucket))
         hist = Historian(cfg, MQTTProtocolVersion.MQTTv5, store=store)
+        c0 = cpu_now()
         t0 = time.perf_counter()
         hist.start()
         wait_for(lambda: hist.stats.points_written >= total, 120, "historian drained")
         rate = total / (store.last_write_done - t0)  # not the polling delay of wait_for
+        c1 = cpu_now()
+        cpu["ours"].append((c1[0] - c0[0], c1[1] - c0[1]))
         hist.stop()
         return rate
 
@@ -352,6 +366,16 @@ def bench_historian(
         "historian rounds (points/s, ours/bare = ratio): "
         + ", ".join(f"{o:,.0f}/{b:,.0f} = {o / b:.2f}" for o, b in zip(ours, bare, strict=True))
         + f"; median of the paired ratios {statistics.median(pairs):.2f}",
+        flush=True,
+    )
+    per = 1e6 / total  # CPU-s per round -> CPU-us per point
+    print(
+        "historian CPU per point (medians; client = this process: the bare loop, or the "
+        "historian's receive + convert + write + ack): "
+        f"bare client {statistics.median(c for c, _ in cpu['bare']) * per:.2f} us + "
+        f"VictoriaMetrics {statistics.median(v for _, v in cpu['bare']) * per:.2f} us; "
+        f"historian {statistics.median(c for c, _ in cpu['ours']) * per:.2f} us + "
+        f"VictoriaMetrics {statistics.median(v for _, v in cpu['ours']) * per:.2f} us",
         flush=True,
     )
     return statistics.median(ours), statistics.median(bare)
