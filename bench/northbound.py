@@ -7,7 +7,8 @@
    for in-process devices), at a 100 ms poll (CPU % of one core, RSS) and at a 20 ms poll
    (values/s delivered to a subscriber);
 3. historian: points/s from MQTT through the historian into VictoriaMetrics, against a bare
-   influxdb-client line-protocol write loop of the same points;
+   influxdb-client line-protocol write loop of the same points (and CPU per point of each
+   side); `--parts historian-cpu`: the historian's own CPU per point, with a no-op store;
 4. replay: values/s replayed after a broker outage while live data keeps flowing.
 
     .venv/bin/python bench/northbound.py [--outage 60] [--w1-seconds 10]
@@ -277,6 +278,61 @@ class _TimedStore:
         self.inner.close()
 
 
+class _NoStore:
+    """Accepts every write at once: what the historian itself costs, without a server."""
+
+    def write(self, body: bytes, points: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _publish(broker: Mosquitto, payloads: list[tuple[str, bytes]]) -> None:
+    """QoS 1 messages queued by the broker for the (stopped) historian's persistent session."""
+    pub = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id="bench-pub", protocol=MQTTProtocolVersion.MQTTv5
+    )
+    pub.connect("127.0.0.1", broker.port)
+    pub.loop_start()
+    for info in [pub.publish(t, p, qos=1) for t, p in payloads]:
+        info.wait_for_publish(60)
+    pub.disconnect()
+    pub.loop_stop()
+
+
+def bench_historian_cpu(broker: Mosquitto, work: Path, n: int, rounds: int) -> list[float]:
+    """CPU of this process per point (us) while the historian drains `n` queued messages of
+    500 values into a store that costs nothing: receive, convert, batch and acknowledge."""
+    batches = make_batches(n)
+    payloads = [
+        (f"uns/v1/acme/plant1/{PATH}/{b.device}/_telemetry", telemetry_payload("edge-b", b, i))
+        for i, b in enumerate(batches)
+    ]
+    total = n * TAGS
+    data = plant(broker.url, work, devices=0)
+    data["historian"] = {"batch_size": 5000, "client_id": "bench-cpu", "share_group": "bench-cpu"}
+    cfg = parse_plant(data)
+    hist = Historian(cfg, MQTTProtocolVersion.MQTTv5, store=_NoStore())  # the session
+    hist.start()
+    wait_for(lambda: hist.stats.subscribed, 10, "historian subscribed")
+    hist.stop()
+    out = []
+    for _ in range(rounds):
+        _publish(broker, payloads)
+        running = Historian(cfg, MQTTProtocolVersion.MQTTv5, store=_NoStore())
+
+        def drained(h: Historian = running) -> bool:
+            return h.stats.messages_acked >= n
+
+        c0 = time.process_time()
+        running.start()
+        wait_for(drained, 120, "historian drained")
+        out.append((time.process_time() - c0) * 1e6 / total)
+        running.stop()
+    return out
+
+
 def bench_historian(
     broker: Mosquitto, vm: Victoria, work: Path, n: int, rounds: int
 ) -> tuple[float, float]:
@@ -335,15 +391,7 @@ def bench_historian(
 
     def historian() -> float:
         """Messages queued for the historian's session, then drained by it into the store."""
-        pub = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id="bench-pub", protocol=MQTTProtocolVersion.MQTTv5
-        )
-        pub.connect("127.0.0.1", broker.port)
-        pub.loop_start()
-        for info in [pub.publish(t, p, qos=1) for t, p in payloads]:
-            info.wait_for_publish(60)
-        pub.disconnect()
-        pub.loop_stop()
+        _publish(broker, payloads)
         h = cfg.historian
         store = _TimedStore(InfluxStore(vm.url, None, h.org, h.bucket))
         hist = Historian(cfg, MQTTProtocolVersion.MQTTv5, store=store)
@@ -569,6 +617,15 @@ def main() -> None:
                     f"{ours:,.0f} points/s; "
                     f"bare influxdb-client line-protocol loop {bare:,.0f} points/s; "
                     f"ratio {ours / bare:.2f}",
+                    flush=True,
+                )
+            if "historian-cpu" in parts:
+                us = bench_historian_cpu(broker, work, args.batches // 2, args.rounds)
+                print(
+                    f"historian alone (no-op store), CPU of its process per point: median "
+                    f"{statistics.median(us):.2f} us (rounds: "
+                    + ", ".join(f"{u:.2f}" for u in us)
+                    + ")",
                     flush=True,
                 )
             if "historian-procs" in parts:
