@@ -585,8 +585,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         broker = Mosquitto(work / "broker").start()
-        vm = Victoria(work / "vm").start()
+        vm: Victoria | None = None
         try:
+            vm = Victoria(work / "vm").start()
             if "publish" in parts:
                 ours, bare = bench_publish(broker, work, args.batches, args.rounds)
                 print(
@@ -647,7 +648,8 @@ def main() -> None:
                 )
         finally:
             broker.stop()
-            vm.stop()
+            if vm is not None:
+                vm.stop()
 
 
 if __name__ == "__main__":
