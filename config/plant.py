@@ -95,6 +95,12 @@ class Queue(Strict):
         default="drop_oldest", description="what gives way at the bound (always counted)"
     )
     inflight_window: int = Field(default=64, ge=1, le=65535, description="unacked messages")
+    max_pending_values: int = Field(
+        default=200_000,
+        ge=1000,
+        description="values accepted from the devices but not yet on disk; when the agent "
+        "cannot keep up, the oldest such batches are dropped and counted (memory stays bounded)",
+    )
     synchronous: Literal["OFF", "NORMAL", "FULL"] = Field(
         default="NORMAL", description="SQLite sync: NORMAL survives kill -9, FULL power loss"
     )

@@ -30,7 +30,7 @@ from edge.northbound.encode import (
     tag_payloads,
     telemetry_payload,
 )
-from edge.northbound.queue import DurableQueue, Outgoing, Stored
+from edge.northbound.queue import Dropped, DurableQueue, Outgoing, Stored
 from edge.uns.client import make_client, parse_broker_url
 from edge.uns.topics import Namespace
 
@@ -101,6 +101,9 @@ class Northbound:
         self.status_topic = namespace.agent_status(agent_id)
         self._cond = threading.Condition()
         self._pending: list[TelemetryBatch | Outgoing] = []
+        self._pending_values = 0
+        #: batches dropped before they reached the disk (the pump could not keep up)
+        self._overflow = Dropped()
         self._events: list[_Up | _Down | _Ack] = []
         self._stopping = False
         self._drain_deadline = 0.0
@@ -122,12 +125,32 @@ class Northbound:
     # -- the producer side (any thread) -----------------------------------------------------
 
     def put(self, batch: TelemetryBatch) -> None:
-        """Accept one poll's batch; it is on disk within one pump cycle (milliseconds)."""
+        """Accept one poll's batch; it is on disk within one pump cycle (milliseconds). When
+        the pump falls behind by more than `queue.max_pending_values`, the oldest batches not
+        yet on disk are dropped and counted: memory stays bounded under overload."""
         if batch.device not in self.device_paths:
             raise KeyError(f"telemetry for unknown device {batch.device!r}")
         with self._cond:
             self._pending.append(batch)
+            self._pending_values += len(batch.readings)
+            if self._pending_values > self.queue_cfg.max_pending_values:
+                self._shed_oldest()
             self._cond.notify()
+
+    def _shed_oldest(self) -> None:
+        """Drop the oldest pending telemetry batches (never other messages) until the bound
+        holds again. Called with `_cond` held."""
+        kept: list[TelemetryBatch | Outgoing] = []
+        excess = self._pending_values - self.queue_cfg.max_pending_values
+        for item in self._pending:
+            if excess > 0 and isinstance(item, TelemetryBatch):
+                n = len(item.readings)
+                excess -= n
+                self._pending_values -= n
+                self._overflow.add(1, n)
+            else:
+                kept.append(item)
+        self._pending = kept
 
     def publish_durable(
         self, topic: str, payload: bytes, retain: bool = False, qos: int = 1
@@ -253,6 +276,7 @@ class Northbound:
                 if not (self._pending or self._events or self._stopping):
                     self._cond.wait(0.1)
                 pending, self._pending = self._pending, []
+                self._pending_values = 0
                 events, self._events = self._events, []
                 stopping = self._stopping
             try:
@@ -268,6 +292,11 @@ class Northbound:
                     log.exception("northbound queue: storing failed; retrying")
                     with self._cond:
                         self._pending[:0] = pending
+                        self._pending_values += sum(
+                            len(p.readings) for p in pending if isinstance(p, TelemetryBatch)
+                        )
+                        if self._pending_values > self.queue_cfg.max_pending_values:
+                            self._shed_oldest()
                         self._cond.wait(_STORE_RETRY_S)
             try:
                 if time.monotonic() >= next_expire:
@@ -420,6 +449,8 @@ class Northbound:
         s = self.stats
         s.queue_depth = q.depth
         s.queue_bytes = q.bytes
-        s.dropped_messages = q.dropped.messages
-        s.dropped_values = q.dropped.values
+        with self._cond:
+            overflow = Dropped(self._overflow.messages, self._overflow.values)
+        s.dropped_messages = q.dropped.messages + overflow.messages
+        s.dropped_values = q.dropped.values + overflow.values
         s.connected = self._up

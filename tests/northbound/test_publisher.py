@@ -4,6 +4,8 @@ from pathlib import Path
 
 import orjson
 
+from config.plant import Broker, Queue
+from edge.northbound.publisher import Northbound
 from tests.northbound.helpers import NS, PATHS, Collector, batch, check_stream, northbound
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
@@ -63,4 +65,31 @@ def test_device_status_and_tag_topics_are_retained(mosquitto: Mosquitto, tmp_pat
     assert got["_status"]["error"] == "2 of 3 tags failing"
     assert got["t1"]["value"] == 11.0
     assert got["t1"]["quality"] == "good"
+    col.close()
+
+
+def test_batches_the_pump_cannot_take_are_bounded_dropped_oldest_and_counted(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """Under overload (here: the pump not started yet) at most `max_pending_values` wait in
+    memory; the oldest telemetry goes first and is counted, other messages are kept."""
+    col = Collector(mosquitto.url, f"{NS.root}/#", client_id="col-overflow")
+    queue = Queue(path=str(tmp_path / "q.sqlite"), max_pending_values=1000)
+    nb = Northbound(Broker(url=mosquitto.url), NS, "edge-t", PATHS, queue)
+    for i in range(6):
+        nb.put(batch("press-01", 300, base=1000 * i))
+        if i == 1:
+            nb.device_status("press-01", "degraded", "overloaded")
+    nb.start()
+    wait_for(lambda: nb.stats.values_published == 900, 10, "the 900 values kept")
+    nb.stop()
+    assert (nb.stats.dropped_messages, nb.stats.dropped_values) == (3, 900)
+    received = [p["values"][0]["value"] for p in col.telemetry()["press-01"]]
+    assert received == [3000.0, 4000.0, 5000.0]
+    statuses = [
+        orjson.loads(p)
+        for t, p, old in col.messages
+        if t.endswith("press-01/_status") and not old  # not another test's retained status
+    ]
+    assert [s["state"] for s in statuses] == ["degraded"]
     col.close()
