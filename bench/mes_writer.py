@@ -36,7 +36,6 @@ from sqlmodel import Session, col  # noqa: E402
 
 from mes.audit import AuditEntry  # noqa: E402
 from mes.auth import service as auth  # noqa: E402
-from mes.auth.roles import Principal, Role  # noqa: E402
 from mes.db import make_engine  # noqa: E402
 from mes.masterdata.sync import sync_master_data  # noqa: E402
 from mes.migrations.run import upgrade_head  # noqa: E402
@@ -44,11 +43,11 @@ from mes.orders.intake import apply_erp_message  # noqa: E402
 from mes.orders.models import Operation  # noqa: E402
 from mes.outbox.models import OutboxMessage  # noqa: E402
 from mes.production.models import ProductionEvent  # noqa: E402
-from mes.reporting.grammar import parse_scan  # noqa: E402
-from mes.reporting.handler import Answer, StationHandler, StationRequest  # noqa: E402
+from mes.reporting.handler import Answer, StationHandler  # noqa: E402
 from mes.reporting.models import ScanRecord, StationState  # noqa: E402
 from mes.reporting.writer import ScanWriter  # noqa: E402
 from tests.mes.scan_harness import multi_station_plant  # noqa: E402
+from tests.mes.test_scans_writer import request  # noqa: E402
 
 
 def prepared(url: str, stations: int) -> tuple[Engine, list[str]]:
@@ -78,17 +77,6 @@ def prepared(url: str, stations: int) -> tuple[Engine, list[str]]:
             orders.append(number)
         s.commit()
     return engine, orders
-
-
-def request(station: str, code: str) -> StationRequest:
-    return StationRequest(
-        station=station,
-        event_id=str(uuid.uuid4()),
-        action=parse_scan(code),
-        code=code,
-        actor=Principal("station", station, Role.STATION, station),
-        scanned_at=datetime.now(UTC),
-    )
 
 
 def mes_writer(url: str, stations: int) -> Callable[[], float]:

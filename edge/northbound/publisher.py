@@ -131,15 +131,20 @@ class Northbound:
         if batch.device not in self.device_paths:
             raise KeyError(f"telemetry for unknown device {batch.device!r}")
         with self._cond:
-            self._pending.append(batch)
-            self._pending_values += len(batch.readings)
-            if self._pending_values > self.queue_cfg.max_pending_values:
-                self._shed_oldest()
+            self._hold([batch])
             self._cond.notify()
 
-    def _shed_oldest(self) -> None:
-        """Drop the oldest pending telemetry batches (never other messages) until the bound
-        holds again. Called with `_cond` held."""
+    def _hold(self, items: list[TelemetryBatch | Outgoing], first: bool = False) -> None:
+        """Add `items` to what waits for the disk (before the rest with `first`), then drop
+        the oldest waiting telemetry batches (never other messages) while more than
+        `queue.max_pending_values` values wait. Called with `_cond` held."""
+        if first:
+            self._pending[:0] = items
+        else:
+            self._pending.extend(items)
+        self._pending_values += sum(len(i.readings) for i in items if isinstance(i, TelemetryBatch))
+        if self._pending_values <= self.queue_cfg.max_pending_values:
+            return
         kept: list[TelemetryBatch | Outgoing] = []
         excess = self._pending_values - self.queue_cfg.max_pending_values
         for item in self._pending:
@@ -291,12 +296,7 @@ class Northbound:
                 except Exception:  # e.g. disk full: keep them in memory and retry
                     log.exception("northbound queue: storing failed; retrying")
                     with self._cond:
-                        self._pending[:0] = pending
-                        self._pending_values += sum(
-                            len(p.readings) for p in pending if isinstance(p, TelemetryBatch)
-                        )
-                        if self._pending_values > self.queue_cfg.max_pending_values:
-                            self._shed_oldest()
+                        self._hold(pending, first=True)
                         self._cond.wait(_STORE_RETRY_S)
             try:
                 if time.monotonic() >= next_expire:
