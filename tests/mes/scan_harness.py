@@ -109,26 +109,31 @@ def make_test_engine(url: str) -> Engine:
 @contextmanager
 def served(cfg: PlantConfig) -> Iterator[tuple[str, Engine]]:
     """The app on a real uvicorn server in this process; yields (base URL, engine)."""
+    import socket
     import threading
 
     import uvicorn
 
     from mes.app import create_app
-    from tests.services.ports import free_port, wait_for
+    from tests.services.ports import wait_for
 
     runtime = make_runtime(cfg)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
+    # bound here, port 0: no window in which another process can take a port picked as free
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    wait_for(lambda: server.started, 30, "uvicorn to start")
+    wait_for(lambda: server.started or not thread.is_alive(), 30, "uvicorn to start")
+    assert server.started, "uvicorn did not start (see its log above)"
     try:
         yield f"http://127.0.0.1:{port}", runtime.engine
     finally:
         server.should_exit = True
         thread.join(30)
+        sock.close()
 
 
 def multi_station_plant(db_url: str, broker_url: str, stations: int, **mes: Any) -> PlantConfig:
