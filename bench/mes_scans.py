@@ -171,8 +171,8 @@ class Connection:
 
 async def drive(
     port: int, tokens: list[str], orders: list[str], scans: int
-) -> tuple[float, list[float]]:
-    async def station(i: int) -> list[float]:
+) -> tuple[float, list[tuple[str, float]]]:
+    async def station(i: int) -> list[tuple[str, float]]:
         name = f"ws-{i + 1:03d}"
         conn = Connection(port, tokens[i])
         t0 = datetime.now(UTC)
@@ -184,7 +184,7 @@ async def drive(
             "CMD:COMPLETE",
             "CMD:LOGOUT",
         ]
-        latencies = []
+        latencies: list[tuple[str, float]] = []
         try:
             for k, code in enumerate(codes):
                 body = {
@@ -196,7 +196,7 @@ async def drive(
                 data = json.dumps(body).encode()
                 start = time.perf_counter()
                 status, answer = await conn.post(data)
-                latencies.append(time.perf_counter() - start)
+                latencies.append((_kind(code), time.perf_counter() - start))
                 if status != 200:
                     raise SystemExit(f"{name} {code}: {status} {answer.decode()}")
         finally:
@@ -207,6 +207,11 @@ async def drive(
     per = await asyncio.gather(*(station(i) for i in range(len(tokens))))
     elapsed = time.perf_counter() - start
     return elapsed, [x for p in per for x in p]
+
+
+def _kind(code: str) -> str:
+    """QTY, EMP, WO or the command: latencies are also reported per kind of scan."""
+    return code.split(":", 1)[1] if code.startswith("CMD:") else code.split(":", 1)[0]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -232,7 +237,10 @@ def measured(
     """Figures of one load run, with the server's CPU per request and the client's CPU."""
     server0, client0 = cpu_seconds(pid), time.process_time()
     elapsed, latencies = asyncio.run(drive(port, tokens, orders, scans))
-    out = figures(elapsed, latencies)
+    out = figures(elapsed, [x for _, x in latencies])
+    for kind in sorted({k for k, _ in latencies}):
+        ordered = sorted(x for k, x in latencies if k == kind)
+        out[f"kind:{kind}"] = _p99(ordered) * 1000
     out["server_cpu_ms"] = (cpu_seconds(pid) - server0) * 1000 / out["n"]
     out["client_cpu_ms"] = (time.process_time() - client0) * 1000 / out["n"]
     return out
@@ -243,9 +251,13 @@ def figures(elapsed: float, latencies: list[float]) -> dict[str, float]:
     return {
         "per_s": len(ordered) / elapsed,
         "p50_ms": statistics.median(ordered) * 1000,
-        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        "p99_ms": _p99(ordered) * 1000,
         "n": len(ordered),
     }
+
+
+def _p99(ordered: list[float]) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
 async def setup(base: str, clients: int) -> list[str]:
@@ -402,6 +414,12 @@ def main() -> None:
                         f"p99 {f['p99_ms']:6.1f} ms  (n={int(f['n'])}; CPU/request "
                         f"server {f['server_cpu_ms']:.2f} ms, client {f['client_cpu_ms']:.2f} ms)"
                     )
+                    kinds = [(k[5:], v) for k, v in f.items() if k.startswith("kind:")]
+                    if name == label and kinds:
+                        print(
+                            f"  {'':34s} p99 by scan: "
+                            + ", ".join(f"{k} {v:.1f} ms" for k, v in kinds)
+                        )
                     if "writer_cpu_ms" in f:
                         print(
                             f"  {'':34s} scan writer: {f['writer_cpu_ms']:.2f} ms CPU per scan, "

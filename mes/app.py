@@ -6,6 +6,7 @@ Feature routers are included below, one line each.
 """
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -89,6 +90,9 @@ def create_app(runtime: Runtime) -> FastAPI:
             services.writer.after_commit = getattr(runtime, "notify_outbox", None)
             services.writer.start()
             app.state.services = services
+            # What is loaded by now lives as long as the process. Frozen, the collector's full
+            # passes skip it: unfrozen, each pass stalled the scan writer for ~100 ms (p99).
+            gc.freeze()
             try:
                 yield
             finally:
