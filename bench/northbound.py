@@ -143,7 +143,8 @@ def bench_publish(broker: Mosquitto, work: Path, n: int, rounds: int) -> tuple[f
             ns,
             "edge-b",
             device_paths(),
-            Queue(path=str(work / f"publish-q-{r}.sqlite")),
+            # the whole burst is put at once: nothing may be dropped for waiting on the disk
+            Queue(path=str(work / f"publish-q-{r}.sqlite"), max_pending_values=total),
             MQTTProtocolVersion.MQTTv5,
         )
         nb.start()
