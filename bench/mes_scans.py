@@ -33,7 +33,7 @@ import httpx  # noqa: E402
 ADMIN_PASSWORD = "bench-admin-pw"
 
 
-def plant(db_url: str, broker_url: str, clients: int) -> dict[str, Any]:
+def plant(db_url: str, broker_url: str, clients: int, lanes: int = 1) -> dict[str, Any]:
     return {
         "version": 1,
         "plant": {
@@ -43,7 +43,13 @@ def plant(db_url: str, broker_url: str, clients: int) -> dict[str, Any]:
         },
         "database": {"url": db_url},
         "broker": {"url": broker_url},
-        "mes": {"debounce_s": 2.0, "bootstrap_admin_password": ADMIN_PASSWORD},
+        # no shift ends: a shift-end logout in the middle of a run would refuse the next scans
+        "mes": {
+            "debounce_s": 2.0,
+            "bootstrap_admin_password": ADMIN_PASSWORD,
+            "shifts": {"ends": []},
+            "scan_writer_lanes": lanes,
+        },
         "workstations": [
             {"id": f"ws-{i:03d}", "path": "a/l/c", "work_centre": "PRESS"}
             for i in range(1, clients + 1)
@@ -324,7 +330,7 @@ def release_orders(db_url: str, clients: int, scans: int, round_: int = 0) -> li
 
 
 def run_one(
-    db: str, clients: int, scans: int, work: Path, workers: int, n_rounds: int
+    db: str, clients: int, scans: int, work: Path, workers: int, n_rounds: int, lanes: int
 ) -> list[dict[str, dict[str, float]]]:
     from tests.services.mosquitto import Mosquitto
     from tests.services.ports import free_port
@@ -340,7 +346,7 @@ def run_one(
             pg = Postgres(work / "pg")
             db_url = pg.create_database()
         cfg_file = work / f"plant-{db}.json"
-        cfg_file.write_text(json.dumps(plant(db_url, broker.url, clients)))
+        cfg_file.write_text(json.dumps(plant(db_url, broker.url, clients, lanes)))
         migrate(db_url)  # once, before the replicas start
         trivial_port, mes_port = free_port(), free_port()
         trivial = start_server(["--serve-trivial", str(trivial_port)], trivial_port)
@@ -384,6 +390,9 @@ def main() -> None:
         "--workers", type=int, default=1, help="uvicorn worker processes (MES replicas)"
     )
     parser.add_argument("--rounds", type=int, default=3, help="paired rounds (median ratio)")
+    parser.add_argument(
+        "--lanes", type=int, default=1, help="PostgreSQL: scan writer lanes (mes.scan_writer_lanes)"
+    )
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--serve-trivial", metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -402,7 +411,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for db in dbs:
             workers = args.workers
-            rounds = run_one(db, args.clients, args.scans, Path(tmp), workers, args.rounds)
+            rounds = run_one(
+                db, args.clients, args.scans, Path(tmp), workers, args.rounds, args.lanes
+            )
             label = f"MES scans ({db}, {workers} worker{'s' if workers > 1 else ''})"
             for r, res in enumerate(rounds, 1):
                 for name, f in (

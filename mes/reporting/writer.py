@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from mes import journal
@@ -71,6 +71,7 @@ class ScanWriter:
         self._queues: list[queue.Queue[_Item | None]] = [queue.Queue() for _ in range(self.lanes)]
         self._threads: list[threading.Thread] = []
         self._count_lock = threading.Lock()
+        self._local = threading.local()
         self.batches = 0
         self.requests = 0
         #: CPU time the writer threads spent on batches (thread time: excludes waiting)
@@ -107,6 +108,12 @@ class ScanWriter:
     # -- the writer thread ---------------------------------------------------------------
 
     def _run(self, lane: "queue.Queue[_Item | None]") -> None:
+        try:
+            self._serve(lane)
+        finally:
+            self._drop_connection(failed=False)
+
+    def _serve(self, lane: "queue.Queue[_Item | None]") -> None:
         while True:
             first = lane.get()
             if first is None:
@@ -139,6 +146,7 @@ class ScanWriter:
             results = self._transaction(batch)
         except Exception:  # noqa: BLE001 - retried one by one below, each failure reported
             log.warning("scan batch of %d failed to commit; retrying one by one", len(batch))
+            self._drop_connection()  # it may be the connection that failed
             if len(batch) == 1:
                 self._fail(batch[0][1])
                 return
@@ -166,9 +174,30 @@ class ScanWriter:
         except NeedsIsolation:
             return self._attempt(batch, isolate=True)
 
+    def _connection(self) -> Connection:
+        """The lane's own connection, kept between batches: a pool checkout (with its
+        liveness ping, a round trip) per batch cost more than a small batch's writes. A batch
+        that fails drops it, and the retry connects anew."""
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._local.conn = self.engine.connect()
+        return conn
+
+    def _drop_connection(self, failed: bool = True) -> None:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            try:
+                if failed:
+                    conn.invalidate()
+                else:
+                    conn.close()
+            except Exception:  # it is being thrown away
+                log.debug("closing the writer connection", exc_info=True)
+
     def _attempt(self, batch: list[_Item], isolate: bool) -> list[Answer | BaseException]:
         results: list[Answer | BaseException] = []
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self._connection(), expire_on_commit=False) as session:
             if self._sqlite:
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             session.info[BATCH] = True

@@ -21,9 +21,8 @@ from mes.reporting.writer import ScanWriter
 from tests.mes.scan_harness import multi_station_plant
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    cfg = multi_station_plant(f"sqlite:///{tmp_path}/mes.db", "mqtt://127.0.0.1:1", 3)
+def prepared(url: str) -> Engine:
+    cfg = multi_station_plant(url, "mqtt://127.0.0.1:1", 3)
     engine = make_engine(cfg.database.url)
     upgrade_head(engine)
     with Session(engine) as s:
@@ -31,6 +30,11 @@ def engine(tmp_path: Path) -> Engine:
         service.add_operator(s, "E1", "Ana")
         s.commit()
     return engine
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    return prepared(f"sqlite:///{tmp_path}/mes.db")
 
 
 def request(station: str, code: str, event_id: str | None = None) -> StationRequest:
@@ -94,3 +98,30 @@ def test_a_caller_that_went_away_does_not_stop_the_writer(engine: Engine) -> Non
     finally:
         writer.stop()
     assert writer.submit(request("ws-03", "EMP:E1")).exception(0) is not None
+
+
+def test_a_lost_database_connection_costs_no_scan(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The writer keeps its connection between batches: when the server drops it (a restart,
+    a failover), the next batch fails, is retried on a new connection, and every scan is
+    stored and answered."""
+    engine = prepared(postgres_url)
+    writer = ScanWriter(engine, StationHandler(0.0))
+    first = [(request("ws-01", "EMP:E1"), Future())]
+    writer._process(first)  # type: ignore[arg-type]
+    assert first[0][1].result(0).status == 200
+    with engine.connect() as admin:
+        killed = admin.exec_driver_sql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).scalar_one()
+    assert killed >= 1  # the writer's own connection was among them
+    batch = [(request(f"ws-0{i}", "EMP:E1"), Future()) for i in (2, 3)]
+    writer._process(batch)  # type: ignore[arg-type]
+    assert [f.result(0).status for _, f in batch] == [200, 200]
+    assert "retrying one by one" in caplog.text  # the batch did meet the dead connection
+    with Session(engine) as s:
+        logins = s.exec(select(StationLogin.station).order_by(col(StationLogin.station))).all()
+    assert logins == ["ws-01", "ws-02", "ws-03"]
+    engine.dispose()
