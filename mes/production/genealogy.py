@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from mes.masterdata.models import Product
@@ -167,20 +168,26 @@ def produce(
     return lines
 
 
+# built once: a batch reuses the statements and their cache keys
+_PRODUCED = select(Lot).where(col(Lot.work_order_id).in_(bindparam("ids", expanding=True)))
+_CONSUMED = (
+    select(Consumption.work_order_id, Lot)
+    .join(Lot, col(Lot.id) == Consumption.lot_id)
+    .where(col(Consumption.work_order_id).in_(bindparam("ids", expanding=True)))
+    .distinct()
+)
+
+
 def prefetch(session: Session, work_order_ids: Sequence[int]) -> None:
     """Into the batch memo: the lots these work orders produced and consumed."""
     rows = memo(session)
     if rows is None or not work_order_ids:
         return
-    for lot in session.exec(select(Lot).where(col(Lot.work_order_id).in_(work_order_ids))):
+    ids = {"ids": list(work_order_ids)}
+    for lot in session.exec(_PRODUCED, params=ids):
         rows[("lot", lot.product, lot.kind, lot.code)] = lot
     consumed: dict[int, list[Lot]] = {i: [] for i in work_order_ids}
-    for wo_id, lot in session.exec(
-        select(Consumption.work_order_id, Lot)
-        .join(Lot, col(Lot.id) == Consumption.lot_id)
-        .where(col(Consumption.work_order_id).in_(work_order_ids))
-        .distinct()
-    ):
+    for wo_id, lot in session.exec(_CONSUMED, params=ids):
         consumed[wo_id].append(lot)
     for wo_id, lots in consumed.items():
         rows[("consumed", wo_id)] = lots

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from mes import audit
@@ -134,6 +135,23 @@ def _operations(session: Session, wo: WorkOrder) -> list[Operation]:
     return list(ops)
 
 
+# A batch's reads, built once (every batch reuses the statement and its cache key). The
+# operations are read in a second statement, after the work-order locks are granted: joined
+# into the locking statement, a row that waited for another replica's commit would come back
+# with the operation as it was before that commit (READ COMMITTED), and its counts be lost.
+_LOCK_WORK_ORDERS = (
+    select(WorkOrder)
+    .where(col(WorkOrder.number).in_(bindparam("numbers", expanding=True)))
+    .order_by(col(WorkOrder.id))
+    .with_for_update()
+)
+_OPERATIONS = (
+    select(Operation)
+    .where(col(Operation.work_order_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(Operation.work_order_id), col(Operation.seq))
+)
+
+
 def prefetch(session: Session, work_orders: Sequence[str]) -> None:
     """Load and lock a batch's work orders with their operations and lots, a query each, so
     that the batch's requests find them in the memo instead of querying one by one."""
@@ -144,19 +162,10 @@ def prefetch(session: Session, work_orders: Sequence[str]) -> None:
     numbers = sorted({n.strip().upper() for n in work_orders} - known)
     if not numbers:
         return
-    found = session.exec(
-        select(WorkOrder)
-        .where(col(WorkOrder.number).in_(numbers))
-        .order_by(col(WorkOrder.id))
-        .with_for_update()
-    ).all()
+    found = session.exec(_LOCK_WORK_ORDERS, params={"numbers": numbers}).all()
     ids = [wo.id for wo in found]
     ops: dict[int | None, list[Operation]] = {i: [] for i in ids}
-    for op in session.exec(
-        select(Operation)
-        .where(col(Operation.work_order_id).in_(ids))
-        .order_by(col(Operation.work_order_id), col(Operation.seq))
-    ):
+    for op in session.exec(_OPERATIONS, params={"ids": ids}):
         ops[op.work_order_id].append(op)
     for wo in found:
         rows[("wo", wo.id)] = rows[("wo", wo.number)] = wo

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
 from mes import audit, journal
@@ -50,6 +50,26 @@ _LOCKED_STATES = "station_states_locked"
 #: `session.info` key: event id -> (station, answer) of the requests answered in this session
 _ANSWERED = "scan_events_answered"
 _SCAN_LOG = journal.table_of(ScanRecord)
+
+# A batch's reads, built once: the statement and its cache key are reused by every batch.
+_KNOWN_EVENTS = select(ScanRecord.event_id).where(
+    col(ScanRecord.event_id).in_(bindparam("ids", expanding=True))
+)
+# FOR UPDATE OF station_state, in one fixed order: replicas (or writer lanes) never update one
+# station's state concurrently, and two batches locking overlapping stations cannot deadlock.
+_LOCK_STATIONS = (
+    select(StationState, Workstation)
+    .outerjoin(Workstation, col(Workstation.id) == StationState.station)
+    .where(col(StationState.station).in_(bindparam("names", expanding=True)))
+    .order_by(col(StationState.station))
+    .with_for_update(of=StationState)  # type: ignore[arg-type]
+)
+_ROSTER = (
+    select(StationLogin.station, Operator)
+    .join(Operator, col(Operator.badge) == StationLogin.badge)
+    .where(col(StationLogin.station).in_(bindparam("names", expanding=True)))
+    .order_by(col(StationLogin.logged_in_at))
+)
 
 
 @dataclass(frozen=True)
@@ -88,38 +108,26 @@ class StationHandler:
     @staticmethod
     def prefetch(session: Session, event_ids: list[str], stations: Sequence[str] = ()) -> None:
         """Look up a whole batch's event ids in one query (most are new); lock the batch's
-        station rows and read their logged-in operators in one query each."""
-        known = session.exec(
-            select(ScanRecord.event_id).where(col(ScanRecord.event_id).in_(event_ids))
-        ).all()
+        station rows (with their workstations) and read their logged-in operators in one
+        query each."""
+        known = session.exec(_KNOWN_EVENTS, params={"ids": event_ids}).all()
         session.info["scan_events_checked"] = set(event_ids) - set(known)
         if not stations:
             return
         names = sorted(set(stations))
-        # FOR UPDATE in one fixed order: replicas (or writer lanes) never update one station's
-        # state concurrently, and two batches locking overlapping stations cannot deadlock.
-        locked = session.exec(
-            select(StationState)
-            .where(col(StationState.station).in_(names))
-            .order_by(col(StationState.station))
-            .with_for_update()
-        ).all()
+        locked: dict[str, StationState] = {}
+        workstations: list[Workstation] = []
+        for state, workstation in session.exec(_LOCK_STATIONS, params={"names": names}):
+            locked[state.station] = state
+            if workstation is not None:
+                workstations.append(workstation)
         # strong references: the identity map alone would let the rows be collected
-        session.info[_LOCKED_STATES] = {state.station: state for state in locked}
-        production.prefetch(session, [s.work_order for s in locked if s.work_order])
-        # the batch's workstation rows, held for the batch: the production service's
-        # work-centre check then finds them in the identity map instead of querying per scan
-        session.info["batch_workstations"] = session.exec(
-            select(Workstation).where(col(Workstation.id).in_(names))
-        ).all()
+        session.info[_LOCKED_STATES] = locked
+        # the production service's work-centre check finds them in the identity map
+        session.info["batch_workstations"] = workstations
+        production.prefetch(session, [s.work_order for s in locked.values() if s.work_order])
         roster: dict[str, list[Operator]] = {name: [] for name in names}
-        stmt = (
-            select(StationLogin.station, Operator)
-            .join(Operator, col(Operator.badge) == StationLogin.badge)
-            .where(col(StationLogin.station).in_(names))
-            .order_by(col(StationLogin.logged_in_at))
-        )
-        for station, operator in session.exec(stmt):
+        for station, operator in session.exec(_ROSTER, params={"names": names}):
             roster[station].append(operator)
         session.info["station_operators"] = roster
 

@@ -218,15 +218,16 @@ def track_jobs(session: Session) -> None:
     event.listen(session, "loaded_as_persistent", remember)
 
 
+_ANY_ACTIVE_HOLD = select(HoldRecord.id).where(HoldRecord.state == HoldState.ACTIVE.value).limit(1)
+
+
 def gate_quality_holds(session: Session) -> None:
     """One look per batch for any active quality hold; when there is none, the production
     service skips its per-report hold lookups until this session adds a hold (an inspection
     out of spec places one in the same batch). On SQLite the batch holds the write lock, so
     no hold can be committed meanwhile; on PostgreSQL a hold committed by another replica
     during the batch counts from the next batch, as if placed a few milliseconds later."""
-    active = session.exec(
-        select(HoldRecord.id).where(HoldRecord.state == HoldState.ACTIVE.value).limit(1)
-    ).first()
+    active = session.exec(_ANY_ACTIVE_HOLD).first()
     if active is not None:
         return
     session.info[service.NO_QUALITY_HOLDS] = True
