@@ -33,7 +33,9 @@ import httpx  # noqa: E402
 ADMIN_PASSWORD = "bench-admin-pw"
 
 
-def plant(db_url: str, broker_url: str, clients: int, lanes: int = 1) -> dict[str, Any]:
+def plant(
+    db_url: str, broker_url: str, clients: int, lanes: int = 1, delay_ms: float | None = None
+) -> dict[str, Any]:
     return {
         "version": 1,
         "plant": {
@@ -49,6 +51,7 @@ def plant(db_url: str, broker_url: str, clients: int, lanes: int = 1) -> dict[st
             "bootstrap_admin_password": ADMIN_PASSWORD,
             "shifts": {"ends": []},
             "scan_writer_lanes": lanes,
+            "scan_group_delay_ms": delay_ms,
         },
         "workstations": [
             {"id": f"ws-{i:03d}", "path": "a/l/c", "work_centre": "PRESS"}
@@ -330,7 +333,14 @@ def release_orders(db_url: str, clients: int, scans: int, round_: int = 0) -> li
 
 
 def run_one(
-    db: str, clients: int, scans: int, work: Path, workers: int, n_rounds: int, lanes: int
+    db: str,
+    clients: int,
+    scans: int,
+    work: Path,
+    workers: int,
+    n_rounds: int,
+    lanes: int,
+    delay_ms: float | None,
 ) -> list[dict[str, dict[str, float]]]:
     from tests.services.mosquitto import Mosquitto
     from tests.services.ports import free_port
@@ -346,7 +356,7 @@ def run_one(
             pg = Postgres(work / "pg")
             db_url = pg.create_database()
         cfg_file = work / f"plant-{db}.json"
-        cfg_file.write_text(json.dumps(plant(db_url, broker.url, clients, lanes)))
+        cfg_file.write_text(json.dumps(plant(db_url, broker.url, clients, lanes, delay_ms)))
         migrate(db_url)  # once, before the replicas start
         trivial_port, mes_port = free_port(), free_port()
         trivial = start_server(["--serve-trivial", str(trivial_port)], trivial_port)
@@ -393,6 +403,9 @@ def main() -> None:
     parser.add_argument(
         "--lanes", type=int, default=1, help="PostgreSQL: scan writer lanes (mes.scan_writer_lanes)"
     )
+    parser.add_argument(
+        "--group-delay-ms", type=float, help="mes.scan_group_delay_ms (default: the MES's)"
+    )
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--serve-trivial", metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -412,7 +425,14 @@ def main() -> None:
         for db in dbs:
             workers = args.workers
             rounds = run_one(
-                db, args.clients, args.scans, Path(tmp), workers, args.rounds, args.lanes
+                db,
+                args.clients,
+                args.scans,
+                Path(tmp),
+                workers,
+                args.rounds,
+                args.lanes,
+                args.group_delay_ms,
             )
             label = f"MES scans ({db}, {workers} worker{'s' if workers > 1 else ''})"
             for r, res in enumerate(rounds, 1):

@@ -216,6 +216,16 @@ class Mes(Strict):
         description="PostgreSQL only: scan writer threads per process (SQLite always has one). "
         "One gives the largest group commits; more only pay off when the database is far away",
     )
+    scan_group_delay_ms: float | None = Field(
+        default=None,
+        ge=0,
+        le=50,
+        description="under load (the last group commit held several scans and fewer are "
+        "waiting), the scan writer waits this long for more before it commits: larger group "
+        "commits, fewer statements per scan. An idle station never waits. Default: 2 on "
+        "PostgreSQL (measured +20-30 % scans/s), 0 (off) on SQLite, where a commit costs "
+        "little and the wait only adds latency",
+    )
     shifts: Shifts = Shifts()
     outbox_retry_s: float = Field(
         default=5.0, gt=0, description="how often unpublished confirmations are retried"

@@ -1,5 +1,6 @@
 """The group-commit writer on a real database: one batch, per-request savepoints."""
 
+import time
 import uuid
 from concurrent.futures import Future
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from mes.reporting.handler import Answer, EventIdReused, StationHandler, Station
 from mes.reporting.models import ScanRecord, StationLogin
 from mes.reporting.writer import ScanWriter
 from tests.mes.scan_harness import multi_station_plant
+from tests.services.ports import wait_for
 
 
 def prepared(url: str) -> Engine:
@@ -125,3 +127,26 @@ def test_a_lost_database_connection_costs_no_scan(
         logins = s.exec(select(StationLogin.station).order_by(col(StationLogin.station))).all()
     assert logins == ["ws-01", "ws-02", "ws-03"]
     engine.dispose()
+
+
+def test_under_load_the_writer_waits_for_the_rest_of_a_group(engine: Engine) -> None:
+    writer = ScanWriter(engine, StationHandler(0.0), group_delay_s=1.0)
+    # queued before the writer starts: its first batch holds all three (load)
+    for station in ("ws-01", "ws-02", "ws-03"):
+        writer._queues[0].put((request(station, "EMP:E1"), Future()))
+    writer.start()
+    try:
+        # one request arrives first; once the writer has taken it, two more arrive: the
+        # writer paused for them, so they join its batch
+        later = [writer.submit(request("ws-01", "CMD:LOGOUT"))]
+        wait_for(lambda: writer._queues[0].qsize() == 0, what="the writer takes the request")
+        later += [writer.submit(request(f"ws-0{i}", "CMD:LOGOUT")) for i in (2, 3)]
+        assert [f.result(10).status for f in later] == [200, 200, 200]
+        assert (writer.batches, writer.requests) == (2, 6)
+        # a lone request after a lone batch is not held back
+        writer.submit(request("ws-01", "EMP:E1")).result(10)
+        started = time.monotonic()
+        assert writer.submit(request("ws-02", "EMP:E1")).result(10).status == 200
+        assert time.monotonic() - started < 0.9  # well under the 1 s pause
+    finally:
+        writer.stop()
