@@ -44,11 +44,15 @@ class MesServices:
         return frozenset(w.id for w in self.cfg.workstations)
 
 
-async def get_services(request: Request) -> MesServices:
+def services_of(request: Request) -> MesServices:
     services: MesServices | None = getattr(request.app.state, "services", None)
     if services is None:
         raise Problem(503, "STARTING", "the MES is starting or stopping; retry shortly")
     return services
+
+
+async def get_services(request: Request) -> MesServices:
+    return services_of(request)
 
 
 ServicesDep = Annotated[MesServices, Depends(get_services)]
@@ -64,9 +68,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 _bearer = HTTPBearer(auto_error=False, description="login, station or service token")
 
 
-async def current_principal(
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+async def _principal(
+    services: MesServices, credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(
@@ -89,13 +92,24 @@ async def current_principal(
         ) from exc
 
 
+_Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def current_principal(services: ServicesDep, credentials: _Credentials) -> Principal:
+    return await _principal(services, credentials)
+
+
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 def require(permission: Permission) -> Any:
     """A dependency that answers 403 unless the caller's role has `permission`."""
 
-    async def check(who: PrincipalDep) -> Principal:
+    # One dependency (plus the bearer scheme) rather than a chain: FastAPI resolves each
+    # dependency anew on every request, and on the scan path the chain cost more than the
+    # endpoint itself.
+    async def check(request: Request, credentials: _Credentials) -> Principal:
+        who = await _principal(services_of(request), credentials)
         if not who.can(permission):
             raise Problem(
                 403,

@@ -4,12 +4,19 @@ import math
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
-from mes.api.deps import PrincipalDep, ServicesDep, SessionDep, require, station_for
+from mes.api.deps import (
+    PrincipalDep,
+    ServicesDep,
+    SessionDep,
+    require,
+    services_of,
+    station_for,
+)
 from mes.api.problems import Problem
 from mes.auth.roles import Permission, Principal
 from mes.production import service
@@ -82,8 +89,9 @@ async def _run(services: Any, request: StationRequest) -> JSONResponse:
     summary="Report a scan from a workstation (CONTRACTS.md section 8)",
 )
 async def post_scan(
-    body: ScanIn, services: ServicesDep, who: Annotated[Principal, require(Permission.REPORT)]
+    body: ScanIn, http: Request, who: Annotated[Principal, require(Permission.REPORT)]
 ) -> JSONResponse:
+    services = services_of(http)
     station = station_for(who, body.station, services)
     request = StationRequest(
         station=station,
