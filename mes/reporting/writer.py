@@ -122,9 +122,6 @@ class ScanWriter:
             first = lane.get()
             if first is None:
                 return
-            delay = float(__import__("os").environ.get("LINGER", "0"))
-            if delay and previous > 1 and lane.qsize() + 1 < previous:
-                time.sleep(delay)
             if self.group_delay_s and previous > 1 and lane.qsize() + 1 < previous:
                 # under load, fewer requests wait than the last batch held: the rest are on
                 # their way; a short pause lets them join this commit (PostgreSQL's
