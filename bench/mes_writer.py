@@ -35,10 +35,6 @@ from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session, col  # noqa: E402
 
 from mes.audit import AuditEntry  # noqa: E402
-from mes.auth import service as auth  # noqa: E402
-from mes.db import make_engine  # noqa: E402
-from mes.masterdata.sync import sync_master_data  # noqa: E402
-from mes.migrations.run import upgrade_head  # noqa: E402
 from mes.orders.intake import apply_erp_message  # noqa: E402
 from mes.orders.models import Operation  # noqa: E402
 from mes.outbox.models import OutboxMessage  # noqa: E402
@@ -46,19 +42,15 @@ from mes.production.models import ProductionEvent  # noqa: E402
 from mes.reporting.handler import Answer, StationHandler  # noqa: E402
 from mes.reporting.models import ScanRecord, StationState  # noqa: E402
 from mes.reporting.writer import ScanWriter  # noqa: E402
-from tests.mes.scan_harness import multi_station_plant  # noqa: E402
+from tests.mes.test_scans_writer import prepared as prepared_stations  # noqa: E402
 from tests.mes.test_scans_writer import request  # noqa: E402
 
 
 def prepared(url: str, stations: int) -> tuple[Engine, list[str]]:
     """A migrated database with `stations` work-centre stations, E1 logged in at each, each
     running its own work order."""
-    cfg = multi_station_plant(url, "mqtt://127.0.0.1:1", stations)
-    engine = make_engine(url)
-    upgrade_head(engine)
+    engine = prepared_stations(url, stations)
     with Session(engine) as s:
-        sync_master_data(s, cfg)
-        auth.add_operator(s, "E1", "Ana")
         orders = []
         for i in range(stations):
             message = {

@@ -55,13 +55,6 @@ class Runtime(Protocol):
     async def stop(self) -> None: ...
 
 
-def _group_delay_ms(cfg: PlantConfig, engine: Engine) -> float:
-    delay = cfg.mes.scan_group_delay_ms
-    if delay is None:
-        return 0.0 if engine.dialect.name == "sqlite" else 2.0
-    return delay
-
-
 def build_services(cfg: PlantConfig, engine: Engine) -> MesServices:
     passwords = Passwords()
     secret = cfg.mes.bootstrap_admin_password
@@ -76,11 +69,12 @@ def build_services(cfg: PlantConfig, engine: Engine) -> MesServices:
     except ValueError as exc:
         raise ValueError(f"mes.scan_prefixes: {exc}") from None
     handler = StationHandler(cfg.mes.debounce_s, cfg.mes.over_report_tolerance_percent)
+    delay_ms = cfg.mes.scan_group_delay_ms
     writer = ScanWriter(
         engine,
         handler,
         lanes=cfg.mes.scan_writer_lanes,
-        group_delay_s=_group_delay_ms(cfg, engine) / 1000,
+        group_delay_s=None if delay_ms is None else delay_ms / 1000,
     )
     return MesServices(
         cfg=cfg,

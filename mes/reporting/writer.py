@@ -60,16 +60,20 @@ class ScanWriter:
         max_batch: int = 128,
         after_commit: Callable[[], object] | None = None,
         lanes: int = 1,
-        group_delay_s: float = 0.0,
+        group_delay_s: float | None = 0.0,
     ) -> None:
-        #: under load, wait this long for more requests before a batch (see `_serve`)
-        self.group_delay_s = group_delay_s
         self.engine = engine
         #: called after each committed batch (wakes the outbox relay)
         self.after_commit = after_commit
         self.handler = handler
         self.max_batch = max_batch
         self._sqlite = engine.dialect.name == "sqlite"
+        #: under load, wait this long for more requests before a batch (see `_serve`); None:
+        #: the default, 2 ms on PostgreSQL and none on SQLite, where a commit costs little
+        #: and the wait only adds latency
+        if group_delay_s is None:
+            group_delay_s = 0.0 if self._sqlite else 0.002
+        self.group_delay_s = group_delay_s
         self.lanes = 1 if self._sqlite else lanes
         self._queues: list[queue.Queue[_Item | None]] = [queue.Queue() for _ in range(self.lanes)]
         self._threads: list[threading.Thread] = []

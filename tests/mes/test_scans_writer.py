@@ -23,8 +23,9 @@ from tests.mes.scan_harness import multi_station_plant
 from tests.services.ports import wait_for
 
 
-def prepared(url: str) -> Engine:
-    cfg = multi_station_plant(url, "mqtt://127.0.0.1:1", 3)
+def prepared(url: str, stations: int = 3) -> Engine:
+    """A migrated database with `stations` work-centre stations and operator E1."""
+    cfg = multi_station_plant(url, "mqtt://127.0.0.1:1", stations)
     engine = make_engine(cfg.database.url)
     upgrade_head(engine)
     with Session(engine) as s:
