@@ -6,6 +6,8 @@ COPY edge ./edge
 COPY mes ./mes
 COPY simulators ./simulators
 COPY config ./config
+COPY historian ./historian
+COPY uns ./uns
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/shopfloor shopfloor \
     && mkdir -p /var/lib/shopfloor && chown shopfloor /var/lib/shopfloor
 USER shopfloor

@@ -24,7 +24,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy edge mes simulators config
+	$(BIN)/mypy edge mes simulators config historian uns
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

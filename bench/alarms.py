@@ -41,13 +41,13 @@ from edge.alarms.topics import conditions_topic  # noqa: E402
 from edge.drivers.modbus.config import ModbusDevice  # noqa: E402
 from edge.model import Quality, Reading, TelemetryBatch  # noqa: E402
 from edge.pipeline.device import DevicePipeline  # noqa: E402
-from edge.uns.topics import Namespace  # noqa: E402
 from mes.alarms.models import AlarmJournal  # noqa: E402
 from tests.alarms.webhook_sink import WebhookSink  # noqa: E402
 from tests.mes.scan_harness import PLANT, add_user, bearer, running_app  # noqa: E402
 from tests.northbound.helpers import Collector  # noqa: E402
 from tests.services.mosquitto import Mosquitto  # noqa: E402
 from tests.services.ports import wait_for  # noqa: E402
+from uns.topics import Namespace  # noqa: E402
 
 NS = Namespace("acme", "plant1")
 DEVICES, TAGS = 10, 500

@@ -37,9 +37,9 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E40
 from config.loader import parse_plant  # noqa: E402
 from edge.model import Quality, Reading, TelemetryBatch, now_ms  # noqa: E402
 from edge.northbound.encode import telemetry_payload  # noqa: E402
-from mes.historian.points import Converter  # noqa: E402
-from mes.historian.service import Historian  # noqa: E402
-from mes.historian.stores import InfluxStore  # noqa: E402
+from historian.points import Converter  # noqa: E402
+from historian.service import Historian  # noqa: E402
+from historian.stores import InfluxStore  # noqa: E402
 from tests.northbound.synthetic import plant, write_plant  # noqa: E402
 from tests.services.mosquitto import Mosquitto  # noqa: E402
 from tests.services.ports import free_port, wait_for  # noqa: E402
@@ -107,7 +107,7 @@ def bench_publish(broker: Mosquitto, work: Path, n: int, rounds: int) -> tuple[f
     """Medians over `rounds` alternating runs of the bare loop and the agent's publisher."""
     from config.plant import Broker, Queue
     from edge.northbound.publisher import Northbound
-    from edge.uns.topics import Namespace
+    from uns.topics import Namespace
 
     ns = Namespace("acme", "plant1")
     batches = make_batches(n)
@@ -516,7 +516,7 @@ def bench_historian_processes(
 def bench_replay(work: Path, outage_s: float) -> dict[str, float]:
     from config.plant import Broker, Queue
     from edge.northbound.publisher import Northbound
-    from edge.uns.topics import Namespace
+    from uns.topics import Namespace
 
     broker = Mosquitto(work / "replay-broker").start()
     ns = Namespace("acme", "plant1")

@@ -25,8 +25,8 @@ from edge.model import Reading
 from edge.northbound.encode import write_result_payload
 from edge.northbound.http import AgentHttp, http_server
 from edge.northbound.publisher import Northbound
-from edge.uns.client import BrokerUnreachable, probe_with_retries
-from edge.uns.topics import Namespace
+from uns.client import BrokerUnreachable, probe_with_retries
+from uns.topics import Namespace
 
 log = logging.getLogger(__name__)
 

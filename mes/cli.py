@@ -4,8 +4,8 @@ import typer
 
 from config.cli import app as config_app
 from edge.cli import app as edge_app
-from mes.historian.cli import app as historian_app
-from mes.historian.cli import register_history
+from historian.cli import app as historian_app
+from historian.cli import register_history
 from mes.service_cli import app as mes_app
 from simulators.cli import app as sim_app
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import config as config_pkg
 from config.loader import load_plant
 from config.plant import PlantConfig
-from edge.uns.client import BrokerUnreachable, parse_broker_url, probe_protocol
+from uns.client import BrokerUnreachable, parse_broker_url, probe_protocol
 
 DEMO_BADGE = "E1042"
 DEMO_MOSQUITTO_CONF = """\
@@ -94,7 +94,7 @@ class Demo:
             self.spawn(
                 "broker",
                 f"mqtt://127.0.0.1:{port} (embedded amqtt)",
-                [sys.executable, "-m", "edge.uns.embedded_broker", str(port)],
+                [sys.executable, "-m", "uns.embedded_broker", str(port)],
             )
         if not _wait(lambda: _port_open(port), 15):
             raise SystemExit(f"demo: the broker did not start on port {port}")

@@ -22,8 +22,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col
 
 from config.plant import PlantConfig
-from edge.uns.client import probe_protocol
-from edge.uns.topics import Namespace
 from mes.db import make_engine
 from mes.masterdata.sync import sync_master_data
 from mes.migrations.run import upgrade_head
@@ -32,6 +30,8 @@ from mes.outbox.acks import apply_ack
 from mes.outbox.broker import BrokerLink, Handler
 from mes.outbox.models import OutboxMessage
 from mes.outbox.relay import OutboxRelay
+from uns.client import probe_protocol
+from uns.topics import Namespace
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ def serve(
 
     from config.loader import ConfigError, load_plant
     from config.logs import setup_logging
-    from edge.uns.client import BrokerUnreachable, probe_protocol
     from mes.app import create_app
     from mes.runtime import MesRuntime
+    from uns.client import BrokerUnreachable, probe_protocol
 
     try:
         cfg = load_plant(config)

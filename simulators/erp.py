@@ -21,8 +21,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from config.logs import setup_logging
 from config.plant import Broker
-from edge.uns.client import make_client, parse_broker_url, probe_protocol
-from edge.uns.topics import Namespace
+from uns.client import make_client, parse_broker_url, probe_protocol
+from uns.topics import Namespace
 
 log = logging.getLogger(__name__)
 

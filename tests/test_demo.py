@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from config.plant import Broker
-from edge.uns.client import probe_protocol
 from tests.services.ports import free_port, port_open, wait_for
+from uns.client import probe_protocol
 
 DEMO_PORTS = (8000, 15020, 14840)  # MES, Modbus press, OPC UA oven (config/plant.yaml)
 
@@ -85,7 +85,7 @@ def test_demo_runs_the_plant_and_stops_cleanly(tmp_path: Path) -> None:
 
 def test_embedded_broker_serves_mqtt_311(tmp_path: Path) -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "edge.uns.embedded_broker", str(port)])
+    proc = subprocess.Popen([sys.executable, "-m", "uns.embedded_broker", str(port)])
     try:
         wait_for(lambda: port_open(port), 20, "the embedded broker")
         assert probe_protocol(Broker(url=f"mqtt://127.0.0.1:{port}")) == 4  # 3.1.1 fallback

@@ -21,7 +21,7 @@ from edge.alarms.conditions import ConditionEngine, ConditionEvent
 from edge.alarms.state import ConditionStateFile
 from edge.alarms.topics import conditions_topic
 from edge.model import Reading, now_ms
-from edge.uns.topics import Namespace
+from uns.topics import Namespace
 
 log = logging.getLogger(__name__)
 

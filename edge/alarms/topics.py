@@ -4,7 +4,7 @@
 one device, published by the edge agent that owns the device's tags, consumed by the MES.
 """
 
-from edge.uns.topics import Namespace
+from uns.topics import Namespace
 
 SUFFIX = "_conditions"
 

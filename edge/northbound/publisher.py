@@ -31,8 +31,8 @@ from edge.northbound.encode import (
     telemetry_payload,
 )
 from edge.northbound.queue import Dropped, DurableQueue, Outgoing, Stored
-from edge.uns.client import make_client, parse_broker_url
-from edge.uns.topics import Namespace
+from uns.client import make_client, parse_broker_url
+from uns.topics import Namespace
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from sqlmodel import Session
 from config.plant import Broker
 from edge.alarms.conditions import ConditionEvent
 from edge.alarms.topics import SUFFIX, all_conditions
-from edge.uns.client import make_client, parse_broker_url
-from edge.uns.topics import Namespace
 from mes.alarms.service import AlarmService, ms_to_dt
+from uns.client import make_client, parse_broker_url
+from uns.topics import Namespace
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from sqlmodel import Session, col, or_, select
 
 from config.alarms import AlarmSettings, Smtp, Webhook
 from config.plant import Broker
-from edge.uns.client import make_client, parse_broker_url
-from edge.uns.topics import Namespace
 from mes.alarms.models import Notification
+from uns.client import make_client, parse_broker_url
+from uns.topics import Namespace
 
 log = logging.getLogger(__name__)
 

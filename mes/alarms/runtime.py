@@ -15,12 +15,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from config.plant import PlantConfig
-from edge.uns.topics import Namespace
 from mes.alarms import lifecycle as lc
 from mes.alarms.consumer import ConditionConsumer
 from mes.alarms.models import AlarmCurrent, Notification
 from mes.alarms.notify import EventHub, NotificationRelay
 from mes.alarms.service import AlarmService, alarm_event, aware
+from uns.topics import Namespace
 
 log = logging.getLogger(__name__)
 

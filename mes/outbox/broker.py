@@ -17,7 +17,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from config.plant import Broker
-from edge.uns.client import make_client, parse_broker_url
+from uns.client import make_client, parse_broker_url
 
 log = logging.getLogger(__name__)
 

@@ -18,13 +18,13 @@ from sqlmodel import Session
 from config.plant import PlantConfig
 from edge.alarms.conditions import Condition, ConditionEvent
 from edge.alarms.topics import conditions_topic
-from edge.uns.topics import Namespace
 from mes.alarms.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.alarms.webhook_sink import WebhookSink
 from tests.mes.scan_harness import PLANT, add_user, bearer, running_app
 from tests.northbound.helpers import Collector
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
+from uns.topics import Namespace
 
 NS = Namespace("acme", "plant1")
 ALARM = "oven-01.temperature.hh"

@@ -10,11 +10,11 @@ from sqlmodel import Session
 
 from config.loader import parse_plant
 from config.plant import Broker
-from edge.uns.topics import Namespace
 from mes.alarms.consumer import BadMessage, ConditionConsumer
 from mes.alarms.models import AlarmCurrent
 from mes.alarms.service import AlarmService
 from tests.quality.db import database
+from uns.topics import Namespace
 
 NS = Namespace("acme", "plant1")
 ROOT = NS.root

@@ -14,10 +14,10 @@ from edge.alarms.topics import all_conditions
 from edge.model import Quality, Reading, now_ms
 from edge.northbound.publisher import Northbound
 from edge.pipeline.device import DevicePipeline
-from edge.uns.topics import Namespace
 from tests.northbound.helpers import Collector
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
+from uns.topics import Namespace
 
 NS = Namespace("acme", "plant1")
 

@@ -14,13 +14,13 @@ from sqlmodel import Session
 
 from config.alarms import AlarmSettings
 from config.plant import Broker
-from edge.uns.topics import Namespace
 from mes.alarms.models import Notification
 from mes.alarms.notify import EventHub, NotificationRelay
 from tests.northbound.helpers import Collector
 from tests.quality.db import database
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import free_port, wait_for
+from uns.topics import Namespace
 
 NS = Namespace("acme", "plant1")
 

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from edge.uns.topics import Namespace
 from mes.production.confirmation import Confirmation
 from mes.production.models import ProductionEvent
 from simulators.erp import ErpSimulator
@@ -29,6 +28,7 @@ from tests.mes.scan_harness import (
     scan,
 )
 from tests.services.mosquitto import Mosquitto
+from uns.topics import Namespace
 
 
 def test_payload_extensions_only_when_there_is_something_to_say() -> None:

@@ -7,7 +7,6 @@ import uuid
 
 from sqlmodel import Session, select
 
-from edge.uns.topics import Namespace
 from mes.orders.models import WorkOrder
 from simulators.erp import ErpSimulator
 from tests.mes.orders_support import unique_site
@@ -20,6 +19,7 @@ from tests.mes.scan_harness import (
     scan,
 )
 from tests.services.ports import wait_for
+from uns.topics import Namespace
 
 
 def test_order_to_closed_through_scans_alone(tmp_path, mosquitto):

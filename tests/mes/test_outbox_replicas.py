@@ -12,7 +12,6 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session, col, select
 
-from edge.uns.topics import Namespace
 from mes.db import make_engine
 from mes.orders.models import WorkOrder
 from mes.outbox.models import OutboxMessage
@@ -20,6 +19,7 @@ from mes.production import service as P
 from simulators.erp import ErpSimulator
 from tests.mes.orders_support import plant_config, plant_file
 from tests.services.ports import free_port, port_open, wait_for
+from uns.topics import Namespace
 
 SHOPFLOOR = str(Path(sys.executable).with_name("shopfloor"))
 QTY = 12

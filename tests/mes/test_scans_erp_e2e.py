@@ -12,12 +12,12 @@ import httpx
 from sqlmodel import Session, select
 
 from config.plant import Broker
-from edge.uns.topics import Namespace
 from mes.orders.models import WorkOrder
 from simulators.erp import ErpSimulator
 from tests.mes.scan_harness import plant_config, served
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
+from uns.topics import Namespace
 
 
 def test_order_closed_through_scans_alone(tmp_path: Path, mosquitto: Mosquitto) -> None:

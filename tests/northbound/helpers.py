@@ -11,8 +11,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from config.plant import Broker, Queue
 from edge.model import Quality, Reading, TelemetryBatch, now_ms
 from edge.northbound.publisher import Northbound
-from edge.uns.topics import Namespace
 from tests.services.ports import wait_for
+from uns.topics import Namespace
 
 NS = Namespace("acme", "plant1")
 PATHS = {"press-01": "stamping/line1/cell1", "press-02": "stamping/line1/cell2"}

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from config.loader import load_plant
-from mes.historian.grafana import all_dashboards
+from historian.grafana import all_dashboards
 
 
 def test_a_dashboard_per_machine_with_its_tags_and_quality(plant_yaml: Path) -> None:

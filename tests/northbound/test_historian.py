@@ -11,8 +11,8 @@ from paho.mqtt.enums import MQTTProtocolVersion
 
 from config.loader import parse_plant
 from edge.model import now_ms
-from mes.historian.service import Historian
-from mes.historian.stores import EmbeddedStore, StoreRejected, query_history
+from historian.service import Historian
+from historian.stores import EmbeddedStore, StoreRejected, query_history
 from tests.northbound.helpers import batch, northbound
 from tests.northbound.synthetic import plant, write_plant
 from tests.services.mosquitto import Mosquitto

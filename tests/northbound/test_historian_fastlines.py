@@ -11,9 +11,9 @@ from paho.mqtt.enums import MQTTProtocolVersion
 
 from edge.model import Quality, Reading, TelemetryBatch, now_ms
 from edge.northbound.encode import telemetry_payload
-from mes.historian.fastlines import good_values_lines
-from mes.historian.points import BadTelemetry, Converter
-from mes.historian.service import Historian
+from historian.fastlines import good_values_lines
+from historian.points import BadTelemetry, Converter
+from historian.service import Historian
 from tests.northbound.helpers import northbound
 from tests.northbound.test_historian import historian_cfg
 from tests.services.mosquitto import Mosquitto

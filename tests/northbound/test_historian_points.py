@@ -3,7 +3,7 @@
 import orjson
 import pytest
 
-from mes.historian.points import BadTelemetry, Converter
+from historian.points import BadTelemetry, Converter
 
 TOPIC = "uns/v1/acme/plant1/stamping/line1/cell1/press-01/_telemetry"
 

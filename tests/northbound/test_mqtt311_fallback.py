@@ -10,19 +10,19 @@ import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from config.plant import Broker
-from edge.uns.client import probe_protocol
-from mes.historian.service import Historian
-from mes.historian.stores import query_history
+from historian.service import Historian
+from historian.stores import query_history
 from tests.northbound.helpers import batch, northbound
 from tests.northbound.test_historian import historian_cfg
 from tests.services.ports import free_port, port_open, wait_for
+from uns.client import probe_protocol
 
 
 @pytest.fixture
 def amqtt_url() -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "edge.uns.embedded_broker", str(port)],
+        [sys.executable, "-m", "uns.embedded_broker", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

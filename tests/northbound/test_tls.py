@@ -16,9 +16,9 @@ from paho.mqtt.enums import MQTTProtocolVersion
 
 from config.plant import Broker, Queue, Tls
 from edge.northbound.publisher import Northbound
-from edge.uns.client import BrokerUnreachable, probe_protocol
 from tests.northbound.helpers import NS, PATHS, batch
 from tests.services.ports import free_port, port_open, wait_for
+from uns.client import BrokerUnreachable, probe_protocol
 
 
 def _cert(

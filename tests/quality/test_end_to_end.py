@@ -19,7 +19,6 @@ from config.loader import parse_plant
 from config.plant import PlantConfig
 from edge.agent import EdgeAgent
 from edge.drivers.opcua.driver import OpcUaDriver
-from edge.uns.topics import Namespace
 from simulators.opcua.machine import OvenMachine
 from simulators.opcua.testing import OVEN_TAGS, oven_config
 from tests.mes.orders_support import release
@@ -35,6 +34,7 @@ from tests.mes.scan_harness import (
 from tests.northbound.helpers import Collector
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import free_port, wait_for
+from uns.topics import Namespace
 
 NS = Namespace("acme", "plant1")
 ALARM = "oven-01.temperature.hh"

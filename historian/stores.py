@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
-from mes.historian.points import QUALITY_NAME, Point
+from historian.points import QUALITY_NAME, Point
 
 
 class StoreUnavailable(Exception):

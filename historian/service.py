@@ -25,16 +25,16 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from config.plant import PlantConfig
-from edge.uns.client import make_client, parse_broker_url
-from edge.uns.topics import Namespace
-from mes.historian.points import BadTelemetry, Converter, Point
-from mes.historian.stores import (
+from historian.points import BadTelemetry, Converter, Point
+from historian.stores import (
     EmbeddedStore,
     InfluxStore,
     Store,
     StoreRejected,
     StoreUnavailable,
 )
+from uns.client import make_client, parse_broker_url
+from uns.topics import Namespace
 
 log = logging.getLogger(__name__)
 

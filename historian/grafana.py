@@ -1,7 +1,7 @@
 """Grafana dashboards, one per machine, built from the plant file. No I/O.
 
 Each dashboard shows every tag of the device from the InfluxDB datasource (Flux over the
-layout of `mes.historian.points`): numeric tags as time series (with their unit), string tags
+layout of `historian.points`): numeric tags as time series (with their unit), string tags
 (`text` tag) as a state timeline, and one state timeline of every tag's quality.
 """
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from mes.historian.fastlines import good_values_lines
+from historian.fastlines import good_values_lines
 
 MEASUREMENT = "telemetry"
 QUALITY_CODE = {"good": 0, "uncertain": 1, "bad": 2}

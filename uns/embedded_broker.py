@@ -1,7 +1,7 @@
 """An in-process MQTT broker (amqtt) for the demo on machines without Mosquitto.
 
 MQTT 3.1.1 only and no shared subscriptions (FIELD-NOTES): fine for a demo, not for production.
-Run as `python -m edge.uns.embedded_broker PORT`.
+Run as `python -m uns.embedded_broker PORT`.
 """
 
 import asyncio

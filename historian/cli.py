@@ -45,9 +45,9 @@ def run(
     from prometheus_client import start_http_server
 
     from config.logs import setup_logging
-    from edge.uns.client import BrokerUnreachable, probe_with_retries
-    from mes.historian.metrics import historian_registry
-    from mes.historian.service import Historian
+    from historian.metrics import historian_registry
+    from historian.service import Historian
+    from uns.client import BrokerUnreachable, probe_with_retries
 
     cfg = _load(config)
     setup_logging(log_level, service="historian")
@@ -83,7 +83,7 @@ def history(
     limit: int = typer.Option(1000, "--limit", min=1),
 ) -> None:
     """Print recent values of a tag from the embedded history store."""
-    from mes.historian.stores import query_history
+    from historian.stores import query_history
 
     cfg = _load(config)
     if cfg.historian.url:
@@ -124,7 +124,7 @@ def dashboards(
     """Write one Grafana dashboard per machine (its tags and their quality) as JSON files."""
     import json
 
-    from mes.historian.grafana import all_dashboards
+    from historian.grafana import all_dashboards
 
     cfg = _load(config)
     out.mkdir(parents=True, exist_ok=True)

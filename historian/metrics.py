@@ -7,7 +7,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from mes.historian.service import HistorianStats
+from historian.service import HistorianStats
 
 PREFIX = "shopfloor_historian"
 
