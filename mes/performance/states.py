@@ -1,0 +1,292 @@
+"""Machine states of a work unit: from tag values and scans to closed state intervals.
+
+Three pure steps, each usable alone:
+- `StateMapping.machine_state(readings)`: tag values -> the state the machine itself shows;
+- `combine(machine, job)`: that state + what the scans say -> the work unit's state and reason;
+- `IntervalBuilder`: timestamped observations in, closed `Interval`s out (micro-stops decided
+  when a stop closes; `unknown` when a tag is bad or the agent is silent).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+
+class MachineState(StrEnum):
+    RUNNING = "running"
+    IDLE = "idle"
+    SETUP = "setup"
+    FAULT = "fault"
+    PLANNED_STOP = "planned_stop"
+    NO_ORDER = "no_order"
+    MICRO_STOP = "micro_stop"
+    UNKNOWN = "unknown"
+
+
+class TagQuality(StrEnum):
+    """Quality of a tag value as the edge publishes it (contracts section 2)."""
+
+    GOOD = "good"
+    UNCERTAIN = "uncertain"
+    BAD = "bad"
+
+
+class JobStatus(StrEnum):
+    """What the scans say about the work unit's job."""
+
+    NONE = "none"  # no job selected
+    SETUP = "setup"  # setup of a job reported
+    RUNNING = "running"
+    PAUSED = "paused"  # paused, with the operator's reason
+
+
+@dataclass(frozen=True, slots=True)
+class TagReading:
+    value: Any
+    quality: TagQuality = TagQuality.GOOD
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    status: JobStatus = JobStatus.NONE
+    reason: str | None = None
+
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+    "in": lambda value, options: value in options,
+    "truthy": lambda value, _: bool(value),
+}
+
+
+class MappingError(ValueError):
+    """A state mapping that cannot work, named by the rule at fault."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """`tag <op> value => state`, e.g. Rule("fault", "truthy", None, FAULT)."""
+
+    tag: str
+    op: str
+    value: Any
+    state: MachineState
+
+    def __post_init__(self) -> None:
+        if self.op not in _OPERATORS:
+            raise MappingError(
+                f"rule on tag {self.tag!r}: unknown operator {self.op!r}"
+                f" (one of {', '.join(sorted(_OPERATORS))})"
+            )
+        if self.state in (MachineState.MICRO_STOP, MachineState.UNKNOWN, MachineState.NO_ORDER):
+            raise MappingError(
+                f"rule on tag {self.tag!r}: state {self.state.value!r} is derived, not mapped"
+            )
+
+    def matches(self, value: Any) -> bool:
+        try:
+            return _OPERATORS[self.op](value, self.value)
+        except TypeError:  # e.g. "speed gt 0" on a string value: the rule does not apply
+            return False
+
+
+@dataclass(frozen=True, slots=True)
+class StateMapping:
+    """Tag values -> machine state. The first matching rule wins; with none, `default`.
+
+    `codes` maps the values of one state tag (`code_tag`) to states, checked after the rules,
+    e.g. {"RUNNING": RUNNING, 3: FAULT}. A referenced tag that is missing or bad (or uncertain,
+    when `uncertain_is_unknown`) makes the state UNKNOWN.
+    """
+
+    rules: tuple[Rule, ...] = ()
+    code_tag: str | None = None
+    codes: Mapping[Any, MachineState] = field(default_factory=dict)
+    default: MachineState = MachineState.IDLE
+    uncertain_is_unknown: bool = False
+
+    def __post_init__(self) -> None:
+        if self.codes and self.code_tag is None:
+            raise MappingError("state mapping: codes given without code_tag")
+        if not self.rules and self.code_tag is None:
+            raise MappingError("state mapping: no rules and no code_tag, nothing to map")
+
+    @property
+    def tags(self) -> frozenset[str]:
+        names = {rule.tag for rule in self.rules}
+        if self.code_tag is not None:
+            names.add(self.code_tag)
+        return frozenset(names)
+
+    def _usable(self, reading: TagReading | None) -> bool:
+        if reading is None or reading.quality is TagQuality.BAD:
+            return False
+        return not (self.uncertain_is_unknown and reading.quality is TagQuality.UNCERTAIN)
+
+    def machine_state(self, readings: Mapping[str, TagReading]) -> MachineState:
+        if not all(self._usable(readings.get(tag)) for tag in self.tags):
+            return MachineState.UNKNOWN
+        for rule in self.rules:
+            if rule.matches(readings[rule.tag].value):
+                return rule.state
+        if self.code_tag is not None:
+            state = self.codes.get(readings[self.code_tag].value)
+            if state is not None:
+                return state
+        return self.default
+
+
+def combine(machine: MachineState, job: JobContext) -> tuple[MachineState, str | None]:
+    """The work unit's state and reason from the machine's own state and the scans.
+
+    The machine's evidence wins where it is specific (unknown, fault, planned stop, setup,
+    running); the scans explain a machine that merely stands still: no job selected is
+    NO_ORDER, a reported setup is SETUP, a pause is IDLE with the operator's reason.
+    """
+    if machine in (MachineState.UNKNOWN, MachineState.NO_ORDER, MachineState.MICRO_STOP):
+        return machine, None
+    if machine is not MachineState.IDLE:
+        reason = job.reason if machine is not MachineState.RUNNING else None
+        return machine, reason
+    if job.status is JobStatus.NONE:
+        return MachineState.NO_ORDER, job.reason
+    if job.status is JobStatus.SETUP:
+        return MachineState.SETUP, job.reason
+    return MachineState.IDLE, job.reason
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A closed span [start, end) in one state."""
+
+    start: datetime
+    end: datetime
+    state: MachineState
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError(f"interval {self.start}..{self.end}: times must be timezone-aware")
+        if self.end < self.start:
+            raise ValueError(f"interval ends ({self.end}) before it starts ({self.start})")
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+
+MICRO_STOP_CANDIDATES = frozenset({MachineState.IDLE, MachineState.FAULT})
+
+
+class IntervalBuilder:
+    """Incremental, pure: feed observations in time order, get closed intervals back.
+
+    - `observe(ts, readings=..., job=..., agent_online=...)`: any call counts as hearing from
+      the agent; `readings` update the latest value per tag, `job` replaces the scan context.
+    - `advance(ts)`: no new data, but time passed (closes into UNKNOWN after `silence_timeout`).
+    - `close(ts)`: end of input; returns the last interval(s).
+    A stop (a state in `micro_stop_states`) shorter than `micro_stop_threshold` is emitted as
+    MICRO_STOP when it closes, keeping its reason.
+    """
+
+    def __init__(
+        self,
+        mapping: StateMapping,
+        *,
+        start: datetime,
+        micro_stop_threshold: timedelta = timedelta(seconds=60),
+        silence_timeout: timedelta = timedelta(seconds=120),
+        micro_stop_states: frozenset[MachineState] = MICRO_STOP_CANDIDATES,
+    ) -> None:
+        if start.tzinfo is None:
+            raise ValueError("IntervalBuilder: start must be timezone-aware")
+        if silence_timeout <= timedelta(0):
+            raise ValueError("IntervalBuilder: silence_timeout must be positive")
+        self.mapping = mapping
+        self.micro_stop_threshold = micro_stop_threshold
+        self.silence_timeout = silence_timeout
+        self.micro_stop_states = micro_stop_states
+        self._readings: dict[str, TagReading] = {}
+        self._job = JobContext()
+        self._online = True
+        self._heard = start
+        self._now = start
+        self._open = Interval(start, start, MachineState.UNKNOWN)
+        self._closed = False
+
+    @property
+    def current(self) -> Interval:
+        """The open interval (its end is the time of the last input)."""
+        return replace(self._open, end=self._now)
+
+    def _check_time(self, ts: datetime) -> None:
+        if self._closed:
+            raise RuntimeError("IntervalBuilder: already closed")
+        if ts < self._now:
+            raise ValueError(f"observation at {ts} is older than the last one at {self._now}")
+
+    def _finish(self, end: datetime) -> Interval:
+        done = replace(self._open, end=end)
+        if done.state in self.micro_stop_states and done.duration < self.micro_stop_threshold:
+            done = replace(done, state=MachineState.MICRO_STOP)
+        return done
+
+    def _switch(self, ts: datetime, state: MachineState, reason: str | None) -> list[Interval]:
+        if (state, reason) == (self._open.state, self._open.reason):
+            return []
+        out = [self._finish(ts)] if ts > self._open.start else []
+        self._open = Interval(ts, ts, state, reason)
+        return out
+
+    def _silence(self, ts: datetime) -> list[Interval]:
+        deadline = self._heard + self.silence_timeout
+        if ts <= deadline:
+            return []
+        return self._switch(max(deadline, self._open.start), MachineState.UNKNOWN, None)
+
+    def _state(self) -> tuple[MachineState, str | None]:
+        if not self._online:
+            return MachineState.UNKNOWN, None
+        return combine(self.mapping.machine_state(self._readings), self._job)
+
+    def observe(
+        self,
+        ts: datetime,
+        *,
+        readings: Mapping[str, TagReading] | None = None,
+        job: JobContext | None = None,
+        agent_online: bool | None = None,
+    ) -> list[Interval]:
+        self._check_time(ts)
+        out = self._silence(ts)
+        self._now = self._heard = ts
+        if readings:
+            self._readings.update(readings)
+        if job is not None:
+            self._job = job
+        if agent_online is not None:
+            self._online = agent_online
+        return out + self._switch(ts, *self._state())
+
+    def advance(self, ts: datetime) -> list[Interval]:
+        self._check_time(ts)
+        out = self._silence(ts)
+        self._now = ts
+        return out
+
+    def close(self, ts: datetime) -> list[Interval]:
+        out = self.advance(ts)
+        self._closed = True
+        if ts > self._open.start:
+            out.append(self._finish(ts))
+        return out
