@@ -7,13 +7,15 @@ explained in docs/performance.md. Time that no interval covers counts as UNKNOWN
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from mes.performance.calendar import ShiftCalendar, shift_instances
+from mes.performance.calendar import ShiftCalendar, ShiftInstance, shift_instances
 from mes.performance.kpi import ZERO, Quantities, TimeModel
 from mes.performance.states import Interval, MachineState
 
@@ -148,3 +150,48 @@ def build_time_model(
         failures=_failures(ordered, start, end),
         quantities=quantities or Quantities(),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A stretch of a range: one shift instance, or the time between shifts (`shift` None)."""
+
+    start: datetime
+    end: datetime
+    shift: ShiftInstance | None
+
+
+def periods(calendar: ShiftCalendar, start: datetime, end: datetime) -> list[Period]:
+    """[start, end) cut at every shift start and end, in order, without gaps."""
+    out: list[Period] = []
+    cursor = start
+    for inst in shift_instances(calendar, start, end):
+        if cursor < inst.start:
+            out.append(Period(cursor, inst.start, None))
+        out.append(Period(inst.start, inst.end, inst))
+        cursor = inst.end
+    if cursor < end:
+        out.append(Period(cursor, end, None))
+    return out
+
+
+def build_by_period(
+    intervals: Iterable[Interval], calendar: ShiftCalendar, start: datetime, end: datetime
+) -> list[tuple[Period, TimeModel]]:
+    """One time model (without quantities) per period; their sum is the model of the range.
+
+    This is the grain to pre-aggregate and to report at each shift end; attach each period's
+    quantities with `dataclasses.replace(model, quantities=...)`.
+    """
+    ordered = sorted(intervals, key=lambda iv: (iv.start, iv.end))
+    starts = [iv.start for iv in ordered]
+    ends = [iv.end for iv in ordered]
+    ends_sorted = all(a <= b for a, b in itertools.pairwise(ends))
+    out = []
+    for p in periods(calendar, start, end):
+        # From the interval ending exactly at p.start (it tells a continuing fault) to the last
+        # one starting before p.end. Overlapping input gets all intervals (and is refused).
+        lo = bisect.bisect_left(ends, p.start) if ends_sorted else 0
+        hi = bisect.bisect_left(starts, p.end)
+        out.append((p, build_time_model(ordered[lo:hi], calendar, p.start, p.end)))
+    return out

@@ -14,7 +14,7 @@ a `valid_from` is cut there: each version counts its own part.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -269,3 +269,16 @@ def next_shift_end(
             return min(ends)
         lo += step
     return None
+
+
+def from_shift_ends(ends: Sequence[time], timezone: str, valid_from: datetime) -> CalendarVersion:
+    """A calendar version from the legacy `mes.shifts` keys: a shift between each two
+    consecutive ends (the last wraps to the first), every day, without breaks."""
+    clocks = sorted(set(ends))
+    if not clocks:
+        raise CalendarError("mes.shifts.ends: at least one shift end is needed")
+    shifts = tuple(
+        Shift(f"{a:%H:%M}-{b:%H:%M}", a, b)
+        for a, b in zip(clocks, [*clocks[1:], clocks[0]], strict=True)
+    )
+    return CalendarVersion(valid_from, timezone, shifts)

@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from mes.performance.build import IntervalError, Zone, build_time_model, zones
-from mes.performance.kpi import ProductOutput, Quantities, kpis
+from mes.performance.build import IntervalError, Zone, build_by_period, build_time_model, zones
+from mes.performance.kpi import ProductOutput, Quantities, aggregate, kpis
 from mes.performance.states import Interval, MachineState
 from tests.performance.plant import local, minutes, night_on_saturdays, run, two_shifts
 
@@ -199,3 +199,26 @@ def test_overlapping_intervals_and_naive_ranges_are_refused() -> None:
         build_time_model(
             [], two_shifts(), local(TUESDAY, 6).replace(tzinfo=None), local(TUESDAY, 14)
         )
+
+
+def test_periods_follow_the_shifts_and_sum_to_the_range() -> None:
+    day = (local(TUESDAY, 0), local(TUESDAY + timedelta(1), 0))
+    by_period = build_by_period(tuesday_intervals(), two_shifts(), *day)
+    assert [(p.shift.name if p.shift else None, p.start, p.end) for p, _ in by_period] == [
+        (None, local(TUESDAY, 0), local(TUESDAY, 6)),
+        ("early", local(TUESDAY, 6), local(TUESDAY, 14)),
+        ("late", local(TUESDAY, 14), local(TUESDAY, 22)),
+        (None, local(TUESDAY, 22), day[1]),
+    ]
+    total = aggregate(model for _, model in by_period)
+    assert total == build_time_model(tuesday_intervals(), two_shifts(), *day)
+    late = by_period[2][1]
+    # The late shift alone: APT 60 + 130 + 30 + 60 = 280, ADOT 30, ASUT 20, fault 30 + idle 60,
+    # unknown 60; the 10 min run after 22:00 belongs to the period after the shift.
+    assert (late.apt, late.asut, late.adot, late.unknown) == (
+        minutes(280),
+        minutes(20),
+        minutes(30),
+        minutes(60),
+    )
+    assert by_period[3][1].processing_outside_shifts == minutes(10)

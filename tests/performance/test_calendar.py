@@ -10,6 +10,7 @@ from mes.performance.calendar import (
     CalendarVersion,
     Shift,
     ShiftCalendar,
+    from_shift_ends,
     next_shift_end,
     planned_times,
     shift_at,
@@ -185,3 +186,24 @@ def test_overlapping_shifts_are_refused_when_used() -> None:
     calendar = ShiftCalendar((CalendarVersion(EPOCH, "Europe/Berlin", (EARLY, overlapping)),))
     with pytest.raises(CalendarError, match="overlaps shift"):
         planned_times(calendar, local(TUESDAY, 0), local(TUESDAY, 23))
+
+
+def test_legacy_shift_ends_become_a_calendar_version() -> None:
+    version = from_shift_ends([time(14), time(6), time(22)], "Europe/Berlin", EPOCH)
+    assert [s.name for s in version.shifts] == ["06:00-14:00", "14:00-22:00", "22:00-06:00"]
+    calendar = ShiftCalendar((version,))
+    # Every day is covered: 24 h of POT, no breaks (23 h on the spring-forward day).
+    assert planned_times(calendar, local(TUESDAY, 6), local(TUESDAY + timedelta(1), 6)) == (
+        timedelta(hours=24),
+        timedelta(0),
+    )
+    sunday = date(2026, 3, 29)
+    assert planned_times(calendar, local(sunday, 0), local(sunday + timedelta(1), 0))[
+        0
+    ] == timedelta(hours=23)
+    single = ShiftCalendar((from_shift_ends([time(6)], "UTC", EPOCH),))
+    at = shift_at(single, EPOCH + timedelta(days=3, hours=7))
+    assert at is not None
+    assert at.duration == timedelta(hours=24)
+    with pytest.raises(CalendarError, match="at least one"):
+        from_shift_ends([], "UTC", EPOCH)

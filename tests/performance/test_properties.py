@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mes.performance.build import build_time_model
+from mes.performance.build import build_by_period, build_time_model
 from mes.performance.calendar import CalendarVersion, ShiftCalendar, planned_times, shift_instances
 from mes.performance.kpi import Quantities, TimeModel, aggregate, kpis, ratio
 from mes.performance.states import Interval, IntervalBuilder, JobContext, JobStatus, MachineState
@@ -212,3 +212,13 @@ def test_builder_intervals_tile_the_observed_time(
     for iv in out:
         if iv.state in (S.IDLE, S.FAULT):
             assert iv.duration >= timedelta(seconds=60)
+
+
+@PROPERTY
+@given(timelines(), offsets(), offsets())
+def test_per_period_models_sum_to_the_range(
+    intervals: list[Interval], a: timedelta, b: timedelta
+) -> None:
+    lo, hi = sorted((START + a, START + b))
+    by_period = build_by_period(intervals, CALENDAR, lo, hi)
+    assert aggregate(m for _, m in by_period) == build_time_model(intervals, CALENDAR, lo, hi)
