@@ -90,29 +90,51 @@ def _failures(intervals: list[Interval], start: datetime, end: datetime) -> int:
     return count
 
 
-def _account(durations: dict[tuple[Zone, MachineState], timedelta]) -> dict[str, timedelta]:
-    def d(zone: Zone, *states: MachineState) -> timedelta:
-        return sum((durations.get((zone, st), ZERO) for st in states), ZERO)
+_BUSY_FIELD = {
+    S.RUNNING: "apt",
+    S.SETUP: "asut",
+    S.FAULT: "adet_fault",
+    S.MICRO_STOP: "adet_micro_stop",
+    S.IDLE: "adet_idle",
+    S.NO_ORDER: "adot",
+    S.UNKNOWN: "unknown",
+    S.PLANNED_STOP: "pdt",
+}
+_PROCESSING_FIELD = {S.RUNNING: "apt", S.SETUP: "asut"}
 
-    busy_total = sum((v for (z, _), v in durations.items() if z is Zone.BUSY), ZERO)
-    break_total = sum((v for (z, _), v in durations.items() if z is Zone.BREAK), ZERO)
-    in_pdt = d(Zone.BREAK, *PROCESSING)
-    outside = d(Zone.OFF, *PROCESSING)
-    planned_stop = d(Zone.BUSY, S.PLANNED_STOP)
-    return {
-        "pot": busy_total + break_total + outside,
-        "pdt": break_total - in_pdt + planned_stop,
-        "apt": sum((d(z, S.RUNNING) for z in Zone), ZERO),
-        "asut": sum((d(z, S.SETUP) for z in Zone), ZERO),
-        "adet_fault": d(Zone.BUSY, S.FAULT),
-        "adet_micro_stop": d(Zone.BUSY, S.MICRO_STOP),
-        "adet_idle": d(Zone.BUSY, S.IDLE),
-        "adot": d(Zone.BUSY, S.NO_ORDER),
-        "unknown": d(Zone.BUSY, S.UNKNOWN),
-        "ttr": sum((d(z, S.FAULT) for z in Zone), ZERO),
-        "processing_in_pdt": in_pdt,
-        "processing_outside_shifts": outside,
-    }
+
+def _cell(zone: Zone, state: MachineState) -> tuple[str, ...]:
+    ttr = ("ttr",) if state is S.FAULT else ()
+    if zone is Zone.BUSY:
+        return ("pot", _BUSY_FIELD[state], *ttr)
+    if state in PROCESSING:
+        moved = "processing_in_pdt" if zone is Zone.BREAK else "processing_outside_shifts"
+        return ("pot", _PROCESSING_FIELD[state], moved)
+    return ("pot", "pdt", *ttr) if zone is Zone.BREAK else ttr
+
+
+ACCOUNTING: dict[tuple[Zone, MachineState], tuple[str, ...]] = {
+    (zone, state): _cell(zone, state) for zone in Zone for state in MachineState
+}
+"""Which TimeModel fields a second in (calendar zone, state) adds to: the whole time model."""
+
+
+def accounting_table() -> str:
+    """ACCOUNTING as a Markdown table (docs/performance.md shows this, kept current by a test)."""
+    head = "| state | " + " | ".join(f"{z.value}" for z in Zone) + " |"
+    rows = [head, "|---" * (len(Zone) + 1) + "|"]
+    for state in MachineState:
+        cells = (", ".join(ACCOUNTING[(z, state)]) or "(nothing)" for z in Zone)
+        rows.append(f"| {state.value} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _account(durations: dict[tuple[Zone, MachineState], timedelta]) -> dict[str, timedelta]:
+    totals: dict[str, timedelta] = defaultdict(lambda: ZERO)
+    for cell, duration in durations.items():
+        for name in ACCOUNTING[cell]:
+            totals[name] += duration
+    return dict(totals)
 
 
 def build_time_model(
