@@ -75,6 +75,8 @@ class Shift:
                     f"shift {self.name!r}: break {brk.start}-{brk.end} is not inside the shift"
                     f" {self.start}-{self.end}"
                 )
+            if b_start == b_end:
+                raise CalendarError(f"shift {self.name!r}: break {brk.start}-{brk.end} is empty")
             if b_start < previous_end:
                 raise CalendarError(
                     f"shift {self.name!r}: break {brk.start}-{brk.end} overlaps another"

@@ -9,7 +9,7 @@ Every ratio whose denominator is zero is `None` (undefined), never 0 and never a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import timedelta
 
@@ -128,6 +128,17 @@ class Quantities:
         return total
 
 
+def _flat(figures: object) -> dict[str, float | int]:
+    out: dict[str, float | int] = {}
+    for f in fields(figures):  # type: ignore[arg-type]
+        value = getattr(figures, f.name)
+        if isinstance(value, timedelta):
+            out[f"{f.name}_s"] = value.total_seconds()
+        elif isinstance(value, int):
+            out[f.name] = value
+    return out
+
+
 _DURATIONS = (
     "pot",
     "pdt",
@@ -213,6 +224,39 @@ class TimeModel:
             return NotImplemented
         return TimeModel(
             **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
+    def as_record(self) -> dict[str, float | int]:
+        """Flat figures for storage, CSV and messages: durations as `<name>_s` in seconds."""
+        return _flat(self) | _flat(self.quantities)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, float | int]) -> TimeModel:
+        """The inverse of `as_record` (exact to the microsecond); missing figures are zero."""
+
+        def duration(name: str) -> timedelta:
+            return timedelta(seconds=record.get(f"{name}_s", 0))
+
+        def count(name: str) -> int:
+            value = record.get(name, 0)
+            if value != int(value):
+                raise ValueError(f"time model record: {name} must be a whole number, got {value}")
+            return int(value)
+
+        quantities = Quantities(
+            produced=count("produced"),
+            good=count("good"),
+            scrap=count("scrap"),
+            rework=count("rework"),
+            planned=count("planned"),
+            inspected=count("inspected"),
+            first_pass_good=count("first_pass_good"),
+            ideal_time=duration("ideal_time"),
+        )
+        return cls(
+            **{name: duration(name) for name in _DURATIONS},
+            failures=count("failures"),
+            quantities=quantities,
         )
 
 

@@ -207,3 +207,8 @@ def test_legacy_shift_ends_become_a_calendar_version() -> None:
     assert at.duration == timedelta(hours=24)
     with pytest.raises(CalendarError, match="at least one"):
         from_shift_ends([], "UTC", EPOCH)
+
+
+def test_empty_break_is_refused() -> None:
+    with pytest.raises(CalendarError, match="is empty"):
+        Shift("x", time(6), time(14), breaks=(Break(time(9), time(9)),))

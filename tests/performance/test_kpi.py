@@ -151,3 +151,19 @@ def test_inconsistent_time_model_is_refused(kwargs: dict[str, object], message: 
 def test_inconsistent_quantities_are_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises((ValueError, TypeError), match=message):
         Quantities(**kwargs)  # type: ignore[arg-type]
+
+
+def test_record_round_trip_is_exact() -> None:
+    model = one_shift()
+    record = model.as_record()
+    assert record["apt_s"] == 360 * 60
+    assert record["ideal_time_s"] == 19_200
+    assert record["produced"] == 960
+    assert record["failures"] == 1
+    assert "quantities" not in record
+    assert TimeModel.from_record(record) == model
+    odd = TimeModel(pot=timedelta(days=31, microseconds=7), apt=timedelta(days=31, microseconds=7))
+    assert TimeModel.from_record(odd.as_record()) == odd
+    assert TimeModel.from_record({}) == TimeModel()
+    with pytest.raises(ValueError, match="produced must be a whole number"):
+        TimeModel.from_record({"produced": 2.5})
