@@ -83,6 +83,8 @@ def _failures(intervals: list[Interval], start: datetime, end: datetime) -> int:
     count = 0
     previous: Interval | None = None
     for iv in intervals:
+        if iv.end == iv.start:
+            continue  # an empty interval is no event and does not break a fault
         continues = previous is not None and previous.state is S.FAULT and previous.end == iv.start
         if iv.state is S.FAULT and not continues and start <= iv.start < end:
             count += 1

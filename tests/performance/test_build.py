@@ -176,6 +176,10 @@ def test_a_fault_counts_once_where_it_starts() -> None:
     early = build_time_model(intervals, cal, local(TUESDAY, 13), local(TUESDAY, 14))
     late = build_time_model(intervals, cal, local(TUESDAY, 14), local(TUESDAY, 15))
     assert (early.failures, late.failures) == (1, 0)
+    blip = Interval(local(TUESDAY, 13, 10), local(TUESDAY, 13, 10), S.FAULT)  # zero length
+    assert (
+        build_time_model([*intervals, blip], cal, local(TUESDAY, 13), local(TUESDAY, 14)) == early
+    )
     assert (early.ttr, late.ttr) == (minutes(30), minutes(30))
 
 
