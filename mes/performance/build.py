@@ -61,8 +61,10 @@ def zones(calendar: ShiftCalendar, start: datetime, end: datetime) -> list[Segme
     return out
 
 
-def _covered(intervals: list[Interval], start: datetime, end: datetime) -> Iterator[Interval]:
-    """The intervals clipped to [start, end), with the gaps between them as UNKNOWN."""
+def _covered(
+    intervals: list[Interval], start: datetime, end: datetime
+) -> Iterator[tuple[datetime, datetime, MachineState]]:
+    """(start, end, state) of the intervals clipped to [start, end), gaps as UNKNOWN."""
     cursor = start
     for iv in intervals:
         lo, hi = max(iv.start, start), min(iv.end, end)
@@ -71,11 +73,11 @@ def _covered(intervals: list[Interval], start: datetime, end: datetime) -> Itera
         if lo < cursor:
             raise IntervalError(f"state intervals overlap at {lo} ({iv.state.value})")
         if cursor < lo:
-            yield Interval(cursor, lo, S.UNKNOWN)
-        yield Interval(lo, hi, iv.state, iv.reason)
+            yield cursor, lo, S.UNKNOWN
+        yield lo, hi, iv.state
         cursor = hi
     if cursor < end:
-        yield Interval(cursor, end, S.UNKNOWN)
+        yield cursor, end, S.UNKNOWN
 
 
 def _failures(intervals: list[Interval], start: datetime, end: datetime) -> int:
@@ -160,14 +162,17 @@ def build_time_model(
     durations: dict[tuple[Zone, MachineState], timedelta] = defaultdict(lambda: ZERO)
     segments = zones(calendar, start, end)
     k = 0
-    for piece in _covered(ordered, start, end):
-        while segments[k].end <= piece.start:
+    for lo, hi, state in _covered(ordered, start, end):
+        while segments[k].end <= lo:
             k += 1
+        seg = segments[k]
+        if hi <= seg.end:  # the usual case: the piece lies in one calendar segment
+            durations[(seg.zone, state)] += hi - lo
+            continue
         j = k
-        while j < len(segments) and segments[j].start < piece.end:
+        while j < len(segments) and segments[j].start < hi:
             seg = segments[j]
-            overlap = min(seg.end, piece.end) - max(seg.start, piece.start)
-            durations[(seg.zone, piece.state)] += overlap
+            durations[(seg.zone, state)] += min(seg.end, hi) - max(seg.start, lo)
             j += 1
     return TimeModel(
         **_account(durations),
