@@ -64,9 +64,9 @@ class Shift:
             raise CalendarError("shift: name is empty")
         if not self.weekdays or not self.weekdays <= ALL_DAYS:
             raise CalendarError(f"shift {self.name!r}: weekdays must be a non-empty subset of 0..6")
-        span = self._local_span(date(2000, 1, 3))
+        span = self.local_span(date(2000, 1, 3))
         spans = sorted(
-            ((self._break_span(span[0], brk), brk) for brk in self.breaks), key=lambda p: p[0]
+            ((self.break_span(span[0], brk), brk) for brk in self.breaks), key=lambda p: p[0]
         )
         previous_end = span[0]
         for (b_start, b_end), brk in spans:
@@ -83,7 +83,8 @@ class Shift:
                 )
             previous_end = b_end
 
-    def _local_span(self, day: date) -> tuple[datetime, datetime]:
+    def local_span(self, day: date) -> tuple[datetime, datetime]:
+        """Naive local start and end of the instance starting on `day`."""
         start = datetime.combine(day, self.start)
         end = datetime.combine(day, self.end)
         if end <= start:
@@ -91,7 +92,8 @@ class Shift:
         return start, end
 
     @staticmethod
-    def _break_span(shift_start: datetime, brk: Break) -> tuple[datetime, datetime]:
+    def break_span(shift_start: datetime, brk: Break) -> tuple[datetime, datetime]:
+        """Naive local start and end of `brk` in the instance starting at `shift_start`."""
         b_start = _after(shift_start, brk.start)
         b_end = _after(b_start, brk.end)
         return b_start, b_end
@@ -154,7 +156,7 @@ class CalendarVersion:
                 for shift in self.shifts:
                     if day.weekday() not in shift.weekdays:
                         continue
-                    local_start, local_end = shift._local_span(day)
+                    local_start, local_end = shift.local_span(day)
                     inst = ShiftInstance(
                         shift.name,
                         day,
@@ -163,7 +165,7 @@ class CalendarVersion:
                         tuple(
                             (self._to_utc(b0), self._to_utc(b1))
                             for b0, b1 in (
-                                Shift._break_span(local_start, brk) for brk in shift.breaks
+                                Shift.break_span(local_start, brk) for brk in shift.breaks
                             )
                         ),
                     )

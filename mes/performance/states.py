@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 
@@ -57,16 +58,18 @@ class JobContext:
     reason: str | None = None
 
 
-_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq,
-    "ne": operator.ne,
-    "gt": operator.gt,
-    "ge": operator.ge,
-    "lt": operator.lt,
-    "le": operator.le,
-    "in": lambda value, options: value in options,
-    "truthy": lambda value, _: bool(value),
-}
+_OPERATORS: Mapping[str, Callable[[Any, Any], bool]] = MappingProxyType(
+    {
+        "eq": operator.eq,
+        "ne": operator.ne,
+        "gt": operator.gt,
+        "ge": operator.ge,
+        "lt": operator.lt,
+        "le": operator.le,
+        "in": lambda value, options: value in options,
+        "truthy": lambda value, _: bool(value),
+    }
+)
 
 
 class MappingError(ValueError):
