@@ -194,8 +194,10 @@ MICRO_STOP_CANDIDATES = frozenset({MachineState.IDLE, MachineState.FAULT})
 class IntervalBuilder:
     """Incremental, pure: feed observations in time order, get closed intervals back.
 
-    - `observe(ts, readings=..., job=..., agent_online=...)`: any call counts as hearing from
-      the agent; `readings` update the latest value per tag, `job` replaces the scan context.
+    - `observe(ts, readings=..., job=..., agent_online=...)`: `readings` update the latest
+      value per tag, `job` replaces the scan context. A call with `readings` (also an empty
+      mapping: a heartbeat) or `agent_online` counts as hearing from the agent; a scan alone
+      does not.
     - `advance(ts)`: no new data, but time passed (closes into UNKNOWN after `silence_timeout`).
     - `close(ts)`: end of input; returns the last interval(s).
     A stop (a state in `micro_stop_states`) shorter than `micro_stop_threshold` is emitted as
@@ -257,8 +259,8 @@ class IntervalBuilder:
             return []
         return self._switch(max(deadline, self._open.start), MachineState.UNKNOWN, None)
 
-    def _state(self) -> tuple[MachineState, str | None]:
-        if not self._online:
+    def _state(self, ts: datetime) -> tuple[MachineState, str | None]:
+        if not self._online or ts - self._heard > self.silence_timeout:
             return MachineState.UNKNOWN, None
         return combine(self.mapping.machine_state(self._readings), self._job)
 
@@ -272,14 +274,16 @@ class IntervalBuilder:
     ) -> list[Interval]:
         self._check_time(ts)
         out = self._silence(ts)
-        self._now = self._heard = ts
+        self._now = ts
+        if readings is not None or agent_online is not None:
+            self._heard = ts
         if readings:
             self._readings.update(readings)
         if job is not None:
             self._job = job
         if agent_online is not None:
             self._online = agent_online
-        return out + self._switch(ts, *self._state())
+        return out + self._switch(ts, *self._state(ts))
 
     def advance(self, ts: datetime) -> list[Interval]:
         self._check_time(ts)

@@ -158,6 +158,19 @@ def test_silent_agent_turns_unknown_after_the_timeout() -> None:
     ]
 
 
+def test_scans_do_not_revive_a_silent_agent_but_heartbeats_do() -> None:
+    b = builder()
+    b.observe(T0, readings=good(fault=0, speed=50, mode="AUTO"), job=RUN)
+    out = b.observe(T0 + sec(200), job=JobContext(JobStatus.PAUSED, "lunch"))
+    assert out == [Interval(T0, T0 + sec(120), S.RUNNING)]
+    assert b.current.state is S.UNKNOWN
+    out = b.observe(T0 + sec(250), readings={})  # a heartbeat: values unchanged, agent alive
+    assert out == [Interval(T0 + sec(120), T0 + sec(250), S.UNKNOWN)]
+    assert b.current.state is S.RUNNING
+    assert b.observe(T0 + sec(360), readings={}) == []  # heartbeats keep it trusted
+    assert b.advance(T0 + sec(480)) == []
+
+
 def test_offline_agent_and_bad_tag_are_unknown() -> None:
     b = builder()
     b.observe(T0, readings=good(fault=0, speed=50, mode="AUTO"), job=RUN)
