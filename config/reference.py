@@ -8,7 +8,9 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from config.plant import PlantConfig
+from config.plant import plant_model
+from edge.drivers.base import AnySpec
+from edge.drivers.registry import DriverRegistry, built_in
 
 HEADER = """\
 # Configuration reference
@@ -59,12 +61,22 @@ def _models(tp: Any) -> list[type[BaseModel]]:
     return [m for a in get_args(tp) for m in _models(a)]
 
 
-def _render(model: type[BaseModel], path: str, seen: set[tuple[type, str]], out: list[str]) -> None:
+def _render(
+    model: type[BaseModel],
+    path: str,
+    seen: set[tuple[type, str]],
+    out: list[str],
+    drivers: dict[type, AnySpec],
+) -> None:
     if (model, path) in seen:
         return
     seen.add((model, path))
     title = path or "top level"
     out += [f"## `{title}` ({model.__name__})", ""]
+    spec = drivers.get(model)
+    if spec is not None:
+        names = " or ".join(f"`driver: {n}`" for n in spec.names)
+        out += [f"{names}: {spec.describe()}.", ""]
     if model.__doc__ and not model.__doc__.startswith(("!!!", "Base")):
         out += [model.__doc__.strip().splitlines()[0], ""]
     out += ["| key | type | default | meaning |", "|---|---|---|---|"]
@@ -78,12 +90,14 @@ def _render(model: type[BaseModel], path: str, seen: set[tuple[type, str]], out:
             nested.append((sub, f"{path}.{name}{suffix}" if path else f"{name}{suffix}"))
     out.append("")
     for sub, sub_path in nested:
-        _render(sub, sub_path, seen, out)
+        _render(sub, sub_path, seen, out, drivers)
 
 
-def render() -> str:
+def render(drivers: DriverRegistry | None = None) -> str:
+    """The reference of the plant file for a set of drivers (default: this build's)."""
+    drivers = drivers or built_in()
     out = [HEADER]
-    _render(PlantConfig, "", set(), out)
+    _render(plant_model(drivers), "", set(), out, {s.device: s for s in drivers.specs})
     return "\n".join(out).rstrip() + "\n"
 
 
