@@ -17,7 +17,9 @@ HEADER = """\
 
 One YAML file describes a plant: `config/plant.yaml` is a complete, commented example. Check a
 file with `shopfloor config check FILE`; a bad file names the file, the field path (for example
-`devices[2].tags[5].address`) and what is wrong. Unknown keys are errors.
+`devices[2].tags[5].address`), the tag or device concerned and what is wrong, one line per
+problem, and every service refuses it the same way. Unknown keys are errors, with the closest
+known key when there is one (`unknown key 'adress' (did you mean 'address'?)`).
 
 Environment variables override the connection settings and secrets of the `broker`, `historian`,
 `database`, `edge` and `mes` sections: `SHOPFLOOR_<SECTION>__<KEY>`, nested with `__`, for example

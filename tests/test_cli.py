@@ -89,3 +89,24 @@ def test_every_command_shows_every_problem(command: tuple[str, ...], tmp_path: P
     ) in done.stderr
     assert "Field required" not in done.stderr
     assert "more)" not in done.stderr
+
+
+def test_edge_verbs_report_bad_options_without_pydantic_prefixes() -> None:
+    """Issue 16: "Value error, " (and a whole ValidationError) leaked into option errors."""
+    from typer.testing import CliRunner
+
+    from edge.cli import app
+
+    runner = CliRunner()
+    env = {"SHOPFLOOR_OPCUA_PASSWORD": "p"}
+    browse = runner.invoke(app, ["browse", "opc.tcp://127.0.0.1:1", "--user", "u"], env=env)
+    assert browse.exit_code == 2
+    assert browse.output.strip() == (
+        "bad security options: username/password over security mode None would travel in clear "
+        "text: use mode Sign or SignAndEncrypt"
+    )
+    probe = runner.invoke(app, ["probe", "--unit", "300", "--area", "input"])
+    assert probe.exit_code == 2
+    assert probe.output.strip() == (
+        "probe: bad options: unit_id: Input should be less than or equal to 247"
+    )
