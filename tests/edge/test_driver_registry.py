@@ -9,10 +9,11 @@ from typing import Literal
 
 import orjson
 import pytest
+import yaml
 from pydantic import Field
 
 from config.base import Segment, Strict
-from config.loader import ConfigError, parse_plant
+from config.loader import ConfigError, load_plant, parse_plant
 from config.reference import render
 from edge.agent import EdgeAgent
 from edge.drivers.base import Capabilities, Driver, DriverHost, DriverSpec, WriteRefused
@@ -133,7 +134,8 @@ def test_the_builtin_registry_does_not_know_the_test_driver(tmp_path: Path) -> N
 
 def test_a_registered_driver_is_read_and_checked_like_a_built_in_one(tmp_path: Path) -> None:
     data = line_plant("mqtt://127.0.0.1:1883", tmp_path, 9)
-    cfg = parse_plant(data, "plant.yaml", environ={}, drivers=registry())
+    (tmp_path / "plant.yaml").write_text(yaml.safe_dump(data))
+    cfg = load_plant(tmp_path / "plant.yaml", environ={}, drivers=registry())
     device = cfg.device("gauge-01")
     assert isinstance(device, LineDevice)
     assert device.tags[0].key == "P1"
