@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union, get_args
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +42,12 @@ class DriverRegistry:
         for spec in self.specs:
             if not (isinstance(spec.device, type) and issubclass(spec.device, BaseModel)):
                 raise TypeError(f"driver {spec.names}: the device model must be a pydantic model")
+            tags = spec.device.model_fields.get("tags")
+            if tags is None or get_args(tags.annotation) != (spec.tag,):
+                raise TypeError(
+                    f"driver {spec.names}: the device model's `tags` must be a list of "
+                    f"{spec.tag.__name__}"
+                )
             for name in spec.names:
                 if name in self._by_name:
                     raise ValueError(f"two drivers are called {name!r}")
