@@ -9,21 +9,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from config.alarms import alarm_reference_problems
-from config.plant import PlantConfig
+from config.plant import PlantConfig, plant_model
+from config.problems import Problem, located, problems_of
+from edge.drivers.registry import DriverRegistry, built_in
 
 M = TypeVar("M", bound=BaseModel)
 ENV_PREFIX = "SHOPFLOOR_"
 #: Sections whose settings the environment may override (connection settings and secrets).
 OVERRIDABLE = ("broker", "historian", "database", "mes", "edge")
-#: discriminator values pydantic puts into error locations of tagged unions
-_UNION_TAGS = {
-    "modbus_tcp",
-    "modbus_rtu",
-    "opcua",
-    "modbus",
-    "ModbusTcpConnection",
-    "ModbusRtuConnection",
-}
 
 
 class ConfigError(Exception):
@@ -37,18 +30,14 @@ class ConfigError(Exception):
         ]
         super().__init__("\n".join(lines))
 
+    def report(self, prefix: str = "") -> str:
+        """Every problem on its own line (what every command prints for a bad file)."""
+        return "\n".join(f"{prefix}{line}" for line in str(self).splitlines())
 
-def field_path(loc: tuple[int | str, ...]) -> str:
+
+def field_path(loc: tuple[int | str, ...], model: type[BaseModel] = PlantConfig) -> str:
     """`('devices', 2, 'modbus_tcp', 'tags', 5, 'address')` -> `devices[2].tags[5].address`."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in _UNION_TAGS or part.startswith("function-"):
-            continue
-        else:
-            out += f".{part}" if out else part
-    return out
+    return located(model, loc)[0]
 
 
 def env_overrides(environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
@@ -77,7 +66,27 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _cross_reference_problems(cfg: PlantConfig) -> Iterator[tuple[str, str]]:
+def _duplicate_tag_names(data: Any) -> Iterator[Problem]:
+    """Tags named twice in one device, whatever its driver (read from the file itself, so they
+    are reported together with the schema's problems)."""
+    devices = data.get("devices") if isinstance(data, dict) else None
+    for i, dev in enumerate(devices if isinstance(devices, list) else []):
+        tags = dev.get("tags") if isinstance(dev, dict) else None
+        first: dict[str, int] = {}
+        for j, tag in enumerate(tags if isinstance(tags, list) else []):
+            name = tag.get("name") if isinstance(tag, dict) else None
+            if not isinstance(name, str):
+                continue
+            if name in first:
+                yield (
+                    f"devices[{i}].tags[{j}].name",
+                    f"duplicate tag name {name!r} (also tags[{first[name]}])",
+                )
+            else:
+                first[name] = j
+
+
+def _cross_reference_problems(cfg: PlantConfig, drivers: DriverRegistry) -> Iterator[Problem]:
     cells = cfg.plant.cell_paths()
     seen: set[str] = set()
     for i, dev in enumerate(cfg.devices):
@@ -86,11 +95,13 @@ def _cross_reference_problems(cfg: PlantConfig) -> Iterator[tuple[str, str]]:
         if dev.name in seen:
             yield f"devices[{i}].name", f"duplicate device name {dev.name!r}"
         seen.add(dev.name)
-        tag_names: set[str] = set()
-        for j, tag_name in enumerate(t.name for t in dev.tags):
-            if tag_name in tag_names:
-                yield f"devices[{i}].tags[{j}].name", f"duplicate tag name {tag_name!r}"
-            tag_names.add(tag_name)
+        if not drivers.spec(dev).capabilities.writes:
+            for j, tag in enumerate(dev.tags):
+                if tag.writable:
+                    yield (
+                        f"devices[{i}].tags[{j}].writable",
+                        f"tag {tag.name!r}: driver {dev.driver} cannot write to its devices",
+                    )
     stations = {w.id for w in cfg.workstations}
     centres = {w.work_centre for w in cfg.workstations if w.work_centre}
     for i, ws in enumerate(cfg.workstations):
@@ -119,12 +130,22 @@ def _cross_reference_problems(cfg: PlantConfig) -> Iterator[tuple[str, str]]:
 
 
 def parse_plant(
-    data: Any, source: str = "<plant>", environ: dict[str, str] | None = None
+    data: Any,
+    source: str = "<plant>",
+    environ: dict[str, str] | None = None,
+    drivers: DriverRegistry | None = None,
 ) -> PlantConfig:
+    """The plant file's content as configuration; ConfigError with every problem otherwise.
+    `drivers`: the drivers whose devices the file may hold (default: this build's)."""
+    drivers = drivers or built_in()
     if isinstance(data, dict):
         data = _merge(data, env_overrides(os.environ if environ is None else environ))
-    cfg = validate_file(PlantConfig, data, source)
-    problems = list(_cross_reference_problems(cfg))
+    duplicates = list(_duplicate_tag_names(data))
+    try:
+        cfg = validate_file(plant_model(drivers), data, source)
+    except ConfigError as exc:
+        raise ConfigError(source, exc.problems + duplicates) from None
+    problems = duplicates + list(_cross_reference_problems(cfg, drivers))
     if problems:
         raise ConfigError(source, problems)
     return cfg
@@ -151,10 +172,11 @@ def validate_file(model: type[M], data: Any, source: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [(field_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
-        raise ConfigError(source, problems) from None
+        raise ConfigError(source, problems_of(model, exc, data)) from None
 
 
-def load_plant(path: str | Path, environ: dict[str, str] | None = None) -> PlantConfig:
+def load_plant(
+    path: str | Path, environ: dict[str, str] | None = None, drivers: DriverRegistry | None = None
+) -> PlantConfig:
     path = Path(path)
-    return parse_plant(read_yaml(path), str(path), environ)
+    return parse_plant(read_yaml(path), str(path), environ, drivers)

@@ -1,15 +1,16 @@
 """The plant configuration: one file describes hierarchy, devices, stations, routings, services."""
 
 from datetime import time
-from typing import Annotated, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr, create_model
 
 from config.alarms import AlarmDefinition, AlarmSettings
 from config.base import Segment, Strict
-from edge.drivers.modbus.config import ModbusDevice
-from edge.drivers.opcua.config import OpcUaDevice
+from edge.drivers.base import DeviceConfig
+from edge.drivers.registry import DriverRegistry, built_in
 
 
 class Cell(Strict):
@@ -235,7 +236,10 @@ class Mes(Strict):
     )
 
 
-Device = Annotated[ModbusDevice | OpcUaDevice, Field(discriminator="driver")]
+if TYPE_CHECKING:
+    Device = DeviceConfig
+else:  # one member per registered driver's device model, told apart by `driver`
+    Device = built_in().device_type()
 
 
 class PlantConfig(Strict):
@@ -253,8 +257,22 @@ class PlantConfig(Strict):
     alarms: list[AlarmDefinition] = []
     alarm_settings: AlarmSettings = AlarmSettings()
 
-    def device(self, name: str) -> ModbusDevice | OpcUaDevice:
+    def device(self, name: str) -> DeviceConfig:
         for d in self.devices:
             if d.name == name:
                 return d
         raise KeyError(name)
+
+
+@cache
+def plant_model(drivers: DriverRegistry | None = None) -> type[PlantConfig]:
+    """The plant file's schema for a set of drivers: PlantConfig itself for this build's."""
+    if drivers is None or drivers is built_in():
+        return PlantConfig
+    device = drivers.device_type()
+    return create_model(
+        "PlantConfig",
+        __base__=PlantConfig,
+        __doc__=PlantConfig.__doc__,
+        devices=(list[device], []),  # type: ignore[valid-type]
+    )

@@ -8,14 +8,18 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from config.plant import PlantConfig
+from config.plant import plant_model
+from edge.drivers.base import AnySpec
+from edge.drivers.registry import DriverRegistry, built_in
 
 HEADER = """\
 # Configuration reference
 
 One YAML file describes a plant: `config/plant.yaml` is a complete, commented example. Check a
 file with `shopfloor config check FILE`; a bad file names the file, the field path (for example
-`devices[2].tags[5].address`) and what is wrong. Unknown keys are errors.
+`devices[2].tags[5].address`), the tag or device concerned and what is wrong, one line per
+problem, and every service refuses it the same way. Unknown keys are errors, with the closest
+known key when there is one (`unknown key 'adress' (did you mean 'address'?)`).
 
 Environment variables override the connection settings and secrets of the `broker`, `historian`,
 `database`, `edge` and `mes` sections: `SHOPFLOOR_<SECTION>__<KEY>`, nested with `__`, for example
@@ -59,12 +63,22 @@ def _models(tp: Any) -> list[type[BaseModel]]:
     return [m for a in get_args(tp) for m in _models(a)]
 
 
-def _render(model: type[BaseModel], path: str, seen: set[tuple[type, str]], out: list[str]) -> None:
+def _render(
+    model: type[BaseModel],
+    path: str,
+    seen: set[tuple[type, str]],
+    out: list[str],
+    drivers: dict[type, AnySpec],
+) -> None:
     if (model, path) in seen:
         return
     seen.add((model, path))
     title = path or "top level"
     out += [f"## `{title}` ({model.__name__})", ""]
+    spec = drivers.get(model)
+    if spec is not None:
+        names = " or ".join(f"`driver: {n}`" for n in spec.names)
+        out += [f"{names}: {spec.describe()}.", ""]
     if model.__doc__ and not model.__doc__.startswith(("!!!", "Base")):
         out += [model.__doc__.strip().splitlines()[0], ""]
     out += ["| key | type | default | meaning |", "|---|---|---|---|"]
@@ -78,12 +92,14 @@ def _render(model: type[BaseModel], path: str, seen: set[tuple[type, str]], out:
             nested.append((sub, f"{path}.{name}{suffix}" if path else f"{name}{suffix}"))
     out.append("")
     for sub, sub_path in nested:
-        _render(sub, sub_path, seen, out)
+        _render(sub, sub_path, seen, out, drivers)
 
 
-def render() -> str:
+def render(drivers: DriverRegistry | None = None) -> str:
+    """The reference of the plant file for a set of drivers (default: this build's)."""
+    drivers = drivers or built_in()
     out = [HEADER]
-    _render(PlantConfig, "", set(), out)
+    _render(plant_model(drivers), "", set(), out, {s.device: s for s in drivers.specs})
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -20,6 +20,7 @@ from paho.mqtt.enums import MQTTProtocolVersion
 
 from config.plant import Device, PlantConfig
 from edge.drivers.base import DeviceState, Driver, DriverHost
+from edge.drivers.registry import DriverRegistry, built_in
 from edge.metrics import AgentMetrics
 from edge.model import Reading
 from edge.northbound.encode import write_result_payload
@@ -45,16 +46,13 @@ class WriteHandler(Protocol):
         """Returns the result dict (or an awaitable of it)."""
 
 
-def _default_driver_factory(device: Device, state_dir: Path) -> Driver:
-    from edge.drivers.registry import create_driver
-
-    return create_driver(device, state_dir)
-
-
-def _default_pipeline_factory(device: Device, sink: Any, on_status: Any, observers: Any) -> Any:
+def _default_pipeline_factory(drivers: DriverRegistry) -> PipelineFactory:
     from edge.pipeline.device import DevicePipeline
 
-    return DevicePipeline(device, sink, on_status, observers=observers)
+    def create(device: Device, sink: Any, on_status: Any, observers: Any) -> Any:
+        return DevicePipeline(device, sink, on_status, observers=observers, drivers=drivers)
+
+    return create
 
 
 class AuditLog:
@@ -95,12 +93,15 @@ class EdgeAgent:
         pipeline_factory: PipelineFactory | None = None,
         write_handler: Callable[[dict[str, Driver]], WriteHandler] | None = None,
         protocol: MQTTProtocolVersion | None = None,
+        drivers: DriverRegistry | None = None,
     ) -> None:
+        """`drivers`: the registry `cfg` was read with (default: this build's drivers)."""
+        drivers = drivers or built_in()
         self.cfg = cfg
         self.ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
         self.paths = {d.name: d.path for d in cfg.devices}
-        self.driver_factory = driver_factory or _default_driver_factory
-        self.pipeline_factory = pipeline_factory or _default_pipeline_factory
+        self.driver_factory = driver_factory or drivers.create_driver
+        self.pipeline_factory = pipeline_factory or _default_pipeline_factory(drivers)
         self.write_handler_factory = write_handler
         self.protocol = protocol
         self.northbound: Northbound | None = None

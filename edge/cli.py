@@ -6,13 +6,11 @@ app = typer.Typer(help="Edge agent: acquisition and northbound.", no_args_is_hel
 
 
 def _register_all() -> None:
-    from edge.drivers.modbus import cli as modbus_cli
-    from edge.drivers.opcua import cli as opcua_cli
+    from edge.drivers.registry import built_in
     from edge.northbound import cli as agent_cli
 
     agent_cli.register(app)  # run, status
-    modbus_cli.register(app)  # probe
-    opcua_cli.register(app)  # browse, trust
+    built_in().register_cli(app)  # each driver's own verbs (modbus probe, opcua browse/trust)
 
 
 _register_all()

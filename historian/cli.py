@@ -29,10 +29,7 @@ def _load(config: Path) -> PlantConfig:
     try:
         return load_plant(config)
     except ConfigError as exc:
-        first = exc.problems[0]
-        where = f"{first[0]}: " if first[0] else ""
-        more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
-        typer.echo(f"bad config {exc.source}: {where}{first[1]}{more}", err=True)
+        typer.echo(exc.report(), err=True)
         raise typer.Exit(2) from None
 
 

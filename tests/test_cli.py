@@ -51,7 +51,8 @@ def test_config_check_accepts_the_shipped_file_and_refuses_a_bad_one(
     bad = _shopfloor("config", "check", str(bad_plant), cwd=tmp_path)
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
-        f"{bad_plant}: devices[0].tags[2].address: Input should be greater than or equal to 0"
+        f"{bad_plant}: devices[0].tags[2].address: tag 'spindle_speed': "
+        "Input should be greater than or equal to 0"
     ]
 
 
@@ -64,3 +65,48 @@ def test_simulators_refuse_a_bad_file(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "machines[0].port" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [*((*c, "-c") for c in SERVICES), ("config", "check"), ("edge", "status", "-c")],
+    ids=lambda c: " ".join(c),
+)
+def test_every_command_shows_every_problem(command: tuple[str, ...], tmp_path: Path) -> None:
+    """Issue 16: `edge run` printed `...address: Field required (and 1 more)`."""
+    plant = yaml.safe_load((ROOT / "config" / "plant.yaml").read_text())
+    tag = plant["devices"][0]["tags"][2]
+    tag["adress"] = tag.pop("address")
+    plant["broker"]["url"] = "http://broker"
+    path = tmp_path / "typo.yaml"
+    path.write_text(yaml.safe_dump(plant))
+    done = _shopfloor(*command, str(path), cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"{path}: broker.url: String should match pattern" in done.stderr
+    assert (
+        f"{path}: devices[0].tags[2]: tag 'spindle_speed': unknown key 'adress' "
+        "(did you mean 'address'?)"
+    ) in done.stderr
+    assert "Field required" not in done.stderr
+    assert "more)" not in done.stderr
+
+
+def test_edge_verbs_report_bad_options_without_pydantic_prefixes() -> None:
+    """Issue 16: "Value error, " (and a whole ValidationError) leaked into option errors."""
+    from typer.testing import CliRunner
+
+    from edge.cli import app
+
+    runner = CliRunner()
+    env = {"SHOPFLOOR_OPCUA_PASSWORD": "p"}
+    browse = runner.invoke(app, ["browse", "opc.tcp://127.0.0.1:1", "--user", "u"], env=env)
+    assert browse.exit_code == 2
+    assert browse.output.strip() == (
+        "bad security options: username/password over security mode None would travel in clear "
+        "text: use mode Sign or SignAndEncrypt"
+    )
+    probe = runner.invoke(app, ["probe", "--unit", "300", "--area", "input"])
+    assert probe.exit_code == 2
+    assert probe.output.strip() == (
+        "probe: bad options: unit_id: Input should be less than or equal to 247"
+    )

@@ -12,13 +12,6 @@ import typer
 from config.loader import ConfigError, load_plant
 
 
-def _one_line(exc: ConfigError) -> str:
-    problems = exc.problems
-    first = f"{problems[0][0]}: {problems[0][1]}" if problems[0][0] else problems[0][1]
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return f"bad config {exc.source}: {first}{more}"
-
-
 def run(
     config: Path = typer.Option(..., "-c", "--config", help="plant YAML file"),
     log_level: str = typer.Option("INFO", "--log-level"),
@@ -31,7 +24,7 @@ def run(
     try:
         cfg = load_plant(config)
     except ConfigError as exc:
-        typer.echo(f"edge agent cannot start: {_one_line(exc)}", err=True)
+        typer.echo(exc.report("edge agent cannot start: "), err=True)
         raise typer.Exit(2) from None
     setup_logging(log_level, service="edge")
 
@@ -63,7 +56,7 @@ def status(
         try:
             cfg = load_plant(config)
         except ConfigError as exc:
-            typer.echo(_one_line(exc), err=True)
+            typer.echo(exc.report(), err=True)
             raise typer.Exit(2) from None
         if cfg.edge.metrics_port is None:
             typer.echo(

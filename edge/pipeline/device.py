@@ -4,9 +4,9 @@ batch per poll to the sink and the processed readings to the observers (e.g. ala
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 
-from edge.drivers.base import DeviceState
+from edge.drivers.base import Capabilities, DeviceConfig, DeviceState, TagConfig
+from edge.drivers.registry import DriverRegistry, built_in
 from edge.model import BatchSink, Reading, TelemetryBatch, now_ms
 from edge.pipeline.processing import TagProcessor, TagRules
 
@@ -15,37 +15,22 @@ log = logging.getLogger(__name__)
 StatusCallback = Callable[[str, DeviceState, str | None], None]
 Observer = Callable[[str, list[Reading]], None]
 
-#: drivers that already apply scale/offset themselves (the pipeline must not do it twice)
-DRIVERS_THAT_SCALE = frozenset({"modbus_tcp", "modbus_rtu"})
-
 
 def _ms(seconds: float | None) -> int | None:
     return None if seconds is None else round(seconds * 1000)
 
 
-def default_stale_after_ms(device_cfg: Any, tag_cfg: Any) -> int | None:
-    """Three polling periods plus the time a slow poll may take; None for subscriptions, whose
-    unchanged values legitimately do not arrive."""
-    if getattr(device_cfg, "driver", None) == "opcua" and device_cfg.mode == "subscription":
-        return None
-    interval = getattr(tag_cfg, "poll_interval_ms", None) or device_cfg.poll_interval_ms
-    timeout = getattr(device_cfg, "timeout_ms", 1000)
-    attempts = getattr(device_cfg, "retries", 0) + 1
-    return int(max(3 * interval, interval + 2 * timeout * attempts))
-
-
-def tag_rules(device_cfg: Any, tag_cfg: Any) -> TagRules:
+def tag_rules(caps: Capabilities, tag: TagConfig, stale_after_ms: int | None) -> TagRules:
     """The processing rules of one tag, from any driver's tag config."""
-    stale_s = getattr(tag_cfg, "stale_after_s", None)
     return TagRules(
-        apply_scale=device_cfg.driver not in DRIVERS_THAT_SCALE,
-        scale=getattr(tag_cfg, "scale", 1.0),
-        offset=getattr(tag_cfg, "offset", 0.0),
-        unit=getattr(tag_cfg, "unit", None),
-        deadband=getattr(tag_cfg, "deadband", None),
-        deadband_percent=getattr(tag_cfg, "deadband_percent", None),
-        max_age_ms=_ms(getattr(tag_cfg, "max_age_s", None)),
-        stale_after_ms=_ms(stale_s) if stale_s else default_stale_after_ms(device_cfg, tag_cfg),
+        apply_scale=not caps.scales_values,
+        scale=tag.scale,
+        offset=tag.offset,
+        unit=tag.unit,
+        deadband=tag.deadband,
+        deadband_percent=tag.deadband_percent,
+        max_age_ms=_ms(tag.max_age_s),
+        stale_after_ms=stale_after_ms,
     )
 
 
@@ -59,20 +44,24 @@ class DevicePipeline:
 
     def __init__(
         self,
-        device_cfg: Any,
+        device_cfg: DeviceConfig,
         sink: BatchSink,
         on_status: StatusCallback,
         observers: Sequence[Observer] = (),
         clock: Callable[[], int] = now_ms,
+        drivers: DriverRegistry | None = None,
     ) -> None:
         self.device: str = device_cfg.name
+        caps = (drivers or built_in()).spec(device_cfg).capabilities
+        stale = device_cfg.stale_after_ms()
         self._sink = sink
         self._on_status = on_status
         self._observers = tuple(observers)
         self._clock = clock
         created = clock()
         self._tags = {
-            t.name: TagProcessor(t.name, tag_rules(device_cfg, t), created) for t in device_cfg.tags
+            t.name: TagProcessor(t.name, tag_rules(caps, t, stale[t.name]), created)
+            for t in device_cfg.tags
         }
         periods = [
             p

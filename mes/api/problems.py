@@ -8,6 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from config.problems import message
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()
+            {"loc": ".".join(str(p) for p in e["loc"]), "msg": message(e)} for e in exc.errors()
         ]
         detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5])
         return problem_response(422, "INVALID_REQUEST", detail, errors=errors)

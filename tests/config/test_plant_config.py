@@ -31,7 +31,7 @@ def test_unknown_key_is_refused(plant_yaml: Path) -> None:
     data["broker"]["hostname"] = "x"
     with pytest.raises(ConfigError) as err:
         parse_plant(data, "plant.yaml", environ={})
-    assert err.value.problems == [("broker.hostname", "Extra inputs are not permitted")]
+    assert err.value.problems == [("broker", "unknown key 'hostname'")]
 
 
 def test_cross_references_are_checked(plant_yaml: Path) -> None:
@@ -87,3 +87,74 @@ def test_shift_times_and_time_zone_are_checked(plant_yaml: Path) -> None:
         parse_plant(data, "plant.yaml", environ={})
     data["mes"]["shifts"]["ends"] = ["06:30", "14:00:00"]
     assert parse_plant(data, "plant.yaml", environ={}).mes.shifts.ends == ["06:30", "14:00"]
+
+
+def test_duplicate_tag_names_have_one_wording_for_every_driver(plant_yaml: Path) -> None:
+    """Issue 16: Modbus and OPC UA reported duplicates at the device, each in its own words."""
+    data = _shipped(plant_yaml)
+    for device in data["devices"]:
+        device["tags"].append(dict(device["tags"][0]))
+    with pytest.raises(ConfigError) as err:
+        parse_plant(data, "plant.yaml", environ={})
+    modbus, opcua = (len(d["tags"]) - 1 for d in data["devices"])
+    assert err.value.problems == [
+        (f"devices[0].tags[{modbus}].name", "duplicate tag name 'state' (also tags[0])"),
+        (f"devices[1].tags[{opcua}].name", "duplicate tag name 'temperature' (also tags[0])"),
+    ]
+
+
+def test_duplicates_are_reported_with_the_schemas_problems(plant_yaml: Path) -> None:
+    data = _shipped(plant_yaml)
+    data["devices"][1]["tags"].append(dict(data["devices"][1]["tags"][0]))
+    data["broker"]["url"] = "http://x"
+    with pytest.raises(ConfigError) as err:
+        parse_plant(data, "plant.yaml", environ={})
+    assert [p for p, _ in err.value.problems] == ["broker.url", "devices[1].tags[3].name"]
+
+
+def test_unknown_key_next_to_a_missing_one_says_which_was_meant(plant_yaml: Path) -> None:
+    """Issue 16: `adress` gave "address: Field required" and "Extra inputs are not permitted"."""
+    data = _shipped(plant_yaml)
+    tag = data["devices"][0]["tags"][2]
+    tag["adress"] = tag.pop("address")
+    data["devices"][1]["security"] = {"mdoe": "Sign"}
+    with pytest.raises(ConfigError) as err:
+        parse_plant(data, "plant.yaml", environ={})
+    assert err.value.problems == [
+        (
+            "devices[0].tags[2]",
+            "tag 'spindle_speed': unknown key 'adress' (did you mean 'address'?)",
+        ),
+        ("devices[1].security", "device 'oven-01': unknown key 'mdoe' (did you mean 'mode'?)"),
+    ]
+
+
+def test_validator_messages_carry_no_pydantic_prefix(plant_yaml: Path) -> None:
+    """Issue 16: "Value error, " leaked into every message a validator raised."""
+    data = _shipped(plant_yaml)
+    data["devices"][1]["reconnect_min_ms"] = 5000
+    data["devices"][1]["reconnect_max_ms"] = 1000
+    data["mes"] = {"shifts": {"timezone": "Europe/Nowhere"}}
+    with pytest.raises(ConfigError) as err:
+        parse_plant(data, "plant.yaml", environ={})
+    assert err.value.problems == [
+        (
+            "mes.shifts.timezone",
+            "unknown time zone 'Europe/Nowhere' (IANA name, e.g. Europe/Berlin)",
+        ),
+        ("devices[1]", "device 'oven-01': reconnect_max_ms must be >= reconnect_min_ms"),
+    ]
+    assert "Value error" not in str(err.value)
+
+
+def test_a_union_member_tag_never_shows_in_the_path(plant_yaml: Path) -> None:
+    data = _shipped(plant_yaml)
+    data["devices"][0]["connection"] = {"host": "127.0.0.1", "prot": 502}
+    with pytest.raises(ConfigError) as err:
+        parse_plant(data, "plant.yaml", environ={})
+    paths = {p for p, _ in err.value.problems}
+    assert paths <= {"devices[0].connection", "devices[0].connection.port"}
+    assert (
+        "devices[0].connection",
+        "device 'press-01': unknown key 'prot' (did you mean 'port'?)",
+    ) in err.value.problems

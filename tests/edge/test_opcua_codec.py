@@ -145,10 +145,6 @@ BASE = {
             {"tags": [{"name": "t", "node_id": "i=1", "deadband": 1, "deadband_percent": 2}]},
             "either deadband or deadband_percent",
         ),
-        (
-            {"tags": [{"name": "t", "node_id": "i=1"}, {"name": "t", "node_id": "i=2"}]},
-            "appears twice",
-        ),
         ({"tags": [{"name": "t", "node_id": "i=1", "sampling_ms": 5}]}, "Extra inputs"),
         ({"security": {"mode": "None", "username": "u", "password": "p"}}, "clear text"),
         ({"security": {"mode": "Sign", "username": "u"}}, "go together"),

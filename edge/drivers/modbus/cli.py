@@ -4,7 +4,9 @@ import asyncio
 from typing import Literal
 
 import typer
+from pydantic import ValidationError
 
+from config.problems import problems_of
 from edge.drivers.modbus.config import ModbusDevice
 from edge.drivers.modbus.link import DeviceException, LinkDown, ModbusLink
 from edge.drivers.modbus.probe import probe_table
@@ -51,8 +53,11 @@ def probe(
                 ],
             }
         )
-    except ValueError as exc:
-        typer.echo(f"probe: bad options: {exc}", err=True)
+    except ValidationError as exc:
+        said = "; ".join(
+            f"{path}: {msg}" if path else msg for path, msg in problems_of(ModbusDevice, exc)
+        )
+        typer.echo(f"probe: bad options: {said}", err=True)
         raise typer.Exit(2) from None
 
     async def read() -> list[int]:

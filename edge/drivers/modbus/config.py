@@ -4,11 +4,13 @@ One style per concept: a tag names its area, its start address, its type and (op
 byte order; everything else has a default here. Unknown keys are errors.
 """
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from config.base import Segment, Strict
+from edge.drivers.base import stale_after_polls
 from edge.drivers.modbus.codec import Layout, order_problem
 
 ModbusArea = Literal["coil", "discrete_input", "input_register", "holding_register"]
@@ -136,28 +138,40 @@ class ModbusDevice(Strict):
     def _connection_matches_driver(self) -> "ModbusDevice":
         if self.reconnect_max_ms < self.reconnect_min_ms:
             raise ValueError("reconnect_max_ms must not be below reconnect_min_ms")
-        names = [t.name for t in self.tags]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"tag names must be unique: {', '.join(dupes)}")
         tcp = isinstance(self.connection, ModbusTcpConnection)
         if tcp != (self.driver == "modbus_tcp"):
             raise ValueError(f"connection does not fit driver {self.driver}")
+        last_register = 65535 + self.addressing
         for tag in self.tags:
-            last = tag.address + tag.size - 1
-            if tag.address < self.addressing or last - self.addressing > 65535:
+            if tag.address < self.addressing:
                 raise ValueError(
-                    f"tag {tag.name}: address {tag.address} is outside the "
+                    f"tag {tag.name!r}: address {tag.address} is outside the "
                     f"{self.addressing}-based range of this device"
+                )
+            if tag.address + tag.size - 1 > last_register:
+                raise ValueError(
+                    f"tag {tag.name!r}: {tag.type} at {tag.address} needs {tag.size} registers "
+                    f"and runs past the last register {last_register}"
                 )
             limit = self.limits.max_bits_per_read if tag.is_bit_area else None
             limit = limit or self.limits.max_registers_per_read
             if tag.size > limit:
                 raise ValueError(
-                    f"tag {tag.name} spans {tag.size} registers, more than "
+                    f"tag {tag.name!r} spans {tag.size} registers, more than "
                     f"limits.max_registers_per_read ({limit})"
                 )
         return self
+
+    def stale_after_ms(self) -> Mapping[str, int | None]:
+        attempts = self.retries + 1
+        return {
+            t.name: round(t.stale_after_s * 1000)
+            if t.stale_after_s
+            else stale_after_polls(
+                t.poll_interval_ms or self.poll_interval_ms, self.timeout_ms, attempts
+            )
+            for t in self.tags
+        }
 
     def tag(self, name: str) -> ModbusTag:
         for t in self.tags:

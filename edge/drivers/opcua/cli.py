@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from pydantic import SecretStr, ValidationError
 
+from config.problems import message
 from edge.drivers.opcua.config import OpcUaSecurity
 
 
@@ -21,7 +22,7 @@ def _security(
             pki_dir=str(pki_dir),
         )
     except ValidationError as exc:
-        msg = "; ".join(e["msg"] for e in exc.errors())
+        msg = "; ".join(message(e) for e in exc.errors())
         typer.echo(f"bad security options: {msg}", err=True)
         raise typer.Exit(2) from None
 

@@ -1,10 +1,12 @@
 """Configuration schema of the OPC UA driver (one versioned schema; unknown keys are errors)."""
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
 from config.base import Segment, Strict
+from edge.drivers.base import stale_after_polls
 
 
 class OpcUaTag(Strict):
@@ -87,12 +89,13 @@ class OpcUaDevice(Strict):
     tags: list[OpcUaTag] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_tags(self) -> "OpcUaDevice":
-        seen: set[str] = set()
-        for t in self.tags:
-            if t.name in seen:
-                raise ValueError(f"tag {t.name!r} appears twice")
-            seen.add(t.name)
+    def _backoff_range(self) -> "OpcUaDevice":
         if self.reconnect_max_ms < self.reconnect_min_ms:
             raise ValueError("reconnect_max_ms must be >= reconnect_min_ms")
         return self
+
+    def stale_after_ms(self) -> Mapping[str, int | None]:
+        if self.mode == "subscription":  # unchanged values legitimately do not arrive
+            return dict.fromkeys((t.name for t in self.tags), None)
+        period = stale_after_polls(self.poll_interval_ms, self.timeout_ms, 1)
+        return dict.fromkeys((t.name for t in self.tags), period)
