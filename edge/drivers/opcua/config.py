@@ -10,7 +10,8 @@ from config.base import Segment, Strict
 class OpcUaTag(Strict):
     name: Segment
     node_id: str = Field(
-        pattern=r"^(ns=\d+;)?[isgb]=.+$", description='e.g. "ns=2;s=Oven.Temperature"'
+        pattern=r"^(ns=\d+;|nsu=[^;]+;)?[isgb]=.+$",
+        description='e.g. "ns=2;s=Oven.Temperature" or "nsu=urn:vendor:oven;s=Oven.Temperature"',
     )
     unit: str | None = None
     scale: float = Field(default=1.0, description="value = raw * scale + offset (numbers only)")
