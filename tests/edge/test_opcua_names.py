@@ -1,11 +1,15 @@
-"""Pure parts of OPC UA naming: browse names to tag segments, `nsu=` node ids resolved
-against a server's namespace array."""
+"""Pure parts of the OPC UA driver: browse names to tag segments, `nsu=` node ids resolved
+against a server's namespace array, which library log records are routine."""
+
+import logging
 
 import pytest
 from asyncua import ua
 
+from edge.drivers.opcua import liblog
 from edge.drivers.opcua.browse import segment
 from edge.drivers.opcua.config import OpcUaTag
+from edge.drivers.opcua.liblog import RoutineEndsAtDebug, is_routine
 from edge.drivers.opcua.namespaces import needs_namespace_array, resolve
 from edge.drivers.opcua.subscription import ItemSpec
 
@@ -65,3 +69,25 @@ def test_an_unknown_namespace_uri_names_the_tag() -> None:
     assert list(unknown) == ["t"]
     assert "tag t" in unknown["t"]
     assert "'urn:typo'" in unknown["t"]
+
+
+def _record(name: str, msg: str, exc: BaseException | None) -> logging.LogRecord:
+    info = (type(exc), exc, None) if exc is not None else None
+    return logging.LogRecord(name, logging.ERROR, __file__, 1, msg, (), info)
+
+
+def test_library_logs_of_a_handled_session_end_are_debug_not_errors() -> None:
+    session = "asyncua.client.ua_session.UaSession"
+    crashed = "Publish iteration crashed; retrying in 1s"
+    assert is_routine(_record(session, crashed, ConnectionError("Connection is closed")))
+    assert is_routine(_record("asyncua.client.client", liblog.ROUTINE[1][1], RuntimeError()))
+    # a real fault of the library's publish loop stays an error
+    assert not is_routine(_record(session, crashed, KeyError("x")))
+    assert not is_routine(_record(session, "something else", ConnectionError()))
+    assert not is_routine(_record("edge.agent", crashed, ConnectionError()))
+    record = _record(session, crashed, ConnectionError())
+    liblog.install()
+    liblog.install()
+    assert logging.getLogger(session).filters.count(liblog._FILTER) == 1
+    RoutineEndsAtDebug().filter(record)
+    assert record.levelno == logging.DEBUG

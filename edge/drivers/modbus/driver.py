@@ -37,6 +37,7 @@ from edge.drivers.modbus.link import DeviceException, LinkDown, ModbusLink
 from edge.drivers.modbus.planner import ReadRequest, plan_reads, protocol_address
 from edge.drivers.modbus.polling import PollGroup, backoff_delay, next_due
 from edge.model import Quality, Reading, Value, now_ms
+from edge.stopping import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,7 @@ class ModbusDriver:
                     host.status("connected")
                     await self._poll_loop(host)
                 except LinkDown as exc:
+                    raise_if_cancelled()
                     self.link.close()
                     self._bad_all(host, exc.reason)
                     host.status("disconnected", f"{exc.reason}: {exc}")

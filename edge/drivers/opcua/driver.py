@@ -24,6 +24,7 @@ from edge.drivers.opcua.namespaces import UNKNOWN_NAMESPACE, needs_namespace_arr
 from edge.drivers.opcua.status import StatusBoard
 from edge.drivers.opcua.subscription import BatchSubscription, ItemSpec, subscribe
 from edge.model import Reading, Value, now_ms
+from edge.stopping import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class _Session:
                 self.subscriptions = []
                 if client is not None:
                     await close_quietly(client, 1.0)
+            raise_if_cancelled()
             if not reported_down:
                 self._bad_all(host, reason)
                 reported_down = True
