@@ -58,22 +58,12 @@ def machines(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, int
 
 
 def plant(broker: str, work: Path, modbus: int, opcua: int, mode: str) -> dict:
-    return {
-        "version": 1,
-        "plant": {
-            "enterprise": "acme",
-            "site": "plant1",
-            "areas": [
-                {"name": "stamping", "lines": [{"name": "line1", "cells": [{"name": "cell1"}]}]},
-                {"name": "finishing", "lines": [{"name": "line1", "cells": [{"name": "oven1"}]}]},
-            ],
-        },
-        "broker": {"url": broker},
-        "edge": {
-            "agent_id": "edge-stop",
-            "state_dir": str(work / "state"),
-            "queue": {"path": str(work / "queue.sqlite")},
-        },
+    data = synthetic_plant(broker, work)
+    data["plant"]["areas"].append(
+        {"name": "finishing", "lines": [{"name": "line1", "cells": [{"name": "oven1"}]}]}
+    )
+    data["edge"]["agent_id"] = "edge-stop"
+    return data | {
         "devices": [
             {
                 "name": "press-01",
