@@ -132,33 +132,27 @@ def _same_decoding(a: str, b: str, width: int, reads: Sequence[Sequence[int]]) -
     return _decodings(type_, a, reads) == _decodings(type_, b, reads)
 
 
+def _cannot_tell(width: int, ranking: tuple[OrderScore, ...], reason: str) -> Verdict:
+    return Verdict(width, ranking, None, 0.0, "none", reason)
+
+
 def _verdict(
     width: int, ranking: tuple[OrderScore, ...], reads: Sequence[Sequence[int]]
 ) -> Verdict:
     top, second = ranking[0], ranking[1]
     if not any(r for regs in reads for r in regs):
-        return Verdict(width, ranking, None, 0.0, "none", "every register is 0: any order fits")
+        return _cannot_tell(width, ranking, "every register is 0: any order fits")
     if _same_decoding(top.order, second.order, width, reads):
         twins = [s.order for s in ranking if _same_decoding(top.order, s.order, width, reads)]
-        return Verdict(
-            width,
-            ranking,
-            None,
-            0.0,
-            "none",
-            f"{' and '.join(twins)} decode these registers identically (symmetric bytes)",
-        )
+        reason = f"{' and '.join(twins)} decode these registers identically (symmetric bytes)"
+        return _cannot_tell(width, ranking, reason)
     margin = top.score - second.score
     if margin < TIE:
-        return Verdict(
-            width,
-            ranking,
-            None,
-            0.0,
-            "none",
+        reason = (
             f"{top.order} and {second.order} look equally plausible "
-            f"({top.score:.2f} vs {second.score:.2f})",
+            f"({top.score:.2f} vs {second.score:.2f})"
         )
+        return _cannot_tell(width, ranking, reason)
     confidence = round(top.score * min(1.0, margin / 0.5), 2)
     level = "high" if confidence >= 0.7 else "medium" if confidence >= 0.4 else "low"
     return Verdict(
