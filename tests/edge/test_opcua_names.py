@@ -10,7 +10,7 @@ from edge.drivers.opcua import liblog
 from edge.drivers.opcua.browse import segment
 from edge.drivers.opcua.config import OpcUaTag
 from edge.drivers.opcua.liblog import RoutineEndsAtDebug, is_routine
-from edge.drivers.opcua.namespaces import needs_namespace_array, resolve
+from edge.drivers.opcua.namespaces import by_uri, needs_namespace_array, resolve
 from edge.drivers.opcua.subscription import ItemSpec
 
 
@@ -91,3 +91,10 @@ def test_library_logs_of_a_handled_session_end_are_debug_not_errors() -> None:
     assert logging.getLogger(session).filters.count(liblog._FILTER) == 1
     RoutineEndsAtDebug().filter(record)
     assert record.levelno == logging.DEBUG
+
+
+def test_browse_writes_node_ids_by_namespace_uri() -> None:
+    assert by_uri("ns=3;s=Oven.T;x", ARRAY) == "nsu=urn:vendor:oven;s=Oven.T;x"
+    assert by_uri("i=2258", ARRAY) == "i=2258"
+    assert by_uri("ns=0;i=85", ARRAY) == "ns=0;i=85"
+    assert by_uri("ns=9;i=1", ARRAY) == "ns=9;i=1"  # not in the array: left as it is

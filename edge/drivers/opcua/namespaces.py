@@ -44,3 +44,14 @@ def resolve(
         n = it.node_id
         resolved.append(replace(it, node_id=ua.NodeId(n.Identifier, ua.Int16(ns), n.NodeIdType)))
     return resolved, unknown
+
+
+def by_uri(node_id: str, namespace_array: Sequence[str]) -> str:
+    """`ns=<index>;...` written as `nsu=<uri>;...` (namespace 0 and unknown indexes as given)."""
+    if not node_id.startswith("ns="):
+        return node_id
+    head, rest = node_id.split(";", 1)
+    index = int(head[3:])
+    if index == 0 or index >= len(namespace_array):
+        return node_id
+    return f"nsu={namespace_array[index]};{rest}"
