@@ -78,12 +78,14 @@ class DemoSecrets:
         """The kept secrets, or new ones. A password given in the environment is the
         user's own: it is used, never stored or shown."""
         path = workdir / SECRETS_FILE
+        kept = cls(path, None, {}, new=True)
         if path.exists():
             path.chmod(0o600)
-            data = json.loads(path.read_text())
-            kept = cls(path, data.get("admin_password"), dict(data.get("station_tokens", {})))
-        else:
-            kept = cls(path, None, {}, new=True)
+            try:
+                data = json.loads(path.read_text())
+                kept = cls(path, data.get("admin_password"), dict(data["station_tokens"]))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                print(f"demo: {path} is unreadable ({exc!r}); making new secrets", flush=True)
         kept.given = given_password is not None
         if not kept.given and kept.admin_password is None:
             kept.admin_password, kept.new = secrets.token_urlsafe(12), True

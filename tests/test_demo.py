@@ -16,6 +16,7 @@ import pytest
 from config.plant import Broker
 from historian.points import Point
 from historian.stores import EmbeddedStore
+from mes.demo import DemoSecrets
 from tests.services.ports import free_port, port_open, wait_for
 from uns.client import probe_protocol
 
@@ -174,3 +175,22 @@ def test_the_readmes_history_command_works_as_printed(tmp_path: Path) -> None:
     assert len(rows) == 3
     assert all("press-01" in r and "temperature" in r and "good" in r for r in rows)
     assert [float(r.split()[3]) for r in rows] == [62.0, 61.0, 60.0]
+
+
+def test_demo_secrets_are_made_once_kept_private_and_never_replaced(tmp_path: Path) -> None:
+    first = DemoSecrets.load_or_create(tmp_path, None)
+    assert first.new
+    assert first.admin_password is not None
+    assert len(first.admin_password) >= 16
+    assert first.path.stat().st_mode & 0o777 == 0o600
+    first.station_tokens = {"ws-10": "sf_x"}
+    first.save()
+    again = DemoSecrets.load_or_create(tmp_path, None)
+    assert not again.new
+    assert (again.admin_password, again.station_tokens) == (first.admin_password, {"ws-10": "sf_x"})
+    yours = DemoSecrets.load_or_create(tmp_path, "my-own-password")  # from the environment
+    assert yours.given
+    assert "my-own-password" not in first.path.read_text()
+    assert json.loads(first.path.read_text())["admin_password"] == first.admin_password
+    first.path.write_text("{broken")
+    assert DemoSecrets.load_or_create(tmp_path, None).new
