@@ -26,6 +26,7 @@ from edge.model import Reading
 from edge.northbound.encode import write_result_payload
 from edge.northbound.http import AgentHttp, http_server
 from edge.northbound.publisher import Northbound
+from edge.stopping import raise_if_cancelled
 from uns.client import BrokerUnreachable, probe_with_retries
 from uns.topics import Namespace
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 DriverFactory = Callable[[Device, Path], Driver]
 PipelineFactory = Callable[..., Any]
 _RESTART_MAX_S = 30.0
+_STOP_GRACE_S = 5.0
 AUDIT_FILE = "write-audit.jsonl"
 
 
@@ -201,7 +203,12 @@ class EdgeAgent:
             for t in tasks:
                 if t.get_name() != "http":
                     t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            pending = set(tasks)
+            while pending:  # a task that lost one cancel request is asked again, not awaited
+                _, pending = await asyncio.wait(pending, timeout=_STOP_GRACE_S)
+                for t in pending:
+                    log.warning("stopping: %s is still running; cancelling it again", t.get_name())
+                    t.cancel()
             await asyncio.to_thread(nb.stop)
             log.info("edge agent stopped", extra={"agent": e.agent_id})
 
@@ -258,8 +265,10 @@ class EdgeAgent:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                raise_if_cancelled()
                 log.exception("driver of %s failed; restarting in %.0f s", name, delay)
                 host.status("disconnected", f"driver error: {exc}")
+            raise_if_cancelled()
             await asyncio.sleep(delay)
             delay = min(delay * 2, _RESTART_MAX_S)
 

@@ -78,16 +78,21 @@ def history(
     since: str = typer.Option("10m", "--since", help="how far back: 30s, 10m, 2h, 1d"),
     config: Path = typer.Option(Path("config/plant.yaml"), "-c", "--config"),
     limit: int = typer.Option(1000, "--limit", min=1),
+    store: Path | None = typer.Option(
+        None, "--store", help="embedded store file (default: from the plant file)"
+    ),
 ) -> None:
     """Print recent values of a tag from the embedded history store."""
     from historian.stores import query_history
 
-    cfg = _load(config)
-    if cfg.historian.url:
-        typer.echo(
-            f"history is kept by {cfg.historian.url}: query it there (e.g. Grafana)", err=True
-        )
-        raise typer.Exit(2)
+    if store is None:
+        cfg = _load(config)
+        if cfg.historian.url:
+            typer.echo(
+                f"history is kept by {cfg.historian.url}: query it there (e.g. Grafana)", err=True
+            )
+            raise typer.Exit(2)
+        store = Path(cfg.historian.embedded_path)
     device = None
     for sep in ("/", "."):
         if sep in tag:
@@ -95,7 +100,7 @@ def history(
             break
     since_ms = int(time.time() * 1000) - parse_since(since)
     try:
-        samples = query_history(cfg.historian.embedded_path, tag, since_ms, device, limit)
+        samples = query_history(store, tag, since_ms, device, limit)
     except FileNotFoundError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline  # /docs with Swagger UI served locally, no CDN
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -107,7 +108,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="shopfloor MES",
         version="1.0.0",
         description=API_DESCRIPTION,

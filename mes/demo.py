@@ -1,10 +1,17 @@
 """`shopfloor demo`: a whole plant on one machine, each part a real process on real sockets.
 
 Broker: the configured one if it answers, else a private Mosquitto on a free port when the binary
-exists, else the embedded amqtt broker. Everything else talks to it exactly as in production.
+exists, else the embedded amqtt broker (both anonymous, on loopback only). Everything else talks
+to it exactly as in production.
+
+A rerun in the same directory picks up where the last one stopped: the seeding is idempotent,
+and the demo's secrets (the admin password, the station tokens) are made on the first run,
+kept in `{workdir}/secrets.json` (mode 0600) and shown in the banner of that first run only.
 """
 
+import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -21,6 +28,9 @@ from config.plant import PlantConfig
 from uns.client import BrokerUnreachable, parse_broker_url, probe_protocol
 
 DEMO_BADGE = "E1042"
+DEMO_OPERATOR = "Demo Operator"
+SECRETS_FILE = "secrets.json"
+ADMIN_PASSWORD_ENV = "SHOPFLOOR_MES__BOOTSTRAP_ADMIN_PASSWORD"
 DEMO_MOSQUITTO_CONF = """\
 listener {port} 127.0.0.1
 allow_anonymous true
@@ -49,6 +59,45 @@ def _wait(cond: object, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+@dataclass
+class DemoSecrets:
+    """What the demo made up for itself; `path` holds it (mode 0600)."""
+
+    path: Path
+    admin_password: str | None
+    station_tokens: dict[str, str]
+    #: made on this run: the banner shows the admin password (and never again)
+    new: bool = False
+    #: the user gave their own admin password in the environment (used, never stored or shown)
+    given: bool = False
+
+    @classmethod
+    def load_or_create(cls, workdir: Path, given_password: str | None) -> "DemoSecrets":
+        """The kept secrets, or new ones. A password given in the environment is the
+        user's own: it is used, never stored or shown."""
+        path = workdir / SECRETS_FILE
+        kept = cls(path, None, {}, new=True)
+        if path.exists():
+            path.chmod(0o600)
+            try:
+                data = json.loads(path.read_text())
+                kept = cls(path, data.get("admin_password"), dict(data["station_tokens"]))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                print(f"demo: {path} is unreadable ({exc!r}); making new secrets", flush=True)
+        kept.given = given_password is not None
+        if not kept.given and kept.admin_password is None:
+            kept.admin_password, kept.new = secrets.token_urlsafe(12), True
+        kept.save()
+        return kept
+
+    def save(self) -> None:
+        data = {"admin_password": self.admin_password, "station_tokens": self.station_tokens}
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1)
+        self.path.chmod(0o600)
 
 
 @dataclass
@@ -100,6 +149,19 @@ class Demo:
             raise SystemExit(f"demo: the broker did not start on port {port}")
         return f"mqtt://127.0.0.1:{port}"
 
+    def station_tokens(self, api: str, stations: list[str], kept: DemoSecrets) -> dict[str, str]:
+        """A working token per station: the kept one while the MES still accepts it, else a
+        newly enrolled one (kept for the next run)."""
+        tokens = {}
+        for ws in stations:
+            token = kept.station_tokens.get(ws)
+            if token is None or not _token_works(api, token):
+                token = self.admin("station", "enrol", ws)
+            tokens[ws] = token
+        kept.station_tokens = tokens
+        kept.save()
+        return tokens
+
     def admin(self, *args: str) -> str:
         """Run an admin command of `shopfloor mes` against the demo's database; its output."""
         done = subprocess.run(
@@ -126,9 +188,30 @@ class Demo:
                 part.proc.wait(5)
 
 
-def banner(api: str, demo: Demo, station_tokens: dict[str, str]) -> str:
+def _shown(path: Path) -> str:
+    """`path` as short as it is unambiguous from the current directory."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def history_command(workdir: Path) -> str:
+    """The exact command that reads the demo's history back (the `shopfloor` of this venv)."""
+    exe = _shown(Path(sys.executable).parent / "shopfloor")
+    store = _shown(workdir / "history.sqlite")
+    return f"{exe} history press-01.temperature --since 10m --store {store}"
+
+
+def banner(
+    api: str, demo: Demo, station_tokens: dict[str, str], broker: str, kept: DemoSecrets
+) -> str:
     lines = ["", "shopfloor demo is running:", ""]
+    if not any(p.name == "broker" for p in demo.parts):
+        lines.append(f"  {'broker':<10} {broker} (yours: it answered at the configured URL)")
     lines += [f"  {p.name:<10} {p.where}" for p in demo.parts]
+    if any(p.name == "broker" for p in demo.parts):
+        lines.append("             (the demo's broker: anonymous, on 127.0.0.1 only)")
     lines += ["", "  Workstation pages (each link enrols the browser as that station):"]
     lines += [f"    {api}/station/{ws}#token={tok}" for ws, tok in station_tokens.items()]
     lines += [
@@ -138,12 +221,23 @@ def banner(api: str, demo: Demo, station_tokens: dict[str, str]) -> str:
         f"    EMP:{DEMO_BADGE}        log in operator {DEMO_BADGE}",
         "    WO:<work order>  select the job the ERP simulator released (see the page)",
         "    CMD:START  QTY:10  SCRAP:1:BURR  CMD:COMPLETE",
-        f"  API docs: {api}/docs     Logs: {demo.workdir}/*.log",
+        f"  API docs: {api}/docs     Logs: {_shown(demo.workdir)}/*.log",
+        f"  Admin: user admin, {_admin_line(kept)}",
+        f"  History: {history_command(demo.workdir)}",
         "",
         "  Ctrl-C stops every part.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _admin_line(kept: DemoSecrets) -> str:
+    where = f"{_shown(kept.path)} (mode 0600)"
+    if kept.given or kept.admin_password is None:
+        return f"password from {ADMIN_PASSWORD_ENV}"
+    if kept.new:
+        return f"password {kept.admin_password}  (shown once; kept in {where})"
+    return f"password in {where}"
 
 
 def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) -> None:
@@ -152,6 +246,8 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
     cfg = load_plant(plant_file)
     workdir.mkdir(parents=True, exist_ok=True)
     demo = Demo(plant_file, pkg_dir / "simulators.yaml", workdir.resolve())
+    given_password = os.environ.get(ADMIN_PASSWORD_ENV)
+    kept = DemoSecrets.load_or_create(demo.workdir, given_password)
     stop_requested = False
 
     def on_signal(_sig: int, _frame: object) -> None:
@@ -168,9 +264,7 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
             "SHOPFLOOR_HISTORIAN__EMBEDDED_PATH": str(demo.workdir / "history.sqlite"),
             "SHOPFLOOR_EDGE__STATE_DIR": str(demo.workdir / "edge"),
             "SHOPFLOOR_EDGE__QUEUE__PATH": str(demo.workdir / "edge-queue.sqlite"),
-            "SHOPFLOOR_MES__BOOTSTRAP_ADMIN_PASSWORD": os.environ.get(
-                "SHOPFLOOR_MES__BOOTSTRAP_ADMIN_PASSWORD", "demo-admin"
-            ),
+            ADMIN_PASSWORD_ENV: given_password or kept.admin_password or "",
         }
         api = f"http://{cfg.mes.bind}:{cfg.mes.port}"
         if _port_open(cfg.mes.port):
@@ -205,9 +299,9 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
             "--orders",
             "1",
         )
-        demo.admin("operator", "add", DEMO_BADGE, "Demo Operator")
-        tokens = {w.id: demo.admin("station", "enrol", w.id) for w in cfg.workstations}
-        print(banner(api, demo, tokens), flush=True)
+        demo.admin("operator", "add", DEMO_BADGE, DEMO_OPERATOR, "--exist-ok")
+        tokens = demo.station_tokens(api, [w.id for w in cfg.workstations], kept)
+        print(banner(api, demo, tokens, broker_url, kept), flush=True)
         while not stop_requested:
             dead = [p for p in demo.parts if p.proc.poll() is not None and p.name != "erp"]
             if dead:
@@ -218,6 +312,17 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
         print("demo: stopping every part ...", flush=True)
         demo.stop()
         print("demo: stopped.", flush=True)
+
+
+def _token_works(api: str, token: str) -> bool:
+    req = urllib.request.Request(
+        f"{api}/api/v1/work-orders", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
 
 
 def _http_ok(url: str) -> bool:

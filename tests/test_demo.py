@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -13,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from config.plant import Broker
+from historian.points import Point
+from historian.stores import EmbeddedStore
+from mes.demo import DemoSecrets
 from tests.services.ports import free_port, port_open, wait_for
 from uns.client import probe_protocol
 
@@ -30,56 +34,108 @@ def _http(url: str, token: str, body: dict | None = None) -> dict:
         return json.loads(r.read())
 
 
+class DemoRun:
+    """`shopfloor demo` in `cwd` until `stop()`; `banner` once it is up."""
+
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mes.cli", "demo"],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.out: list[str] = []
+        self.reader = threading.Thread(
+            target=lambda: self.out.extend(iter(self.proc.stdout.readline, ""))  # type: ignore[union-attr]
+        )
+        self.reader.start()
+
+    def banner(self) -> str:
+        wait_for(lambda: any("Ctrl-C stops" in line for line in self.out), 90, "the demo banner")
+        return "".join(self.out)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        code = self.proc.wait(45)
+        self.reader.join(5)
+        assert code == 0, "".join(self.out)
+        assert "demo: stopped." in "".join(self.out)
+
+
+def _login(api: str, token: str) -> None:
+    login = _http(
+        f"{api}/scans",
+        token,
+        {"station": "ws-10", "code": "EMP:E1042", "event_id": str(uuid.uuid4())},
+    )
+    assert login["accepted"] is True
+
+
 @pytest.mark.slow
-def test_demo_runs_the_plant_and_stops_cleanly(tmp_path: Path) -> None:
+def test_demo_runs_the_plant_stops_cleanly_and_reruns(tmp_path: Path) -> None:
     if any(port_open(p) for p in DEMO_PORTS):
         pytest.skip("a demo (or something else) already holds the demo ports")
     broker_port = free_port()  # nothing answers there: the demo must start its own broker
     env = {**os.environ, "SHOPFLOOR_BROKER__URL": f"mqtt://127.0.0.1:{broker_port}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mes.cli", "demo"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    out: list[str] = []
-    reader = threading.Thread(target=lambda: out.extend(iter(proc.stdout.readline, "")))
-    reader.start()
+    env.pop("SHOPFLOOR_MES__BOOTSTRAP_ADMIN_PASSWORD", None)
+    api = "http://127.0.0.1:8000/api/v1"
+    secrets_file = tmp_path / "data" / "demo" / "secrets.json"
+    demo = DemoRun(tmp_path, env)
     try:
-        wait_for(lambda: any("Ctrl-C stops" in line for line in out), 90, "the demo banner")
-        banner = "".join(out)
-        assert f"mqtt://127.0.0.1:{broker_port} (mosquitto)" in banner
+        banner = demo.banner()
+        assert f"broker     mqtt://127.0.0.1:{broker_port} (mosquitto)" in banner
+        assert "anonymous, on 127.0.0.1 only" in banner
         token = banner.split("/station/ws-10#token=", 1)[1].split()[0]
-
-        api = "http://127.0.0.1:8000/api/v1"
-        login = _http(
-            f"{api}/scans",
-            token,
-            {"station": "ws-10", "code": "EMP:E1042", "event_id": str(uuid.uuid4())},
+        password = banner.split("Admin: user admin, password ", 1)[1].split()[0]
+        assert "(shown once; kept in data/demo/secrets.json (mode 0600))" in banner
+        assert secrets_file.stat().st_mode & 0o777 == 0o600
+        assert json.loads(secrets_file.read_text())["admin_password"] == password
+        assert "demo-admin" not in banner
+        admin = json.loads(
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    f"{api}/auth/login",
+                    data=json.dumps({"username": "admin", "password": password}).encode(),
+                    headers={"Content-Type": "application/json"},
+                ),
+                timeout=5,
+            ).read()
         )
-        assert login["accepted"] is True
+        assert admin["role"] == "admin"
+        _login(api, token)
 
         def released_order() -> list:
             return [w for w in _http(f"{api}/work-orders", token) if w["product"] == "BRKT-200"]
 
         wait_for(released_order, 30, "the ERP simulator's order as a work order")
-        history = tmp_path / "data" / "demo" / "history.sqlite"
-        cmd = [sys.executable, "-m", "mes.cli", "history", "press-01.cycle_count", "--since", "5m"]
-        hist_env = {**os.environ, "SHOPFLOOR_HISTORIAN__EMBEDDED_PATH": str(history)}
+        # the banner's history command, exactly as printed, from the directory it was printed in
+        command = banner.split("History: ", 1)[1].splitlines()[0].split()
+        command[command.index("press-01.temperature")] = "press-01.cycle_count"
+        command[command.index("10m")] = "5m"
+        assert command[-2:] == ["--store", "data/demo/history.sqlite"]
 
         def press_history() -> bool:
-            done = subprocess.run(cmd, env=hist_env, capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                command, cwd=tmp_path, capture_output=True, text=True, check=False
+            )
             return done.returncode == 0 and "press-01" in done.stdout and "good" in done.stdout
 
         wait_for(press_history, 30, "press telemetry in the embedded historian")
     finally:
-        proc.send_signal(signal.SIGINT)
-        code = proc.wait(45)
-        reader.join(5)
-    assert code == 0, "".join(out)
-    assert "demo: stopped." in "".join(out)
+        demo.stop()
+    wait_for(lambda: not any(port_open(p) for p in (*DEMO_PORTS, broker_port)), 10, "ports freed")
+
+    again = DemoRun(tmp_path, env)  # the same directory: everything seeded already
+    try:
+        banner = again.banner()
+        assert password not in banner
+        assert "Admin: user admin, password in data/demo/secrets.json (mode 0600)" in banner
+        assert banner.split("/station/ws-10#token=", 1)[1].split()[0] == token  # still valid
+        _login(api, token)
+    finally:
+        again.stop()
     wait_for(lambda: not any(port_open(p) for p in (*DEMO_PORTS, broker_port)), 10, "ports freed")
 
 
@@ -92,3 +148,49 @@ def test_embedded_broker_serves_mqtt_311(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
+
+
+def test_the_readmes_history_command_works_as_printed(tmp_path: Path) -> None:
+    """From a fresh directory holding only the venv and the demo's store, as after `make demo`."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (line,) = {
+        x.strip() for x in readme.splitlines() if x.startswith(".venv/bin/shopfloor history")
+    }
+    venv_bin = tmp_path / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "shopfloor").symlink_to(Path(sys.executable).parent / "shopfloor")
+    store_path = tmp_path / "data" / "demo" / "history.sqlite"
+    store_path.parent.mkdir(parents=True)
+    store = EmbeddedStore(store_path)
+    now = int(time.time() * 1000)
+    temperature = [
+        Point(now - 1000 * i, "stamping/line1/cell1", "press-01", "temperature", 60.0 + i, None, 0)
+        for i in range(3)
+    ]
+    store.write(b"", temperature)
+    store.close()
+    done = subprocess.run(line.split(), cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    assert len(rows) == 3
+    assert all("press-01" in r and "temperature" in r and "good" in r for r in rows)
+    assert [float(r.split()[3]) for r in rows] == [62.0, 61.0, 60.0]
+
+
+def test_demo_secrets_are_made_once_kept_private_and_never_replaced(tmp_path: Path) -> None:
+    first = DemoSecrets.load_or_create(tmp_path, None)
+    assert first.new
+    assert first.admin_password is not None
+    assert len(first.admin_password) >= 16
+    assert first.path.stat().st_mode & 0o777 == 0o600
+    first.station_tokens = {"ws-10": "sf_x"}
+    first.save()
+    again = DemoSecrets.load_or_create(tmp_path, None)
+    assert not again.new
+    assert (again.admin_password, again.station_tokens) == (first.admin_password, {"ws-10": "sf_x"})
+    yours = DemoSecrets.load_or_create(tmp_path, "my-own-password")  # from the environment
+    assert yours.given
+    assert "my-own-password" not in first.path.read_text()
+    assert json.loads(first.path.read_text())["admin_password"] == first.admin_password
+    first.path.write_text("{broken")
+    assert DemoSecrets.load_or_create(tmp_path, None).new

@@ -94,13 +94,21 @@ def user_add(
 def operator_add(
     badge: str = typer.Argument(..., help="badge number, scanned as EMP:<badge>"),
     name: str = typer.Argument(..., help="the operator's name"),
+    exist_ok: bool = typer.Option(
+        False, "--exist-ok", help="succeed if the badge already is this operator's (scripts)"
+    ),
     config: Path = CONFIG,
 ) -> None:
     """Add an operator (or reactivate a badge)."""
     from mes import audit
     from mes.auth import service
+    from mes.auth.models import Operator
 
     with _session(config) as (session, _):
+        current = session.get(Operator, badge)
+        if exist_ok and current is not None and current.active and current.name == name:
+            typer.echo(f"operator {badge} ({name}) exists")
+            return
         service.add_operator(session, badge, name)
         audit.record(session, _actor(), "operator.add", f"operator:{badge}", {"name": name})
     typer.echo(f"operator {badge} ({name}) added")

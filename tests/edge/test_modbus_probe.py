@@ -51,3 +51,26 @@ async def test_probe_reports_a_dead_port_clearly() -> None:
     )  # fmt: skip
     assert done.returncode == 1
     assert "probe: connect_failed" in done.stderr
+
+
+async def test_probe_recommends_the_order_of_a_running_machine_and_admits_zeros() -> None:
+    port = free_port()
+    async with ModbusSimulator([press_config(port)]):  # running: temperature moves with noise
+
+        def probe(*args: str) -> str:
+            done = subprocess.run(
+                [str(SHOPFLOOR), "edge", "probe", "--port", str(port), *args,
+                 "--reads", "4", "--interval-ms", "100"],
+                capture_output=True, text=True, timeout=30, check=False,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        temperature = await asyncio.to_thread(probe, "--address", "5", "--count", "2")
+        zeros = await asyncio.to_thread(probe, "--address", "100", "--count", "4")
+    assert "judged over 4 read(s)" in temperature
+    line = next(x for x in temperature.splitlines() if x.startswith("32-bit:"))
+    assert line.startswith("32-bit: use order CDAB (as float32), confidence ")
+    assert "confidence low" not in line
+    line = next(x for x in zeros.splitlines() if x.startswith("32-bit:"))
+    assert line == "32-bit: the data cannot tell: every register is 0: any order fits"

@@ -220,3 +220,35 @@ async def test_absolute_deadband_is_applied_by_the_server(
     assert [r.value for r in host.all("raw")] == [0.0, 1.0, 2.0, 10.0]
     assert [r.value for r in host.all("banded")] == [0.0, 10.0]
     await _stop(task)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_node_ids_by_namespace_uri_resolve_at_connect(
+    oven: OvenMachine, tmp_path: Path, mode: str
+) -> None:
+    uri = oven.cfg.namespace
+    tags = [
+        {"name": "temperature", "node_id": f"nsu={uri};s=Oven.Temperature"},
+        {"name": "setpoint", "node_id": f"nsu={uri};s=Oven.Setpoint", "writable": True},
+        {"name": "typo", "node_id": "nsu=urn:shopfloor:sim:ovn;s=Oven.Temperature"},
+        {"name": "door_open", "node_id": "ns=2;s=Oven.DoorOpen"},
+    ]
+    host = RecordingHost()
+    driver = OpcUaDriver(oven_device(oven.port, tags=tags, mode=mode), tmp_path)
+    task = asyncio.create_task(driver.run(host))
+    await host.until(lambda: host.state == "degraded", what="degraded")
+    error = host.statuses[-1][1] or ""
+    assert "tag typo" in error
+    assert "'urn:shopfloor:sim:ovn'" in error
+    typo = host.latest("typo")
+    assert typo is not None
+    assert typo.reason == "BadNodeIdUnknown"
+    oven.freeze()
+    await oven.set_value("Temperature", 77.5)
+    await host.until_reading("temperature", lambda r: r.value == 77.5)
+    await host.until_reading("door_open", lambda r: r.quality is Quality.GOOD)
+    await driver.write("setpoint", 150.0)
+    assert oven.value("Setpoint") == 150.0
+    with pytest.raises(WriteRefused, match="not writable"):
+        await driver.write("typo", 1.0)
+    await _stop(task)

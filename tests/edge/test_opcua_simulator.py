@@ -94,10 +94,15 @@ async def test_door_and_setpoint_drive_the_state(oven: OvenMachine, polled: Reco
     await polled.until_reading("batch_count", lambda r: r.value == 1)
 
 
-async def test_browse_prints_config_ready_to_paste(oven: OvenMachine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("by_uri", [False, True])
+async def test_browse_prints_config_ready_to_paste(
+    oven: OvenMachine, tmp_path: Path, by_uri: bool
+) -> None:
     app = typer.Typer()
     cli.register(app)
-    result = await asyncio.to_thread(CliRunner().invoke, app, ["browse", oven.cfg.endpoint])
+    args = ["browse", oven.cfg.endpoint, *(["--by-uri"] if by_uri else [])]
+    result = await asyncio.to_thread(CliRunner().invoke, app, args)
+    ns = f"nsu={oven.cfg.namespace}" if by_uri else "ns=2"
     assert result.exit_code == 0, result.output
     pasted = yaml.safe_load(result.output)
     device = OpcUaDevice.model_validate(
@@ -110,10 +115,10 @@ async def test_browse_prints_config_ready_to_paste(oven: OvenMachine, tmp_path: 
         }
     )
     by_name = {t.name: t for t in device.tags}
-    assert by_name["temperature"].node_id == "ns=2;s=Oven.Temperature"
+    assert by_name["temperature"].node_id == f"{ns};s=Oven.Temperature"
     assert by_name["setpoint"].writable
     assert not by_name["temperature"].writable
-    assert by_name["x00002"].node_id == "ns=2;s=Oven.Extra.00002"
+    assert by_name["x00002"].node_id == f"{ns};s=Oven.Extra.00002"
     assert len(device.tags) == 6 + 3
     # and the pasted tags acquire
     host = RecordingHost()

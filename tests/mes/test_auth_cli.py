@@ -43,6 +43,12 @@ def test_admin_commands(tmp_path: Path) -> None:
     assert r.exit_code == 1
     assert "role 'station' is not one of" in r.output
     assert run(app, ["mes", "operator", "add", "E1", "Ana", "-c", str(config)]).exit_code == 0
+    again = ["mes", "operator", "add", "E1", "Ana", "-c", str(config)]
+    assert run(app, again).exit_code == 1  # a second add is refused ...
+    assert run(app, [*again, "--exist-ok"]).exit_code == 0  # ... unless the script says so
+    r = run(app, ["mes", "operator", "add", "E1", "Bea", "--exist-ok", "-c", str(config)])
+    assert r.exit_code == 1  # another person's badge is still refused
+    assert "belongs to 'Ana' already" in r.output
     r = run(app, ["mes", "station", "enrol", "ws-10", "-c", str(config)])
     assert r.exit_code == 0, r.output
     station_token = r.output.strip()

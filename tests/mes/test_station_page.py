@@ -26,3 +26,18 @@ def test_station_page_served(client: TestClient) -> None:
     assert js.status_code == 200
     assert "/api/v1/scans" in js.text
     assert "localStorage" in js.text
+
+
+def test_api_docs_need_no_internet(client: TestClient) -> None:
+    """Swagger UI and ReDoc come from the MES itself: a plant network has no CDN."""
+    for page in ("/docs", "/redoc"):
+        html = client.get(page)
+        assert html.status_code == 200
+        assert "https://" not in html.text
+    html = client.get("/docs").text
+    urls = {a: html.split(a, 1)[0].rsplit('"', 1)[1] + a for a in ("-bundle.js", "-ui.css")}
+    assets = {a: client.get(url) for a, url in urls.items()}
+    assert all(url.startswith("/") for url in urls.values())
+    assert all(r.status_code == 200 for r in assets.values())
+    assert "SwaggerUIBundle" in assets["-bundle.js"].text
+    assert len(assets["-ui.css"].content) > 10_000

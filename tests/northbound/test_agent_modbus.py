@@ -71,3 +71,54 @@ async def test_agent_runs_real_modbus_devices_isolated(
         await asyncio.wait_for(task, 15)
     assert len(col.seqs("press-02")) == len(set(col.seqs("press-02")))
     col.close()
+
+
+HOLE = 1  # cycle_count's first register: unmapped on this device, inside the merged read
+
+
+def _reads_over_the_hole(agent: EdgeAgent) -> list[tuple[int, int]]:
+    driver = agent.drivers["press-01"]
+    return [
+        (r.request.address, r.request.count)
+        for g in driver._groups  # type: ignore[attr-defined]
+        for r in g.reads
+        if r.request.address <= HOLE < r.request.address + r.request.count
+    ]
+
+
+async def test_a_hole_in_the_register_map_costs_no_bad_batch_now_or_after_a_restart(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """A read spanning an unmapped address is refused; the driver splits it in the same poll,
+    and keeps the split in its state dir so that the next start does not ask again."""
+    port = free_port()
+    data = plant(mosquitto.url, tmp_path)
+    data["devices"][0].update(
+        connection={"host": "127.0.0.1", "port": port},
+        poll_interval_ms=100,
+        timeout_ms=300,
+        retries=0,
+        tags=press_tags(["state", "spindle_speed", "temperature"]),  # HR 0, 3-4, 5-6
+    )
+    col = Collector(mosquitto.url, f"{NS.root}/+/+/+/+/_telemetry", client_id="col-hole")
+    async with ModbusSimulator([press_config(port, name="press-01")]) as sim:
+        sim.machine("press-01").set_exception("holding_register", HOLE, 2)
+        for start in (1, 2):
+            agent = EdgeAgent(parse_plant(data))
+            stop = asyncio.Event()
+            task = asyncio.create_task(agent.run(stop))
+            await asyncio.wait_for(agent.started.wait(), 10)
+            if start == 2:
+                assert _reads_over_the_hole(agent) == []  # learned before the first poll
+            seen = len(col.seqs("press-01"))
+            await until(lambda: len(col.seqs("press-01")) >= seen + 5, 15, "telemetry")  # noqa: B023
+            stop.set()
+            await asyncio.wait_for(task, 15)
+            assert _reads_over_the_hole(agent) == []
+    batches = col.telemetry()["press-01"]
+    assert len(batches) >= 10
+    bad = [v for b in batches for v in b["values"] if v["quality"] != "good"]
+    assert bad == []
+    learned = json.loads((tmp_path / "state" / "modbus-learned" / "press-01.json").read_text())
+    assert learned["blocks"] == {"holding_register:0+7": ["state", "spindle_speed", "temperature"]}
+    col.close()

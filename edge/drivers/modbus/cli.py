@@ -1,4 +1,5 @@
-"""`shopfloor edge probe`: read a register block and print every byte/word order's decoding."""
+"""`shopfloor edge probe`: read a register block a few times, print every byte/word order's
+decoding and the orders ranked by plausibility, with a recommendation."""
 
 import asyncio
 from typing import Literal
@@ -9,7 +10,7 @@ from pydantic import ValidationError
 from config.problems import problems_of
 from edge.drivers.modbus.config import ModbusDevice
 from edge.drivers.modbus.link import DeviceException, LinkDown, ModbusLink
-from edge.drivers.modbus.probe import probe_table
+from edge.drivers.modbus.probe import probe_table, ranking_lines
 
 
 def probe(
@@ -24,8 +25,11 @@ def probe(
     count: int = typer.Option(4, min=1, max=125, help="registers to read"),
     one_based: bool = typer.Option(False, "--one-based", help="register numbers start at 1"),
     timeout_ms: int = typer.Option(2000, help="answer timeout"),
+    reads: int = typer.Option(5, min=1, max=100, help="reads to judge the byte order over"),
+    interval_ms: int = typer.Option(200, min=0, help="pause between reads"),
 ) -> None:
-    """Read COUNT registers at ADDRESS and print each type in every byte/word order."""
+    """Read COUNT registers at ADDRESS, print each type in every byte/word order and rank the
+    orders by plausibility over READS reads (give the first register of a value)."""
     if area not in ("holding", "input"):
         raise typer.BadParameter("use holding or input", param_hint="--area")
     base = 1 if one_based else 0
@@ -60,16 +64,21 @@ def probe(
         typer.echo(f"probe: bad options: {said}", err=True)
         raise typer.Exit(2) from None
 
-    async def read() -> list[int]:
+    async def read() -> list[list[int]]:
         link = ModbusLink(cfg)
+        out: list[list[int]] = []
         try:
             await link.connect()
-            return [int(r) for r in await link.read(area_name, address - base, count)]
+            for i in range(reads):
+                if i:
+                    await asyncio.sleep(interval_ms / 1000)
+                out.append([int(r) for r in await link.read(area_name, address - base, count)])
+            return out
         finally:
             link.close()
 
     try:
-        registers = asyncio.run(read())
+        blocks = asyncio.run(read())
     except DeviceException as exc:
         typer.echo(f"probe: the device answered with exception {exc.code} ({exc.reason})", err=True)
         raise typer.Exit(1) from None
@@ -78,7 +87,7 @@ def probe(
         raise typer.Exit(1) from None
     where = serial or f"{host}:{port}"
     typer.echo(f"{where} unit {unit}, {area} registers {address}..{address + count - 1}")
-    typer.echo("\n".join(probe_table(address, registers)))
+    typer.echo("\n".join(probe_table(address, blocks[-1]) + ranking_lines(address, blocks)))
 
 
 def register(app: typer.Typer) -> None:

@@ -5,9 +5,11 @@
 - Requests come from the pure planner; each block is decoded by the pure codec (which also
   applies scale/offset, so the pipeline does not).
 - A Modbus exception gives bad quality with the exception's name on the tags of that read; the
-  connection stays up. An illegal data address is a configuration problem: the block is split
-  into one read per tag, the guilty tag is reported once in the log and stays bad with reason
-  `illegal_data_address` without being asked again; no reconnect.
+  connection stays up. A block refused with illegal data address is split into one read per
+  tag at once (in the same poll, so a hole between tags costs no bad values) and stays split,
+  across restarts too (see learned.py). A tag refused on its own is a configuration problem:
+  it is reported once in the log and stays bad with reason `illegal_data_address` without
+  being asked again; no reconnect.
 - Timeouts and connection losses make every tag bad at once (`comm_timeout`, `disconnected`)
   and reconnect with exponential backoff plus jitter.
 """
@@ -33,10 +35,12 @@ from edge.drivers.modbus.codec import (
     make_decoder,
 )
 from edge.drivers.modbus.config import ModbusDevice, ModbusTag
+from edge.drivers.modbus.learned import LearnedSplits
 from edge.drivers.modbus.link import DeviceException, LinkDown, ModbusLink
 from edge.drivers.modbus.planner import ReadRequest, plan_reads, protocol_address
 from edge.drivers.modbus.polling import PollGroup, backoff_delay, next_due
 from edge.model import Quality, Reading, Value, now_ms
+from edge.stopping import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +143,8 @@ class ModbusDriver:
         #: tags whose address the device refused: never asked again (a configuration problem)
         self.illegal: set[str] = set()
         #: tags read one per request because a merged block around them was refused
-        self._isolated: set[str] = set()
+        self._learned = LearnedSplits(state_dir, cfg) if state_dir is not None else None
+        self._isolated: set[str] = self._learned.load() if self._learned else set()
         self.connects = 0
         #: failed connection attempts since the last completed poll (drives the backoff)
         self._attempts = 0
@@ -165,10 +170,12 @@ class ModbusDriver:
         live = [t for t in group.tags if t.name not in self.illegal]
         merged = [t for t in live if t.name not in self._isolated]
         alone = [t for t in live if t.name in self._isolated]
-        single = cfg.limits.model_copy(update={"one_tag_per_request": True})
         requests = plan_reads(merged, cfg.limits, cfg.addressing)
-        requests += plan_reads(alone, single, cfg.addressing)
-        group.reads = [compile_read(r) for r in requests]
+        group.reads = [compile_read(r) for r in requests] + self._one_by_one(alone)
+
+    def _one_by_one(self, tags: list[ModbusTag]) -> list[_Read]:
+        single = self.cfg.limits.model_copy(update={"one_tag_per_request": True})
+        return [compile_read(r) for r in plan_reads(tags, single, self.cfg.addressing)]
 
     # -- running -----------------------------------------------------------------------------
 
@@ -184,6 +191,7 @@ class ModbusDriver:
                     host.status("connected")
                     await self._poll_loop(host)
                 except LinkDown as exc:
+                    raise_if_cancelled()
                     self.link.close()
                     self._bad_all(host, exc.reason)
                     host.status("disconnected", f"{exc.reason}: {exc}")
@@ -253,10 +261,14 @@ class ModbusDriver:
         out: list[Reading] = []
         problems: list[str] = []
         replan = False
-        for i, rd in enumerate(group.reads):
+        reads = list(group.reads)
+        i = 0
+        while i < len(reads):
+            rd = reads[i]
             req = rd.request
             if i and pause:
                 await asyncio.sleep(pause)
+            i += 1
             try:
                 async with self._lock:
                     data = await self.link.read(req.area, req.address, req.count)
@@ -264,7 +276,7 @@ class ModbusDriver:
                 at = now_ms()
                 if exc.code == ILLEGAL_DATA_ADDRESS:
                     replan = True
-                    self._illegal_address(req, out, problems, at)
+                    reads[i:i] = self._illegal_address(req)
                     continue
                 problems.append(f"{req.area} {req.address}+{req.count}: {exc.reason}")
                 out.extend(bad_reading(p.tag, exc.reason, at) for p in req.tags)
@@ -283,16 +295,15 @@ class ModbusDriver:
             problems.append(f"{ILLEGAL_ADDRESS_REASON}: {', '.join(sorted(self.illegal))}")
         host.status("degraded" if problems else "connected", "; ".join(problems) or None)
 
-    def _illegal_address(
-        self, req: ReadRequest, out: list[Reading], problems: list[str], at: int
-    ) -> None:
-        """A block was refused with illegal data address: with several tags, read them one by
-        one from the next poll on; with one tag, that tag is a configuration problem."""
+    def _illegal_address(self, req: ReadRequest) -> list[_Read]:
+        """A block was refused with illegal data address: with several tags, the reads that
+        fetch them one by one, in this poll already and from now on (kept across restarts);
+        with one tag, that tag is a configuration problem."""
         if len(req.tags) > 1:
             self._isolated.update(p.tag.name for p in req.tags)
-            out.extend(bad_reading(p.tag, ILLEGAL_ADDRESS_REASON, at) for p in req.tags)
-            problems.append(f"{req.area} {req.address}+{req.count}: {ILLEGAL_ADDRESS_REASON}")
-            return
+            if self._learned is not None:
+                self._learned.remember(req)
+            return self._one_by_one([p.tag for p in req.tags])
         tag = req.tags[0].tag
         self.illegal.add(tag.name)
         log.error(
@@ -303,6 +314,7 @@ class ModbusDriver:
             tag.area,
             tag.address,
         )
+        return []
 
     # -- writes ------------------------------------------------------------------------------
 

@@ -21,7 +21,11 @@ class FoundVariable:
 
 
 def segment(text: str) -> str:
-    """A tag-name segment from a browse name: snake_case, `[a-z0-9_-]`, never leading `_`."""
+    """A tag-name segment from a browse name: snake_case, `[a-z0-9_-]`, never leading `_`.
+
+    A word starts at a capital after a lower-case letter or digit (`DoorOpen`), and at the
+    last capital of a run followed by lower case (`NotANumber`, `HTTPServer`)."""
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
     text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
     text = re.sub(r"[^A-Za-z0-9-]+", "_", text).strip("_-").lower()
     return text or "var"

@@ -34,13 +34,20 @@ async def _browse(
     include_server: bool,
     security: OpcUaSecurity,
     timeout: float,
+    uris: bool = False,
 ) -> str:
+    from dataclasses import replace
+
     from edge.drivers.opcua.browse import browse_variables, to_yaml
     from edge.drivers.opcua.connect import close_quietly, open_client
+    from edge.drivers.opcua.namespaces import by_uri
 
     client = await open_client(url, security, timeout, "browse")
     try:
         found = await browse_variables(client, root, max_nodes, include_server)
+        if uris:
+            array = await client.get_namespace_array()
+            found = [replace(v, node_id=by_uri(v.node_id, array)) for v in found]
     finally:
         await close_quietly(client, 2.0)
     return to_yaml(found, f"{len(found)} variables under {root} of {url}")
@@ -59,6 +66,9 @@ def register(app: typer.Typer) -> None:
         username: str | None = typer.Option(None, "--user"),
         pki_dir: Path = typer.Option(Path("data/pki"), help="own/ trusted/ rejected/"),
         timeout: float = typer.Option(5.0, help="seconds per request"),
+        uris: bool = typer.Option(
+            False, "--by-uri", help="node ids as nsu=<namespace URI> (independent of its order)"
+        ),
     ) -> None:
         """Print the server's variables as a `tags:` list, ready to paste into a device."""
         from edge.drivers.opcua.connect import describe_error
@@ -68,7 +78,9 @@ def register(app: typer.Typer) -> None:
             password = typer.prompt("password", hide_input=True)
         security = _security(mode, username, password, pki_dir)
         try:
-            text = asyncio.run(_browse(url, root, max_nodes, include_server, security, timeout))
+            text = asyncio.run(
+                _browse(url, root, max_nodes, include_server, security, timeout, uris)
+            )
         except Exception as exc:  # noqa: BLE001 - report any failure as one clear line
             typer.echo(f"browse {url} failed: {describe_error(exc)}", err=True)
             raise typer.Exit(1) from None

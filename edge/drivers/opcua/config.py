@@ -12,7 +12,8 @@ from edge.drivers.base import stale_after_polls
 class OpcUaTag(Strict):
     name: Segment
     node_id: str = Field(
-        pattern=r"^(ns=\d+;)?[isgb]=.+$", description='e.g. "ns=2;s=Oven.Temperature"'
+        pattern=r"^(ns=\d+;|nsu=[^;]+;)?[isgb]=.+$",
+        description='e.g. "ns=2;s=Oven.Temperature" or "nsu=urn:vendor:oven;s=Oven.Temperature"',
     )
     unit: str | None = None
     scale: float = Field(default=1.0, description="value = raw * scale + offset (numbers only)")

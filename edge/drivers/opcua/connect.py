@@ -9,11 +9,13 @@ from asyncua import Client, ua
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from asyncua.ua.uaerrors import UaStatusCodeError
 
+from edge.drivers.opcua import liblog
 from edge.drivers.opcua.codec import status_name
 from edge.drivers.opcua.config import OpcUaSecurity
 from edge.drivers.opcua.pki import Pki, describe
 
 log = logging.getLogger(__name__)
+liblog.install()
 
 _MODES = {
     "None": ua.MessageSecurityMode.None_,

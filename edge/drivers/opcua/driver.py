@@ -20,9 +20,11 @@ from edge.drivers.base import DriverHost, WriteFailed, WriteRefused
 from edge.drivers.opcua import codec
 from edge.drivers.opcua.config import OpcUaDevice, OpcUaTag
 from edge.drivers.opcua.connect import close_quietly, describe_error, open_client, reason_of
+from edge.drivers.opcua.namespaces import UNKNOWN_NAMESPACE, needs_namespace_array, resolve
 from edge.drivers.opcua.status import StatusBoard
 from edge.drivers.opcua.subscription import BatchSubscription, ItemSpec, subscribe
 from edge.model import Reading, Value, now_ms
+from edge.stopping import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,9 @@ class _Session:
         self.cfg = cfg
         self.groups = groups
         self.items = [it for g in groups for it in g]
+        #: the groups with `nsu=` node ids resolved on the current connection
+        self.live_groups = groups
+        self.resolved = {it.tag.name: it for it in self.items}
         self.client: Client | None = None
         self.subscriptions: list[BatchSubscription] = []
         self.overruns = 0
@@ -91,7 +96,9 @@ class _Session:
 
                 client.connection_lost_callback = lost
                 self.connects += 1
+                unknown = await self._resolve(client)
                 refused = await self._start(client, host)
+                refused.update(dict.fromkeys(unknown, UNKNOWN_NAMESPACE))
                 self.client = client
                 reported_down = False
                 delay = cfg.reconnect_min_ms / 1000
@@ -101,7 +108,9 @@ class _Session:
                     host.readings(
                         [codec.bad_reading(n, by_name[n].unit, r, now) for n, r in refused.items()]
                     )
-                    detail = ", ".join(f"{n}: {r}" for n, r in sorted(refused.items()))
+                    detail = ", ".join(
+                        unknown.get(n, f"{n}: {r}") for n, r in sorted(refused.items())
+                    )
                     board.set(self.index, "degraded", f"items refused by the server: {detail}")
                 else:
                     board.set(self.index, "connected")
@@ -121,6 +130,7 @@ class _Session:
                 self.subscriptions = []
                 if client is not None:
                     await close_quietly(client, 1.0)
+            raise_if_cancelled()
             if not reported_down:
                 self._bad_all(host, reason)
                 reported_down = True
@@ -132,12 +142,30 @@ class _Session:
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, cfg.reconnect_max_ms / 1000)
 
+    async def _resolve(self, client: Client) -> dict[str, str]:
+        """Resolve `nsu=` node ids against this server's namespace array; returns
+        {tag: message} for namespace URIs the server does not know."""
+        if not needs_namespace_array(self.items):
+            return {}
+        array = await asyncio.wait_for(client.get_namespace_array(), self.cfg.timeout_ms / 1000)
+        unknown: dict[str, str] = {}
+        self.live_groups = []
+        for group in self.groups:
+            items, missing = resolve(group, array)
+            unknown.update(missing)
+            if items:
+                self.live_groups.append(items)
+        self.resolved = {it.tag.name: it for g in self.live_groups for it in g}
+        for message in unknown.values():
+            log.error("%s: %s", self.cfg.name, message)
+        return unknown
+
     async def _start(self, client: Client, host: DriverHost) -> dict[str, str]:
         """Create the subscriptions (subscription mode); returns refused items."""
         if self.cfg.mode != "subscription":
             return {}
         refused: dict[str, str] = {}
-        for group in self.groups:
+        for group in self.live_groups:
             sub, bad = await subscribe(
                 client, group, self.cfg.publishing_interval_ms, host.readings, self._mark_lost
             )
@@ -186,7 +214,8 @@ class _Session:
     async def _poll(self, client: Client, host: DriverHost) -> None:
         """Fixed-rate reads without drift; an overrun is counted and skipped, not queued."""
         interval = self.cfg.poll_interval_ms / 1000
-        requests = [self._read_params(c) for c in chunks(self.items, self.cfg.max_nodes_per_read)]
+        live = [it for g in self.live_groups for it in g]
+        requests = [self._read_params(c) for c in chunks(live, self.cfg.max_nodes_per_read)]
         timeout = self.cfg.timeout_ms / 1000
         next_at = time.monotonic()
         while True:
@@ -263,9 +292,13 @@ class OpcUaDriver:
             raise WriteRefused(f"device {self.cfg.name} has no tag {tag!r}")
         if not spec.tag.writable:
             raise WriteRefused(f"tag {tag!r} of device {self.cfg.name} is not writable")
-        client = self._session_of[tag].client
+        session = self._session_of[tag]
+        client = session.client
         if client is None:
             raise WriteFailed(f"device {self.cfg.name} is not connected")
+        if tag not in session.resolved:
+            raise WriteFailed(f"tag {tag!r}: the server does not know its namespace URI")
+        spec = session.resolved[tag]
         timeout = self.cfg.timeout_ms / 1000
         try:
             raw = await asyncio.wait_for(
