@@ -329,7 +329,3 @@ class NotificationRelay:
             return f"{hook.url}: HTTP {resp.status_code}"
         self.stats.webhook_posts += 1
         return None
-
-
-def _aware(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt

@@ -11,8 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from mes.alarms.lifecycle import NotPermitted
-from mes.orders.states import IllegalTransition
+from mes.core.errors import IllegalTransition, NotPermitted
 
 __all__ = ["IllegalTransition", "NotPermitted"]
 
