@@ -31,8 +31,11 @@ def production() -> Production:
     return Production(QualityHolds())
 
 
-def station_handler(debounce_s: float, tolerance_percent: float = 0.0) -> StationHandler:
-    return StationHandler(JobActions(production()), debounce_s, tolerance_percent)
+def station_handler(
+    debounce_s: float, tolerance_percent: float = 0.0, shop_floor: Production | None = None
+) -> StationHandler:
+    """The station handler, acting through `shop_floor` (a new production service if None)."""
+    return StationHandler(JobActions(shop_floor or production()), debounce_s, tolerance_percent)
 
 
 def scan_writer(engine: Engine, handler: StationHandler, **options: Any) -> ScanWriter:
@@ -87,16 +90,12 @@ def build_services(
         prefixes = Prefixes(**cfg.mes.scan_prefixes.model_dump())
     except ValueError as exc:
         raise ValueError(f"mes.scan_prefixes: {exc}") from None
-    holds = QualityHolds()
-    shop_floor = Production(holds)
-    handler = StationHandler(
-        JobActions(shop_floor), cfg.mes.debounce_s, cfg.mes.over_report_tolerance_percent
-    )
+    shop_floor = production()
+    handler = station_handler(cfg.mes.debounce_s, cfg.mes.over_report_tolerance_percent, shop_floor)
     delay_ms = cfg.mes.scan_group_delay_ms
-    writer = ScanWriter(
+    writer = scan_writer(
         engine,
         handler,
-        holds,
         lanes=cfg.mes.scan_writer_lanes,
         group_delay_s=None if delay_ms is None else delay_ms / 1000,
         after_commit=after_commit,

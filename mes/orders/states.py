@@ -122,10 +122,6 @@ class WorkOrderStatus:
     holds: frozenset[str] = field(default_factory=frozenset)
     held_from: WorkOrderState | None = None
 
-    @property
-    def accepts_work(self) -> bool:
-        return self.state in (WorkOrderState.RELEASED, WorkOrderState.RUNNING)
-
     def apply(self, event: WorkOrderEvent) -> "WorkOrderStatus":
         target = WORK_ORDER_TRANSITIONS.get((self.state, type(event)))
         if target is None:

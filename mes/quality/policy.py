@@ -1,7 +1,7 @@
 """The quality side of production's hold check: which active holds stop reporting, and the
 holds an ERP confirmation names. `QualityHolds` implements `mes.production.holds.HoldPolicy`."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, event, or_
@@ -11,7 +11,15 @@ from mes.core.batch import Batch
 from mes.core.clock import aware
 from mes.orders.models import Operation, WorkOrder
 from mes.production.models import Lot
-from mes.quality.holds import Disposition, Hold, HoldState, Target, TargetKind, operation_key
+from mes.quality.holds import (
+    Disposition,
+    Hold,
+    HoldState,
+    Target,
+    TargetKind,
+    blocking,
+    operation_key,
+)
 from mes.quality.models import HoldRecord
 
 _ANY_ACTIVE_HOLD = select(HoldRecord.id).where(HoldRecord.state == HoldState.ACTIVE.value).limit(1)
@@ -32,21 +40,6 @@ def to_domain(row: HoldRecord) -> Hold:
         released_at=aware(row.released_at),
         comment=row.comment,
     )
-
-
-def active_holds(session: Session, targets: Iterable[Target]) -> list[Hold]:
-    wanted = list(targets)
-    if not wanted:
-        return []
-    ids = {t.id for t in wanted}
-    rows = session.exec(
-        select(HoldRecord)
-        .where(HoldRecord.state == HoldState.ACTIVE.value)
-        .where(col(HoldRecord.target_id).in_(ids))
-        .order_by(col(HoldRecord.id))
-    ).all()
-    keys = {(t.kind.value, t.id) for t in wanted}
-    return [to_domain(r) for r in rows if (r.target_kind, r.target_id) in keys]
 
 
 def erp_holds(session: Session, wo: WorkOrder) -> list[dict[str, Any]]:
@@ -90,17 +83,24 @@ def active_holds_for(
     """The active holds that forbid reporting on this work order / operation / workstation /
     lots, oldest first. The scan path refuses when this is not empty and names
     `holds[0].describe()`, e.g. "oven temperature excursion (hold H-17)"."""
-    targets: list[Target] = []
+    number = op_number = None
     wo = session.get(WorkOrder, work_order_id) if work_order_id is not None else None
     if wo is not None and wo.number:
-        targets.append(Target(TargetKind.WORK_ORDER, wo.number))
+        number = wo.number
         op = session.get(Operation, operation_id) if operation_id is not None else None
-        if op is not None:
-            targets.append(Target(TargetKind.OPERATION, operation_key(wo.number, op.number)))
-    if workstation:
-        targets.append(Target(TargetKind.WORKSTATION, workstation))
-    targets += [Target(TargetKind.LOT, lot) for lot in lots]
-    return active_holds(session, targets)
+        op_number = op.number if op is not None else None
+    ids = {*lots, *(t for t in (number, workstation) if t)}
+    if number and op_number:
+        ids.add(operation_key(number, op_number))
+    if not ids:
+        return []
+    rows = session.exec(
+        select(HoldRecord)
+        .where(HoldRecord.state == HoldState.ACTIVE.value)
+        .where(col(HoldRecord.target_id).in_(ids))
+        .order_by(col(HoldRecord.id))
+    ).all()
+    return blocking([to_domain(r) for r in rows], number, op_number, workstation, lots)
 
 
 class QualityHolds:
