@@ -27,18 +27,20 @@ from sqlmodel import Session, col, select  # noqa: E402
 
 from config.loader import parse_plant  # noqa: E402
 from config.plant import PlantConfig  # noqa: E402
-from mes.db import make_engine  # noqa: E402
+from mes.core.db import make_engine  # noqa: E402
 from mes.masterdata.sync import sync_master_data  # noqa: E402
 from mes.migrations.run import upgrade_head  # noqa: E402
 from mes.orders.intake import apply_erp_message  # noqa: E402
 from mes.outbox.broker import BrokerLink  # noqa: E402
 from mes.outbox.models import OutboxMessage  # noqa: E402
 from mes.outbox.relay import AlwaysLeader, OutboxRelay  # noqa: E402
-from mes.production import service as P  # noqa: E402
+from mes.wiring import production as build_production  # noqa: E402
 from tests.services.mosquitto import Mosquitto  # noqa: E402
 from tests.services.postgres import Postgres  # noqa: E402
 from uns.client import probe_protocol  # noqa: E402
 from uns.topics import Namespace  # noqa: E402
+
+P = build_production()
 
 
 def plant(db_url: str, broker_url: str) -> PlantConfig:

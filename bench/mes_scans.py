@@ -295,7 +295,7 @@ def writer_metrics(base: str) -> dict[str, float]:
 
 
 def migrate(db_url: str) -> None:
-    from mes.db import make_engine
+    from mes.core.db import make_engine
     from mes.migrations.run import upgrade_head
 
     engine = make_engine(db_url)
@@ -306,7 +306,7 @@ def migrate(db_url: str) -> None:
 def release_orders(db_url: str, clients: int, scans: int, round_: int = 0) -> list[str]:
     from sqlmodel import Session
 
-    from mes.db import make_engine
+    from mes.core.db import make_engine
     from mes.orders.intake import apply_erp_message
 
     engine = make_engine(db_url)

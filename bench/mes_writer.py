@@ -34,14 +34,14 @@ from sqlalchemy import bindparam, insert, update  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session, col  # noqa: E402
 
-from mes.audit import AuditEntry  # noqa: E402
+from mes.core.audit import AuditEntry  # noqa: E402
 from mes.orders.intake import apply_erp_message  # noqa: E402
 from mes.orders.models import Operation  # noqa: E402
 from mes.outbox.models import OutboxMessage  # noqa: E402
 from mes.production.models import ProductionEvent  # noqa: E402
-from mes.reporting.handler import Answer, StationHandler  # noqa: E402
+from mes.reporting.handler import Answer  # noqa: E402
 from mes.reporting.models import ScanRecord, StationState  # noqa: E402
-from mes.reporting.writer import ScanWriter  # noqa: E402
+from mes.wiring import scan_writer, station_handler  # noqa: E402
 from tests.mes.test_scans_writer import prepared as prepared_stations  # noqa: E402
 from tests.mes.test_scans_writer import request  # noqa: E402
 
@@ -74,7 +74,7 @@ def prepared(url: str, stations: int) -> tuple[Engine, list[str]]:
 def mes_writer(url: str, stations: int) -> Callable[[], float]:
     """One batch of QTY:1 through the scan writer; returns its thread CPU time."""
     engine, orders = prepared(url, stations)
-    writer = ScanWriter(engine, StationHandler(0.0))
+    writer = scan_writer(engine, station_handler(0.0))
     names = [f"ws-{i:02d}" for i in range(1, stations + 1)]
 
     def batch(codes: list[str]) -> tuple[float, list[Answer]]:

@@ -1,7 +1,8 @@
 """The MES API application: `create_app(runtime)`.
 
-The lifespan starts the runtime (database migrations, MQTT, scheduler), then the API's own
-services (bootstrap admin, token cache, the single scan writer), and stops them in reverse.
+The lifespan starts the runtime (database migrations, MQTT, scheduler), then the services
+built by `mes.wiring.build_services` (bootstrap admin, token cache, the scan writer, alarms),
+and stops them in reverse.
 Feature routers are included below, one line each.
 """
 
@@ -15,24 +16,19 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline  # /docs with Swagger UI served locally, no CDN
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from config.plant import PlantConfig
 from mes.alarms import routes as alarm_routes
 from mes.api import health
-from mes.api.deps import MesServices
 from mes.api.problems import install_problem_handlers
 from mes.auth import routes as auth_routes
-from mes.auth.service import Authenticator, Passwords, bootstrap_admin
 from mes.orders import routes as order_routes
 from mes.production import routes as genealogy_routes
+from mes.production import work_order_routes
 from mes.quality import routes as quality_routes
 from mes.reporting import routes as reporting_routes
-from mes.reporting.grammar import Prefixes
-from mes.reporting.handler import StationHandler
-from mes.reporting.writer import ScanWriter
 from mes.ui import routes as ui_routes
+from mes.wiring import build_services
 
 API_DESCRIPTION = """
 Shop-floor MES: scans and tablet buttons from workstations, users and roles.
@@ -56,46 +52,18 @@ class Runtime(Protocol):
     async def stop(self) -> None: ...
 
 
-def build_services(cfg: PlantConfig, engine: Engine) -> MesServices:
-    passwords = Passwords()
-    secret = cfg.mes.bootstrap_admin_password
-    with Session(engine) as session:
-        try:
-            if bootstrap_admin(session, passwords, secret.get_secret_value() if secret else None):
-                session.commit()
-        except IntegrityError:  # another replica created it at the same moment
-            session.rollback()
-    try:
-        prefixes = Prefixes(**cfg.mes.scan_prefixes.model_dump())
-    except ValueError as exc:
-        raise ValueError(f"mes.scan_prefixes: {exc}") from None
-    handler = StationHandler(cfg.mes.debounce_s, cfg.mes.over_report_tolerance_percent)
-    delay_ms = cfg.mes.scan_group_delay_ms
-    writer = ScanWriter(
-        engine,
-        handler,
-        lanes=cfg.mes.scan_writer_lanes,
-        group_delay_s=None if delay_ms is None else delay_ms / 1000,
-    )
-    return MesServices(
-        cfg=cfg,
-        engine=engine,
-        auth=Authenticator(engine),
-        passwords=passwords,
-        handler=handler,
-        writer=writer,
-        prefixes=prefixes,
-    )
-
-
 def create_app(runtime: Runtime) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         try:
-            services = await asyncio.to_thread(build_services, runtime.cfg, runtime.engine)
-            services.writer.after_commit = getattr(runtime, "notify_outbox", None)
-            services.writer.start()
+            services = await asyncio.to_thread(
+                build_services,
+                runtime.cfg,
+                runtime.engine,
+                after_commit=getattr(runtime, "notify_outbox", None),
+            )
+            await asyncio.to_thread(services.start)
             app.state.services = services
             # What is loaded by now lives as long as the process. Frozen, the collector's full
             # passes skip it: unfrozen, each pass stalled the scan writer for ~100 ms (p99).
@@ -104,7 +72,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                 yield
             finally:
                 app.state.services = None
-                await asyncio.to_thread(services.writer.stop)
+                await asyncio.to_thread(services.stop)
         finally:
             await runtime.stop()
 
@@ -124,8 +92,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         quality_routes.router,
         order_routes.router,
         genealogy_routes.router,
+        work_order_routes.router,
+        alarm_routes.router,
     )
-    app.include_router(alarm_routes.router)  # included: its lifespan runs the alarm services
     _install_openapi(app)
     return app
 

@@ -22,11 +22,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col
 
 from config.plant import PlantConfig
-from mes.db import make_engine
+from mes.core.db import make_engine
 from mes.masterdata.sync import sync_master_data
 from mes.migrations.run import upgrade_head
+from mes.orders.acks import apply_ack
 from mes.orders.intake import apply_erp_message
-from mes.outbox.acks import apply_ack
 from mes.outbox.broker import BrokerLink, Handler
 from mes.outbox.models import OutboxMessage
 from mes.outbox.relay import OutboxRelay

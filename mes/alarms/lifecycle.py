@@ -14,9 +14,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from mes.orders.states import IllegalTransition
+from mes.core.errors import IllegalTransition, NotPermitted
 
-__all__ = ["IllegalTransition"]
+__all__ = ["IllegalTransition", "NotPermitted"]
 
 
 class AlarmState(StrEnum):
@@ -27,10 +27,6 @@ class AlarmState(StrEnum):
     SHELVED = "shelved"
     OUT_OF_SERVICE = "out_of_service"
     SUPPRESSED = "suppressed"
-
-
-class NotPermitted(Exception):
-    """An action that needs a role the actor does not have."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,10 +77,6 @@ class EventHub:
             except RuntimeError:  # that loop is closed
                 self.unsubscribe(q)
 
-    @property
-    def subscribers(self) -> int:
-        return len(self._subs)
-
 
 def _offer(q: "asyncio.Queue[dict[str, Any]]", event: dict[str, Any]) -> None:
     if q.full():  # a slow browser loses the oldest, never blocks the relay
@@ -196,11 +192,6 @@ class NotificationRelay:
             if not busy:
                 wake.wait(0.5)
                 wake.clear()
-
-    def drain_once(self) -> bool:
-        """One round of both loops (for callers without the threads)."""
-        published = self.publish_once()
-        return self.side_once() or published
 
     def publish_once(self) -> bool:
         """Publish the oldest unpublished rows in order; True when there may be more."""
@@ -329,7 +320,3 @@ class NotificationRelay:
             return f"{hook.url}: HTTP {resp.status_code}"
         self.stats.webhook_posts += 1
         return None
-
-
-def _aware(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt

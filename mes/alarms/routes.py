@@ -3,11 +3,10 @@
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
@@ -16,27 +15,12 @@ from mes.alarms import lifecycle as lc
 from mes.alarms.health import ActiveAlarm, RaiseRecord, health
 from mes.alarms.models import AlarmCurrent, AlarmJournal
 from mes.alarms.runtime import AlarmRuntime
-from mes.alarms.service import aware
 from mes.api.deps import SessionDep, require
 from mes.api.problems import Problem
 from mes.auth.roles import Permission, Principal
+from mes.core.clock import aware
 
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Runs inside the MES core's lifespan (its services are up)."""
-    services = app.state.services
-    runtime = AlarmRuntime(services.cfg, services.engine)
-    await asyncio.to_thread(runtime.start)
-    app.state.alarms = runtime
-    try:
-        yield
-    finally:
-        app.state.alarms = None
-        await asyncio.to_thread(runtime.stop)
-
-
-router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"], lifespan=lifespan)
+router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 
 Priority = Literal["critical", "high", "medium", "low"]
 Reader = Annotated[Principal, require(Permission.READ)]
@@ -45,9 +29,10 @@ Admin = Annotated[Principal, require(Permission.ALARM_ADMIN)]
 
 
 def runtime_of(request: Request) -> AlarmRuntime:
-    rt: AlarmRuntime | None = getattr(request.app.state, "alarms", None)
-    if rt is None:
+    services = getattr(request.app.state, "services", None)
+    if services is None:
         raise Problem(503, "STARTING", "the alarm service is starting or stopping")
+    rt: AlarmRuntime = services.alarms
     return rt
 
 

@@ -1,8 +1,8 @@
 """The running alarm and quality services of one MES process: MQTT consumer, notification relay,
 event hub for live streams, and the periodic jobs (auto-unshelve, escalation) on APScheduler.
 
-The alarm router's lifespan starts one `AlarmRuntime` per app (`app.state.alarms`), inside the
-MES core's lifespan (tables come from the MES migrations), so nothing else has to wire it.
+`mes.wiring.build_services` makes one `AlarmRuntime` per app (`services.alarms`); the app's
+lifespan starts it after the MES core (tables come from the MES migrations).
 """
 
 import json
@@ -19,7 +19,8 @@ from mes.alarms import lifecycle as lc
 from mes.alarms.consumer import ConditionConsumer
 from mes.alarms.models import AlarmCurrent, Notification
 from mes.alarms.notify import EventHub, NotificationRelay
-from mes.alarms.service import AlarmService, alarm_event, aware
+from mes.alarms.service import AlarmService, alarm_event
+from mes.core.clock import aware
 from uns.topics import Namespace
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,10 @@ from sqlmodel import Session, col, select
 from config.alarms import QualityAction
 from config.plant import PlantConfig
 from edge.alarms.conditions import Condition, ConditionEvent
-from mes import audit
 from mes.alarms import lifecycle as lc
 from mes.alarms.models import AlarmCurrent, AlarmJournal, Notification
+from mes.core import audit
+from mes.core.clock import aware
 from mes.quality.closed_loop import hold_affected_window
 
 PRIORITIES = ("critical", "high", "medium", "low")
@@ -28,12 +29,6 @@ PRIORITIES = ("critical", "high", "medium", "low")
 
 def ms_to_dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
-
-
-def aware(dt: datetime | None) -> datetime | None:
-    if dt is not None and dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,53 +9,32 @@ Routers of every feature use these aliases:
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from config.plant import PlantConfig
 from mes.api.problems import Problem
 from mes.auth.roles import Permission, Principal
-from mes.auth.service import Authenticator, AuthError, Passwords
-from mes.reporting.grammar import Prefixes
-from mes.reporting.handler import StationHandler
-from mes.reporting.writer import ScanWriter
+from mes.auth.service import AuthError
+
+if TYPE_CHECKING:  # the container is built above every feature (mes.wiring); only its type here
+    from mes.wiring import MesServices
 
 
-@dataclass
-class MesServices:
-    """Everything the API needs at request time; one per app (app.state.services)."""
-
-    cfg: PlantConfig
-    engine: Engine
-    auth: Authenticator
-    passwords: Passwords
-    handler: StationHandler
-    writer: ScanWriter
-    prefixes: Prefixes
-
-    @cached_property
-    def stations(self) -> frozenset[str]:
-        return frozenset(w.id for w in self.cfg.workstations)
-
-
-def services_of(request: Request) -> MesServices:
+def services_of(request: Request) -> "MesServices":
     services: MesServices | None = getattr(request.app.state, "services", None)
     if services is None:
         raise Problem(503, "STARTING", "the MES is starting or stopping; retry shortly")
     return services
 
 
-async def get_services(request: Request) -> MesServices:
+async def get_services(request: Request) -> "MesServices":
     return services_of(request)
 
 
-ServicesDep = Annotated[MesServices, Depends(get_services)]
+ServicesDep = Annotated["MesServices", Depends(get_services)]
 
 
 def get_session(services: ServicesDep) -> Iterator[Session]:
@@ -69,7 +48,7 @@ _bearer = HTTPBearer(auto_error=False, description="login, station or service to
 
 
 async def _principal(
-    services: MesServices, credentials: HTTPAuthorizationCredentials | None
+    services: "MesServices", credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(
@@ -121,7 +100,7 @@ def require(permission: Permission) -> Any:
     return Depends(check)
 
 
-def station_for(who: Principal, station: str, services: MesServices) -> str:
+def station_for(who: Principal, station: str, services: "MesServices") -> str:
     """Check that `who` may act for `station`, a configured workstation."""
     if station not in services.stations:
         raise Problem(404, "UNKNOWN_STATION", f"no workstation {station!r} in the plant file")

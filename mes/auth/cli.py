@@ -46,7 +46,7 @@ def _session(config: Path) -> Iterator[tuple["Session", list[str]]]:
     from sqlmodel import Session
 
     from mes.auth import service
-    from mes.db import make_engine
+    from mes.core.db import make_engine
     from mes.migrations.run import upgrade_head
 
     try:
@@ -77,8 +77,8 @@ def user_add(
     config: Path = CONFIG,
 ) -> None:
     """Add a user with a password (asked for, never taken from the command line)."""
-    from mes import audit
     from mes.auth import service
+    from mes.core import audit
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -100,9 +100,9 @@ def operator_add(
     config: Path = CONFIG,
 ) -> None:
     """Add an operator (or reactivate a badge)."""
-    from mes import audit
     from mes.auth import service
     from mes.auth.models import Operator
+    from mes.core import audit
 
     with _session(config) as (session, _):
         current = session.get(Operator, badge)
@@ -120,8 +120,8 @@ def station_enrol(
     config: Path = CONFIG,
 ) -> None:
     """Print a new station token (earlier tokens of this station stop working)."""
-    from mes import audit
     from mes.auth import service
+    from mes.core import audit
 
     with _session(config) as (session, stations):
         if station not in stations:
@@ -138,8 +138,8 @@ def token_create(
     config: Path = CONFIG,
 ) -> None:
     """Print a new service token for the ERP or the edge."""
-    from mes import audit
     from mes.auth import service
+    from mes.core import audit
 
     with _session(config) as (session, _):
         token = service.create_service_token(session, name, role)

@@ -1,12 +1,10 @@
 """Tables for people, operators' badges and bearer tokens."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from mes.core.clock import utcnow
 
 
 class User(SQLModel, table=True):

@@ -32,6 +32,8 @@ class Permission(StrEnum):
     #: pause, resume, report good/scrap, consume material, complete.
     REPORT = "report"
     CORRECT = "correct"
+    #: Suspend, resume and abort work orders (the supervisor board).
+    WORK_ORDER_ADMIN = "work_order.admin"
     HOLD_PLACE = "hold.place"
     HOLD_RELEASE = "hold.release"
     ALARM_ACK = "alarm.ack"
@@ -50,7 +52,16 @@ MATRIX: dict[Role, frozenset[Permission]] = {
         {P.READ, P.MANAGE_USERS, P.MANAGE_OPERATORS, P.MANAGE_STATIONS, P.MANAGE_TOKENS}
     ),
     Role.SUPERVISOR: frozenset(
-        {P.READ, P.REPORT, P.CORRECT, P.HOLD_PLACE, P.ALARM_ACK, P.ALARM_ADMIN, P.ERP_INTAKE}
+        {
+            P.READ,
+            P.REPORT,
+            P.CORRECT,
+            P.WORK_ORDER_ADMIN,
+            P.HOLD_PLACE,
+            P.ALARM_ACK,
+            P.ALARM_ADMIN,
+            P.ERP_INTAKE,
+        }
     ),
     Role.QUALITY: frozenset({P.READ, P.HOLD_PLACE, P.HOLD_RELEASE, P.ALARM_ACK}),
     Role.STATION: frozenset({P.READ, P.REPORT, P.ALARM_ACK}),

@@ -9,12 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete
 from sqlmodel import col, select
 
-from mes import audit
 from mes.api.deps import PrincipalDep, ServicesDep, SessionDep, require
 from mes.api.problems import Problem
 from mes.auth import service
 from mes.auth.models import Operator, User
 from mes.auth.roles import SERVICE_ROLES, USER_ROLES, Permission, Principal, matrix_markdown
+from mes.core import audit
 from mes.reporting.models import StationLogin
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])

@@ -19,6 +19,7 @@ from sqlmodel import Session, select, update
 
 from mes.auth.models import ApiToken, Operator, User
 from mes.auth.roles import SERVICE_ROLES, USER_ROLES, Principal, Role
+from mes.core.clock import aware
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ class Authenticator:
             row = session.get(ApiToken, digest)
         if row is None or row.revoked:
             raise AuthError("unknown or revoked token")
-        expires = _aware(row.expires_at)
+        expires = aware(row.expires_at)
         if expires is not None and expires <= datetime.now(UTC):
             raise AuthError("token expired: log in again")
         principal = Principal(
@@ -194,9 +195,3 @@ class Authenticator:
     def forget_all(self) -> None:
         with self._lock:
             self._cache.clear()
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)  # SQLite hands back naive UTC

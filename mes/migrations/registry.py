@@ -1,7 +1,8 @@
 """Import every table module of the MES so that SQLModel.metadata knows all tables.
 
-Any module under `mes/` named `models` (or ending in `_models`), plus `mes.audit`, registers its
-tables here: a new feature's tables are found without editing this file.
+Any module under `mes/` named `models` (or ending in `_models`), plus the kernel's
+`mes.core.audit` and `mes.core.notifications`, registers its tables here: a new feature's
+tables are found without editing this file.
 """
 
 import importlib
@@ -11,7 +12,7 @@ import sqlmodel
 
 import mes
 
-EXTRA_MODULES = ("mes.audit",)
+EXTRA_MODULES = ("mes.core.audit", "mes.core.notifications")
 
 
 def import_all_models() -> sqlmodel.MetaData:

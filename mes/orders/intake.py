@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, col, delete, func, select
 
-from mes import audit
+from mes.core import audit
+from mes.core.clock import utcnow
 from mes.masterdata.models import Product, Routing, RoutingComponent, RoutingOperation
 from mes.orders.erp_messages import (
     CancelMessage,
@@ -21,7 +22,7 @@ from mes.orders.erp_messages import (
     parse_order_message,
     rejection_payload,
 )
-from mes.orders.models import ErpMessage, ErpOrder, Operation, WorkOrder, utcnow
+from mes.orders.models import ErpMessage, ErpOrder, Operation, WorkOrder
 from mes.orders.states import Cancel, OperationState, Release, WorkOrderState, WorkOrderStatus
 from mes.outbox.store import enqueue
 

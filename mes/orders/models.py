@@ -1,12 +1,10 @@
 """ERP orders, work orders, their operations and active holds."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from mes.core.clock import utcnow
 
 
 class ErpOrder(SQLModel, table=True):

@@ -13,9 +13,9 @@ from sqlmodel import col, select
 from mes.api.deps import SessionDep, require
 from mes.api.problems import Problem
 from mes.auth.roles import Permission, Principal
+from mes.orders.acks import apply_ack
 from mes.orders.intake import apply_erp_message
 from mes.orders.models import Operation, WorkOrder, WorkOrderHold
-from mes.outbox.acks import apply_ack
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 

@@ -11,15 +11,7 @@ and returns to the state it was held from when the last hold is released.
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-
-class IllegalTransition(Exception):
-    """An event that the current state does not allow."""
-
-    def __init__(self, machine: str, state: str, event: str) -> None:
-        super().__init__(f"{machine} cannot {event} when {state}")
-        self.machine = machine
-        self.state = state
-        self.event = event
+from mes.core.errors import IllegalTransition
 
 
 class WorkOrderState(StrEnum):
@@ -130,10 +122,6 @@ class WorkOrderStatus:
     holds: frozenset[str] = field(default_factory=frozenset)
     held_from: WorkOrderState | None = None
 
-    @property
-    def accepts_work(self) -> bool:
-        return self.state in (WorkOrderState.RELEASED, WorkOrderState.RUNNING)
-
     def apply(self, event: WorkOrderEvent) -> "WorkOrderStatus":
         target = WORK_ORDER_TRANSITIONS.get((self.state, type(event)))
         if target is None:
@@ -180,7 +168,7 @@ class StartOperation:
 
 
 @dataclass(frozen=True, slots=True)
-class Pause:
+class PauseOperation:
     reason: str
 
 
@@ -194,7 +182,9 @@ class CompleteOperation:
     pass
 
 
-OperationEvent = Unblock | Block | StartOperation | Pause | ResumeOperation | CompleteOperation
+OperationEvent = (
+    Unblock | Block | StartOperation | PauseOperation | ResumeOperation | CompleteOperation
+)
 
 Op = OperationState
 OPERATION_TRANSITIONS: dict[tuple[OperationState, type], OperationState] = {
@@ -204,7 +194,7 @@ OPERATION_TRANSITIONS: dict[tuple[OperationState, type], OperationState] = {
     (Op.READY, StartOperation): Op.RUNNING,
     (Op.RUNNING, StartOperation): Op.RUNNING,
     (Op.RUNNING, Unblock): Op.RUNNING,
-    (Op.RUNNING, Pause): Op.PAUSED,
+    (Op.RUNNING, PauseOperation): Op.PAUSED,
     (Op.RUNNING, CompleteOperation): Op.DONE,
     (Op.PAUSED, ResumeOperation): Op.RUNNING,
     (Op.PAUSED, Unblock): Op.PAUSED,

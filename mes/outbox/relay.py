@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select, update
 
-from mes.orders.models import utcnow
+from mes.core.clock import utcnow
 from mes.outbox.models import OutboxMessage
 
 log = logging.getLogger(__name__)

@@ -4,16 +4,13 @@ import json
 import uuid
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from mes import journal
-from mes.orders.models import utcnow
+from mes.core import journal
+from mes.core.clock import utcnow
 from mes.outbox.models import OutboxMessage
 
 _TABLE = journal.table_of(OutboxMessage)
-
-#: Set in `session.info` when a transaction wrote to the outbox (the relay is woken on commit).
-WROTE_OUTBOX = "shopfloor.outbox_written"
 
 
 def new_message_id() -> str:
@@ -49,5 +46,14 @@ def enqueue(
             "acked_at": None,
         },
     )
-    session.info[WROTE_OUTBOX] = True
     return message_id
+
+
+def mark_acked(session: Session, message_id: str) -> OutboxMessage | None:
+    """Record that the receiver acknowledged message `message_id` (first ack wins); the row,
+    or None for an unknown id."""
+    row = session.exec(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).first()
+    if row is not None and row.acked_at is None:
+        row.acked_at = utcnow()
+        session.add(row)
+    return row

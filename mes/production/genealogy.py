@@ -14,11 +14,11 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
+from mes.core.batch import memo
+from mes.core.errors import Refusal, RefusalCode
 from mes.masterdata.models import Product
 from mes.orders.models import Operation, WorkOrder
-from mes.production.batch import memo
 from mes.production.models import Consumption, GenealogyLink, Lot, ProductionEvent
-from mes.production.refusals import INVALID_QUANTITY, Refusal
 
 
 class MaterialScan(Protocol):
@@ -41,7 +41,9 @@ def resolve_product(
         product = str(components[0]["product"])
     if product is None:
         if gtin is None:
-            raise Refusal(INVALID_QUANTITY, "a material scan needs a GTIN (01) or a product")
+            raise Refusal(
+                RefusalCode.INVALID_QUANTITY, "a material scan needs a GTIN (01) or a product"
+            )
         return gtin, "pcs"
     for c in components:
         if c["product"] == product:
@@ -156,12 +158,16 @@ def produce(
     lines: list[dict[str, Any]] = []
     for code, kind, quantity in units:
         if kind not in ("lot", "serial"):
-            raise Refusal(INVALID_QUANTITY, f"produced unit kind must be lot or serial: {kind}")
+            raise Refusal(
+                RefusalCode.INVALID_QUANTITY, f"produced unit kind must be lot or serial: {kind}"
+            )
         if kind == "serial" and quantity != 1:
-            raise Refusal(INVALID_QUANTITY, f"serial {code} must have quantity 1")
+            raise Refusal(RefusalCode.INVALID_QUANTITY, f"serial {code} must have quantity 1")
         lot, new = _lot(session, wo.product, kind, code, unit=wo.unit, work_order_id=wo.id)
         if kind == "serial" and not new:
-            raise Refusal(INVALID_QUANTITY, f"serial {code} of {wo.product} already exists")
+            raise Refusal(
+                RefusalCode.INVALID_QUANTITY, f"serial {code} of {wo.product} already exists"
+            )
         if consumed:
             _link(session, lot, consumed, wo.id, _event_id(session, ev))
         lines.append({kind: code, "quantity": quantity})

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from mes.orders.models import utcnow
+from mes.core.clock import utcnow
 
 
 class ProductionEvent(SQLModel, table=True):

@@ -3,12 +3,7 @@
 import math
 from dataclasses import dataclass
 
-from mes.production.refusals import (
-    INVALID_QUANTITY,
-    QUANTITY_ABOVE_ORDER,
-    QUANTITY_ABOVE_RELEASED,
-    Refusal,
-)
+from mes.core.errors import Refusal, RefusalCode
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +37,14 @@ def check_report(
     operation allows. `from_rework` good units come back from the rework pool (not new)."""
     for name, n in (("good", good), ("scrap", scrap), ("rework", rework)):
         if n < 0:
-            raise Refusal(INVALID_QUANTITY, f"{name} quantity must not be negative, got {n}")
+            raise Refusal(
+                RefusalCode.INVALID_QUANTITY, f"{name} quantity must not be negative, got {n}"
+            )
     if good + scrap + rework <= 0:
-        raise Refusal(INVALID_QUANTITY, "a report needs a quantity above zero")
+        raise Refusal(RefusalCode.INVALID_QUANTITY, "a report needs a quantity above zero")
     if from_rework > counts.rework or from_rework > good:
         raise Refusal(
-            INVALID_QUANTITY,
+            RefusalCode.INVALID_QUANTITY,
             f"{counts.work_order}/{counts.operation}: only {counts.rework} units are in rework",
         )
     processed = counts.good + counts.scrap + counts.rework
@@ -55,13 +52,13 @@ def check_report(
     limit = order_limit(counts.order_quantity, tolerance_percent)
     if processed + new > limit:
         raise Refusal(
-            QUANTITY_ABOVE_ORDER,
+            RefusalCode.QUANTITY_ABOVE_ORDER,
             f"{counts.work_order}/{counts.operation}: {processed} of {counts.order_quantity} "
             f"already reported, {new} more exceeds the order (limit {limit})",
         )
     if counts.available is not None and processed + new > counts.available:
         raise Refusal(
-            QUANTITY_ABOVE_RELEASED,
+            RefusalCode.QUANTITY_ABOVE_RELEASED,
             f"{counts.work_order}/{counts.operation}: the previous operation released "
             f"{counts.available}, {processed} already processed here, {new} more is too many",
         )

@@ -19,10 +19,14 @@ import json
 from sqlmodel import Session, col, select
 
 from mes.orders.models import Operation, WorkOrder
-from mes.production import service as production
 from mes.production.models import Lot, ProductionEvent
+from mes.production.service import Production
 from mes.quality.holds import Disposition, TargetKind
 from mes.quality.models import HoldRecord
+from mes.quality.policy import QualityHolds
+
+#: the production side of a disposition, with quality's own hold policy
+_production = Production(QualityHolds())
 
 REWORK_NUMBERS = range(9010, 10000, 10)
 
@@ -143,7 +147,7 @@ def apply_disposition(
     carrier = kinds[-1]  # the event that carries the quantity and the ERP confirmation
     for kind in kinds:
         if kind == carrier and units > 0 and at_op is not None:
-            production.record_disposition(
+            _production.record_disposition(
                 session,
                 wo.id,
                 at_op,

@@ -11,8 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from mes.alarms.lifecycle import NotPermitted
-from mes.orders.states import IllegalTransition
+from mes.core.errors import IllegalTransition, NotPermitted
 
 __all__ = ["IllegalTransition", "NotPermitted"]
 
@@ -121,26 +120,3 @@ def blocking(
         wanted.add(Target(TargetKind.WORKSTATION, workstation))
     wanted.update(Target(TargetKind.LOT, lot) for lot in lots)
     return [h for h in holds if h.state is HoldState.ACTIVE and h.target in wanted]
-
-
-@dataclass(frozen=True, slots=True)
-class ProducedLot:
-    lot: str
-    work_order: str
-    operation: str
-    workstation: str | None
-    at: datetime
-
-
-def lots_in_window(
-    produced: Iterable[ProducedLot], workstation: str, start: datetime, end: datetime | None
-) -> list[ProducedLot]:
-    """Closed loop: what this workstation produced between `start` and `end` (open: now)."""
-    return sorted(
-        (
-            p
-            for p in produced
-            if p.workstation == workstation and p.at >= start and (end is None or p.at <= end)
-        ),
-        key=lambda p: (p.at, p.lot),
-    )

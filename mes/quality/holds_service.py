@@ -8,58 +8,32 @@ the set is empty), through the work-order state machine.
 import contextlib
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from mes import audit
-from mes.alarms.models import Notification
-from mes.orders.models import Operation, WorkOrder
-from mes.production import service as production
-from mes.production.models import Lot
-from mes.production.refusals import Refusal
+from mes.core import audit
+from mes.core.errors import Refusal
+from mes.core.notifications import Notification
+from mes.production import work_orders
 from mes.quality.dispositions import apply_disposition
 from mes.quality.holds import (
     Disposition,
-    Hold,
-    HoldState,
     Release,
     Target,
     TargetKind,
-    operation_key,
     release,
 )
 from mes.quality.models import HoldRecord
+from mes.quality.policy import active_holds_for, to_domain
+
+__all__ = ["active_holds_for"]
 
 
 class HoldNotFound(LookupError):
     pass
-
-
-def _aware(dt: datetime | None) -> datetime | None:
-    if dt is not None and dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt
-
-
-def to_domain(row: HoldRecord) -> Hold:
-    return Hold(
-        hold_id=row.hold_id,
-        target=Target(TargetKind(row.target_kind), row.target_id),
-        reason=row.reason,
-        owner=row.owner,
-        placed_by=row.placed_by,
-        placed_at=_aware(row.placed_at) or row.placed_at,
-        state=HoldState(row.state),
-        source=row.source,
-        disposition=Disposition(row.disposition) if row.disposition else None,
-        released_by=row.released_by,
-        released_at=_aware(row.released_at),
-        comment=row.comment,
-    )
 
 
 def hold_event(row: HoldRecord, action: str, by: str, at: datetime) -> dict[str, Any]:
@@ -87,12 +61,12 @@ def _enter_work_order_hold(session: Session, row: HoldRecord) -> None:
     """The work order's own hold set (HELD while not empty), via the production service."""
     # unknown, or PLANNED/COMPLETED: the hold record alone blocks reporting
     with contextlib.suppress(Refusal):
-        production.hold_work_order(session, row.target_id, row.hold_id, row.reason, row.placed_by)
+        work_orders.hold_work_order(session, row.target_id, row.hold_id, row.reason, row.placed_by)
 
 
 def _leave_work_order_hold(session: Session, row: HoldRecord, by: str) -> None:
     with contextlib.suppress(Refusal):
-        production.release_work_order_hold(session, row.target_id, row.hold_id, by)
+        work_orders.release_work_order_hold(session, row.target_id, row.hold_id, by)
 
 
 def place_hold(
@@ -165,72 +139,3 @@ def release_hold(
     )
     _notify(session, hold_event(row, "released", by, at))
     return row
-
-
-def active_holds(session: Session, targets: Iterable[Target]) -> list[Hold]:
-    wanted = list(targets)
-    if not wanted:
-        return []
-    ids = {t.id for t in wanted}
-    rows = session.exec(
-        select(HoldRecord)
-        .where(HoldRecord.state == HoldState.ACTIVE.value)
-        .where(col(HoldRecord.target_id).in_(ids))
-        .order_by(col(HoldRecord.id))
-    ).all()
-    keys = {(t.kind.value, t.id) for t in wanted}
-    return [to_domain(r) for r in rows if (r.target_kind, r.target_id) in keys]
-
-
-def erp_holds(session: Session, wo: WorkOrder) -> list[dict[str, Any]]:
-    """The active holds on a work order, its operations or the lots it made, oldest first, as
-    the `holds` extension of an operation confirmation."""
-    number = wo.number or ""
-    made = select(Lot.code).where(Lot.work_order_id == wo.id)
-    kind, target = col(HoldRecord.target_kind), col(HoldRecord.target_id)
-    rows = session.exec(
-        select(HoldRecord)
-        .where(HoldRecord.state == HoldState.ACTIVE.value)
-        .where(
-            or_(
-                and_(kind == TargetKind.WORK_ORDER.value, target == number),
-                and_(
-                    kind == TargetKind.OPERATION.value,
-                    target.startswith(f"{number}/", autoescape=True),
-                ),
-                and_(kind == TargetKind.LOT.value, target.in_(made)),
-            )
-        )
-        .order_by(col(HoldRecord.id))
-    ).all()
-    return [
-        {
-            "hold_id": r.hold_id,
-            "reason": r.reason,
-            "target": {"kind": r.target_kind, "id": r.target_id},
-        }
-        for r in rows
-    ]
-
-
-def active_holds_for(
-    session: Session,
-    work_order_id: int | None,
-    operation_id: int | None,
-    workstation: str | None,
-    lots: Sequence[str] = (),
-) -> list[Hold]:
-    """The active holds that forbid reporting on this work order / operation / workstation /
-    lots, oldest first. The scan path refuses when this is not empty and names
-    `holds[0].describe()`, e.g. "oven temperature excursion (hold H-17)"."""
-    targets: list[Target] = []
-    wo = session.get(WorkOrder, work_order_id) if work_order_id is not None else None
-    if wo is not None and wo.number:
-        targets.append(Target(TargetKind.WORK_ORDER, wo.number))
-        op = session.get(Operation, operation_id) if operation_id is not None else None
-        if op is not None:
-            targets.append(Target(TargetKind.OPERATION, operation_key(wo.number, op.number)))
-    if workstation:
-        targets.append(Target(TargetKind.WORKSTATION, workstation))
-    targets += [Target(TargetKind.LOT, lot) for lot in lots]
-    return active_holds(session, targets)

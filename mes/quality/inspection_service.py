@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from mes import audit
+from mes.core import audit
 from mes.orders.models import WorkOrder
 from mes.quality.holds import Target, TargetKind, operation_key
 from mes.quality.holds_service import place_hold

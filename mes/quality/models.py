@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from mes.orders.models import utcnow
+from mes.core.clock import utcnow
 
 
 class HoldRecord(SQLModel, table=True):

@@ -26,11 +26,10 @@ Releaser = Annotated[Principal, require(Permission.HOLD_RELEASE)]
 
 
 def _wake(request: Request) -> None:
-    rt = getattr(request.app.state, "alarms", None)
-    if rt is not None:
-        rt.relay.wake()
-    # a scrap or rework disposition wrote a confirmation: wake the outbox relay too
     services = getattr(request.app.state, "services", None)
+    if services is not None:
+        services.alarms.relay.wake()
+    # a scrap or rework disposition wrote a confirmation: wake the outbox relay too
     wake_outbox = getattr(getattr(services, "writer", None), "after_commit", None)
     if wake_outbox is not None:
         wake_outbox()

@@ -6,7 +6,7 @@ directly. Both go to one handler (`mes.reporting.handler`).
 
 from dataclasses import dataclass
 
-from mes.production.refusals import Refusal
+from mes.core.errors import Refusal
 from mes.reporting.grammar import (
     BadgeScan,
     Command,

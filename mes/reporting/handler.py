@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
-from mes import audit, journal
 from mes.auth.models import Operator
 from mes.auth.roles import Principal
+from mes.core import audit, journal
+from mes.core.clock import aware
+from mes.core.errors import RefusalCode
 from mes.masterdata.models import Workstation
-from mes.reporting import production
 from mes.reporting.actions import (
     Action,
     BadgeScan,
@@ -40,15 +41,13 @@ from mes.reporting.actions import (
     action_name,
     needs_operator,
 )
+from mes.reporting.batch import scan_batch
 from mes.reporting.grammar import Command
+from mes.reporting.jobs import Context, JobActions, SelectedJob, summary
 from mes.reporting.models import ScanRecord, StationLogin, StationState
 
 log = logging.getLogger(__name__)
 
-#: `session.info` key: the batch's station states, locked by `StationHandler.prefetch`
-_LOCKED_STATES = "station_states_locked"
-#: `session.info` key: event id -> (station, answer) of the requests answered in this session
-_ANSWERED = "scan_events_answered"
 _SCAN_LOG = journal.table_of(ScanRecord)
 
 # A batch's reads, built once: the statement and its cache key are reused by every batch.
@@ -101,41 +100,43 @@ class NeedsIsolation(Exception):
 
 
 class StationHandler:
-    def __init__(self, debounce_s: float, tolerance_percent: float = 0.0) -> None:
+    def __init__(self, jobs: JobActions, debounce_s: float, tolerance_percent: float = 0.0) -> None:
+        self.jobs = jobs
         self.debounce_s = debounce_s
         self.tolerance_percent = tolerance_percent
 
-    @staticmethod
-    def prefetch(session: Session, event_ids: list[str], stations: Sequence[str] = ()) -> None:
+    def prefetch(
+        self, session: Session, event_ids: list[str], stations: Sequence[str] = ()
+    ) -> None:
         """Look up a whole batch's event ids in one query (most are new); lock the batch's
         station rows (with their workstations) and read their logged-in operators in one
         query each."""
+        batch = scan_batch(session)
+        assert batch is not None, "prefetch runs in a scan batch"
         known = session.exec(_KNOWN_EVENTS, params={"ids": event_ids}).all()
-        session.info["scan_events_checked"] = set(event_ids) - set(known)
+        batch.new_events = set(event_ids) - set(known)
         if not stations:
             return
         names = sorted(set(stations))
-        locked: dict[str, StationState] = {}
-        workstations: list[Workstation] = []
+        # strong references: the identity map alone would let the rows be collected
+        locked = batch.locked_states
         for state, workstation in session.exec(_LOCK_STATIONS, params={"names": names}):
             locked[state.station] = state
             if workstation is not None:
-                workstations.append(workstation)
-        # strong references: the identity map alone would let the rows be collected
-        session.info[_LOCKED_STATES] = locked
-        # the production service's work-centre check finds them in the identity map
-        session.info["batch_workstations"] = workstations
-        production.prefetch(session, [s.work_order for s in locked.values() if s.work_order])
+                # the production service's work-centre check finds it in the identity map
+                batch.workstations.append(workstation)
+        self.jobs.prefetch(session, [s.work_order for s in locked.values() if s.work_order])
         roster: dict[str, list[Operator]] = {name: [] for name in names}
         for station, operator in session.exec(_ROSTER, params={"names": names}):
             roster[station].append(operator)
-        session.info["station_operators"] = roster
+        batch.operators = roster
 
     def handle(self, session: Session, req: StationRequest, isolate: bool = True) -> Answer:
         """Answer one request inside the caller's transaction. With `isolate` (the default) the
         action runs in its own SAVEPOINT and a refusal rolls back only its effects; without,
         a refusal raises `NeedsIsolation` and the caller must discard the whole transaction."""
-        answered = session.info.get(_ANSWERED, {}).get(req.event_id)
+        batch = scan_batch(session)
+        answered = batch.answered.get(req.event_id) if batch is not None else None
         if answered is not None:  # a second copy in the same batch
             station, first = answered
             if station != req.station:
@@ -143,9 +144,8 @@ class StationHandler:
                     f"event_id {req.event_id} was already used at station {station}"
                 )
             return first
-        checked: set[str] = session.info.get("scan_events_checked", set())
         prior = None
-        if req.event_id not in checked:
+        if batch is None or req.event_id not in batch.new_events:
             prior = session.exec(
                 select(ScanRecord).where(ScanRecord.event_id == req.event_id)
             ).first()
@@ -158,7 +158,7 @@ class StationHandler:
         state = self._state(session, req.station)
         when = req.scanned_at or req.received_at
         if self._bounced(state, req.code, when):
-            age = abs((when - _aware(state.last_code_at)).total_seconds())  # type: ignore[operator]
+            age = abs((when - aware(state.last_code_at)).total_seconds())  # type: ignore[operator]
             answer = self._ok(
                 session,
                 state,
@@ -195,7 +195,8 @@ class StationHandler:
 
     @staticmethod
     def _state(session: Session, station: str) -> StationState:
-        if station in session.info.get(_LOCKED_STATES, {}):
+        batch = scan_batch(session)
+        if batch is not None and station in batch.locked_states:
             # locked by `prefetch` at the start of the batch: read from the identity map (a
             # row expired by a refused request's rollback is read again, still locked)
             state = session.get(StationState, station)
@@ -214,7 +215,7 @@ class StationHandler:
     def _bounced(self, state: StationState, code: str, when: datetime) -> bool:
         if self.debounce_s <= 0 or state.last_code != code[:200] or state.last_code_at is None:
             return False
-        return abs((when - _aware(state.last_code_at)).total_seconds()) < self.debounce_s
+        return abs((when - aware(state.last_code_at)).total_seconds()) < self.debounce_s
 
     def _apply(
         self,
@@ -226,14 +227,14 @@ class StationHandler:
         """Do the action; `roster` receives the logged-in operators when they did not change."""
         action = req.action
         if isinstance(action, Unrecognised):
-            raise Refusal("UNKNOWN_BARCODE", f"Unknown barcode: {action.why}")
+            raise Refusal(RefusalCode.UNKNOWN_BARCODE, f"Unknown barcode: {action.why}")
         if isinstance(action, BadgeScan):
             logged = session.get(StationLogin, (req.station, action.badge))
             action = OperatorLogout(action.badge) if logged else OperatorLogin(action.badge)
         if isinstance(action, CommandScan) and action.command is Command.LOGOUT:
             action = OperatorLogout(None)
         if isinstance(action, OperatorLogin):
-            session.info.get("station_operators", {}).pop(req.station, None)
+            self._forget_operators(session, req.station)
             message = self._login(session, req.station, action.badge)
             audit.record(
                 session,
@@ -244,7 +245,7 @@ class StationHandler:
             )
             return "operator.login", message
         if isinstance(action, OperatorLogout):
-            session.info.get("station_operators", {}).pop(req.station, None)
+            self._forget_operators(session, req.station)
             message = self._logout(session, req.station, action.badge)
             target = f"operator:{action.badge}" if action.badge else "operator:*"
             audit.record(
@@ -254,15 +255,17 @@ class StationHandler:
         operators = self.operators(session, req.station)
         roster.append(operators)
         if needs_operator(action) and not operators:
-            raise Refusal("NO_OPERATOR", f"No operator is logged in at {req.station}: scan a badge")
+            raise Refusal(
+                RefusalCode.NO_OPERATOR, f"No operator is logged in at {req.station}: scan a badge"
+            )
         badges = [o.badge for o in operators]
         when = req.scanned_at or req.received_at
-        ctx = production.Context(req.station, badges, req.actor, self.tolerance_percent, when)
+        ctx = Context(req.station, badges, req.actor, self.tolerance_percent, when)
         if isinstance(action, ReasonScan):
             state.reason = action.code
             return "reason.set", f"Reason {action.code} noted for the next pause"
         if isinstance(action, JobScan):
-            wo, op = production.select_job(session, ctx, action.work_order, action.operation)
+            wo, op = self.jobs.select_job(session, ctx, action.work_order, action.operation)
             state.work_order, state.operation = wo, op
             session.add(state)
             return "job.select", f"Selected {wo} / {op}"
@@ -270,37 +273,41 @@ class StationHandler:
         if isinstance(action, Pause | CommandScan) and _is_pause(action):
             reason = action.reason if isinstance(action, Pause) and action.reason else state.reason
             state.reason = None
-            return action_name(action), production.pause(session, ctx, job, reason)
+            return action_name(action), self.jobs.pause(session, ctx, job, reason)
         if isinstance(action, CommandScan):
             run = {
-                Command.START: production.start,
-                Command.RESUME: production.resume,
-                Command.COMPLETE: production.complete,
-                Command.UNDO: production.undo,
+                Command.START: self.jobs.start,
+                Command.RESUME: self.jobs.resume,
+                Command.COMPLETE: self.jobs.complete,
+                Command.UNDO: self.jobs.undo,
             }[action.command]
             return action_name(action), run(session, ctx, job)
         if isinstance(action, QuantityScan):
-            return action_name(action), production.report_good(session, ctx, job, action.quantity)
+            return action_name(action), self.jobs.report_good(session, ctx, job, action.quantity)
         if isinstance(action, ScrapScan):
-            msg = production.report_scrap(session, ctx, job, action.quantity, action.reason)
+            msg = self.jobs.report_scrap(session, ctx, job, action.quantity, action.reason)
             return action_name(action), msg
         if isinstance(action, MaterialScan):
-            return action_name(action), production.consume(session, ctx, job, action)
+            return action_name(action), self.jobs.consume(session, ctx, job, action)
         if isinstance(action, InspectionScan):
-            return action_name(action), production.inspect(session, ctx, job, action)
-        raise Refusal("UNKNOWN_BARCODE", "Nothing to do for this request")
+            return action_name(action), self.jobs.inspect(session, ctx, job, action)
+        raise Refusal(RefusalCode.UNKNOWN_BARCODE, "Nothing to do for this request")
 
     @staticmethod
-    def _job(state: StationState, station: str) -> production.Job:
+    def _job(state: StationState, station: str) -> SelectedJob:
         if state.work_order is None or state.operation is None:
-            raise Refusal("NO_JOB", f"No job selected at {station}: scan a work order first")
-        return production.Job(state.work_order, state.operation)
+            raise Refusal(
+                RefusalCode.NO_JOB, f"No job selected at {station}: scan a work order first"
+            )
+        return SelectedJob(state.work_order, state.operation)
 
     @staticmethod
     def _login(session: Session, station: str, badge: str) -> str:
         op = session.get(Operator, badge)
         if op is None or not op.active:
-            raise Refusal("UNKNOWN_OPERATOR", f"Badge {badge} belongs to no active operator")
+            raise Refusal(
+                RefusalCode.UNKNOWN_OPERATOR, f"Badge {badge} belongs to no active operator"
+            )
         if session.get(StationLogin, (station, badge)) is None:
             session.add(StationLogin(station=station, badge=badge))
         return f"{op.name} logged in at {station}"
@@ -314,15 +321,25 @@ class StationHandler:
         if badge is None:
             return f"{gone} operator(s) logged out at {station}"
         if not gone:
-            raise Refusal("NOT_LOGGED_IN", f"Badge {badge} is not logged in at {station}")
+            raise Refusal(RefusalCode.NOT_LOGGED_IN, f"Badge {badge} is not logged in at {station}")
         return f"{badge} logged out at {station}"
 
     @staticmethod
     def operators(session: Session, station: str) -> list[Operator]:
-        cache: dict[str, list[Operator]] = session.info.setdefault("station_operators", {})
+        """The operators logged in at `station`, earliest first (read once per batch)."""
+        batch = scan_batch(session)
+        if batch is None:
+            return StationHandler._operators(session, station)
+        cache = batch.operators
         if station not in cache:
             cache[station] = StationHandler._operators(session, station)
         return cache[station]
+
+    @staticmethod
+    def _forget_operators(session: Session, station: str) -> None:
+        batch = scan_batch(session)
+        if batch is not None:
+            batch.operators.pop(station, None)
 
     @staticmethod
     def _operators(session: Session, station: str) -> list[Operator]:
@@ -351,7 +368,7 @@ class StationHandler:
             "pending_reason": state.reason if state else None,
         }
         if wo is not None and op is not None:
-            body["job"] = production.summary(session, production.Job(wo, op))
+            body["job"] = summary(session, SelectedJob(wo, op))
         return body
 
     def _ok(
@@ -405,7 +422,9 @@ class StationHandler:
         )
         # a copy of this event later in the same batch gets this answer (the row is not
         # written until the batch flushes its journal)
-        session.info.setdefault(_ANSWERED, {})[req.event_id] = (req.station, answer)
+        batch = scan_batch(session)
+        if batch is not None:
+            batch.answered[req.event_id] = (req.station, answer)
         return answer
 
 
@@ -413,11 +432,6 @@ def _is_pause(action: Action) -> bool:
     return isinstance(action, Pause) or (
         isinstance(action, CommandScan) and action.command is Command.PAUSE
     )
-
-
-def _aware(value: datetime | None) -> datetime:
-    assert value is not None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _short(code: str) -> str:

@@ -1,12 +1,10 @@
 """Tables of the reporting front doors: station state, logins and the scan log."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from mes.core.clock import utcnow
 
 
 class StationState(SQLModel, table=True):

@@ -19,8 +19,7 @@ from mes.api.deps import (
 )
 from mes.api.problems import Problem
 from mes.auth.roles import Permission, Principal
-from mes.production import service
-from mes.production.refusals import Refusal
+from mes.core.errors import Refusal
 from mes.reporting.actions import (
     Action,
     CommandScan,
@@ -304,9 +303,10 @@ def correct(
     body: CorrectionIn,
     session: SessionDep,
     who: Annotated[Principal, require(Permission.CORRECT)],
+    services: ServicesDep,
 ) -> CorrectionOut:
     try:
-        ev = service.correct_event(
+        ev = services.production.correct_event(
             session, body.production_event, actor=who.label[:64], reason=body.reason
         )
     except Refusal as exc:

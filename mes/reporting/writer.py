@@ -25,8 +25,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from mes import journal
-from mes.production.batch import BATCH, forget
+from mes.core import journal
+from mes.core.batch import begin, forget_rows
+from mes.production.holds import HoldPolicy
+from mes.reporting.batch import ScanBatch
 from mes.reporting.handler import (
     Answer,
     EventIdReused,
@@ -34,7 +36,7 @@ from mes.reporting.handler import (
     StationHandler,
     StationRequest,
 )
-from mes.reporting.production import gate_quality_holds, track_jobs
+from mes.reporting.jobs import track_jobs
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ class ScanWriter:
         self,
         engine: Engine,
         handler: StationHandler,
+        holds: HoldPolicy,
         max_batch: int = 128,
         after_commit: Callable[[], object] | None = None,
         lanes: int = 1,
@@ -66,6 +69,8 @@ class ScanWriter:
         #: called after each committed batch (wakes the outbox relay)
         self.after_commit = after_commit
         self.handler = handler
+        #: gates the batch's hold lookups (`HoldPolicy.gate`)
+        self.holds = holds
         self.max_batch = max_batch
         self._sqlite = engine.dialect.name == "sqlite"
         #: under load, wait this long for more requests before a batch (see `_serve`); None:
@@ -216,10 +221,11 @@ class ScanWriter:
         with Session(self._connection(), expire_on_commit=False) as session:
             if self._sqlite:
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-            session.info[BATCH] = True
-            event.listen(session, "after_soft_rollback", lambda s, _tx: forget(s))
-            track_jobs(session)
-            gate_quality_holds(session)
+            context = ScanBatch()
+            begin(session, context)
+            event.listen(session, "after_soft_rollback", lambda s, _tx: forget_rows(s))
+            track_jobs(session, context)
+            self.holds.gate(session, context)
             self.handler.prefetch(
                 session,
                 [request.event_id for request, _ in batch],

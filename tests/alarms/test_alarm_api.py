@@ -153,7 +153,7 @@ def test_condition_to_ack_with_notifications(
         add_user(engine, "boss", "supervisor", "boss-password-1")
         add_user(engine, "qa", "quality", "qa-password-1")
         sup, qa = login(client, "boss", "boss-password-1"), login(client, "qa", "qa-password-1")
-        runtime = client.app.state.alarms  # type: ignore[attr-defined]
+        runtime = client.app.state.services.alarms  # type: ignore[attr-defined]
         wait_for(runtime.consumer.subscribed.is_set, 10, "alarm consumer subscribed")
         ts = int(datetime.now(UTC).timestamp() * 1000)
         topic = conditions_topic(NS, "finishing/line1/oven1", "oven-01")
@@ -233,7 +233,7 @@ def test_unacknowledged_critical_alarm_escalates_once(
 ) -> None:
     cfg = alarm_plant(f"sqlite:///{tmp_path}/mes.db", mosquitto.url, sink.url)
     with running_app(cfg) as (client, engine):
-        runtime = client.app.state.alarms  # type: ignore[attr-defined]
+        runtime = client.app.state.services.alarms  # type: ignore[attr-defined]
         raise_in_mes(runtime, engine)
         runtime.periodic(datetime.now(UTC) + timedelta(minutes=4))
         runtime.periodic(datetime.now(UTC) + timedelta(minutes=6))
@@ -253,7 +253,7 @@ def test_live_stream_sends_alarm_events(
     with running_app(cfg) as (client, engine):
         add_user(engine, "boss", "supervisor", "boss-password-1")
         sup = login(client, "boss", "boss-password-1")
-        runtime = client.app.state.alarms  # type: ignore[attr-defined]
+        runtime = client.app.state.services.alarms  # type: ignore[attr-defined]
         assert client.get("/api/v1/alarms/stream").status_code == 401
         with client.stream("GET", "/api/v1/alarms/stream", headers=sup) as resp:
             assert resp.headers["content-type"].startswith("text/event-stream")
@@ -278,17 +278,17 @@ def test_conditions_sent_while_the_mes_is_down_arrive_and_restart_raises_nothing
     topic = conditions_topic(NS, "finishing/line1/oven1", "oven-01")
     ts = int(datetime.now(UTC).timestamp() * 1000)
     with running_app(cfg) as (client, _):
-        runtime = client.app.state.alarms  # type: ignore[attr-defined]
+        runtime = client.app.state.services.alarms  # type: ignore[attr-defined]
         wait_for(runtime.consumer.subscribed.is_set, 10, "consumer subscribed")
     publish(mosquitto, topic, raised(ts))  # the MES is down: its session keeps the message
     with running_app(cfg) as (client, engine):
         add_user(engine, "boss", "supervisor", "boss-password-1")
         sup = login(client, "boss", "boss-password-1")
         wait_for(lambda: current(client, sup), 10, "the alarm raised while the MES was down")
-        runtime = client.app.state.alarms  # type: ignore[attr-defined]
+        runtime = client.app.state.services.alarms  # type: ignore[attr-defined]
     with running_app(cfg) as (client, engine):
         sup = login(client, "boss", "boss-password-1")
-        runtime = client.app.state.alarms  # type: ignore[attr-defined]
+        runtime = client.app.state.services.alarms  # type: ignore[attr-defined]
         wait_for(runtime.consumer.subscribed.is_set, 10, "consumer subscribed")
         publish(mosquitto, topic, raised(ts + 1000))  # the edge restarted and raised again
         wait_for(

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from config.loader import parse_plant
 from config.plant import PlantConfig
-from mes.db import make_engine
+from mes.core.db import make_engine
 from mes.masterdata.sync import sync_master_data
 from mes.migrations.run import upgrade_head
 from mes.orders.intake import IntakeResult, apply_erp_message

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from config.plant import PlantConfig
 from mes.auth import service
-from mes.db import make_engine
+from mes.core.db import make_engine
 
 PLANT: dict[str, Any] = {
     "version": 1,

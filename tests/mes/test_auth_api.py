@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from mes.audit import AuditEntry
 from mes.auth.roles import MATRIX, Permission, Role, allowed, matrix_markdown
+from mes.core.audit import AuditEntry
 from tests.mes.scan_harness import (
     add_operators,
     add_user,

@@ -6,11 +6,11 @@ import yaml
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from mes.audit import AuditEntry
 from mes.auth.models import ApiToken, Operator, User
 from mes.auth.service import hash_token
 from mes.cli import app
-from mes.db import make_engine
+from mes.core.audit import AuditEntry
+from mes.core.db import make_engine
 from tests.mes.scan_harness import PLANT
 
 

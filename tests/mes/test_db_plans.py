@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlmodel import Session
 
-from mes.db import make_engine
+from mes.core.db import make_engine
 from mes.migrations.run import upgrade_head
 from mes.reporting.handler import _KNOWN_EVENTS
 from mes.reporting.models import ScanRecord

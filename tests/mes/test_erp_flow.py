@@ -8,11 +8,13 @@ from sqlmodel import select
 
 from config.plant import PlantConfig
 from mes.orders.models import WorkOrder
-from mes.production import service as P
 from mes.runtime import MesRuntime
+from mes.wiring import production as build_production
 from simulators.erp import ErpSimulator
 from tests.mes.orders_support import plant_config, plant_file, unique_site
 from tests.services.ports import wait_for
+
+P = build_production()
 
 
 def runtime_config(tmp_path: Path, broker_url: str, db_url: str | None = None) -> PlantConfig:

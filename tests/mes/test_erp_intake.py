@@ -4,7 +4,7 @@
 from sqlmodel import Session, select
 
 from mes.orders.models import ErpOrder, Operation, WorkOrder
-from mes.production import service as P
+from mes.wiring import production as build_production
 from tests.mes.orders_support import (  # noqa: F401
     db_url,
     engine,
@@ -16,6 +16,8 @@ from tests.mes.orders_support import (  # noqa: F401
     release,
     release_message,
 )
+
+P = build_production()
 
 
 def operations(engine, number):

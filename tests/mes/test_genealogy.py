@@ -5,15 +5,18 @@ several serials built in one report and a serial consumed again by another work 
 import pytest
 from sqlmodel import Session
 
+from mes.core.errors import Refusal
 from mes.production import genealogy as G
-from mes.production import service as P
-from mes.production.refusals import Refusal
+from mes.production.rules import Material, ProducedUnit
+from mes.wiring import production as build_production
 from tests.mes.orders_support import db_url, engine, outbox, pg_template, plant, release  # noqa: F401
+
+P = build_production()
 
 
 def consume(s, wo, opno, ws, **material):
     return P.consume_material(
-        s, wo, opno, workstation=ws, operator="E1", material=P.Material(**material)
+        s, wo, opno, workstation=ws, operator="E1", material=Material(**material)
     )
 
 
@@ -39,7 +42,7 @@ def test_trace_forward_and_backward_across_work_orders(engine):
                 workstation="ws-20",
                 operator="E1",
                 tolerance_percent=0,
-                produced=[P.ProducedUnit("S4", "serial"), P.ProducedUnit("S5", "serial")],
+                produced=[ProducedUnit("S4", "serial"), ProducedUnit("S5", "serial")],
             )
         P.report_good(
             s,
@@ -49,7 +52,7 @@ def test_trace_forward_and_backward_across_work_orders(engine):
             workstation="ws-20",
             operator="E1",
             tolerance_percent=0,
-            produced=[P.ProducedUnit(f"S{i}", "serial") for i in (1, 2, 3)],
+            produced=[ProducedUnit(f"S{i}", "serial") for i in (1, 2, 3)],
         )
         s.commit()
     with Session(engine) as s:
@@ -69,7 +72,7 @@ def test_trace_forward_and_backward_across_work_orders(engine):
             workstation="ws-20",
             operator="E2",
             tolerance_percent=0,
-            produced=[P.ProducedUnit("LOT-B", "lot", 1)],
+            produced=[ProducedUnit("LOT-B", "lot", 1)],
         )
         s.commit()
     with Session(engine) as s:

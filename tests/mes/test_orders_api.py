@@ -3,9 +3,12 @@ work-order views, genealogy routes, and the final ack over REST closing the orde
 
 from sqlmodel import Session
 
-from mes.production import service as P
+from mes.production.rules import Material
+from mes.wiring import production as build_production
 from tests.mes.orders_support import order_message, release_message, unique_site
 from tests.mes.scan_harness import admin_token, bearer, plant_config, running_app
+
+P = build_production()
 
 
 def test_erp_over_rest(tmp_path, mosquitto):
@@ -58,7 +61,7 @@ def test_erp_over_rest(tmp_path, mosquitto):
                 "0010",
                 workstation="ws-10",
                 operator="E1",
-                material=P.Material(
+                material=Material(
                     gtin="09506000134352", lot="L2311-07", quantity=12, product="STEEL-2MM"
                 ),
             )

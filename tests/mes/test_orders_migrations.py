@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from mes.db import make_engine
+from mes.core.db import make_engine
 from mes.migrations.registry import import_all_models
 from mes.migrations.run import upgrade_head
 from tests.mes.orders_support import empty_db_url  # noqa: F401

@@ -2,13 +2,15 @@
 
 from sqlmodel import Session, select
 
-from mes.db import make_engine
+from mes.core.db import make_engine
 from mes.orders.models import WorkOrder
-from mes.production import service as P
 from mes.runtime import MesRuntime
+from mes.wiring import production as build_production
 from simulators.erp import ErpSimulator
 from tests.mes.test_erp_flow import runtime_config
 from tests.services.ports import wait_for
+
+P = build_production()
 
 
 def report(engine, number, opno, ws, n):

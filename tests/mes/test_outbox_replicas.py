@@ -12,14 +12,16 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session, col, select
 
-from mes.db import make_engine
+from mes.core.db import make_engine
 from mes.orders.models import WorkOrder
 from mes.outbox.models import OutboxMessage
-from mes.production import service as P
+from mes.wiring import production as build_production
 from simulators.erp import ErpSimulator
 from tests.mes.orders_support import plant_config, plant_file
 from tests.services.ports import free_port, port_open, wait_for
 from uns.topics import Namespace
+
+P = build_production()
 
 SHOPFLOOR = str(Path(sys.executable).with_name("shopfloor"))
 QTY = 12

@@ -6,10 +6,12 @@ import threading
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
+from mes.core.errors import Refusal
 from mes.orders.models import Operation
-from mes.production import service as P
-from mes.production.refusals import Refusal
+from mes.wiring import production as build_production
 from tests.mes.orders_support import migrated_engine, outbox, plant_config, release
+
+P = build_production()
 
 
 def test_parallel_reports_are_exact(postgres_url):

@@ -7,10 +7,10 @@ import yaml
 from sqlmodel import Session, select
 
 from config.loader import parse_plant
+from mes.core.errors import Refusal
 from mes.orders.models import Operation, WorkOrder
-from mes.production import service as P
 from mes.production.models import AppendOnlyViolation, ProductionEvent
-from mes.production.refusals import Refusal
+from mes.wiring import production as build_production
 from tests.mes.orders_support import (  # noqa: F401
     PLANT_YAML,
     db_url,
@@ -22,6 +22,8 @@ from tests.mes.orders_support import (  # noqa: F401
     release,
     sqlite_url,
 )
+
+P = build_production()
 
 TOL = 2.0
 

@@ -1,8 +1,10 @@
 # ruff: noqa: F811 - pytest fixtures are imported from orders_support
 from sqlmodel import Session
 
-from mes.production import service as P
+from mes.wiring import production as build_production
 from tests.mes.orders_support import db_url, engine, outbox, pg_template, plant, release  # noqa: F401
+
+P = build_production()
 
 
 def test_release_start_report_complete(engine):

@@ -9,21 +9,25 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from mes.audit import AuditEntry
+from mes.core.audit import AuditEntry
+from mes.core.batch import Batch, begin
+from mes.core.errors import Refusal, RefusalCode
 from mes.orders.intake import apply_erp_message
 from mes.orders.models import Operation
 from mes.outbox.models import OutboxMessage
 from mes.production import genealogy
-from mes.production import service as production
 from mes.production.models import GenealogyLink, Lot, ProductionEvent
-from mes.production.refusals import WORK_ORDER_HELD, Refusal
 from mes.quality.holds import Target, TargetKind
 from mes.quality.holds_service import place_hold
-from mes.reporting.handler import Answer, StationHandler, StationRequest
+from mes.quality.policy import QualityHolds
+from mes.reporting.handler import Answer, StationRequest
 from mes.reporting.models import ScanRecord, StationLogin
-from mes.reporting.production import gate_quality_holds
 from mes.reporting.writer import ScanWriter
+from mes.wiring import production as build_production
+from mes.wiring import scan_writer, station_handler
 from tests.mes import test_scans_writer as writer_cases
+
+production = build_production()
 
 #: the same database fixture and request builder as the writer's own tests
 engine = writer_cases.engine
@@ -64,7 +68,7 @@ def running(writer: ScanWriter, wo: str) -> None:
 
 def test_one_batch_of_three_stations_reads_each_ones_own_state(engine: Engine) -> None:
     orders = [release(engine, f"PO-{i}") for i in range(3)]
-    writer = ScanWriter(engine, StationHandler(0.0))
+    writer = scan_writer(engine, station_handler(0.0))
     stations = ["ws-01", "ws-02", "ws-03"]
     # the first batch creates the station rows; the later ones find them locked by prefetch
     assert all(a.status == 200 for a in batch(writer, *(request(s, "EMP:E1") for s in stations)))
@@ -105,34 +109,36 @@ def test_one_batch_of_three_stations_reads_each_ones_own_state(engine: Engine) -
 
 def test_a_hold_committed_before_the_batch_refuses_its_reports(engine: Engine) -> None:
     wo = release(engine, "PO-H")
-    writer = ScanWriter(engine, StationHandler(0.0))
+    writer = scan_writer(engine, station_handler(0.0))
     running(writer, wo)
     with Session(engine) as s:
         place_hold(s, Target(TargetKind.WORKSTATION, "ws-01"), "press die cracked", "qa", "qa")
         s.commit()
     (answer,) = batch(writer, request("ws-01", "QTY:1"))
     assert answer.status == 422
-    assert answer.body["error"]["code"] == WORK_ORDER_HELD
+    assert answer.body["error"]["code"] == RefusalCode.WORK_ORDER_HELD
     assert "press die cracked" in answer.body["error"]["message"]
 
 
 def test_a_hold_placed_in_the_same_session_is_seen_by_the_next_report(engine: Engine) -> None:
     wo = release(engine, "PO-S")
-    writer = ScanWriter(engine, StationHandler(0.0))
+    writer = scan_writer(engine, station_handler(0.0))
     running(writer, wo)
     with Session(engine) as s:
-        gate_quality_holds(s)  # no hold anywhere: the per-report lookups are skipped
-        assert s.info.get(production.NO_QUALITY_HOLDS) is True
+        context = Batch()
+        begin(s, context)
+        QualityHolds().gate(s, context)  # no hold anywhere: the per-report lookups are skipped
+        assert context.holds_possible is False
         production.report_good(
             s, wo, None, quantity=1, workstation="ws-01", operator="E1", tolerance_percent=0
         )
         place_hold(s, Target(TargetKind.WORKSTATION, "ws-01"), "burr on edge", "qa", "qa")
-        assert production.NO_QUALITY_HOLDS not in s.info
+        assert context.holds_possible is True
         with pytest.raises(Refusal) as refused:
             production.report_good(
                 s, wo, None, quantity=1, workstation="ws-01", operator="E1", tolerance_percent=0
             )
-    assert refused.value.code == WORK_ORDER_HELD
+    assert refused.value.code == RefusalCode.WORK_ORDER_HELD
     assert "burr on edge" in refused.value.message
 
 
@@ -141,7 +147,7 @@ def test_a_batch_links_what_it_consumes_into_what_it_produces(engine: Engine) ->
     in the batch must still go into the lot reported after it, also when a refusal makes the
     writer redo the batch with savepoints, and nothing may be created twice."""
     wo = release(engine, "PO-G", quantity=20)
-    writer = ScanWriter(engine, StationHandler(0.0))
+    writer = scan_writer(engine, station_handler(0.0))
     running(writer, wo)
     first = batch(
         writer, request("ws-01", f"]C101{GTIN}10L-STEEL-1\x1d305"), request("ws-01", "QTY:1")

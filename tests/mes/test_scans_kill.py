@@ -19,7 +19,7 @@ import pytest
 import yaml
 from sqlmodel import Session, func, select
 
-from mes.db import make_engine
+from mes.core.db import make_engine
 from mes.orders.models import Operation
 from mes.reporting.models import ScanRecord
 from tests.mes.orders_support import intake, release_message

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from mes.outbox.models import OutboxMessage
-from mes.production import service
+from mes.production import work_orders
 from mes.production.models import ProductionEvent
 from tests.mes.orders_support import release
 from tests.mes.scan_harness import (
@@ -118,13 +118,13 @@ def test_out_of_sequence_and_held_and_not_running(floor: Floor) -> None:
     assert floor.refused("ws-10", "QTY:1")["code"] == "OPERATION_NOT_RUNNING"
     floor.ok("ws-10", "CMD:START")
     with Session(floor.engine) as s:
-        service.hold_work_order(s, wo, "H-17", reason="oven temperature excursion")
+        work_orders.hold_work_order(s, wo, "H-17", reason="oven temperature excursion")
         s.commit()
     err = floor.refused("ws-10", "QTY:1")
     assert err["code"] == "WORK_ORDER_HELD"
     assert err["message"] == f"{wo} is held: oven temperature excursion (hold H-17)"
     with Session(floor.engine) as s:
-        service.release_work_order_hold(s, wo, "H-17")
+        work_orders.release_work_order_hold(s, wo, "H-17")
         s.commit()
     floor.ok("ws-10", "QTY:1")
     assert floor.refused("ws-10", "CMD:PAUSE")["code"] == "REASON_REQUIRED"

@@ -12,13 +12,13 @@ from sqlmodel import Session, col, select
 
 from mes.auth import service
 from mes.auth.roles import Principal, Role
-from mes.db import make_engine
+from mes.core.db import make_engine
 from mes.masterdata.sync import sync_master_data
 from mes.migrations.run import upgrade_head
 from mes.reporting.grammar import parse_scan
-from mes.reporting.handler import Answer, EventIdReused, StationHandler, StationRequest
+from mes.reporting.handler import Answer, EventIdReused, StationRequest
 from mes.reporting.models import ScanRecord, StationLogin
-from mes.reporting.writer import ScanWriter
+from mes.wiring import scan_writer, station_handler
 from tests.mes.scan_harness import multi_station_plant
 from tests.services.ports import wait_for
 
@@ -52,7 +52,7 @@ def request(station: str, code: str, event_id: str | None = None) -> StationRequ
 
 
 def test_one_batch_refusal_does_not_undo_its_neighbours(engine: Engine) -> None:
-    writer = ScanWriter(engine, StationHandler(2.0))
+    writer = scan_writer(engine, station_handler(2.0))
     batch = [
         (request("ws-01", "EMP:E1"), Future()),
         (request("ws-02", "EMP:NOBODY"), Future()),  # refused inside the batch
@@ -70,7 +70,7 @@ def test_one_batch_refusal_does_not_undo_its_neighbours(engine: Engine) -> None:
 
 
 def test_same_event_twice_in_one_batch(engine: Engine) -> None:
-    writer = ScanWriter(engine, StationHandler(0.0))
+    writer = scan_writer(engine, station_handler(0.0))
     first = request("ws-01", "EMP:E1", "ev-1")
     batch = [
         (first, Future()),
@@ -87,7 +87,7 @@ def test_same_event_twice_in_one_batch(engine: Engine) -> None:
 
 
 def test_a_caller_that_went_away_does_not_stop_the_writer(engine: Engine) -> None:
-    writer = ScanWriter(engine, StationHandler(2.0))
+    writer = scan_writer(engine, station_handler(2.0))
     writer.start()
     try:
         gone: Future[Answer] = Future()
@@ -110,7 +110,7 @@ def test_a_lost_database_connection_costs_no_scan(
     a failover), the next batch fails, is retried on a new connection, and every scan is
     stored and answered."""
     engine = prepared(postgres_url)
-    writer = ScanWriter(engine, StationHandler(0.0))
+    writer = scan_writer(engine, station_handler(0.0))
     first = [(request("ws-01", "EMP:E1"), Future())]
     writer._process(first)  # type: ignore[arg-type]
     assert first[0][1].result(0).status == 200
@@ -131,7 +131,7 @@ def test_a_lost_database_connection_costs_no_scan(
 
 
 def test_under_load_the_writer_waits_for_the_rest_of_a_group(engine: Engine) -> None:
-    writer = ScanWriter(engine, StationHandler(0.0), group_delay_s=1.0)
+    writer = scan_writer(engine, station_handler(0.0), group_delay_s=1.0)
     # queued before the writer starts: its first batch holds all three (load)
     for station in ("ws-01", "ws-02", "ws-03"):
         writer._queues[0].put((request(station, "EMP:E1"), Future()))

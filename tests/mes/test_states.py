@@ -14,7 +14,7 @@ from mes.orders.states import (
     CompleteOperation,
     IllegalTransition,
     OperationState,
-    Pause,
+    PauseOperation,
     PlaceHold,
     Release,
     ReleaseHold,
@@ -106,7 +106,7 @@ def test_operation_lifecycle():
         (Unblock(), O.READY),
         (StartOperation(), O.RUNNING),
         (StartOperation(), O.RUNNING),  # a second operator or station joins
-        (Pause("MATERIAL"), O.PAUSED),
+        (PauseOperation("MATERIAL"), O.PAUSED),
         (ResumeOperation(), O.RUNNING),
         (CompleteOperation(), O.DONE),
     ]:
@@ -122,7 +122,7 @@ def test_operation_lifecycle():
         (O.READY, CompleteOperation()),
         (O.DONE, StartOperation()),
         (O.PAUSED, StartOperation()),
-        (O.BLOCKED, Pause("X")),
+        (O.BLOCKED, PauseOperation("X")),
     ],
 )
 def test_illegal_operation_moves(state, event):

@@ -6,11 +6,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 import mes.alarms.models
-import mes.audit
+import mes.core.audit
 import mes.orders.models
 import mes.production.models
 import mes.quality.models  # noqa: F401  (registers the tables)
-from mes.db import make_engine
+from mes.core.db import make_engine
 from mes.orders.models import ErpOrder, Operation, WorkOrder
 from mes.production.models import Lot
 

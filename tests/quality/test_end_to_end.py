@@ -163,7 +163,7 @@ def test_excursion_to_hold_to_refused_scan_to_release(
         ok("ws-10", code)
     for code in ("EMP:E2", f"WO:{wo}/0020", "CMD:START", "QTY:2"):
         ok("ws-20", code)
-    runtime = client.app.state.alarms  # type: ignore[attr-defined]
+    runtime = client.app.state.services.alarms  # type: ignore[attr-defined]
     wait_for(runtime.consumer.subscribed.is_set, 10, "MES alarm consumer subscribed")
 
     edge.set_temperature(231.5)  # the excursion

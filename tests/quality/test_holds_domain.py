@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -8,12 +8,10 @@ from mes.quality.holds import (
     HoldState,
     IllegalTransition,
     NotPermitted,
-    ProducedLot,
     Release,
     Target,
     TargetKind,
     blocking,
-    lots_in_window,
     operation_key,
     release,
 )
@@ -56,16 +54,3 @@ def test_holds_stack_and_block_by_any_target() -> None:
     released = release(holds[0], Release("qa", frozenset({"quality"}), T0, Disposition.USE_AS_IS))
     assert ids(blocking([released, holds[1]], "WO-1", None, None)) == ["H-2"]
     assert holds[1].describe() == "oven excursion (hold H-2)"
-
-
-def test_closed_loop_window_selects_the_workstations_lots() -> None:
-    produced = [
-        ProducedLot("L1", "WO-1", "0020", "ws-20", T0 - timedelta(minutes=10)),
-        ProducedLot("L2", "WO-1", "0020", "ws-20", T0 + timedelta(minutes=1)),
-        ProducedLot("L3", "WO-1", "0010", "ws-10", T0 + timedelta(minutes=1)),
-        ProducedLot("L4", "WO-2", "0020", "ws-20", T0 + timedelta(minutes=5)),
-    ]
-    got = lots_in_window(produced, "ws-20", T0 - timedelta(minutes=2), None)
-    assert [p.lot for p in got] == ["L2", "L4"]
-    got = lots_in_window(produced, "ws-20", T0, T0 + timedelta(minutes=2))
-    assert [p.lot for p in got] == ["L2"]

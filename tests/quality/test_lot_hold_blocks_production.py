@@ -5,11 +5,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from mes.production import service as P
-from mes.production.refusals import Refusal
+from mes.core.errors import Refusal
+from mes.production.rules import ProducedUnit
 from mes.quality import holds_service
 from mes.quality.holds import Target, TargetKind
+from mes.wiring import production as build_production
 from tests.quality.db import database, running_work_order
+
+P = build_production()
 
 
 def test_report_into_a_held_lot_is_refused_naming_the_hold(tmp_path: Path) -> None:
@@ -32,7 +35,7 @@ def test_report_into_a_held_lot_is_refused_naming_the_hold(tmp_path: Path) -> No
                 workstation="ws-20",
                 operator="E1",
                 tolerance_percent=0,
-                produced=[P.ProducedUnit(lot, quantity=2)],
+                produced=[ProducedUnit(lot, quantity=2)],
             )
             s.commit()
 

@@ -5,10 +5,12 @@ import logging
 
 from sqlmodel import Session, select
 
-from mes import audit
-from mes.orders.models import WorkOrder, utcnow
-from mes.orders.states import Close, IllegalTransition, WorkOrderState, WorkOrderStatus
-from mes.outbox.models import OutboxMessage
+from mes.core import audit
+from mes.core.clock import utcnow
+from mes.core.errors import IllegalTransition
+from mes.orders.models import WorkOrder
+from mes.orders.states import Close, WorkOrderState, WorkOrderStatus
+from mes.outbox.store import mark_acked
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +26,10 @@ def apply_ack(session: Session, raw: bytes | str) -> str | None:
     except (ValueError, KeyError, TypeError) as exc:
         log.warning("ignoring ERP ack that is not {'message_id': '...'}: %s", exc)
         return None
-    row = session.exec(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).first()
+    row = mark_acked(session, message_id)
     if row is None:
         log.warning("ERP ack for unknown message %s ignored", message_id)
         return None
-    if row.acked_at is None:
-        row.acked_at = utcnow()
-        session.add(row)
     if not row.final or row.work_order_id is None:
         return None
     wo = session.exec(

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlmodel import Field, Session, SQLModel
 
-from mes import journal
-from mes.orders.models import utcnow
+from mes.core import journal
+from mes.core.clock import utcnow
 
 
 class AuditEntry(SQLModel, table=True):

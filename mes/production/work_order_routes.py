@@ -1,0 +1,107 @@
+"""Work-order administration over REST for the supervisor board: suspend, resume, abort."""
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from mes.api.deps import ServicesDep, SessionDep, require
+from mes.api.problems import Problem
+from mes.auth.roles import Permission, Principal
+from mes.core.errors import Refusal, RefusalCode
+from mes.production.locking import work_order
+
+router = APIRouter(prefix="/api/v1/work-orders", tags=["work orders"])
+
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no or bad token", "content": _PROBLEM},
+    403: {"description": "role may not do this", "content": _PROBLEM},
+    404: {"description": "no such work order", "content": _PROBLEM},
+    409: {"description": "not allowed in the work order's state", "content": _PROBLEM},
+    422: {"description": "invalid request (a reason is needed)", "content": _PROBLEM},
+}
+#: HTTP status of each refusal these actions can give
+_STATUS = {
+    RefusalCode.WORK_ORDER_NOT_FOUND: 404,
+    RefusalCode.ILLEGAL_STATE: 409,
+    RefusalCode.REASON_REQUIRED: 422,
+}
+
+Supervisor = Annotated[Principal, require(Permission.WORK_ORDER_ADMIN)]
+Number = Annotated[str, Path(max_length=32, pattern=r"^[^\x00]+$")]
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, examples=["urgent order first"])
+
+
+class WorkOrderStateOut(BaseModel):
+    number: str
+    status: str = Field(description="the work order's state after the action")
+
+
+def _act(session: SessionDep, number: str, action: Callable[[], None]) -> WorkOrderStateOut:
+    """Run `action`, answer the order's state and commit; a refusal is a problem."""
+    try:
+        action()
+        wo = work_order(session, number)
+    except Refusal as exc:
+        raise Problem(_STATUS.get(exc.code, 422), exc.code, exc.message) from exc
+    out = WorkOrderStateOut(number=wo.number or "", status=wo.status)
+    session.commit()
+    return out
+
+
+@router.post(
+    "/{number}/suspend",
+    response_model=WorkOrderStateOut,
+    responses=_RESPONSES,
+    summary="Suspend a running work order (supervisor)",
+)
+def suspend(
+    number: Number, body: ReasonIn, who: Supervisor, session: SessionDep, services: ServicesDep
+) -> WorkOrderStateOut:
+    production = services.production
+    return _act(
+        session,
+        number,
+        lambda: production.suspend_work_order(
+            session, number, actor=who.label[:64], reason=body.reason
+        ),
+    )
+
+
+@router.post(
+    "/{number}/resume",
+    response_model=WorkOrderStateOut,
+    responses=_RESPONSES,
+    summary="Resume a suspended work order (supervisor)",
+)
+def resume(
+    number: Number, who: Supervisor, session: SessionDep, services: ServicesDep
+) -> WorkOrderStateOut:
+    production = services.production
+    return _act(
+        session, number, lambda: production.resume_work_order(session, number, actor=who.label[:64])
+    )
+
+
+@router.post(
+    "/{number}/abort",
+    response_model=WorkOrderStateOut,
+    responses=_RESPONSES,
+    summary="Abort a started work order for good; its holds are dropped (supervisor)",
+)
+def abort(
+    number: Number, body: ReasonIn, who: Supervisor, session: SessionDep, services: ServicesDep
+) -> WorkOrderStateOut:
+    production = services.production
+    return _act(
+        session,
+        number,
+        lambda: production.abort_work_order(
+            session, number, actor=who.label[:64], reason=body.reason
+        ),
+    )

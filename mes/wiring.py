@@ -1,0 +1,113 @@
+"""The composition root: the one place that builds the MES's services.
+
+`build_services(cfg, engine)` makes the typed container the API (`app.state.services`), its
+scheduler jobs and the CLI use: the production service with quality's hold policy, the scan
+handler and writer, authentication, and the alarm runtime. Production never imports quality;
+this module hands it `QualityHolds`.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from config.plant import PlantConfig
+from mes.alarms.runtime import AlarmRuntime
+from mes.auth.service import Authenticator, Passwords, bootstrap_admin
+from mes.production.service import Production
+from mes.quality.policy import QualityHolds
+from mes.reporting.grammar import Prefixes
+from mes.reporting.handler import StationHandler
+from mes.reporting.jobs import JobActions
+from mes.reporting.writer import ScanWriter
+
+
+def production() -> Production:
+    """The production service, with quality holds."""
+    return Production(QualityHolds())
+
+
+def station_handler(
+    debounce_s: float, tolerance_percent: float = 0.0, shop_floor: Production | None = None
+) -> StationHandler:
+    """The station handler, acting through `shop_floor` (a new production service if None)."""
+    return StationHandler(JobActions(shop_floor or production()), debounce_s, tolerance_percent)
+
+
+def scan_writer(engine: Engine, handler: StationHandler, **options: Any) -> ScanWriter:
+    """The scan writer; `options` as `ScanWriter` takes them (lanes, group_delay_s, ...)."""
+    return ScanWriter(engine, handler, QualityHolds(), **options)
+
+
+@dataclass
+class MesServices:
+    """Everything the API, its scheduler jobs and the CLI need; one per process."""
+
+    cfg: PlantConfig
+    engine: Engine
+    auth: Authenticator
+    passwords: Passwords
+    production: Production
+    handler: StationHandler
+    writer: ScanWriter
+    prefixes: Prefixes
+    alarms: AlarmRuntime
+
+    @cached_property
+    def stations(self) -> frozenset[str]:
+        return frozenset(w.id for w in self.cfg.workstations)
+
+    def start(self) -> None:
+        self.writer.start()
+        self.alarms.start()
+
+    def stop(self) -> None:
+        self.alarms.stop()
+        self.writer.stop()
+
+
+def build_services(
+    cfg: PlantConfig,
+    engine: Engine,
+    *,
+    after_commit: Callable[[], object] | None = None,
+) -> MesServices:
+    """Build (not start) the services; `after_commit` wakes the outbox relay after each scan
+    batch."""
+    passwords = Passwords()
+    secret = cfg.mes.bootstrap_admin_password
+    with Session(engine) as session:
+        try:
+            if bootstrap_admin(session, passwords, secret.get_secret_value() if secret else None):
+                session.commit()
+        except IntegrityError:  # another replica created it at the same moment
+            session.rollback()
+    try:
+        prefixes = Prefixes(**cfg.mes.scan_prefixes.model_dump())
+    except ValueError as exc:
+        raise ValueError(f"mes.scan_prefixes: {exc}") from None
+    shop_floor = production()
+    handler = station_handler(cfg.mes.debounce_s, cfg.mes.over_report_tolerance_percent, shop_floor)
+    delay_ms = cfg.mes.scan_group_delay_ms
+    writer = scan_writer(
+        engine,
+        handler,
+        lanes=cfg.mes.scan_writer_lanes,
+        group_delay_s=None if delay_ms is None else delay_ms / 1000,
+        after_commit=after_commit,
+    )
+    return MesServices(
+        cfg=cfg,
+        engine=engine,
+        auth=Authenticator(engine),
+        passwords=passwords,
+        production=shop_floor,
+        handler=handler,
+        writer=writer,
+        prefixes=prefixes,
+        alarms=AlarmRuntime(cfg, engine),
+    )
