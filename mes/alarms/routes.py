@@ -45,6 +45,10 @@ Acker = Annotated[Principal, require(Permission.ALARM_ACK)]
 Admin = Annotated[Principal, require(Permission.ALARM_ADMIN)]
 
 
+class EventStream(StreamingResponse):
+    media_type = "text/event-stream"
+
+
 def runtime_of(request: Request) -> AlarmRuntime:
     rt: AlarmRuntime | None = getattr(request.app.state, "alarms", None)
     if rt is None:
@@ -240,7 +244,8 @@ def alarm_health(
 @router.get(
     "/stream",
     summary="Live alarm and hold events (server-sent events)",
-    responses={200: {"content": {"text/event-stream": {}}}, **refusals("STARTING")},
+    response_class=EventStream,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
 )
 async def stream(_: Reader, request: Request) -> StreamingResponse:
     hub = runtime_of(request).hub
@@ -260,7 +265,7 @@ async def stream(_: Reader, request: Request) -> StreamingResponse:
         finally:
             hub.unsubscribe(q)
 
-    return StreamingResponse(events(), media_type="text/event-stream")
+    return EventStream(events())
 
 
 _ACT = refusals("UNKNOWN_ALARM", "FORBIDDEN", "ILLEGAL_TRANSITION", "STARTING")

@@ -181,7 +181,11 @@ def document_problems(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> No
 
 def _add(responses: dict[str, Any], codes: list[str]) -> None:
     for status, entry in refusals(*codes).items():
-        responses.setdefault(str(status), entry)
+        declared = responses.setdefault(str(status), entry)
+        said = declared.get("description", "")
+        if declared is not entry and said.startswith("`"):  # the route's refusals(): add ours
+            more = [line for line in entry["description"].split("; ") if line not in said]
+            declared["description"] = "; ".join([said, *more])
     for status, entry in responses.items():
         if not status.isdigit() or int(status) < 400:
             continue

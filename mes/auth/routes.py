@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from mes import audit
 from mes.api.deps import PrincipalDep, ServicesDep, SessionDep, require
-from mes.api.problems import Problem
+from mes.api.problems import PROBLEM_CONTENT, Problem, refusals
 from mes.api.types import OneOf, Text
 from mes.auth import service
 from mes.auth.models import Operator, User
@@ -21,7 +21,7 @@ from mes.reporting.models import StationLogin
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 NAME = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_PROBLEM = PROBLEM_CONTENT
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no or bad token", "content": _PROBLEM},
     403: {"description": "role not allowed", "content": _PROBLEM},
@@ -141,7 +141,12 @@ def roles(who: PrincipalDep) -> dict[str, str]:
 Admin = Annotated[Principal, require(Permission.MANAGE_USERS)]
 
 
-@router.post("/users", response_model=UserOut, status_code=201, responses=ERRORS)
+@router.post(
+    "/users",
+    response_model=UserOut,
+    status_code=201,
+    responses={**ERRORS, **refusals("INVALID_USER")},
+)
 def add_user(body: UserIn, who: Admin, services: ServicesDep, session: SessionDep) -> UserOut:
     try:
         user = service.add_user(

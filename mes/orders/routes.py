@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from mes.api.deps import SessionDep, require
-from mes.api.problems import Problem, refusals
+from mes.api.problems import PROBLEM_CONTENT, Problem, refusals
 from mes.api.types import ID_MAX, Text
 from mes.auth.roles import Permission, Principal
 from mes.orders.intake import apply_erp_message
@@ -20,7 +20,7 @@ from mes.outbox.acks import apply_ack
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
-_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_PROBLEM = PROBLEM_CONTENT
 _AUTH: dict[int | str, dict[str, Any]] = {
     401: {"description": "no or bad token", "content": _PROBLEM},
     403: {"description": "role may not do this", "content": _PROBLEM},

@@ -6,14 +6,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from mes.api.deps import SessionDep, require
-from mes.api.problems import Problem
+from mes.api.problems import PROBLEM_CONTENT, Problem
 from mes.api.types import Text
 from mes.auth.roles import Permission, Principal
 from mes.production import genealogy
 
 router = APIRouter(prefix="/api/v1/genealogy", tags=["genealogy"])
 
-_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_PROBLEM = PROBLEM_CONTENT
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "no or bad token", "content": _PROBLEM},
     403: {"description": "role may not read", "content": _PROBLEM},

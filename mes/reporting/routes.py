@@ -17,7 +17,7 @@ from mes.api.deps import (
     services_of,
     station_for,
 )
-from mes.api.problems import Problem
+from mes.api.problems import PROBLEM_CONTENT, Problem
 from mes.api.types import RowId, Text
 from mes.auth.roles import Permission, Principal
 from mes.production import service
@@ -57,7 +57,7 @@ from mes.reporting.writer import WriterStopped
 
 router = APIRouter(prefix="/api/v1", tags=["stations"])
 
-_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_PROBLEM = PROBLEM_CONTENT
 STATION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": ScanAccepted, "description": "done (or ignored as a double scan)"},
     401: {"description": "no or bad token", "content": _PROBLEM},
