@@ -3,8 +3,8 @@
 PostgreSQL text cannot hold U+0000 and its INTEGER stops at 2**31-1, where SQLite takes both.
 A request value typed `Text` or `RowId` that breaks this is refused with 422 naming the field, on
 both databases alike, and the OpenAPI document says so (a pattern, a maximum). Every string
-and id of a request body, path or query uses these (tests/mes/test_api_types.py walks the
-document to keep it so).
+of a request body, path or query is `Text` (or has its own pattern that excludes NUL), every
+integer has a maximum of at most ID_MAX: tests/mes/test_api_types.py walks the document.
 """
 
 from collections.abc import Iterable

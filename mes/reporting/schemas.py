@@ -48,9 +48,9 @@ class ScanIn(BaseModel):
         },
     )
 
-    station: Text = STATION
+    station: str = STATION  # the patterns refuse NUL: no validator on the hot path
     code: str = Field(max_length=4096, description="the raw scanned text", examples=["QTY:40"])
-    event_id: Text = EVENT_ID
+    event_id: str = EVENT_ID
     scanned_at: StationTime | None = Field(
         default=None, description="when the scan happened at the station (debounce, replay)"
     )
