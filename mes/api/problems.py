@@ -125,7 +125,7 @@ def refusals(*codes: str) -> dict[int | str, dict[str, Any]]:
     for code in codes:
         by_status.setdefault(CODES[code][0], []).append(code)
     return {
-        status: {"description": _describe(names), "content": PROBLEM_CONTENT}
+        status: {"description": _describe(names), "content": dict(PROBLEM_CONTENT)}
         for status, names in by_status.items()
     }
 
@@ -189,7 +189,7 @@ def _add(responses: dict[str, Any], codes: list[str]) -> None:
     for status, entry in responses.items():
         if not status.isdigit() or int(status) < 400:
             continue
-        content = entry.setdefault("content", {})
+        content = entry["content"] = dict(entry.get("content") or {})  # never a shared dict
         json_body = content.get("application/json", {}).get("schema", {})
         if json_body.get("$ref", "").endswith("/HTTPValidationError") or json_body == {}:
             content.pop("application/json", None)  # FastAPI's default: never what is sent
