@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from config.plant import PlantConfig
 from mes.alarms import routes as alarm_routes
 from mes.api import health
-from mes.api.problems import install_problem_handlers
+from mes.api.problems import document_problems, install_problem_handlers
 from mes.auth import routes as auth_routes
 from mes.orders import routes as order_routes
 from mes.production import routes as genealogy_routes
@@ -107,28 +107,6 @@ def _add_routes(app: FastAPI, *routers: APIRouter) -> None:
         app.router.routes.extend(router.routes)
 
 
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem",
-    "type": "object",
-    "description": "RFC 9457 problem details",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "code": {"type": "string"},
-    },
-    "required": ["type", "title", "status", "detail", "code"],
-    "example": {
-        "type": "https://shopfloor.dev/problems/forbidden",
-        "title": "Forbidden",
-        "status": 403,
-        "detail": "this token belongs to station 'ws-10', not 'ws-20'",
-        "code": "FORBIDDEN",
-    },
-}
-
-
 def _install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -138,9 +116,7 @@ def _install_openapi(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
-                PROBLEM_SCHEMA
-            )
+            document_problems(schema, app.routes)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -16,7 +16,8 @@ from mes.alarms.health import ActiveAlarm, RaiseRecord, health
 from mes.alarms.models import AlarmCurrent, AlarmJournal
 from mes.alarms.runtime import AlarmRuntime
 from mes.api.deps import SessionDep, require
-from mes.api.problems import Problem
+from mes.api.problems import Problem, refusals
+from mes.api.types import Text
 from mes.auth.roles import Permission, Principal
 from mes.core.clock import aware
 
@@ -26,6 +27,10 @@ Priority = Literal["critical", "high", "medium", "low"]
 Reader = Annotated[Principal, require(Permission.READ)]
 Acker = Annotated[Principal, require(Permission.ALARM_ACK)]
 Admin = Annotated[Principal, require(Permission.ALARM_ADMIN)]
+
+
+class EventStream(StreamingResponse):
+    media_type = "text/event-stream"
 
 
 def runtime_of(request: Request) -> AlarmRuntime:
@@ -91,23 +96,23 @@ class JournalView(BaseModel):
 
 
 class AckBody(BaseModel):
-    comment: str = Field(default="", max_length=500)
+    comment: Text = Field(default="", max_length=500)
 
 
 class ShelveBody(BaseModel):
     minutes: float = Field(gt=0, le=24 * 60, description="auto-unshelve after this long")
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class ServiceBody(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 @router.get("", summary="Current alarms, filtered")
 def current(
     _: Reader,
     session: SessionDep,
-    area: str | None = None,
+    area: Annotated[Text | None, Query(max_length=64)] = None,
     priority: Priority | None = None,
     state: Annotated[list[lc.AlarmState] | None, Query()] = None,
     include_normal: bool = False,
@@ -129,8 +134,8 @@ def current(
 def history(
     _: Reader,
     session: SessionDep,
-    alarm: str | None = None,
-    area: str | None = None,
+    alarm: Annotated[Text | None, Query(max_length=128)] = None,
+    area: Annotated[Text | None, Query(max_length=64)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
@@ -221,7 +226,12 @@ def alarm_health(
     )
 
 
-@router.get("/stream", summary="Live alarm and hold events (server-sent events)")
+@router.get(
+    "/stream",
+    summary="Live alarm and hold events (server-sent events)",
+    response_class=EventStream,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
 async def stream(_: Reader, request: Request) -> StreamingResponse:
     hub = runtime_of(request).hub
     q = hub.subscribe()
@@ -240,7 +250,10 @@ async def stream(_: Reader, request: Request) -> StreamingResponse:
         finally:
             hub.unsubscribe(q)
 
-    return StreamingResponse(events(), media_type="text/event-stream")
+    return EventStream(events())
+
+
+_ACT = refusals("UNKNOWN_ALARM", "FORBIDDEN", "ILLEGAL_TRANSITION", "STARTING")
 
 
 def _actor(who: Principal) -> lc.Actor:
@@ -263,36 +276,36 @@ def _act(request: Request, session: Session, alarm: str, event: lc.Event) -> Ala
     return AlarmView.of(row)
 
 
-@router.post("/{alarm}/ack", summary="Acknowledge (who and a comment)")
+@router.post("/{alarm}/ack", summary="Acknowledge (who and a comment)", responses=_ACT)
 def acknowledge(
-    alarm: str, body: AckBody, who: Acker, session: SessionDep, request: Request
+    alarm: Text, body: AckBody, who: Acker, session: SessionDep, request: Request
 ) -> AlarmView:
     event = lc.Acknowledge(_actor(who), datetime.now(UTC), body.comment)
     return _act(request, session, alarm, event)
 
 
-@router.post("/{alarm}/shelve", summary="Shelve for a while, with a reason")
+@router.post("/{alarm}/shelve", summary="Shelve for a while, with a reason", responses=_ACT)
 def shelve(
-    alarm: str, body: ShelveBody, who: Acker, session: SessionDep, request: Request
+    alarm: Text, body: ShelveBody, who: Acker, session: SessionDep, request: Request
 ) -> AlarmView:
     now = datetime.now(UTC)
     event = lc.Shelve(_actor(who), now, now + timedelta(minutes=body.minutes), body.reason)
     return _act(request, session, alarm, event)
 
 
-@router.post("/{alarm}/unshelve", summary="Unshelve before the time runs out")
-def unshelve(alarm: str, who: Acker, session: SessionDep, request: Request) -> AlarmView:
+@router.post("/{alarm}/unshelve", summary="Unshelve before the time runs out", responses=_ACT)
+def unshelve(alarm: Text, who: Acker, session: SessionDep, request: Request) -> AlarmView:
     return _act(request, session, alarm, lc.Unshelve(datetime.now(UTC), _actor(who)))
 
 
-@router.post("/{alarm}/out-of-service", summary="Take out of service (supervisor)")
+@router.post("/{alarm}/out-of-service", summary="Take out of service (supervisor)", responses=_ACT)
 def out_of_service(
-    alarm: str, body: ServiceBody, who: Admin, session: SessionDep, request: Request
+    alarm: Text, body: ServiceBody, who: Admin, session: SessionDep, request: Request
 ) -> AlarmView:
     event = lc.RemoveFromService(_actor(who), datetime.now(UTC), body.reason)
     return _act(request, session, alarm, event)
 
 
-@router.post("/{alarm}/return-to-service", summary="Return to service (supervisor)")
-def return_to_service(alarm: str, who: Admin, session: SessionDep, request: Request) -> AlarmView:
+@router.post("/{alarm}/return-to-service", summary="Return to service (supervisor)", responses=_ACT)
+def return_to_service(alarm: Text, who: Admin, session: SessionDep, request: Request) -> AlarmView:
     return _act(request, session, alarm, lc.ReturnToService(_actor(who), datetime.now(UTC)))

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from mes.api.problems import Problem
+from mes.api.problems import Problem, raises
 from mes.auth.roles import Permission, Principal
 from mes.auth.service import AuthError
 
@@ -30,6 +30,7 @@ def services_of(request: Request) -> "MesServices":
     return services
 
 
+@raises("STARTING")
 async def get_services(request: Request) -> "MesServices":
     return services_of(request)
 
@@ -74,6 +75,7 @@ async def _principal(
 _Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
+@raises("UNAUTHENTICATED", "STARTING")
 async def current_principal(services: ServicesDep, credentials: _Credentials) -> Principal:
     return await _principal(services, credentials)
 
@@ -87,6 +89,7 @@ def require(permission: Permission) -> Any:
     # One dependency (plus the bearer scheme) rather than a chain: FastAPI resolves each
     # dependency anew on every request, and on the scan path the chain cost more than the
     # endpoint itself.
+    @raises("UNAUTHENTICATED", "FORBIDDEN", "STARTING")
     async def check(request: Request, credentials: _Credentials) -> Principal:
         who = await _principal(services_of(request), credentials)
         if not who.can(permission):

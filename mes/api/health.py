@@ -9,12 +9,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from mes.api.problems import Problem
+from mes.api.problems import Problem, refusals
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness: the MES is started and serving")
+@router.get(
+    "/healthz",
+    summary="Liveness: the MES is started and serving",
+    responses=refusals("NOT_READY"),
+)
 def healthz(request: Request) -> dict[str, Any]:
     if getattr(request.app.state, "services", None) is None:
         raise Problem(503, "NOT_READY", "the MES is starting or stopping")
@@ -42,6 +46,7 @@ class _WriterStats(Collector):
     "/metrics",
     response_class=PlainTextResponse,
     summary="Prometheus metrics of this MES process (scan writer)",
+    responses=refusals("NOT_READY"),
 )
 def metrics(request: Request) -> PlainTextResponse:
     services = getattr(request.app.state, "services", None)

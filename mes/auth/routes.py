@@ -10,7 +10,8 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 
 from mes.api.deps import PrincipalDep, ServicesDep, SessionDep, require
-from mes.api.problems import Problem
+from mes.api.problems import PROBLEM_CONTENT, Problem, refusals
+from mes.api.types import OneOf, Text
 from mes.auth import service
 from mes.auth.models import Operator, User
 from mes.auth.roles import SERVICE_ROLES, USER_ROLES, Permission, Principal, matrix_markdown
@@ -20,7 +21,7 @@ from mes.reporting.models import StationLogin
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 NAME = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_PROBLEM = PROBLEM_CONTENT
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no or bad token", "content": _PROBLEM},
     403: {"description": "role not allowed", "content": _PROBLEM},
@@ -33,8 +34,8 @@ class LoginIn(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"username": "sup1", "password": "correct horse"}]},
     )
-    username: str = NAME
-    password: str = Field(min_length=1, max_length=256)
+    username: Text = NAME
+    password: Text = Field(min_length=1, max_length=256)
 
 
 class TokenOut(BaseModel):
@@ -47,9 +48,9 @@ class TokenOut(BaseModel):
 
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = NAME
-    role: str = Field(examples=["supervisor"], description=" | ".join(r.value for r in USER_ROLES))
-    password: str = Field(min_length=8, max_length=256)
+    username: Text = NAME
+    role: Annotated[str, OneOf(r.value for r in USER_ROLES)] = Field(examples=["supervisor"])
+    password: Text = Field(min_length=8, max_length=256)
 
 
 class UserOut(BaseModel):
@@ -62,8 +63,8 @@ class OperatorIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"badge": "E1042", "name": "Ana Silva"}]}
     )
-    badge: str = NAME
-    name: str = Field(min_length=1, max_length=120)
+    badge: Text = NAME
+    name: Text = Field(min_length=1, max_length=120)
 
 
 class OperatorOut(BaseModel):
@@ -74,8 +75,8 @@ class OperatorOut(BaseModel):
 
 class ServiceTokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = NAME
-    role: str = Field(examples=["erp"], description=" | ".join(r.value for r in SERVICE_ROLES))
+    name: Text = NAME
+    role: Annotated[str, OneOf(r.value for r in SERVICE_ROLES)] = Field(examples=["erp"])
 
 
 class WhoAmI(BaseModel):
@@ -140,7 +141,12 @@ def roles(who: PrincipalDep) -> dict[str, str]:
 Admin = Annotated[Principal, require(Permission.MANAGE_USERS)]
 
 
-@router.post("/users", response_model=UserOut, status_code=201, responses=ERRORS)
+@router.post(
+    "/users",
+    response_model=UserOut,
+    status_code=201,
+    responses={**ERRORS, **refusals("INVALID_USER")},
+)
 def add_user(body: UserIn, who: Admin, services: ServicesDep, session: SessionDep) -> UserOut:
     try:
         user = service.add_user(
@@ -188,7 +194,7 @@ def list_operators(
 @router.delete(
     "/operators/{badge}", status_code=204, responses={**ERRORS, 404: {"content": _PROBLEM}}
 )
-def deactivate_operator(badge: str, who: OperatorAdmin, session: SessionDep) -> None:
+def deactivate_operator(badge: Text, who: OperatorAdmin, session: SessionDep) -> None:
     op = session.get(Operator, badge)
     if op is None:
         raise Problem(404, "NOT_FOUND", f"no operator with badge {badge!r}")
@@ -207,7 +213,7 @@ def deactivate_operator(badge: str, who: OperatorAdmin, session: SessionDep) -> 
     summary="Enrol a workstation: a new station token (earlier ones stop working)",
 )
 def enrol(
-    station: str,
+    station: Text,
     who: Annotated[Principal, require(Permission.MANAGE_STATIONS)],
     services: ServicesDep,
     session: SessionDep,

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from mes.api.deps import PrincipalDep, SessionDep, require
-from mes.api.problems import Problem
+from mes.api.problems import Problem, refusals
+from mes.api.types import Text
 from mes.auth.roles import Permission, Principal
 from mes.quality.holds import Disposition, IllegalTransition, NotPermitted, Target, TargetKind
 from mes.quality.holds_service import HoldNotFound, place_hold, release_hold
@@ -37,18 +38,18 @@ def _wake(request: Request) -> None:
 
 class TargetBody(BaseModel):
     kind: TargetKind
-    id: str = Field(min_length=1, max_length=96, examples=["WO-000123"])
+    id: Text = Field(min_length=1, max_length=96, examples=["WO-000123"])
 
 
 class PlaceBody(BaseModel):
     target: TargetBody
-    reason: str = Field(min_length=1, max_length=500, examples=["burr on edge, check die"])
-    owner: str = Field(default="quality", min_length=1, max_length=64)
+    reason: Text = Field(min_length=1, max_length=500, examples=["burr on edge, check die"])
+    owner: Text = Field(default="quality", min_length=1, max_length=64)
 
 
 class ReleaseBody(BaseModel):
     disposition: Disposition
-    comment: str = Field(default="", max_length=500)
+    comment: Text = Field(default="", max_length=500)
     quantity: int | None = Field(
         default=None,
         ge=0,
@@ -94,9 +95,9 @@ class HoldView(BaseModel):
 def list_holds(
     _: Reader,
     session: SessionDep,
-    state: str = "active",
+    state: Annotated[Text, Query(max_length=16)] = "active",
     kind: TargetKind | None = None,
-    target: str | None = None,
+    target: Annotated[Text | None, Query(max_length=96)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[HoldView]:
     q = select(HoldRecord)
@@ -120,9 +121,13 @@ def place(body: PlaceBody, who: Placer, session: SessionDep, request: Request) -
     return HoldView.of(row)
 
 
-@router.post("/holds/{hold_id}/release", summary="Release with a disposition (quality)")
+@router.post(
+    "/holds/{hold_id}/release",
+    summary="Release with a disposition (quality)",
+    responses=refusals("UNKNOWN_HOLD", "ILLEGAL_TRANSITION"),
+)
 def release(
-    hold_id: str, body: ReleaseBody, who: Releaser, session: SessionDep, request: Request
+    hold_id: Text, body: ReleaseBody, who: Releaser, session: SessionDep, request: Request
 ) -> HoldView:
     try:
         row = release_hold(
@@ -147,10 +152,12 @@ def release(
 
 
 @router.put(
-    "/inspection-plans/{routing}/{operation}", summary="Define the inspection plan of an operation"
+    "/inspection-plans/{routing}/{operation}",
+    summary="Define the inspection plan of an operation",
+    responses=refusals("INVALID_PLAN"),
 )
 def put_plan(
-    routing: str, operation: str, body: dict[str, Any], who: Placer, session: SessionDep
+    routing: Text, operation: Text, body: dict[Text, Any], who: Placer, session: SessionDep
 ) -> InspectionPlan:
     try:
         plan = InspectionPlan.model_validate({**body, "routing": routing, "operation": operation})
@@ -162,10 +169,10 @@ def put_plan(
 
 
 class InspectionBody(BaseModel):
-    work_order: str = Field(min_length=1, max_length=16, examples=["WO-000123"])
-    operation: str = Field(pattern=r"^\d{4}$", examples=["0020"])
-    lot: str | None = Field(default=None, max_length=80)
-    results: dict[str, float | bool] = Field(examples=[{"hole_dia": 8.02, "no_burr": True}])
+    work_order: Text = Field(min_length=1, max_length=16, examples=["WO-000123"])
+    operation: Text = Field(pattern=r"^\d{4}$", examples=["0020"])
+    lot: Text | None = Field(default=None, max_length=80)
+    results: dict[Text, float | bool] = Field(examples=[{"hole_dia": 8.02, "no_burr": True}])
 
 
 class InspectionView(BaseModel):
@@ -177,7 +184,12 @@ class InspectionView(BaseModel):
     findings: list[dict[str, Any]]
 
 
-@router.post("/inspections", status_code=201, summary="Record inspection results")
+@router.post(
+    "/inspections",
+    status_code=201,
+    summary="Record inspection results",
+    responses=refusals("FORBIDDEN", "NO_INSPECTION_PLAN", "INVALID_RESULTS"),
+)
 def inspect(
     body: InspectionBody, who: PrincipalDep, session: SessionDep, request: Request
 ) -> InspectionView:
@@ -205,7 +217,7 @@ def inspect(
 
 @router.get("/nonconformances", summary="Nonconformance records, newest first")
 def nonconformances(
-    _: Reader, session: SessionDep, work_order: str | None = None
+    _: Reader, session: SessionDep, work_order: Annotated[Text | None, Query(max_length=16)] = None
 ) -> list[dict[str, Any]]:
     q = select(Nonconformance)
     if work_order:

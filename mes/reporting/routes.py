@@ -17,7 +17,8 @@ from mes.api.deps import (
     services_of,
     station_for,
 )
-from mes.api.problems import Problem
+from mes.api.problems import PROBLEM_CONTENT, Problem
+from mes.api.types import RowId, Text
 from mes.auth.roles import Permission, Principal
 from mes.core.errors import Refusal
 from mes.reporting.actions import (
@@ -55,7 +56,7 @@ from mes.reporting.writer import WriterStopped
 
 router = APIRouter(prefix="/api/v1", tags=["stations"])
 
-_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_PROBLEM = PROBLEM_CONTENT
 STATION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": ScanAccepted, "description": "done (or ignored as a double scan)"},
     401: {"description": "no or bad token", "content": _PROBLEM},
@@ -131,7 +132,7 @@ _BTN: dict[str, Any] = {"responses": STATION_RESPONSES, "response_model": ScanAc
 
 @router.post("/stations/{station}/operators/login", summary="Log an operator in", **_BTN)
 async def login_operator(
-    station: str, body: BadgeIn, services: ServicesDep, who: Reporter
+    station: Text, body: BadgeIn, services: ServicesDep, who: Reporter
 ) -> JSONResponse:
     action = OperatorLogin(body.badge)
     return await _button(services, who, station, body, action, f"login:{body.badge}")
@@ -139,7 +140,7 @@ async def login_operator(
 
 @router.post("/stations/{station}/operators/logout", summary="Log one or all out", **_BTN)
 async def logout_operator(
-    station: str, body: LogoutIn, services: ServicesDep, who: Reporter
+    station: Text, body: LogoutIn, services: ServicesDep, who: Reporter
 ) -> JSONResponse:
     action = OperatorLogout(body.badge)
     return await _button(services, who, station, body, action, f"logout:{body.badge or '*'}")
@@ -147,7 +148,7 @@ async def logout_operator(
 
 @router.post("/stations/{station}/job", summary="Select a work order (and operation)", **_BTN)
 async def select_job(
-    station: str, body: JobIn, services: ServicesDep, who: Reporter
+    station: Text, body: JobIn, services: ServicesDep, who: Reporter
 ) -> JSONResponse:
     action = JobScan(body.work_order.upper(), body.operation)
     code = f"job:{body.work_order}/{body.operation or ''}"
@@ -156,7 +157,7 @@ async def select_job(
 
 def _command(command: Command) -> Any:
     async def press(
-        station: str, body: ButtonIn, services: ServicesDep, who: Reporter
+        station: Text, body: ButtonIn, services: ServicesDep, who: Reporter
     ) -> JSONResponse:
         action = CommandScan(command)
         return await _button(services, who, station, body, action, command.value.lower())
@@ -176,14 +177,14 @@ for _cmd in (Command.START, Command.RESUME, Command.COMPLETE, Command.UNDO):
 
 
 @router.post("/stations/{station}/pause", summary="Pause, with a reason", **_BTN)
-async def pause(station: str, body: PauseIn, services: ServicesDep, who: Reporter) -> JSONResponse:
+async def pause(station: Text, body: PauseIn, services: ServicesDep, who: Reporter) -> JSONResponse:
     action = Pause(body.reason.upper() if body.reason else None)
     return await _button(services, who, station, body, action, f"pause:{body.reason or ''}")
 
 
 @router.post("/stations/{station}/quantity", summary="Report good units", **_BTN)
 async def report_quantity(
-    station: str, body: QuantityIn, services: ServicesDep, who: Reporter
+    station: Text, body: QuantityIn, services: ServicesDep, who: Reporter
 ) -> JSONResponse:
     action = QuantityScan(body.quantity)
     return await _button(services, who, station, body, action, f"quantity:{body.quantity}")
@@ -191,7 +192,7 @@ async def report_quantity(
 
 @router.post("/stations/{station}/scrap", summary="Report scrapped units with a reason", **_BTN)
 async def report_scrap(
-    station: str, body: ScrapIn, services: ServicesDep, who: Reporter
+    station: Text, body: ScrapIn, services: ServicesDep, who: Reporter
 ) -> JSONResponse:
     action = ScrapScan(body.quantity, body.reason.upper())
     code = f"scrap:{body.quantity}:{body.reason}"
@@ -200,7 +201,7 @@ async def report_scrap(
 
 @router.post("/stations/{station}/material", summary="Consume a material lot or serial", **_BTN)
 async def consume_material(
-    station: str, body: MaterialIn, services: ServicesDep, who: Reporter
+    station: Text, body: MaterialIn, services: ServicesDep, who: Reporter
 ) -> JSONResponse:
     if body.gtin is None and body.lot is None and body.serial is None:
         raise Problem(422, "INVALID_REQUEST", "give at least one of gtin, lot or serial")
@@ -218,7 +219,7 @@ async def consume_material(
     **_BTN,
 )
 async def record_inspection(
-    station: str, body: InspectionIn, services: ServicesDep, who: Reporter
+    station: Text, body: InspectionIn, services: ServicesDep, who: Reporter
 ) -> JSONResponse:
     if isinstance(body.value, float) and not math.isfinite(body.value):
         raise Problem(422, "INVALID_REQUEST", "value must be a finite number, true or false")
@@ -234,7 +235,7 @@ async def record_inspection(
     summary="Logged-in operators, selected job and its progress",
 )
 def station_state(
-    station: str,
+    station: Text,
     services: ServicesDep,
     session: SessionDep,
     who: Annotated[Principal, require(Permission.READ)],
@@ -251,7 +252,7 @@ def station_state(
     summary="The station's scan log, newest first (raw text of every scan)",
 )
 def scan_log(
-    station: str,
+    station: Text,
     services: ServicesDep,
     session: SessionDep,
     who: PrincipalDep,
@@ -275,8 +276,8 @@ class CorrectionIn(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"production_event": 42, "reason": "counted twice"}]},
     )
-    production_event: int = Field(ge=1, le=2**62, description="id of the report to compensate")
-    reason: str = Field(min_length=1, max_length=200)
+    production_event: RowId = Field(description="id of the report to compensate")
+    reason: Text = Field(min_length=1, max_length=200)
 
 
 class CorrectionOut(BaseModel):

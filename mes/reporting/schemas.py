@@ -5,6 +5,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from mes.api.types import Text
+
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -46,7 +48,7 @@ class ScanIn(BaseModel):
         },
     )
 
-    station: str = STATION
+    station: str = STATION  # the patterns refuse NUL: no validator on the hot path
     code: str = Field(max_length=4096, description="the raw scanned text", examples=["QTY:40"])
     event_id: str = EVENT_ID
     scanned_at: StationTime | None = Field(
@@ -140,7 +142,7 @@ class ButtonIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    event_id: str | None = Field(
+    event_id: Text | None = Field(
         default=None,
         min_length=1,
         max_length=64,
@@ -151,11 +153,11 @@ class ButtonIn(BaseModel):
 
 
 class BadgeIn(ButtonIn):
-    badge: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    badge: Text = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class LogoutIn(ButtonIn):
-    badge: str | None = Field(
+    badge: Text | None = Field(
         default=None,
         min_length=1,
         max_length=64,
@@ -165,10 +167,10 @@ class LogoutIn(ButtonIn):
 
 
 class JobIn(ButtonIn):
-    work_order: str = Field(
+    work_order: Text = Field(
         min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", examples=["WO-000123"]
     )
-    operation: str | None = Field(
+    operation: Text | None = Field(
         default=None, min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$", examples=["0020"]
     )
 
@@ -177,7 +179,7 @@ REASON = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]
 
 
 class PauseIn(ButtonIn):
-    reason: str | None = Field(
+    reason: Text | None = Field(
         default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
     )
 
@@ -188,7 +190,7 @@ class QuantityIn(ButtonIn):
 
 class ScrapIn(ButtonIn):
     quantity: int = Field(ge=1, le=1_000_000, examples=[2])
-    reason: str = Field(
+    reason: Text = Field(
         min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", examples=["BURR"]
     )
 
@@ -196,7 +198,7 @@ class ScrapIn(ButtonIn):
 class InspectionIn(ButtonIn):
     """Extension: one inspection result (as `INSP:<characteristic>:<value>`)."""
 
-    characteristic: str = Field(
+    characteristic: Text = Field(
         min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", examples=["hole_dia"]
     )
     value: float | bool = Field(
@@ -206,11 +208,11 @@ class InspectionIn(ButtonIn):
 
 
 class MaterialIn(ButtonIn):
-    gtin: str | None = Field(default=None, pattern=r"^\d{8,14}$", examples=["09506000134352"])
-    lot: str | None = Field(default=None, min_length=1, max_length=20, examples=["L2311-07"])
-    serial: str | None = Field(default=None, min_length=1, max_length=20)
+    gtin: Text | None = Field(default=None, pattern=r"^\d{8,14}$", examples=["09506000134352"])
+    lot: Text | None = Field(default=None, min_length=1, max_length=20, examples=["L2311-07"])
+    serial: Text | None = Field(default=None, min_length=1, max_length=20)
     count: int | None = Field(default=None, ge=1, le=1_000_000, examples=[12])
-    product: str | None = Field(
+    product: Text | None = Field(
         default=None,
         min_length=1,
         max_length=64,
