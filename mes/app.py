@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from apscheduler.schedulers.base import BaseScheduler
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline  # /docs with Swagger UI served locally, no CDN
@@ -51,6 +52,11 @@ class Runtime(Protocol):
 
     async def stop(self) -> None: ...
 
+    @property
+    def jobs(self) -> BaseScheduler:
+        """The process's one scheduler, running once `start()` has returned."""
+        ...
+
 
 def create_app(runtime: Runtime) -> FastAPI:
     @asynccontextmanager
@@ -63,7 +69,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                 runtime.engine,
                 after_commit=getattr(runtime, "notify_outbox", None),
             )
-            await asyncio.to_thread(services.start)
+            await asyncio.to_thread(services.start, runtime.jobs)
             app.state.services = services
             # What is loaded by now lives as long as the process. Frozen, the collector's full
             # passes skip it: unfrozen, each pass stalled the scan writer for ~100 ms (p99).

@@ -16,20 +16,20 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import delete, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col
 
 from config.plant import PlantConfig
-from mes.core.db import make_engine
 from mes.masterdata.sync import sync_master_data
-from mes.migrations.run import upgrade_head
 from mes.orders.acks import apply_ack
 from mes.orders.intake import apply_erp_message
 from mes.outbox.broker import BrokerLink, Handler
 from mes.outbox.models import OutboxMessage
 from mes.outbox.relay import OutboxRelay
+from mes.wiring import open_database
 from uns.client import probe_protocol
 from uns.topics import Namespace
 
@@ -84,6 +84,13 @@ class MesRuntime:
             raise RuntimeError("MesRuntime.start() has not run")
         return self._engine
 
+    @property
+    def jobs(self) -> BaseScheduler:
+        """The process's one scheduler: the runtime's jobs and those of the services."""
+        if self.scheduler is None:
+            raise RuntimeError("MesRuntime.start() has not run")
+        return self.scheduler
+
     def session(self) -> Session:
         return Session(self.engine)
 
@@ -104,8 +111,7 @@ class MesRuntime:
         await asyncio.to_thread(self.stop_sync)
 
     def start_sync(self) -> None:
-        self._engine = make_engine(self.cfg.database.url)
-        upgrade_head(self._engine)
+        self._engine = open_database(self.cfg)
         self._sync_master_data()
         protocol = probe_protocol(self.cfg.broker)
         handlers: dict[str, Handler] = {

@@ -1,9 +1,11 @@
 """The composition root: the one place that builds the MES's services.
 
-`build_services(cfg, engine)` makes the typed container the API (`app.state.services`), its
-scheduler jobs and the CLI use: the production service with quality's hold policy, the scan
-handler and writer, authentication, and the alarm runtime. Production never imports quality;
-this module hands it `QualityHolds`.
+`open_database(cfg)` gives the engine every entry point uses, migrated to head: the runtime of
+`mes serve` and the admin CLI. `build_services(cfg, engine)` makes the typed container that the
+API (`app.state.services`) and its scheduler jobs use: the production service with quality's
+hold policy, the scan handler and writer, authentication, and the alarm runtime. Production
+never imports quality; this module hands it `QualityHolds`. Periodic jobs of every part run on
+the one scheduler of the process (`MesRuntime.jobs`).
 """
 
 from collections.abc import Callable
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -18,12 +21,25 @@ from sqlmodel import Session
 from config.plant import PlantConfig
 from mes.alarms.runtime import AlarmRuntime
 from mes.auth.service import Authenticator, Passwords, bootstrap_admin
+from mes.core.db import make_engine
+from mes.migrations.run import upgrade_head
 from mes.production.service import Production
 from mes.quality.policy import QualityHolds
 from mes.reporting.grammar import Prefixes
 from mes.reporting.handler import StationHandler
 from mes.reporting.jobs import JobActions
 from mes.reporting.writer import ScanWriter
+
+
+def open_database(cfg: PlantConfig) -> Engine:
+    """The MES database of `cfg`, migrated to the newest schema."""
+    engine = make_engine(cfg.database.url)
+    try:
+        upgrade_head(engine)
+    except Exception:
+        engine.dispose()
+        raise
+    return engine
 
 
 def production() -> Production:
@@ -61,9 +77,11 @@ class MesServices:
     def stations(self) -> frozenset[str]:
         return frozenset(w.id for w in self.cfg.workstations)
 
-    def start(self) -> None:
+    def start(self, scheduler: BaseScheduler) -> None:
+        """Start the writer and the alarm services; periodic jobs go on the process's one
+        scheduler (the runtime's)."""
         self.writer.start()
-        self.alarms.start()
+        self.alarms.start(scheduler)
 
     def stop(self) -> None:
         self.alarms.stop()

@@ -10,7 +10,7 @@ import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -65,13 +65,15 @@ class AlarmRuntime:
             if consume
             else None
         )
-        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._scheduler: BaseScheduler | None = None
 
-    def start(self) -> None:
+    def start(self, scheduler: BaseScheduler) -> None:
+        """Start the relay and the consumer; the periodic job runs on the process's scheduler."""
         self.relay.start()
         if self.consumer is not None:
             self.consumer.start()
-        self._scheduler.add_job(
+        self._scheduler = scheduler
+        scheduler.add_job(
             self.periodic,
             "interval",
             seconds=self.cfg.alarm_settings.check_interval_s,
@@ -79,10 +81,11 @@ class AlarmRuntime:
             max_instances=1,
             coalesce=True,
         )
-        self._scheduler.start()
 
     def stop(self) -> None:
-        self._scheduler.shutdown(wait=False)
+        if self._scheduler is not None and self._scheduler.get_job("alarms-periodic"):
+            self._scheduler.remove_job("alarms-periodic")
+        self._scheduler = None
         if self.consumer is not None:
             self.consumer.stop()
         self.relay.stop()
