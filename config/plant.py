@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field, SecretStr
 
 from config.alarms import AlarmDefinition, AlarmSettings
 from config.base import Segment, Strict
+from config.security import ServerTls, TokenHash
 from edge.drivers.modbus.config import ModbusDevice
 from edge.drivers.opcua.config import OpcUaDevice
 
@@ -118,6 +119,9 @@ class Edge(Strict):
     api_token: SecretStr | None = Field(
         default=None, description="bearer token of POST /api/v1/writes; none: writes refused"
     )
+    api_tokens: dict[str, TokenHash] = Field(
+        default={}, description="named callers of the write API: name -> SHA-256 of its token"
+    )
 
 
 class Workstation(Strict):
@@ -199,6 +203,7 @@ class Shifts(Strict):
 class Mes(Strict):
     bind: str = Field(default="127.0.0.1", description="address of the API")
     port: int = Field(default=8000, ge=1, le=65535)
+    tls: ServerTls | None = Field(default=None, description="serve HTTPS; none: plain HTTP")
     debounce_s: float = Field(
         default=2.0, ge=0, description="a repeat of a code at a station within this is ignored"
     )

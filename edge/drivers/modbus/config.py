@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from config.base import Segment, Strict
+from config.security import WriteLimits
 from edge.drivers.modbus.codec import Layout, order_problem
 
 ModbusArea = Literal["coil", "discrete_input", "input_register", "holding_register"]
@@ -43,6 +44,7 @@ class ModbusTag(Strict):
     offset: float = 0.0
     unit: str | None = None
     writable: bool = False
+    limits: WriteLimits | None = None  # writes outside are refused (config/security.py)
     deadband: float | None = Field(default=None, ge=0)
     deadband_percent: float | None = Field(default=None, ge=0, le=100)
     max_age_s: float | None = Field(default=None, gt=0, description="heartbeat for unchanged")
