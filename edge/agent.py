@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import orjson
 from paho.mqtt.enums import MQTTProtocolVersion
 
+from config.files import private_file
 from config.plant import Device, PlantConfig
 from edge.drivers.base import DeviceState, Driver, DriverHost
 from edge.metrics import AgentMetrics
@@ -69,7 +70,7 @@ class AuditLog:
     also logged on the `edge.audit` logger."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = private_file(path)
         self.log = logging.getLogger("edge.audit")
 
     def __call__(self, entry: dict[str, Any]) -> None:
