@@ -59,7 +59,8 @@ class ShippedBroker:
         return c, rc[0]
 
 
-def start(workdir: Path) -> Iterator[ShippedBroker]:
+def start(workdir: Path, acl: str | None = None) -> Iterator[ShippedBroker]:
+    """The broker with the shipped ACL template, or with `acl` (e.g. `shopfloor config acl`)."""
     passwd_tool = shutil.which("mosquitto_passwd")
     assert passwd_tool, "mosquitto_passwd is needed (apt-get install mosquitto)"
     pki = workdir / "certs"
@@ -70,7 +71,10 @@ def start(workdir: Path) -> Iterator[ShippedBroker]:
     passwd.touch()
     for user in USERS:
         subprocess.run([passwd_tool, "-b", str(passwd), user, password(user)], check=True)
-    shutil.copy(ROOT / "config" / "mosquitto.acl.example", workdir / "acl")
+    if acl is None:
+        shutil.copy(ROOT / "config" / "mosquitto.acl.example", workdir / "acl")
+    else:
+        (workdir / "acl").write_text(acl)
     port, tls_port = free_port(), free_port()
     conf = (ROOT / "config" / "mosquitto.conf").read_text()
     assert "listener 1883\n" in conf

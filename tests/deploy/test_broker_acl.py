@@ -8,23 +8,34 @@ connection, overtakes: the broker keeps one connection's messages in order."""
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from typer.testing import CliRunner
 
+from mes.cli import app
+from tests.deploy.shipped_broker import ROOT as REPO
 from tests.deploy.shipped_broker import ShippedBroker, start
 from tests.services.ports import wait_for
 
 ROOT = "uns/v1/acme/plant1"
 PRESS = f"{ROOT}/stamping/line1/cell1/press-01"
 OVEN = f"{ROOT}/finishing/line1/oven1/oven-01"
+PLANT = REPO / "config" / "plant.yaml"
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShippedBroker]:
-    yield from start(tmp_path_factory.mktemp("shipped-broker"))
+@pytest.fixture(scope="module", params=["template", "generated"])
+def broker(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ShippedBroker]:
+    """The shipped template, and what `shopfloor config acl` writes for config/plant.yaml."""
+    acl = None
+    if request.param == "generated":
+        out = CliRunner().invoke(app, ["config", "acl", "-c", str(PLANT)])
+        assert out.exit_code == 0, out.output
+        acl = out.output
+    yield from start(tmp_path_factory.mktemp("shipped-broker"), acl)
 
 
 class Session:
@@ -145,7 +156,7 @@ def test_viewer_reads_and_publishes_nothing(broker: ShippedBroker, viewer: Sessi
 def test_the_template_grants_match_the_contract_topics() -> None:
     """Every topic the template grants is one of CONTRACTS.md section 1 (or a documented
     extension: condition events, per-tag topics), never the whole namespace for a writer."""
-    text = (Path(__file__).resolve().parents[2] / "config" / "mosquitto.acl.example").read_text()
+    text = (REPO / "config" / "mosquitto.acl.example").read_text()
     grants = [ln.split() for ln in text.splitlines() if ln.startswith(("topic", "pattern"))]
     writes = [g[-1] for g in grants if g[1] in ("write", "readwrite")]
     assert writes
