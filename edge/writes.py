@@ -151,6 +151,15 @@ class WriteService:
             if getattr(t, "type", None) == "bool"
         }
         self._known = {name: {t.name for t in cfg.tags} for name, (cfg, _) in devices.items()}
+        for name, tags in self._writable.items():
+            for tag in sorted(tags):
+                if self._limits[(name, tag)] is None and (name, tag) not in self._boolean:
+                    log.warning(
+                        "tag %s.%s is writable without limits: numbers written to it are "
+                        "refused until the plant file declares limits {min, max}",
+                        name,
+                        tag,
+                    )
         self._done: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
         self._last: dict[tuple[str, str], tuple[float, float]] = {}

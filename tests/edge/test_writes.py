@@ -142,6 +142,19 @@ async def test_rate_of_change_is_limited_against_the_previous_write(service: Any
     assert [a["ok"] for a in audit] == [True, False, True]
 
 
+async def test_a_writable_number_without_limits_is_named_at_start(
+    service: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    svc, _audit, _sim = service
+    with caplog.at_level("WARNING", logger="edge.writes"):
+        WriteService(svc.devices, lambda _entry: None)
+    warned = [r.getMessage() for r in caplog.records if r.name == "edge.writes"]
+    assert warned == [
+        "tag press-01.unlimited is writable without limits: numbers written to it are refused "
+        "until the plant file declares limits {min, max}"
+    ]  # run_command is a coil (bool): no limits needed
+
+
 async def test_unparsable_attempts_are_audited_with_a_bounded_excerpt(service: Any) -> None:
     svc, audit, _sim = service
     payload = b"{not json" + b"x" * 5000
