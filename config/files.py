@@ -30,10 +30,9 @@ def write_private(path: str | Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
-    try:
+    with os.fdopen(fd, "wb") as f:
         os.fchmod(fd, PRIVATE)  # a leftover tmp file keeps its old mode through O_CREAT
-        os.write(fd, data)
+        f.write(data)
+        f.flush()
         os.fsync(fd)
-    finally:
-        os.close(fd)
     os.replace(tmp, path)

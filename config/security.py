@@ -20,7 +20,7 @@ class WriteLimits(Strict):
         default=None,
         gt=0,
         description="largest change per second against the previous write to the tag "
-        "through this agent (none: any step within min/max)",
+        "through this agent, kept across restarts (none: any step within min/max)",
     )
 
     @model_validator(mode="after")

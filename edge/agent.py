@@ -37,6 +37,7 @@ DriverFactory = Callable[[Device, Path], Driver]
 PipelineFactory = Callable[..., Any]
 _RESTART_MAX_S = 30.0
 AUDIT_FILE = "write-audit.jsonl"
+RAMP_FILE = "write-ramps.json"
 
 
 class AgentStartError(Exception):
@@ -248,7 +249,8 @@ class EdgeAgent:
         from edge.writes import WriteService
 
         devices = {d.name: (d, drivers[d.name]) for d in self.cfg.devices}
-        return WriteService(devices, AuditLog(Path(self.cfg.edge.state_dir) / AUDIT_FILE))
+        state = Path(self.cfg.edge.state_dir)
+        return WriteService(devices, AuditLog(state / AUDIT_FILE), ramp_state=state / RAMP_FILE)
 
     def refuse_write(
         self, device: str, caller: Caller, error: str, payload: bytes | None = None

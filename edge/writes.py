@@ -12,6 +12,7 @@ again and is not written twice.
 
 import asyncio
 import hashlib
+import json
 import logging
 import math
 import time
@@ -19,8 +20,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
+from config.files import write_private
 from config.security import WriteLimits
 from edge.drivers.base import Driver, WriteRefused
 
@@ -61,7 +64,7 @@ def limit_problem(
 ) -> str | None:
     """Why `value` may not be written to the tag `where` (device.tag), or None.
 
-    `previous` is (value, monotonic time) of the last write to the tag, None before the first.
+    `previous` is (value, time) of the last write to the tag, None before the first.
     """
     number = _number(value)
     if limits is None:
@@ -128,7 +131,8 @@ class WriteService:
         devices: Mapping[str, tuple[Any, Driver]],
         audit: Callable[[dict[str, Any]], None],
         timeout_s: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+        ramp_state: Path | None = None,
     ) -> None:
         self.devices = devices
         self.audit = audit
@@ -162,7 +166,10 @@ class WriteService:
                     )
         self._done: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
-        self._last: dict[tuple[str, str], tuple[float, float]] = {}
+        #: the last accepted value and time of each rate-limited tag, kept across restarts in
+        #: `ramp_state` (JSON): a restart does not reopen the first step to the whole range
+        self._ramp_state = ramp_state
+        self._last = _load_ramps(ramp_state)
 
     async def handle(self, device: str, request: dict[str, Any], caller: Caller) -> dict[str, Any]:
         """The result `{"v": 1, "request_id", "ok", "error"?}` (error only when not ok)."""
@@ -182,7 +189,7 @@ class WriteService:
                 error = await self._write(device, tag, value)
                 number = _number(value)
                 if error is None and number is not None:
-                    self._last[(device, tag)] = (number, self.clock())
+                    self._remember(device, tag, number)
             result = self._finish(entry, error)
             self._done[(device, rid)] = result
             while len(self._done) > REMEMBERED:
@@ -202,6 +209,18 @@ class WriteService:
                 "sha256": hashlib.sha256(payload).hexdigest(),
             }
         return self._finish(entry, error)
+
+    def _remember(self, device: str, tag: str, value: float) -> None:
+        limits = self._limits[(device, tag)]
+        if limits is None or limits.max_rate_per_s is None:
+            return
+        self._last[(device, tag)] = (value, self.clock())
+        if self._ramp_state is not None:
+            rows = [[d, t, v, at] for (d, t), (v, at) in sorted(self._last.items())]
+            try:
+                write_private(self._ramp_state, json.dumps({"v": 1, "last": rows}).encode())
+            except OSError as exc:
+                log.error("cannot keep the last written values in %s: %s", self._ramp_state, exc)
 
     def _out_of_limits(self, device: str, tag: str, value: Any) -> str | None:
         if (device, tag) in self._boolean:
@@ -245,6 +264,17 @@ class WriteService:
             self.audit(record)
         except Exception:
             log.exception("audit log refused a write record; the write result stands")
+
+
+def _load_ramps(path: Path | None) -> dict[tuple[str, str], tuple[float, float]]:
+    if path is None or not path.exists():
+        return {}
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))["last"]
+        return {(str(d), str(t)): (float(v), float(at)) for d, t, v, at in rows}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.error("last written values in %s unreadable (%s): rate limits start afresh", path, exc)
+        return {}
 
 
 def _entry(device: str, caller: Caller, request: object) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """WriteService (CONTRACTS.md section 4) with the real Modbus driver and the simulated press."""
 
 import asyncio
+import stat
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,6 +155,26 @@ async def test_a_writable_number_without_limits_is_named_at_start(
         "tag press-01.unlimited is writable without limits: numbers written to it are refused "
         "until the plant file declares limits {min, max}"
     ]  # run_command is a coil (bool): no limits needed
+
+
+async def test_the_rate_limit_holds_across_a_restart(service: Any, tmp_path: Path) -> None:
+    svc, _audit, _sim = service
+    state = tmp_path / "state" / "write-ramps.json"
+    clock = svc.test_clock
+    first = WriteService(svc.devices, lambda _e: None, clock=clock, ramp_state=state)
+    assert (await first.handle("press-01", req(request_id="a", tag="ramped", value=50), CALLER))[
+        "ok"
+    ]
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    clock.now += 5
+    restarted = WriteService(svc.devices, lambda _e: None, clock=clock, ramp_state=state)
+    jump = await restarted.handle("press-01", req(request_id="b", tag="ramped", value=90), CALLER)
+    assert "from 50 to 90 in 5.0 s exceeds its rate limit" in jump["error"]
+    state.write_text("{broken")
+    afresh = WriteService(svc.devices, lambda _e: None, clock=clock, ramp_state=state)
+    assert (await afresh.handle("press-01", req(request_id="c", tag="ramped", value=90), CALLER))[
+        "ok"
+    ]
 
 
 async def test_unparsable_attempts_are_audited_with_a_bounded_excerpt(service: Any) -> None:
