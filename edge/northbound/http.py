@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from edge.northbound.tokens import CallerTokens
+from edge.northbound.tokens import CallerTokens, RefusalBudget
 from edge.writes import Caller
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class AgentHttp:
         self.write = write
         self.refuse = refuse
         self.tokens = tokens
+        self.budget = RefusalBudget()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -65,20 +66,35 @@ class AgentHttp:
         else:
             await _problem(send, 404, "Not Found", f"no resource at {path}")
 
+    def _refuse_anonymous(self, device: str, client: Any, error: str) -> None:
+        """Log and audit a request without a valid token (never the token), within the
+        client address's budget; what exceeds it is counted into the next entry."""
+        remote = f"{client[0]}:{client[1]}" if client else None
+        suppressed = self.budget.take(client[0] if client else "-")
+        if suppressed is None:
+            return
+        more = f" ({suppressed} more since the last one not recorded)" if suppressed else ""
+        log.warning("write API: refused a request from %s: %s%s", remote, error, more)
+        self.refuse(device, Caller("anonymous", "http", remote), f"{error}{more}", None)
+
     async def _write(self, scope: Scope, receive: Receive, send: Send, device: str) -> None:
         client = scope.get("client")
         remote = f"{client[0]}:{client[1]}" if client else None
-        if not self.tokens.enabled:
-            self.refuse(device, Caller("anonymous", "http", remote), "writes disabled", None)
-            await _problem(send, 403, "Forbidden", "writes are disabled: no edge.api_tokens set")
-            return
-        headers = dict(scope.get("headers", []))
-        name = self.tokens.identify(headers.get(b"authorization", b"").decode("latin-1"))
+        name = None
+        if self.tokens.enabled:
+            headers = dict(scope.get("headers", []))
+            name = self.tokens.identify(headers.get(b"authorization", b"").decode("latin-1"))
         if name is None:
-            log.warning("write API: refused a request without a valid token from %s", remote)
-            caller = Caller("anonymous", "http", remote)
-            self.refuse(device, caller, "unauthorized: no valid bearer token", None)
-            await _problem(send, 401, "Unauthorized", "a valid bearer token is required")
+            error = (
+                "unauthorized: no valid bearer token" if self.tokens.enabled else "writes disabled"
+            )
+            self._refuse_anonymous(device, client, error)
+            if not self.tokens.enabled:
+                await _problem(
+                    send, 403, "Forbidden", "writes are disabled: no edge.api_tokens set"
+                )
+            else:
+                await _problem(send, 401, "Unauthorized", "a valid bearer token is required")
             return
         caller = Caller(f"token:{name}", "http", remote)
         body = b""

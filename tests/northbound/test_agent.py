@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -145,9 +146,18 @@ async def test_no_token_means_writes_refused(mosquitto: Mosquitto, tmp_path: Pat
             json={"request_id": "x", "tag": "t0", "value": 1},
             headers={"Authorization": "Bearer guess"},
         )
-    assert r.status_code == 403
-    assert "api_tokens" in r.json()["detail"]
-    audit = [json.loads(line) for line in (tmp_path / "state" / "write-audit.jsonl").open()]
-    assert [(a["by"], a["error"]) for a in audit] == [("anonymous", "writes disabled")]
+        assert r.status_code == 403
+        assert "api_tokens" in r.json()["detail"]
+        audit_file = tmp_path / "state" / "write-audit.jsonl"
+        audit = [json.loads(line) for line in audit_file.open()]
+        assert [(a["by"], a["error"]) for a in audit] == [("anonymous", "writes disabled")]
+        # a flood is answered in full but audited within a budget (20 at once, 20 a minute)
+        started = time.monotonic()
+        for _ in range(60):
+            flood = await http.post(f"http://127.0.0.1:{port}/api/v1/writes/press-01", json={})
+            assert flood.status_code == 403
+        elapsed = time.monotonic() - started
+    lines = audit_file.read_text().splitlines()
+    assert 20 <= len(lines) <= 20 + elapsed / 3 + 1
     stop.set()
     await asyncio.wait_for(task, 15)
