@@ -23,3 +23,12 @@ def check(file: Path = typer.Argument(..., help="plant YAML file")) -> None:
         f"{len(cfg.workstations)} workstations, {len(cfg.routings)} routings, "
         f"{len(cfg.alarms)} alarms)"
     )
+
+
+def _register_acl() -> None:
+    from config.broker_acl import acl_command
+
+    app.command("acl")(acl_command)
+
+
+_register_acl()

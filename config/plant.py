@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, SecretStr, create_model
 
 from config.alarms import AlarmDefinition, AlarmSettings
 from config.base import Segment, Strict
+from config.security import ServerTls, TokenHash
 from edge.drivers.base import DeviceConfig
 from edge.drivers.registry import DriverRegistry, built_in
 
@@ -119,6 +120,9 @@ class Edge(Strict):
     api_token: SecretStr | None = Field(
         default=None, description="bearer token of POST /api/v1/writes; none: writes refused"
     )
+    api_tokens: dict[str, TokenHash] = Field(
+        default={}, description="named callers of the write API: name -> SHA-256 of its token"
+    )
 
 
 class Workstation(Strict):
@@ -200,6 +204,7 @@ class Shifts(Strict):
 class Mes(Strict):
     bind: str = Field(default="127.0.0.1", description="address of the API")
     port: int = Field(default=8000, ge=1, le=65535)
+    tls: ServerTls | None = Field(default=None, description="serve HTTPS; none: plain HTTP")
     debounce_s: float = Field(
         default=2.0, ge=0, description="a repeat of a code at a station within this is ignored"
     )

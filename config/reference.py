@@ -41,6 +41,9 @@ def _type_name(tp: Any) -> str:
         return " \\| ".join(_type_name(a) for a in get_args(tp))
     if origin is list:
         return f"list of {_type_name(get_args(tp)[0])}"
+    if origin is dict:
+        key, value = get_args(tp)
+        return f"map of {_type_name(key)} to {_type_name(value)}"
     if isinstance(tp, type):
         return "null" if tp is type(None) else tp.__name__
     return str(tp)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import orjson
 from paho.mqtt.enums import MQTTProtocolVersion
 
+from config.files import private_file
 from config.plant import Device, PlantConfig
 from edge.drivers.base import DeviceState, Driver, DriverHost
 from edge.drivers.registry import DriverRegistry, built_in
@@ -26,7 +27,9 @@ from edge.model import Reading
 from edge.northbound.encode import write_result_payload
 from edge.northbound.http import AgentHttp, http_server
 from edge.northbound.publisher import Northbound
+from edge.northbound.tokens import CallerTokens
 from edge.stopping import raise_if_cancelled
+from edge.writes import MQTT_CALLER, Caller
 from uns.client import BrokerUnreachable, probe_with_retries
 from uns.topics import Namespace
 
@@ -37,6 +40,7 @@ PipelineFactory = Callable[..., Any]
 _RESTART_MAX_S = 30.0
 _STOP_GRACE_S = 5.0
 AUDIT_FILE = "write-audit.jsonl"
+RAMP_FILE = "write-ramps.json"
 
 
 class AgentStartError(Exception):
@@ -44,8 +48,13 @@ class AgentStartError(Exception):
 
 
 class WriteHandler(Protocol):
-    def handle(self, device: str, request: dict[str, Any]) -> Any:
+    def handle(self, device: str, request: dict[str, Any], caller: Caller) -> Any:
         """Returns the result dict (or an awaitable of it)."""
+
+    def refuse(
+        self, device: str, caller: Caller, error: str, payload: bytes | None = None
+    ) -> dict[str, Any]:
+        """Audits an attempt that never became a request; returns its result."""
 
 
 def _default_pipeline_factory(drivers: DriverRegistry) -> PipelineFactory:
@@ -62,7 +71,7 @@ class AuditLog:
     also logged on the `edge.audit` logger."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = private_file(path)
         self.log = logging.getLogger("edge.audit")
 
     def __call__(self, entry: dict[str, Any]) -> None:
@@ -122,20 +131,20 @@ class EdgeAgent:
             raise RuntimeError("the agent is not running")
         self.northbound.publish_durable(topic, payload, retain, qos)
 
-    async def write(self, device: str, request: dict[str, Any]) -> dict[str, Any]:
+    async def write(self, device: str, request: dict[str, Any], caller: Caller) -> dict[str, Any]:
         """One write request (from MQTT or REST); the result of the write contract."""
         rid = request.get("request_id")
-        if device not in self.drivers or self.writes is None:
-            return {"request_id": rid, "ok": False, "error": f"unknown device {device!r}"}
+        if self.writes is None:
+            return {"request_id": rid, "ok": False, "error": "the agent is not running"}
         started = time.perf_counter()
         try:
-            result = self.writes.handle(device, request)
+            result = self.writes.handle(device, request, caller)
             if inspect.isawaitable(result):
                 result = await result
         except Exception as exc:
             log.exception("write to %s failed", device)
             result = {"request_id": rid, "ok": False, "error": f"write failed: {exc}"}
-        if self.metrics is not None:
+        if self.metrics is not None and device in self.drivers:
             outcome = "ok" if result.get("ok") else "refused"
             self.metrics.values_written.labels(device, outcome).inc()
             self.metrics.write_latency.labels(device).observe(time.perf_counter() - started)
@@ -186,8 +195,9 @@ class EdgeAgent:
                 tasks.append(asyncio.create_task(obs.run_ticks(), name="alarm-ticks"))
         server: Any = None
         if sock is not None:
-            token = e.api_token.get_secret_value() if e.api_token else None
-            server = http_server(AgentHttp(metrics.render, self.write, token))
+            legacy = e.api_token.get_secret_value() if e.api_token else None
+            tokens = CallerTokens(e.api_tokens, legacy)
+            server = http_server(AgentHttp(metrics.render, self.write, self.refuse_write, tokens))
             tasks.append(asyncio.create_task(server.serve(sockets=[sock]), name="http"))
         # what start-up built (modules, config, clients) lives as long as the process: keep
         # the collector from rescanning it on every full collection of the polling garbage
@@ -247,7 +257,16 @@ class EdgeAgent:
         from edge.writes import WriteService
 
         devices = {d.name: (d, drivers[d.name]) for d in self.cfg.devices}
-        return WriteService(devices, AuditLog(Path(self.cfg.edge.state_dir) / AUDIT_FILE))
+        state = Path(self.cfg.edge.state_dir)
+        return WriteService(devices, AuditLog(state / AUDIT_FILE), ramp_state=state / RAMP_FILE)
+
+    def refuse_write(
+        self, device: str, caller: Caller, error: str, payload: bytes | None = None
+    ) -> dict[str, Any]:
+        """Audit a write attempt that never became a request (no valid token, not JSON)."""
+        if self.writes is None:
+            return {"request_id": None, "ok": False, "error": error}
+        return dict(self.writes.refuse(device, caller, error, payload))
 
     def _overruns(self) -> dict[str, int]:
         out = {}
@@ -290,13 +309,9 @@ class EdgeAgent:
             if not isinstance(request, dict):
                 raise ValueError("a write request is a JSON object")
         except ValueError as exc:
-            result: dict[str, Any] = {
-                "request_id": None,
-                "ok": False,
-                "error": f"bad request: {exc}",
-            }
+            result = self.refuse_write(device, MQTT_CALLER, f"bad request: {exc}", payload)
         else:
-            result = await self.write(device, request)
+            result = await self.write(device, request, MQTT_CALLER)
         path = self.paths.get(device)
         if path is None:
             log.warning("write request for unknown device %s", device)

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
+from config.files import private_file
 from historian.points import QUALITY_NAME, Point
 
 
@@ -86,7 +87,7 @@ class EmbeddedStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)  # 0600; SQLite gives -wal and -shm the same mode
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

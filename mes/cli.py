@@ -3,6 +3,7 @@
 import typer
 
 from config.cli import app as config_app
+from config.pki_cli import app as pki_app
 from edge.cli import app as edge_app
 from historian.cli import app as historian_app
 from historian.cli import register_history
@@ -14,6 +15,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(edge_app, name="edge")
 app.add_typer(historian_app, name="historian")
 app.add_typer(mes_app, name="mes")
+app.add_typer(pki_app, name="pki")
 app.add_typer(sim_app, name="sim")
 register_history(app)
 

@@ -30,7 +30,8 @@ def serve(
     ),
     log_level: str = typer.Option("info", help="debug | info | warning | error"),
 ) -> None:
-    """Serve the MES API on mes.bind:mes.port (migrates the database, syncs master data)."""
+    """Serve the MES API on mes.bind:mes.port, over HTTPS when mes.tls is set (migrates the
+    database, syncs master data)."""
     import uvicorn
 
     from config.loader import ConfigError, load_plant
@@ -45,6 +46,11 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     problem = _port_problem(cfg.mes.bind, cfg.mes.port)
+    if problem is None and cfg.mes.tls is not None:
+        from config.pki import server_tls_problem
+
+        tls = server_tls_problem(cfg.mes.tls.certfile, cfg.mes.tls.keyfile)
+        problem = f"mes.tls: {tls}" if tls else None
     if problem:
         typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(1)
@@ -63,6 +69,8 @@ def serve(
             log_level=log_level.lower(),
             log_config=None,  # uvicorn logs through our JSON handler
             timeout_graceful_shutdown=10,
+            ssl_certfile=cfg.mes.tls.certfile if cfg.mes.tls else None,
+            ssl_keyfile=cfg.mes.tls.keyfile if cfg.mes.tls else None,
         )
     )
     # uvicorn shuts down gracefully on SIGTERM/SIGINT (lifespan: runtime.stop), then re-raises

@@ -2,9 +2,10 @@
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
+
+from config.files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,5 @@ class ConditionStateFile:
         return alarms if isinstance(alarms, dict) else {}
 
     def save(self, snapshot: dict[str, dict[str, Any]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"v": 1, "alarms": snapshot}, f, separators=(",", ":"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        data = json.dumps({"v": 1, "alarms": snapshot}, separators=(",", ":"))
+        write_private(self.path, data.encode())  # atomic, fsynced, 0600

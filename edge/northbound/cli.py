@@ -1,4 +1,4 @@
-"""`shopfloor edge run -c FILE` and `shopfloor edge status`."""
+"""`shopfloor edge run -c FILE`, `shopfloor edge status` and `shopfloor edge token NAME`."""
 
 import asyncio
 import signal
@@ -77,7 +77,22 @@ def status(
     sys.stdout.flush()
 
 
+def token(name: str = typer.Argument(..., help="the caller, e.g. scada or mes")) -> None:
+    """Make a token for one caller of the write API: the token for the caller, its hash for
+    the plant file (`edge.api_tokens`). The token is shown once and stored nowhere."""
+    from edge.northbound.tokens import NAME_PATTERN, new_token, token_hash
+
+    if not NAME_PATTERN.match(name):
+        typer.echo(f"bad caller name {name!r}: letters, digits, '_', '.', '-'", err=True)
+        raise typer.Exit(2)
+    secret = new_token()
+    typer.echo(f"token for {name} (give it to the caller; it is not shown again):\n  {secret}")
+    typer.echo("add to the plant file:")
+    typer.echo(f"  edge:\n    api_tokens:\n      {name}: {token_hash(secret)}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this part's commands to the `edge` command group."""
     app.command("run")(run)
     app.command("status")(status)
+    app.command("token")(token)

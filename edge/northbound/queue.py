@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from config.files import private_file
+
 WhenFull = Literal["drop_oldest", "refuse_new"]
 Synchronous = Literal["OFF", "NORMAL", "FULL"]
 
@@ -92,7 +94,7 @@ class DurableQueue:
         self.when_full = when_full
         self.dropped = Dropped()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # 0600; SQLite gives -wal and -shm the same mode
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             # 16 KiB pages: a poll's batch (tens of KB) spans few overflow pages (new files only)
             self._db.execute("PRAGMA page_size=16384")

@@ -23,6 +23,7 @@ class PressRegister:
     bit: int | None = None
     unit: str | None = None
     writable: bool = False
+    limits: tuple[float, float] | None = None  # write limits (min, max) of a writable number
 
     @property
     def layout(self) -> Layout:
@@ -43,6 +44,8 @@ class PressRegister:
             out["scale"] = self.scale
         if self.writable:
             out["writable"] = True
+        if self.limits is not None:
+            out["limits"] = {"min": self.limits[0], "max": self.limits[1]}
         return out
 
 
@@ -55,7 +58,14 @@ PRESS_MAP: tuple[PressRegister, ...] = (
     PressRegister("temperature", HR, 5, "float32", "temperature", "CDAB", unit="degC"),
     PressRegister("temperature_x10", HR, 7, "int16", "temperature", scale=0.1, unit="degC"),
     PressRegister(
-        "stroke_rate_setpoint", HR, 10, "uint16", "stroke_rate_spm", unit="spm", writable=True
+        "stroke_rate_setpoint",
+        HR,
+        10,
+        "uint16",
+        "stroke_rate_spm",
+        unit="spm",
+        writable=True,
+        limits=(0, 150),
     ),
     PressRegister("total_strokes", HR, 12, "uint64", "total_strokes"),
     PressRegister("energy", HR, 16, "float64", "energy_kwh", "HGFEDCBA", unit="kWh"),

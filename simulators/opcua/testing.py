@@ -92,7 +92,13 @@ def oven_config(port: int, **overrides: Any) -> OpcUaMachineConfig:
 
 OVEN_TAGS: list[dict[str, Any]] = [
     {"name": "temperature", "node_id": "ns=2;s=Oven.Temperature", "unit": "degC"},
-    {"name": "setpoint", "node_id": "ns=2;s=Oven.Setpoint", "unit": "degC", "writable": True},
+    {
+        "name": "setpoint",
+        "node_id": "ns=2;s=Oven.Setpoint",
+        "unit": "degC",
+        "writable": True,
+        "limits": {"min": 0, "max": 300},
+    },
     {"name": "door_open", "node_id": "ns=2;s=Oven.DoorOpen"},
     {"name": "state", "node_id": "ns=2;s=Oven.State"},
     {"name": "batch_count", "node_id": "ns=2;s=Oven.BatchCount"},

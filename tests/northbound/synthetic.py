@@ -85,6 +85,7 @@ def plant(
                 "poll_interval_ms": poll_ms,
                 "tags": [
                     {"name": f"t{i}", "address": i, "type": "float32", "writable": i == 0}
+                    | ({"limits": {"min": -100, "max": 100}} if i == 0 else {})
                     for i in range(tags)
                 ],
             }

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from config.base import Segment, Strict
+from config.security import WriteLimits
 from edge.drivers.base import stale_after_polls
 from edge.drivers.modbus.codec import Layout, order_problem
 
@@ -45,6 +46,7 @@ class ModbusTag(Strict):
     offset: float = 0.0
     unit: str | None = None
     writable: bool = False
+    limits: WriteLimits | None = None  # writes outside are refused (config/security.py)
     deadband: float | None = Field(default=None, ge=0)
     deadband_percent: float | None = Field(default=None, ge=0, le=100)
     max_age_s: float | None = Field(default=None, gt=0, description="heartbeat for unchanged")

@@ -11,9 +11,9 @@ configuration (tags, addressing, limits, unit id) forgets what was learned.
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 
+from config.files import write_private
 from edge.drivers.modbus.config import ModbusDevice
 from edge.drivers.modbus.planner import ReadRequest
 
@@ -56,10 +56,7 @@ class LearnedSplits:
         """Keep that `req` was refused (written at once: the next start reads it)."""
         self.blocks[f"{req.area}:{req.address}+{req.count}"] = [p.tag.name for p in req.tags]
         data = {"fingerprint": self.fingerprint, "blocks": self.blocks}
-        tmp = self.path.with_suffix(".tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-            os.replace(tmp, self.path)
+            write_private(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
         except OSError as exc:
             log.warning("%s: cannot keep the learned read split in %s: %s", req, self.path, exc)

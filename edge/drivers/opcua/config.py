@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 
 from config.base import Segment, Strict
+from config.security import WriteLimits
 from edge.drivers.base import stale_after_polls
 
 
@@ -19,6 +20,7 @@ class OpcUaTag(Strict):
     scale: float = Field(default=1.0, description="value = raw * scale + offset (numbers only)")
     offset: float = 0.0
     writable: bool = False
+    limits: WriteLimits | None = None  # writes outside are refused (config/security.py)
     sampling_interval_ms: float | None = Field(
         default=None, ge=0, description="server-side sampling; none: the publishing interval"
     )

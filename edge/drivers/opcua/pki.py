@@ -13,7 +13,6 @@ applications do with self-signed certificates). Anything else is refused and cop
 
 import hashlib
 import logging
-import os
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from config.files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,7 @@ def write_self_signed(
     )
     key_file.parent.mkdir(parents=True, exist_ok=True)
     cert_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(cert_gen.dump_private_key_as_pem(key))
+    write_private(key_file, cert_gen.dump_private_key_as_pem(key))  # 0600 even when replaced
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.DER))
 
 
