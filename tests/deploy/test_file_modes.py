@@ -13,7 +13,7 @@ from edge.alarms.state import ConditionStateFile
 from edge.drivers.opcua.pki import write_self_signed
 from edge.northbound.queue import DurableQueue
 from historian.stores import EmbeddedStore
-from mes.db import make_engine
+from mes.core.db import make_engine
 
 
 def _mode(path: Path) -> int:
@@ -55,7 +55,7 @@ def test_embedded_historian_store_is_private(tmp_path: Path) -> None:
 def test_mes_sqlite_database_is_private_and_an_open_one_is_closed_to_others(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "mes.db"
+    path = tmp_path / "mes.core.db"
     engine = make_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
         conn.execute(text("create table t (x integer)"))

@@ -15,7 +15,7 @@ from tests.mes.scan_harness import PLANT
 
 
 def test_admin_commands(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/mes.db"
+    url = f"sqlite:///{tmp_path}/mes.core.db"
     config = tmp_path / "plant.yaml"
     config.write_text(yaml.safe_dump({**PLANT, "database": {"url": url}}))
     run = CliRunner().invoke

@@ -25,7 +25,7 @@ def app(
     tmp_path: Path, mosquitto_factory: Callable[..., Mosquitto]
 ) -> Iterator[tuple[TestClient, Engine, dict[str, dict[str, str]]]]:
     broker = mosquitto_factory().start()
-    with running_app(plant_config(f"sqlite:///{tmp_path}/mes.db", broker.url)) as (client, eng):
+    with running_app(plant_config(f"sqlite:///{tmp_path}/mes.core.db", broker.url)) as (client, eng):
         add_user(eng, "boss", "supervisor", "boss-password-1")
         add_user(eng, "qa", "quality", "qa-password-1")
         tokens = {}
