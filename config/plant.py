@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field, SecretStr
 
 from config.alarms import AlarmDefinition, AlarmSettings
 from config.base import Segment, Strict
+from config.security import MesSecurity
 from edge.drivers.modbus.config import ModbusDevice
 from edge.drivers.opcua.config import OpcUaDevice
 
@@ -233,6 +234,7 @@ class Mes(Strict):
     outbox_keep_days: float = Field(
         default=30.0, gt=0, description="published outbox rows are deleted after this"
     )
+    security: MesSecurity = MesSecurity()
 
 
 Device = Annotated[ModbusDevice | OpcUaDevice, Field(discriminator="driver")]

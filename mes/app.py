@@ -21,8 +21,11 @@ from config.plant import PlantConfig
 from mes.alarms import routes as alarm_routes
 from mes.api import health
 from mes.api.deps import MesServices
+from mes.api.exposure import install_docs
+from mes.api.limits import install_limits
 from mes.api.problems import install_problem_handlers
 from mes.auth import routes as auth_routes
+from mes.auth.gate import LoginGate
 from mes.auth.service import Authenticator, Passwords, bootstrap_admin
 from mes.orders import routes as order_routes
 from mes.production import routes as genealogy_routes
@@ -56,7 +59,7 @@ class Runtime(Protocol):
 
 
 def build_services(cfg: PlantConfig, engine: Engine) -> MesServices:
-    passwords = Passwords()
+    passwords = Passwords(cfg.mes.security.password_min_length)
     secret = cfg.mes.bootstrap_admin_password
     with Session(engine) as session:
         try:
@@ -84,6 +87,7 @@ def build_services(cfg: PlantConfig, engine: Engine) -> MesServices:
         handler=handler,
         writer=writer,
         prefixes=prefixes,
+        logins=LoginGate(cfg.mes.security.login),
     )
 
 
@@ -112,8 +116,13 @@ def create_app(runtime: Runtime) -> FastAPI:
         version="1.0.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, as mes.security says
+        redoc_url=None,
+        openapi_url=None,
     )
     install_problem_handlers(app)
+    install_limits(app, runtime.cfg.mes.security)
+    install_docs(app)
     _add_routes(
         app,
         health.router,

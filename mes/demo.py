@@ -171,6 +171,10 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
             "SHOPFLOOR_MES__BOOTSTRAP_ADMIN_PASSWORD": os.environ.get(
                 "SHOPFLOOR_MES__BOOTSTRAP_ADMIN_PASSWORD", "demo-admin"
             ),
+            # the demo keeps API docs and metrics open (a plant sets them off or authenticated)
+            "SHOPFLOOR_MES__SECURITY__DOCS": "open",
+            "SHOPFLOOR_MES__SECURITY__OPENAPI": "open",
+            "SHOPFLOOR_MES__SECURITY__METRICS": "open",
         }
         api = f"http://{cfg.mes.bind}:{cfg.mes.port}"
         if _port_open(cfg.mes.port):

@@ -35,6 +35,7 @@ def serve(
 
     from config.loader import ConfigError, load_plant
     from config.logs import setup_logging
+    from mes.api.server import server_options
     from mes.app import create_app
     from mes.runtime import MesRuntime
     from uns.client import BrokerUnreachable, probe_protocol
@@ -63,6 +64,7 @@ def serve(
             log_level=log_level.lower(),
             log_config=None,  # uvicorn logs through our JSON handler
             timeout_graceful_shutdown=10,
+            **server_options(cfg.mes.security),  # bounded heads, bodies, connections
         )
     )
     # uvicorn shuts down gracefully on SIGTERM/SIGINT (lifespan: runtime.stop), then re-raises

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from mes.alarms import lifecycle as lc
+from mes.alarms.authority import AlarmRefused, check_scope, check_shelve_minutes
 from mes.alarms.health import ActiveAlarm, RaiseRecord, health
 from mes.alarms.models import AlarmCurrent, AlarmJournal
 from mes.alarms.runtime import AlarmRuntime
@@ -278,18 +279,40 @@ def _act(request: Request, session: Session, alarm: str, event: lc.Event) -> Ala
     return AlarmView.of(row)
 
 
+def _may_act(session: Session, who: Principal, alarm: str) -> AlarmCurrent:
+    """The alarm's row, once `who` may act on it (a station only on its workstation's)."""
+    row = session.get(AlarmCurrent, alarm)
+    if row is None:
+        raise Problem(404, "UNKNOWN_ALARM", f"no alarm {alarm!r}")
+    try:
+        check_scope(who, alarm, row.workstation)
+    except AlarmRefused as exc:
+        raise Problem(403, "FORBIDDEN", str(exc)) from None
+    return row
+
+
 @router.post("/{alarm}/ack", summary="Acknowledge (who and a comment)")
 def acknowledge(
     alarm: str, body: AckBody, who: Acker, session: SessionDep, request: Request
 ) -> AlarmView:
+    _may_act(session, who, alarm)
     event = lc.Acknowledge(_actor(who), datetime.now(UTC), body.comment)
     return _act(request, session, alarm, event)
 
 
-@router.post("/{alarm}/shelve", summary="Shelve for a while, with a reason")
+@router.post(
+    "/{alarm}/shelve",
+    summary="Shelve for a while, with a reason (supervisor; priority caps the time)",
+)
 def shelve(
-    alarm: str, body: ShelveBody, who: Acker, session: SessionDep, request: Request
+    alarm: str, body: ShelveBody, who: Admin, session: SessionDep, request: Request
 ) -> AlarmView:
+    row = _may_act(session, who, alarm)
+    limits = request.app.state.services.cfg.alarm_settings.max_shelve_minutes
+    try:
+        check_shelve_minutes(alarm, row.priority, body.minutes, limits)
+    except AlarmRefused as exc:
+        raise Problem(422, "SHELVE_TOO_LONG", str(exc)) from None
     now = datetime.now(UTC)
     event = lc.Shelve(_actor(who), now, now + timedelta(minutes=body.minutes), body.reason)
     return _act(request, session, alarm, event)
@@ -297,6 +320,7 @@ def shelve(
 
 @router.post("/{alarm}/unshelve", summary="Unshelve before the time runs out")
 def unshelve(alarm: str, who: Acker, session: SessionDep, request: Request) -> AlarmView:
+    _may_act(session, who, alarm)
     return _act(request, session, alarm, lc.Unshelve(datetime.now(UTC), _actor(who)))
 
 

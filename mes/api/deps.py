@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from config.plant import PlantConfig
 from mes.api.problems import Problem
+from mes.auth.gate import LoginGate
 from mes.auth.roles import Permission, Principal
 from mes.auth.service import Authenticator, AuthError, Passwords
 from mes.reporting.grammar import Prefixes
@@ -38,6 +39,7 @@ class MesServices:
     handler: StationHandler
     writer: ScanWriter
     prefixes: Prefixes
+    logins: LoginGate
 
     @cached_property
     def stations(self) -> frozenset[str]:

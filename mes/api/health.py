@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
+from mes.api.exposure import exposed
 from mes.api.problems import Problem
 
 router = APIRouter(tags=["health"])
@@ -42,6 +43,7 @@ class _WriterStats(Collector):
     "/metrics",
     response_class=PlainTextResponse,
     summary="Prometheus metrics of this MES process (scan writer)",
+    dependencies=[exposed("metrics")],
 )
 def metrics(request: Request) -> PlainTextResponse:
     services = getattr(request.app.state, "services", None)

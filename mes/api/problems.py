@@ -47,6 +47,13 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+def max_errors(request: Request) -> int:
+    """How many validation errors a 422 lists (`mes.security.max_validation_errors`)."""
+    services = getattr(request.app.state, "services", None)
+    cfg = getattr(services, "cfg", None)
+    return cfg.mes.security.max_validation_errors if cfg is not None else 20
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
@@ -70,12 +77,18 @@ def install_problem_handlers(app: FastAPI) -> None:
         return resp
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        every = exc.errors()
+        shown = max_errors(request)  # a million bad keys must not echo a million errors
         errors = [
-            {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()
+            {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in every[:shown]
         ]
         detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5])
-        return problem_response(422, "INVALID_REQUEST", detail, errors=errors)
+        if len(every) > shown:
+            detail += f" (and {len(every) - shown} more errors)"
+        return problem_response(
+            422, "INVALID_REQUEST", detail, errors=errors, error_count=len(every)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -98,11 +98,11 @@ def raised(ts: int) -> dict[str, Any]:
     }
 
 
-def raise_in_mes(runtime: Any, engine: Any) -> None:
+def raise_in_mes(runtime: Any, engine: Any, alarm: str = ALARM, priority: str = "critical") -> None:
     """A raise applied straight to the service (as the consumer would)."""
     ts = int(datetime.now(UTC).timestamp() * 1000)
     ev = ConditionEvent(
-        ALARM,
+        alarm,
         "oven-01",
         "temperature",
         Condition.RAISED,
@@ -111,7 +111,7 @@ def raise_in_mes(runtime: Any, engine: Any) -> None:
         210.0,
         200.0,
         "good",
-        "critical",
+        priority,
         "hot",
     )
     with Session(engine) as s:

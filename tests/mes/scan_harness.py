@@ -20,7 +20,12 @@ PLANT: dict[str, Any] = {
         "site": "plant1",
         "areas": [{"name": "stamping", "lines": [{"name": "line1", "cells": [{"name": "c1"}]}]}],
     },
-    "mes": {"debounce_s": 2.0, "bootstrap_admin_password": "admin-secret-1"},
+    "mes": {
+        "debounce_s": 2.0,
+        "bootstrap_admin_password": "admin-secret-1",
+        # the tests read the schema and metrics without a token (the default is authenticated)
+        "security": {"openapi": "open", "metrics": "open"},
+    },
     "workstations": [
         {"id": "ws-10", "path": "stamping/line1/c1", "work_centre": "STAMP"},
         {"id": "ws-20", "path": "stamping/line1/c1", "work_centre": "PRESS"},
