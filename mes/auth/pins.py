@@ -61,3 +61,28 @@ class PinLockout:
     def succeeded(self, badge: str) -> None:
         with self._lock:
             self._throttle.succeeded(badge)
+
+
+class PinRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+#: Wrong PINs per badge in this process.
+LOCKOUT = PinLockout()
+
+
+def check_operator_pin(badge: str, pin_hash: str | None, pin: str | None) -> None:
+    """PinRefused unless the operator has no PIN or `pin` is theirs (and not locked out)."""
+    if pin_hash is None:
+        return
+    if pin is None:
+        raise PinRefused("PIN_REQUIRED", f"Badge {badge} needs its PIN: scan EMP:{badge}:<PIN>")
+    wait = LOCKOUT.locked_for(badge)
+    if wait > 0:
+        raise PinRefused("PIN_LOCKED", f"Too many wrong PINs for {badge}: retry in {wait:.0f} s")
+    if not verify_pin(pin, pin_hash):
+        LOCKOUT.failed(badge)
+        raise PinRefused("WRONG_PIN", f"Wrong PIN for badge {badge}")
+    LOCKOUT.succeeded(badge)

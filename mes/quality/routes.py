@@ -15,7 +15,13 @@ from mes.auth.roles import Permission, Principal
 from mes.quality.holds import Disposition, IllegalTransition, NotPermitted, Target, TargetKind
 from mes.quality.holds_service import HoldNotFound, place_hold, release_hold
 from mes.quality.inspection import InspectionError, InspectionPlan
-from mes.quality.inspection_service import PlanNotFound, record_inspection, save_plan
+from mes.quality.inspection_service import (
+    InspectionRefused,
+    PlanNotFound,
+    check_scope,
+    record_inspection,
+    save_plan,
+)
 from mes.quality.models import HoldRecord, Nonconformance
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
@@ -184,6 +190,10 @@ def inspect(
 ) -> InspectionView:
     if not (who.can(Permission.REPORT) or who.can(Permission.HOLD_PLACE)):
         raise Problem(403, "FORBIDDEN", f"role {who.role.value!r} may not record inspections")
+    try:
+        check_scope(session, who.station, body.work_order, body.operation, body.lot)
+    except InspectionRefused as exc:
+        raise Problem(exc.status, exc.code, str(exc)) from None
     try:
         rec, _outcome, nc = record_inspection(
             session, body.work_order, body.operation, body.lot, body.results, who.name

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from mes import audit, journal
 from mes.auth.models import Operator
+from mes.auth.pins import PinRefused, check_operator_pin
 from mes.auth.roles import Principal
 from mes.masterdata.models import Workstation
 from mes.reporting import production
@@ -229,12 +230,13 @@ class StationHandler:
             raise Refusal("UNKNOWN_BARCODE", f"Unknown barcode: {action.why}")
         if isinstance(action, BadgeScan):
             logged = session.get(StationLogin, (req.station, action.badge))
-            action = OperatorLogout(action.badge) if logged else OperatorLogin(action.badge)
+            badge, pin = action.badge, action.pin
+            action = OperatorLogout(badge) if logged else OperatorLogin(badge, pin=pin)
         if isinstance(action, CommandScan) and action.command is Command.LOGOUT:
             action = OperatorLogout(None)
         if isinstance(action, OperatorLogin):
             session.info.get("station_operators", {}).pop(req.station, None)
-            message = self._login(session, req.station, action.badge)
+            message = self._login(session, req.station, action.badge, action.pin)
             audit.record(
                 session,
                 req.actor.label[:64],
@@ -297,10 +299,14 @@ class StationHandler:
         return production.Job(state.work_order, state.operation)
 
     @staticmethod
-    def _login(session: Session, station: str, badge: str) -> str:
+    def _login(session: Session, station: str, badge: str, pin: str | None = None) -> str:
         op = session.get(Operator, badge)
         if op is None or not op.active:
             raise Refusal("UNKNOWN_OPERATOR", f"Badge {badge} belongs to no active operator")
+        try:
+            check_operator_pin(badge, op.pin_hash, pin)
+        except PinRefused as exc:
+            raise Refusal(exc.code, str(exc)) from None
         if session.get(StationLogin, (station, badge)) is None:
             session.add(StationLogin(station=station, badge=badge))
         return f"{op.name} logged in at {station}"
