@@ -52,9 +52,12 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 for name, value in COMMON:
                     headers.setdefault(name, value)
-                headers.setdefault(
-                    "Content-Security-Policy", csp_for(path, headers.get("content-type", ""))
-                )
+                own = headers.get("content-security-policy")
+                if own is None:
+                    csp = csp_for(path, headers.get("content-type", ""))
+                    headers["Content-Security-Policy"] = csp
+                elif "frame-ancestors" not in own:  # a page's own policy: never framed
+                    headers["Content-Security-Policy"] = f"{own}; frame-ancestors 'none'"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
