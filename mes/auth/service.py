@@ -197,7 +197,7 @@ def list_tokens(session: Session, kind: str | None = None, active: bool = True) 
 
 
 def _expired(row: ApiToken, now: datetime) -> bool:
-    expires = _aware(row.expires_at)
+    expires = aware(row.expires_at)
     return expires is not None and expires <= now
 
 
@@ -217,7 +217,7 @@ def rotate_token(
         raise AdminError(f"token {tid} is a login session or revoked: it cannot be rotated")
     if grace_minutes > 0:
         end = datetime.now(UTC) + timedelta(minutes=grace_minutes)
-        old_end = _aware(old.expires_at)
+        old_end = aware(old.expires_at)
         old.expires_at = end if old_end is None else min(old_end, end)
     else:
         old.revoked, old.revoked_at = True, datetime.now(UTC)
@@ -295,7 +295,7 @@ class Authenticator:
             row = session.get(ApiToken, digest)
         if row is None or row.revoked:
             raise AuthError("unknown or revoked token")
-        expires = _aware(row.expires_at)
+        expires = aware(row.expires_at)
         if expires is not None and expires <= datetime.now(UTC):
             raise AuthError("token expired: log in again")
         principal = Principal(
@@ -319,7 +319,7 @@ class Authenticator:
             self._cache.clear()
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)  # SQLite hands back naive UTC

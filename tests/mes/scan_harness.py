@@ -112,8 +112,9 @@ def make_test_engine(url: str) -> Engine:
 
 
 @contextmanager
-def served(cfg: PlantConfig) -> Iterator[tuple[str, Engine]]:
-    """The app on a real uvicorn server in this process; yields (base URL, engine)."""
+def served(cfg: PlantConfig, **options: Any) -> Iterator[tuple[str, Engine]]:
+    """The app on a real uvicorn server in this process (`options`: more uvicorn.Config
+    options, e.g. mes.api.server.server_options); yields (base URL, engine)."""
     import socket
     import threading
 
@@ -128,7 +129,7 @@ def served(cfg: PlantConfig) -> Iterator[tuple[str, Engine]]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning", **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_for(lambda: server.started or not thread.is_alive(), 30, "uvicorn to start")

@@ -3,21 +3,17 @@ over real HTTP, on the TestClient and on a real uvicorn with the options of `mes
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from config.plant import PlantConfig
 from mes.api.server import server_options
-from tests.mes.scan_harness import admin_token, bearer, make_runtime, plant_config, running_app
+from tests.mes.scan_harness import admin_token, bearer, plant_config, running_app, served
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
 
@@ -109,29 +105,6 @@ def test_docs_schema_and_metrics_follow_the_config(tmp_path: Path, mosquitto: Mo
         assert client.get("/metrics").status_code == 404
 
 
-@contextmanager
-def serve(cfg: PlantConfig) -> Iterator[tuple[str, int]]:
-    """The app on uvicorn with the options `mes serve` uses."""
-    from mes.app import create_app
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    options: dict[str, Any] = server_options(cfg.mes.security)
-    config = uvicorn.Config(create_app(make_runtime(cfg)), log_level="warning", **options)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started or not thread.is_alive(), 30, "uvicorn to start")
-    try:
-        yield f"http://127.0.0.1:{port}", port
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        sock.close()
-
-
 def _closed(conn: socket.socket) -> bytes | None:
     """What the server sent before closing; None while the connection is still open."""
     conn.settimeout(0.05)
@@ -145,7 +118,8 @@ def _closed(conn: socket.socket) -> bytes | None:
 def test_slow_heads_and_slow_bodies_are_cut_off(tmp_path: Path, mosquitto: Mosquitto) -> None:
     security = {"header_timeout_s": 1.0, "body_timeout_s": 1.0, "max_header_bytes": 2048}
     cfg = plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url, security=security)
-    with serve(cfg) as (base, port):
+    with served(cfg, **server_options(cfg.mes.security)) as (base, _):
+        port = int(base.rsplit(":", 1)[1])
         slow_heads = []
         for _ in range(20):
             s = socket.create_connection(("127.0.0.1", port))
