@@ -26,6 +26,11 @@ class LoginGate:
         self._waiting = 0
         self._lock = threading.Lock()
 
+    @property
+    def waiting(self) -> int:
+        """Logins running or waiting for a hash thread."""
+        return self._waiting
+
     async def run(self, work: Callable[[], T]) -> T:
         with self._lock:
             if self._waiting >= self._queue_limit:

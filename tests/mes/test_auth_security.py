@@ -247,3 +247,36 @@ def test_wrong_pins_lock_the_badge() -> None:
         check_operator_pin("E-LOCK", stored, "2468")
     assert refused.value.code == "PIN_LOCKED"
     LOCKOUT.succeeded("E-LOCK")
+
+
+async def test_login_work_waits_for_its_own_threads_and_overflow_is_busy() -> None:
+    """Password checks run on `hash_workers` threads; more than `hash_queue` waiting: busy."""
+    import asyncio
+    import threading
+
+    from mes.auth.gate import LoginBusy, LoginGate
+
+    gate = LoginGate(Settings(hash_workers=1, hash_queue=2))
+    release = threading.Event()
+    names: list[str] = []
+
+    def work() -> str:
+        names.append(threading.current_thread().name)
+        release.wait(10)
+        return "checked"
+
+    first = asyncio.create_task(gate.run(work))
+    second = asyncio.create_task(gate.run(work))
+
+    async def both_queued() -> None:
+        while gate.waiting < 2:
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(both_queued(), 5)  # the first running, the second waiting
+    with pytest.raises(LoginBusy):
+        await gate.run(work)
+    release.set()
+    assert await asyncio.gather(first, second) == ["checked", "checked"]
+    assert set(names) == {names[0]}
+    assert names[0].startswith("login")
+    gate.close()
