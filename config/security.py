@@ -60,6 +60,9 @@ class MesSecurity(Strict):
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="largest request head")
     login: LoginThrottle = LoginThrottle()
     password_min_length: int = Field(default=10, ge=8, le=64)
+    session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 7, description="login tokens last this"
+    )
     station_token_days: float | None = Field(
         default=365.0, gt=0, description="station tokens expire after this (null: never)"
     )

@@ -179,7 +179,10 @@ def _check_login(services: MesServices, body: LoginIn, address: str) -> TokenOut
     """On a login thread: check the password, audit the outcome (never the password)."""
     with Session(services.engine) as session:
         try:
-            token, row = service.login(session, services.passwords, body.username, body.password)
+            hours = services.cfg.mes.security.session_hours
+            token, row = service.login(
+                session, services.passwords, body.username, body.password, hours
+            )
         except service.AuthError:
             audit.record(
                 session,

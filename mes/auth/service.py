@@ -92,7 +92,9 @@ def bootstrap_admin(session: Session, passwords: Passwords, password: str | None
     return True
 
 
-def login(session: Session, passwords: Passwords, username: str, pw: str) -> tuple[str, ApiToken]:
+def login(
+    session: Session, passwords: Passwords, username: str, pw: str, hours: float = SESSION_HOURS
+) -> tuple[str, ApiToken]:
     user = session.get(User, username)
     ok = passwords.verify(pw, user.password_hash if user else None)
     if user is None or not ok or not user.active:
@@ -103,7 +105,7 @@ def login(session: Session, passwords: Passwords, username: str, pw: str) -> tup
         kind="user",
         subject=user.username,
         role=user.role,
-        expires_at=datetime.now(UTC) + timedelta(hours=SESSION_HOURS),
+        expires_at=datetime.now(UTC) + timedelta(hours=hours),
     )
     session.add(row)
     return token, row

@@ -168,15 +168,18 @@ ScanIntent = (
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _PIN = re.compile(r"^\d{4,12}$")
+_BAD_PIN = "the PIN after badge"
 
 
-def without_pin(text: str, p: Prefixes) -> str:
-    """The scanned text as logs may keep it: the PIN of `EMP:<badge>:<pin>` masked."""
-    body = text.strip()
-    if body.upper().startswith(p.employee.upper()) and body.count(":") > p.employee.count(":"):
-        head, _, _pin = body.rpartition(":")
-        return f"{head}:****"
-    return text
+def without_pin(text: str, intent: "ScanIntent") -> str:
+    """The scanned text as logs may keep it: a PIN after the badge (`EMP:<badge>:<pin>`, also
+    a malformed one) masked."""
+    pin = intent.pin if isinstance(intent, BadgeScan) else None
+    if pin is None and not (isinstance(intent, Unrecognised) and intent.why.startswith(_BAD_PIN)):
+        return text
+    head, sep, tail = text.rpartition(":")
+    rest = tail.lstrip("0123456789")
+    return f"{head}{sep}****{rest}" if sep else text
 
 
 _WORK_ORDER = re.compile(
@@ -211,7 +214,7 @@ def _prefixed(text: str, p: Prefixes) -> ScanIntent | None:
         if not _CODE.match(badge):
             return Unrecognised(f"badge {_shorten(badge)!r} is not a badge number")
         if sep and not _PIN.match(pin):
-            return Unrecognised(f"the PIN after badge {badge} is not 4 to 12 digits")
+            return Unrecognised(f"{_BAD_PIN} {badge} is not 4 to 12 digits")
         return BadgeScan(badge, pin=pin or None)
     if upper.startswith(p.work_order.upper()):
         m = _WORK_ORDER.match(text[len(p.work_order) :].strip())

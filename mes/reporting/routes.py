@@ -96,8 +96,8 @@ async def post_scan(
     request = StationRequest(
         station=station,
         event_id=body.event_id,
-        action=parse_scan(body.code, services.prefixes),
-        code=loggable(without_pin(body.code, services.prefixes)),
+        action=(intent := parse_scan(body.code, services.prefixes)),
+        code=loggable(without_pin(body.code, intent)),
         actor=who,
         source="scan",
         scanned_at=body.scanned_at,
