@@ -1,7 +1,6 @@
 """Security headers on every answer: pages may not be framed (clickjacking), load only their own
 scripts, and leak no referrer; API answers forbid everything a browser could do with them."""
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: The station page: its own script, its inline <style>, fetches to the MES itself.
@@ -22,11 +21,12 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_PATHS = ("/docs", "/redoc")
 
 COMMON = (
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
-    ("X-Frame-Options", "DENY"),
-    ("Cross-Origin-Opener-Policy", "same-origin"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
 )
+_CSP = b"content-security-policy"
 
 
 def csp_for(path: str, content_type: str) -> str:
@@ -38,6 +38,8 @@ def csp_for(path: str, content_type: str) -> str:
 
 
 class SecurityHeaders:
+    """Adds the headers a response does not set itself (raw ASGI: this runs on every scan)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -49,15 +51,19 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in COMMON:
-                    headers.setdefault(name, value)
-                own = headers.get("content-security-policy")
-                if own is None:
-                    csp = csp_for(path, headers.get("content-type", ""))
-                    headers["Content-Security-Policy"] = csp
-                elif "frame-ancestors" not in own:  # a page's own policy: never framed
-                    headers["Content-Security-Policy"] = f"{own}; frame-ancestors 'none'"
+                message["headers"] = _with_security(path, list(message.get("headers", ())))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _with_security(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    own = {name.lower(): i for i, (name, _) in enumerate(headers)}
+    headers.extend(h for h in COMMON if h[0] not in own)
+    at = own.get(_CSP)
+    if at is None:
+        kind = headers[own[b"content-type"]][1] if b"content-type" in own else b""
+        headers.append((_CSP, csp_for(path, kind.decode("latin-1")).encode()))
+    elif b"frame-ancestors" not in headers[at][1]:  # a page's own policy: never framed
+        headers[at] = (_CSP, headers[at][1] + b"; frame-ancestors 'none'")
+    return headers
