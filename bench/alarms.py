@@ -208,7 +208,7 @@ def mes_part(flood: int, workdir: Path) -> None:
     print(f"mes: a flood of {flood} conditions raised within 1 s")
     broker = Mosquitto(workdir / "mosquitto").start()
     sink = WebhookSink()
-    cfg = mes_plant(f"sqlite:///{workdir}/mes.core.db", broker.url, sink.url)
+    cfg = mes_plant(f"sqlite:///{workdir}/mes.db", broker.url, sink.url)
     col = Collector(broker.url, NS.alarms, client_id="bench-mes-alarms")
     try:
         with running_app(cfg) as (client, engine):

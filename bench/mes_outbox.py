@@ -144,7 +144,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         broker = Mosquitto(Path(tmp) / "mosquitto", persistence=False).start()
         try:
-            run("sqlite", f"sqlite:///{tmp}/mes.core.db", broker, args.reports)
+            run("sqlite", f"sqlite:///{tmp}/mes.db", broker, args.reports)
             pg = Postgres(Path(tmp) / "pg")
             url = pg.create_database()
             try:

@@ -52,6 +52,7 @@ def plant(
             "shifts": {"ends": []},
             "scan_writer_lanes": lanes,
             "scan_group_delay_ms": delay_ms,
+            "security": {"metrics": "open"},  # read below without a token
         },
         "workstations": [
             {"id": f"ws-{i:03d}", "path": "a/l/c", "work_centre": "PRESS"}

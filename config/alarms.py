@@ -225,3 +225,7 @@ class AlarmSettings(Strict):
     smtp: Smtp | None = None
     escalation: Escalation = Escalation()
     check_interval_s: float = Field(default=5.0, gt=0, description="shelving and escalation")
+    max_shelve_minutes: dict[Priority, float] = Field(
+        default={"critical": 30, "high": 120, "medium": 480, "low": 1440},
+        description="longest shelving per priority (supervisors only shelve)",
+    )

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field, SecretStr, create_model
 
 from config.alarms import AlarmDefinition, AlarmSettings
 from config.base import Segment, Strict
-from config.security import ServerTls, TokenHash
+from config.security import MesSecurity, ServerTls, TokenHash
 from edge.drivers.base import DeviceConfig
 from edge.drivers.registry import DriverRegistry, built_in
 
@@ -239,6 +239,7 @@ class Mes(Strict):
     outbox_keep_days: float = Field(
         default=30.0, gt=0, description="published outbox rows are deleted after this"
     )
+    security: MesSecurity = MesSecurity()
 
 
 if TYPE_CHECKING:

@@ -21,6 +21,8 @@ from sqlalchemy.engine import Engine
 from config.plant import PlantConfig
 from mes.alarms import routes as alarm_routes
 from mes.api import health
+from mes.api.exposure import install_docs
+from mes.api.limits import install_limits
 from mes.api.problems import document_problems, install_problem_handlers
 from mes.auth import routes as auth_routes
 from mes.orders import routes as order_routes
@@ -87,8 +89,13 @@ def create_app(runtime: Runtime) -> FastAPI:
         version="1.0.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, as mes.security says
+        redoc_url=None,
+        openapi_url=None,
     )
     install_problem_handlers(app)
+    install_limits(app, runtime.cfg.mes.security)
+    install_docs(app)
     _add_routes(
         app,
         health.router,

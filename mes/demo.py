@@ -265,6 +265,10 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
             "SHOPFLOOR_EDGE__STATE_DIR": str(demo.workdir / "edge"),
             "SHOPFLOOR_EDGE__QUEUE__PATH": str(demo.workdir / "edge-queue.sqlite"),
             ADMIN_PASSWORD_ENV: given_password or kept.admin_password or "",
+            # the demo keeps API docs and metrics open (a plant sets them off or authenticated)
+            "SHOPFLOOR_MES__SECURITY__DOCS": "open",
+            "SHOPFLOOR_MES__SECURITY__OPENAPI": "open",
+            "SHOPFLOOR_MES__SECURITY__METRICS": "open",
         }
         api = f"http://{cfg.mes.bind}:{cfg.mes.port}"
         if _port_open(cfg.mes.port):

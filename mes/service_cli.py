@@ -36,6 +36,7 @@ def serve(
 
     from config.loader import ConfigError, load_plant
     from config.logs import setup_logging
+    from mes.api.server import server_options
     from mes.app import create_app
     from mes.runtime import MesRuntime
     from uns.client import BrokerUnreachable, probe_protocol
@@ -71,6 +72,7 @@ def serve(
             timeout_graceful_shutdown=10,
             ssl_certfile=cfg.mes.tls.certfile if cfg.mes.tls else None,
             ssl_keyfile=cfg.mes.tls.keyfile if cfg.mes.tls else None,
+            **server_options(cfg.mes.security),  # bounded heads, bodies, connections
         )
     )
     # uvicorn shuts down gracefully on SIGTERM/SIGINT (lifespan: runtime.stop), then re-raises

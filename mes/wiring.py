@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from config.plant import PlantConfig
 from mes.alarms.runtime import AlarmRuntime
+from mes.auth.gate import LoginGate
 from mes.auth.service import Authenticator, Passwords, bootstrap_admin
 from mes.core.db import make_engine
 from mes.migrations.run import upgrade_head
@@ -28,6 +29,7 @@ from mes.quality.policy import QualityHolds
 from mes.reporting.grammar import Prefixes
 from mes.reporting.handler import StationHandler
 from mes.reporting.jobs import JobActions
+from mes.reporting.models import StationState
 from mes.reporting.writer import ScanWriter
 
 
@@ -72,10 +74,16 @@ class MesServices:
     writer: ScanWriter
     prefixes: Prefixes
     alarms: AlarmRuntime
+    logins: LoginGate
 
     @cached_property
     def stations(self) -> frozenset[str]:
         return frozenset(w.id for w in self.cfg.workstations)
+
+    def selected_job(self, session: Session, station: str) -> tuple[str | None, str | None]:
+        """The work order and operation selected at `station` (None, None when none)."""
+        state = session.get(StationState, station)
+        return (state.work_order, state.operation) if state else (None, None)
 
     def start(self, scheduler: BaseScheduler) -> None:
         """Start the writer and the alarm services; periodic jobs go on the process's one
@@ -96,7 +104,7 @@ def build_services(
 ) -> MesServices:
     """Build (not start) the services; `after_commit` wakes the outbox relay after each scan
     batch."""
-    passwords = Passwords()
+    passwords = Passwords(cfg.mes.security.password_min_length)
     secret = cfg.mes.bootstrap_admin_password
     with Session(engine) as session:
         try:
@@ -128,4 +136,5 @@ def build_services(
         writer=writer,
         prefixes=prefixes,
         alarms=AlarmRuntime(cfg, engine),
+        logins=LoginGate(cfg.mes.security.login),
     )

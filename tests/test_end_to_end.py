@@ -33,7 +33,7 @@ def _plant(tmp: Path, broker: str, store: str, modbus_port: int, mes_port: int) 
     plant["plant"]["site"] = f"e2e{uuid.uuid4().hex[:6]}"
     plant["broker"] = {"url": broker}
     plant["historian"] = {"url": store, "flush_interval_ms": 100}
-    plant["database"] = {"url": f"sqlite:///{tmp / 'mes.core.db'}"}
+    plant["database"] = {"url": f"sqlite:///{tmp / 'mes.db'}"}
     plant["edge"] = {
         "agent_id": "edge-e2e",
         "state_dir": str(tmp / "edge"),

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from mes.alarms import lifecycle as lc
+from mes.alarms.authority import AlarmRefused, check_scope, check_shelve_minutes
 from mes.alarms.health import ActiveAlarm, RaiseRecord, health
 from mes.alarms.models import AlarmCurrent, AlarmJournal
 from mes.alarms.runtime import AlarmRuntime
@@ -276,18 +277,41 @@ def _act(request: Request, session: Session, alarm: str, event: lc.Event) -> Ala
     return AlarmView.of(row)
 
 
+def _may_act(session: Session, who: Principal, alarm: str) -> AlarmCurrent:
+    """The alarm's row, once `who` may act on it (a station only on its workstation's)."""
+    row = session.get(AlarmCurrent, alarm)
+    if row is None:
+        raise Problem(404, "UNKNOWN_ALARM", f"no alarm {alarm!r}")
+    try:
+        check_scope(who, alarm, row.workstation)
+    except AlarmRefused as exc:
+        raise Problem(403, "FORBIDDEN", str(exc)) from None
+    return row
+
+
 @router.post("/{alarm}/ack", summary="Acknowledge (who and a comment)", responses=_ACT)
 def acknowledge(
     alarm: Text, body: AckBody, who: Acker, session: SessionDep, request: Request
 ) -> AlarmView:
+    _may_act(session, who, alarm)
     event = lc.Acknowledge(_actor(who), datetime.now(UTC), body.comment)
     return _act(request, session, alarm, event)
 
 
-@router.post("/{alarm}/shelve", summary="Shelve for a while, with a reason", responses=_ACT)
+@router.post(
+    "/{alarm}/shelve",
+    summary="Shelve for a while, with a reason (supervisor; priority caps the time)",
+    responses={**_ACT, **refusals("SHELVE_TOO_LONG")},
+)
 def shelve(
-    alarm: Text, body: ShelveBody, who: Acker, session: SessionDep, request: Request
+    alarm: Text, body: ShelveBody, who: Admin, session: SessionDep, request: Request
 ) -> AlarmView:
+    row = _may_act(session, who, alarm)
+    limits = request.app.state.services.cfg.alarm_settings.max_shelve_minutes
+    try:
+        check_shelve_minutes(alarm, row.priority, body.minutes, limits)
+    except AlarmRefused as exc:
+        raise Problem(422, "SHELVE_TOO_LONG", str(exc)) from None
     now = datetime.now(UTC)
     event = lc.Shelve(_actor(who), now, now + timedelta(minutes=body.minutes), body.reason)
     return _act(request, session, alarm, event)
@@ -295,6 +319,7 @@ def shelve(
 
 @router.post("/{alarm}/unshelve", summary="Unshelve before the time runs out", responses=_ACT)
 def unshelve(alarm: Text, who: Acker, session: SessionDep, request: Request) -> AlarmView:
+    _may_act(session, who, alarm)
     return _act(request, session, alarm, lc.Unshelve(datetime.now(UTC), _actor(who)))
 
 

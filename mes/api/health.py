@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
+from mes.api.exposure import exposed
 from mes.api.problems import Problem, refusals
 
 router = APIRouter(tags=["health"])
@@ -47,6 +48,7 @@ class _WriterStats(Collector):
     response_class=PlainTextResponse,
     summary="Prometheus metrics of this MES process (scan writer)",
     responses=refusals("NOT_READY"),
+    dependencies=[exposed("metrics")],
 )
 def metrics(request: Request) -> PlainTextResponse:
     services = getattr(request.app.state, "services", None)

@@ -67,6 +67,10 @@ CODES: dict[str, tuple[int, str]] = {
     "UNKNOWN_HOLD": (404, "no hold with this id"),
     "UNKNOWN_ALARM": (404, "no alarm with this name"),
     "NO_INSPECTION_PLAN": (404, "the operation has no inspection plan"),
+    "UNKNOWN_LOT": (404, "no lot or serial with this id"),
+    "NOT_THIS_STATIONS_JOB": (403, "a station inspects only the job it has selected"),
+    "LOT_NOT_IN_JOB": (403, "the lot was neither made nor consumed by the station's job"),
+    "SHELVE_TOO_LONG": (422, "longer than the alarm's priority allows"),
     "WORK_ORDER_NOT_FOUND": (404, "no such work order"),
     "LOT_NOT_FOUND": (404, "no lot or serial with this code"),
     "METHOD_NOT_ALLOWED": (405, "not a method of this path (see Allow)"),
@@ -212,6 +216,13 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+def max_errors(request: Request) -> int:
+    """How many validation errors a 422 lists (`mes.security.max_validation_errors`)."""
+    services = getattr(request.app.state, "services", None)
+    cfg = getattr(services, "cfg", None)
+    return cfg.mes.security.max_validation_errors if cfg is not None else 20
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
@@ -238,12 +249,18 @@ def install_problem_handlers(app: FastAPI) -> None:
         return resp
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        every = exc.errors()
+        shown = max_errors(request)  # a million bad keys must not echo a million errors
         errors = [
-            {"loc": ".".join(str(p) for p in e["loc"]), "msg": message(e)} for e in exc.errors()
+            {"loc": ".".join(str(p) for p in e["loc"]), "msg": message(e)} for e in every[:shown]
         ]
         detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5])
-        return problem_response(422, "INVALID_REQUEST", detail, errors=errors)
+        if len(every) > shown:
+            detail += f" (and {len(every) - shown} more errors)"
+        return problem_response(
+            422, "INVALID_REQUEST", detail, errors=errors, error_count=len(every)
+        )
 
     @app.exception_handler(DataError)
     async def _unstorable(request: Request, exc: DataError) -> JSONResponse:

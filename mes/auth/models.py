@@ -28,6 +28,8 @@ class Operator(SQLModel, table=True):
     name: str = Field(max_length=120)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+    #: argon2 hash of the operator's PIN; when set, badge logins must give it.
+    pin_hash: str | None = Field(default=None, max_length=255)
 
 
 class ApiToken(SQLModel, table=True):
@@ -44,3 +46,4 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime | None = None
     revoked: bool = False
+    revoked_at: datetime | None = None

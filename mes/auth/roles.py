@@ -42,6 +42,8 @@ class Permission(StrEnum):
     EDGE_INGEST = "edge.ingest"
     MANAGE_USERS = "manage.users"
     MANAGE_OPERATORS = "manage.operators"
+    #: See every operator's badge number (badges log operators in).
+    LIST_OPERATORS = "operators.list"
     MANAGE_STATIONS = "manage.stations"
     MANAGE_TOKENS = "manage.tokens"
 
@@ -49,7 +51,14 @@ class Permission(StrEnum):
 P = Permission
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(
-        {P.READ, P.MANAGE_USERS, P.MANAGE_OPERATORS, P.MANAGE_STATIONS, P.MANAGE_TOKENS}
+        {
+            P.READ,
+            P.MANAGE_USERS,
+            P.MANAGE_OPERATORS,
+            P.LIST_OPERATORS,
+            P.MANAGE_STATIONS,
+            P.MANAGE_TOKENS,
+        }
     ),
     Role.SUPERVISOR: frozenset(
         {
@@ -61,6 +70,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.ALARM_ACK,
             P.ALARM_ADMIN,
             P.ERP_INTAKE,
+            P.LIST_OPERATORS,
         }
     ),
     Role.QUALITY: frozenset({P.READ, P.HOLD_PLACE, P.HOLD_RELEASE, P.ALARM_ACK}),

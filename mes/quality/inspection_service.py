@@ -5,10 +5,12 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mes.core import audit
 from mes.orders.models import WorkOrder
+from mes.production.genealogy import find_lots
+from mes.production.models import Consumption
 from mes.quality.holds import Target, TargetKind, operation_key
 from mes.quality.holds_service import place_hold
 from mes.quality.inspection import InspectionError, InspectionPlan, Outcome, evaluate
@@ -17,6 +19,55 @@ from mes.quality.models import InspectionPlanRecord, InspectionRecord, Nonconfor
 
 class PlanNotFound(LookupError):
     pass
+
+
+class InspectionRefused(Exception):
+    """Who may inspect what: the status, code and message of the refusal."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def check_scope(
+    session: Session,
+    station: str | None,
+    selected: tuple[str | None, str | None],
+    work_order: str,
+    operation: str,
+    lot: str | None,
+) -> None:
+    """A lot must exist; a station token inspects only its `selected` job (work order,
+    operation), and only the lots that job made or consumed (a station must not hold what other
+    stations work on)."""
+    if station is not None and selected != (work_order, operation):
+        job = f"{selected[0]} / {selected[1]}" if selected[0] else "no job"
+        raise InspectionRefused(
+            403,
+            "NOT_THIS_STATIONS_JOB",
+            f"{station} has {job} selected, not {work_order} / {operation}",
+        )
+    if lot is None:
+        return
+    lots = find_lots(session, lot)
+    if not lots:
+        raise InspectionRefused(404, "UNKNOWN_LOT", f"no lot or serial {lot!r} is known")
+    if station is None:
+        return
+    wo = session.exec(select(WorkOrder).where(WorkOrder.number == work_order)).first()
+    wo_id = wo.id if wo else None
+    consumed = set(
+        session.exec(
+            select(Consumption.lot_id).where(
+                Consumption.work_order_id == wo_id,
+                col(Consumption.lot_id).in_([x.id for x in lots]),
+            )
+        ).all()
+    )
+    if not any(x.work_order_id == wo_id or x.id in consumed for x in lots):
+        raise InspectionRefused(
+            403, "LOT_NOT_IN_JOB", f"lot {lot!r} was neither made nor consumed by {work_order}"
+        )
 
 
 def save_plan(session: Session, plan: InspectionPlan, by: str) -> None:
@@ -100,4 +151,11 @@ def _finding(f: object) -> dict[str, object]:
     return {k: getattr(f, k) for k in ("name", "value", "ok", "lower", "upper", "unit")}
 
 
-__all__ = ["InspectionError", "PlanNotFound", "record_inspection", "save_plan"]
+__all__ = [
+    "InspectionError",
+    "InspectionRefused",
+    "PlanNotFound",
+    "check_scope",
+    "record_inspection",
+    "save_plan",
+]

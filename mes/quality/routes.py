@@ -9,14 +9,20 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
-from mes.api.deps import PrincipalDep, SessionDep, require
+from mes.api.deps import PrincipalDep, ServicesDep, SessionDep, require
 from mes.api.problems import Problem, refusals
 from mes.api.types import Text
 from mes.auth.roles import Permission, Principal
 from mes.quality.holds import Disposition, IllegalTransition, NotPermitted, Target, TargetKind
 from mes.quality.holds_service import HoldNotFound, place_hold, release_hold
 from mes.quality.inspection import InspectionError, InspectionPlan
-from mes.quality.inspection_service import PlanNotFound, record_inspection, save_plan
+from mes.quality.inspection_service import (
+    InspectionRefused,
+    PlanNotFound,
+    check_scope,
+    record_inspection,
+    save_plan,
+)
 from mes.quality.models import HoldRecord, Nonconformance
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
@@ -188,13 +194,29 @@ class InspectionView(BaseModel):
     "/inspections",
     status_code=201,
     summary="Record inspection results",
-    responses=refusals("FORBIDDEN", "NO_INSPECTION_PLAN", "INVALID_RESULTS"),
+    responses=refusals(
+        "FORBIDDEN",
+        "NOT_THIS_STATIONS_JOB",
+        "LOT_NOT_IN_JOB",
+        "UNKNOWN_LOT",
+        "NO_INSPECTION_PLAN",
+        "INVALID_RESULTS",
+    ),
 )
 def inspect(
-    body: InspectionBody, who: PrincipalDep, session: SessionDep, request: Request
+    body: InspectionBody,
+    who: PrincipalDep,
+    session: SessionDep,
+    services: ServicesDep,
+    request: Request,
 ) -> InspectionView:
     if not (who.can(Permission.REPORT) or who.can(Permission.HOLD_PLACE)):
         raise Problem(403, "FORBIDDEN", f"role {who.role.value!r} may not record inspections")
+    try:
+        selected = services.selected_job(session, who.station) if who.station else (None, None)
+        check_scope(session, who.station, selected, body.work_order, body.operation, body.lot)
+    except InspectionRefused as exc:
+        raise Problem(exc.status, exc.code, str(exc)) from None
     try:
         rec, _outcome, nc = record_inspection(
             session, body.work_order, body.operation, body.lot, body.results, who.name

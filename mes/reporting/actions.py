@@ -4,7 +4,7 @@ A scan is parsed by the grammar into a scan intent; a tablet button builds the s
 directly. Both go to one handler (`mes.reporting.handler`).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mes.core.errors import Refusal
 from mes.reporting.grammar import (
@@ -26,6 +26,7 @@ from mes.reporting.grammar import (
 class OperatorLogin:
     badge: str
     kind: str = "login"
+    pin: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,8 @@ class BadgeScan:
 
     badge: str
     kind: str = "badge"
+    #: `EMP:<badge>:<pin>` (docs/contracts.md): needed when the operator has a PIN.
+    pin: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,21 @@ ScanIntent = (
 )
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_PIN = re.compile(r"^\d{4,12}$")
+_BAD_PIN = "the PIN after badge"
+
+
+def without_pin(text: str, intent: "ScanIntent") -> str:
+    """The scanned text as logs may keep it: a PIN after the badge (`EMP:<badge>:<pin>`, also
+    a malformed one) masked."""
+    pin = intent.pin if isinstance(intent, BadgeScan) else None
+    if pin is None and not (isinstance(intent, Unrecognised) and intent.why.startswith(_BAD_PIN)):
+        return text
+    head, sep, tail = text.rpartition(":")
+    rest = tail.lstrip("0123456789")
+    return f"{head}{sep}****{rest}" if sep else text
+
+
 _WORK_ORDER = re.compile(
     r"^(?P<wo>[A-Za-z0-9][A-Za-z0-9._-]{0,63})(?:/(?P<op>[A-Za-z0-9]{1,16}))?$"
 )
@@ -193,10 +210,12 @@ def parse_scan(raw: str, prefixes: Prefixes = DEFAULT_PREFIXES) -> ScanIntent:
 def _prefixed(text: str, p: Prefixes) -> ScanIntent | None:
     upper = text.upper()
     if upper.startswith(p.employee.upper()):
-        badge = text[len(p.employee) :].strip()
+        badge, sep, pin = text[len(p.employee) :].strip().partition(":")
         if not _CODE.match(badge):
             return Unrecognised(f"badge {_shorten(badge)!r} is not a badge number")
-        return BadgeScan(badge)
+        if sep and not _PIN.match(pin):
+            return Unrecognised(f"{_BAD_PIN} {badge} is not 4 to 12 digits")
+        return BadgeScan(badge, pin=pin or None)
     if upper.startswith(p.work_order.upper()):
         m = _WORK_ORDER.match(text[len(p.work_order) :].strip())
         if m is None:

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
 from mes.auth.models import Operator
+from mes.auth.pins import PinRefused, check_operator_pin
 from mes.auth.roles import Principal
 from mes.core import audit, journal
 from mes.core.clock import aware
@@ -230,12 +231,13 @@ class StationHandler:
             raise Refusal(RefusalCode.UNKNOWN_BARCODE, f"Unknown barcode: {action.why}")
         if isinstance(action, BadgeScan):
             logged = session.get(StationLogin, (req.station, action.badge))
-            action = OperatorLogout(action.badge) if logged else OperatorLogin(action.badge)
+            badge, pin = action.badge, action.pin
+            action = OperatorLogout(badge) if logged else OperatorLogin(badge, pin=pin)
         if isinstance(action, CommandScan) and action.command is Command.LOGOUT:
             action = OperatorLogout(None)
         if isinstance(action, OperatorLogin):
             self._forget_operators(session, req.station)
-            message = self._login(session, req.station, action.badge)
+            message = self._login(session, req.station, action.badge, action.pin)
             audit.record(
                 session,
                 req.actor.label[:64],
@@ -302,12 +304,16 @@ class StationHandler:
         return SelectedJob(state.work_order, state.operation)
 
     @staticmethod
-    def _login(session: Session, station: str, badge: str) -> str:
+    def _login(session: Session, station: str, badge: str, pin: str | None = None) -> str:
         op = session.get(Operator, badge)
         if op is None or not op.active:
             raise Refusal(
                 RefusalCode.UNKNOWN_OPERATOR, f"Badge {badge} belongs to no active operator"
             )
+        try:
+            check_operator_pin(badge, op.pin_hash, pin)
+        except PinRefused as exc:
+            raise Refusal(RefusalCode(exc.code), str(exc)) from None
         if session.get(StationLogin, (station, badge)) is None:
             session.add(StationLogin(station=station, badge=badge))
         return f"{op.name} logged in at {station}"

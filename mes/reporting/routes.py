@@ -33,7 +33,7 @@ from mes.reporting.actions import (
     QuantityScan,
     ScrapScan,
 )
-from mes.reporting.grammar import Command, parse_scan
+from mes.reporting.grammar import Command, parse_scan, without_pin
 from mes.reporting.handler import EventIdReused, StationRequest
 from mes.reporting.models import ScanRecord
 from mes.reporting.schemas import (
@@ -96,8 +96,8 @@ async def post_scan(
     request = StationRequest(
         station=station,
         event_id=body.event_id,
-        action=parse_scan(body.code, services.prefixes),
-        code=loggable(body.code),
+        action=(intent := parse_scan(body.code, services.prefixes)),
+        code=loggable(without_pin(body.code, intent)),
         actor=who,
         source="scan",
         scanned_at=body.scanned_at,
@@ -134,7 +134,7 @@ _BTN: dict[str, Any] = {"responses": STATION_RESPONSES, "response_model": ScanAc
 async def login_operator(
     station: Text, body: BadgeIn, services: ServicesDep, who: Reporter
 ) -> JSONResponse:
-    action = OperatorLogin(body.badge)
+    action = OperatorLogin(body.badge, pin=body.pin)
     return await _button(services, who, station, body, action, f"login:{body.badge}")
 
 

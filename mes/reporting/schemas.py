@@ -154,6 +154,7 @@ class ButtonIn(BaseModel):
 
 class BadgeIn(ButtonIn):
     badge: Text = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    pin: str | None = Field(default=None, pattern=r"^\d{4,12}$", description="when set for them")
 
 
 class LogoutIn(ButtonIn):

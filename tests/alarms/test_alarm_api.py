@@ -98,11 +98,11 @@ def raised(ts: int) -> dict[str, Any]:
     }
 
 
-def raise_in_mes(runtime: Any, engine: Any) -> None:
+def raise_in_mes(runtime: Any, engine: Any, alarm: str = ALARM, priority: str = "critical") -> None:
     """A raise applied straight to the service (as the consumer would)."""
     ts = int(datetime.now(UTC).timestamp() * 1000)
     ev = ConditionEvent(
-        ALARM,
+        alarm,
         "oven-01",
         "temperature",
         Condition.RAISED,
@@ -111,7 +111,7 @@ def raise_in_mes(runtime: Any, engine: Any) -> None:
         210.0,
         200.0,
         "good",
-        "critical",
+        priority,
         "hot",
     )
     with Session(engine) as s:
@@ -147,7 +147,7 @@ def current(client: TestClient, headers: dict[str, str], **params: Any) -> list[
 def test_condition_to_ack_with_notifications(
     mosquitto: Mosquitto, sink: WebhookSink, tmp_path: Path
 ) -> None:
-    cfg = alarm_plant(f"sqlite:///{tmp_path}/mes.core.db", mosquitto.url, sink.url)
+    cfg = alarm_plant(f"sqlite:///{tmp_path}/mes.db", mosquitto.url, sink.url)
     col = Collector(mosquitto.url, NS.alarms, client_id="col-mes-alarms")
     with running_app(cfg) as (client, engine):
         add_user(engine, "boss", "supervisor", "boss-password-1")
@@ -231,7 +231,7 @@ def test_condition_to_ack_with_notifications(
 def test_unacknowledged_critical_alarm_escalates_once(
     mosquitto: Mosquitto, sink: WebhookSink, tmp_path: Path
 ) -> None:
-    cfg = alarm_plant(f"sqlite:///{tmp_path}/mes.core.db", mosquitto.url, sink.url)
+    cfg = alarm_plant(f"sqlite:///{tmp_path}/mes.db", mosquitto.url, sink.url)
     with running_app(cfg) as (client, engine):
         runtime = client.app.state.services.alarms  # type: ignore[attr-defined]
         raise_in_mes(runtime, engine)
@@ -249,7 +249,7 @@ def test_unacknowledged_critical_alarm_escalates_once(
 def test_live_stream_sends_alarm_events(
     mosquitto: Mosquitto, sink: WebhookSink, tmp_path: Path
 ) -> None:
-    cfg = alarm_plant(f"sqlite:///{tmp_path}/mes.core.db", mosquitto.url, sink.url)
+    cfg = alarm_plant(f"sqlite:///{tmp_path}/mes.db", mosquitto.url, sink.url)
     with running_app(cfg) as (client, engine):
         add_user(engine, "boss", "supervisor", "boss-password-1")
         sup = login(client, "boss", "boss-password-1")
@@ -274,7 +274,7 @@ def test_live_stream_sends_alarm_events(
 def test_conditions_sent_while_the_mes_is_down_arrive_and_restart_raises_nothing_twice(
     mosquitto: Mosquitto, sink: WebhookSink, tmp_path: Path
 ) -> None:
-    cfg = alarm_plant(f"sqlite:///{tmp_path}/mes.core.db", mosquitto.url, sink.url)
+    cfg = alarm_plant(f"sqlite:///{tmp_path}/mes.db", mosquitto.url, sink.url)
     topic = conditions_topic(NS, "finishing/line1/oven1", "oven-01")
     ts = int(datetime.now(UTC).timestamp() * 1000)
     with running_app(cfg) as (client, _):

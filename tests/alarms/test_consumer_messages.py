@@ -23,7 +23,7 @@ ROOT = NS.root
 @pytest.fixture
 def consumer(plant_yaml: Path, tmp_path: Path) -> ConditionConsumer:
     cfg = parse_plant(yaml.safe_load(plant_yaml.read_text()), "t", environ={})
-    engine = database(f"sqlite:///{tmp_path}/mes.core.db")
+    engine = database(f"sqlite:///{tmp_path}/mes.db")
     return ConditionConsumer(engine, Broker(), NS, AlarmService(cfg), client_id="t")
 
 

@@ -62,7 +62,7 @@ async def test_email_sse_and_mqtt_after_a_broker_outage(
     smtp: tuple[Inbox, int], mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
 ) -> None:
     inbox, port = smtp
-    engine = database(f"sqlite:///{tmp_path}/mes.core.db")
+    engine = database(f"sqlite:///{tmp_path}/mes.db")
     broker = mosquitto_factory()  # configured, not started: the broker is down
     settings = AlarmSettings.model_validate(
         {

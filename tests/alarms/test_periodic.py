@@ -19,7 +19,7 @@ from tests.quality.db import database
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/mes.core.db"
+        return f"sqlite:///{tmp_path}/mes.db"
     return str(request.getfixturevalue("postgres_url"))
 
 

@@ -55,7 +55,7 @@ def test_embedded_historian_store_is_private(tmp_path: Path) -> None:
 def test_mes_sqlite_database_is_private_and_an_open_one_is_closed_to_others(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "mes.core.db"
+    path = tmp_path / "mes.db"
     engine = make_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
         conn.execute(text("create table t (x integer)"))

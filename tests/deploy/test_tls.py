@@ -89,7 +89,7 @@ def test_mes_serve_over_https(tmp_path: Path, mosquitto: Mosquitto) -> None:
     port = free_port()
     env = {
         **os.environ,
-        "SHOPFLOOR_DATABASE__URL": f"sqlite:///{tmp_path}/mes.core.db",
+        "SHOPFLOOR_DATABASE__URL": f"sqlite:///{tmp_path}/mes.db",
         "SHOPFLOOR_BROKER__URL": mosquitto.url,
         "SHOPFLOOR_MES__PORT": str(port),
         "SHOPFLOOR_MES__TLS__CERTFILE": str(pki / "mes.crt"),
@@ -123,7 +123,7 @@ def test_mes_serve_over_https(tmp_path: Path, mosquitto: Mosquitto) -> None:
 def test_mes_serve_names_a_missing_certificate(tmp_path: Path, mosquitto: Mosquitto) -> None:
     env = {
         **os.environ,
-        "SHOPFLOOR_DATABASE__URL": f"sqlite:///{tmp_path}/mes.core.db",
+        "SHOPFLOOR_DATABASE__URL": f"sqlite:///{tmp_path}/mes.db",
         "SHOPFLOOR_BROKER__URL": mosquitto.url,
         "SHOPFLOOR_MES__PORT": str(free_port()),
         "SHOPFLOOR_MES__TLS__CERTFILE": str(tmp_path / "nope.crt"),

@@ -53,7 +53,7 @@ def pg_template(postgres: Postgres) -> Iterator[str]:
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """SQLite, then PostgreSQL (a copy of the migrated template: fast)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'mes.core.db'}"
+        yield f"sqlite:///{tmp_path / 'mes.db'}"
         return
     postgres: Postgres = request.getfixturevalue("postgres")
     template = request.getfixturevalue("pg_template")
@@ -69,13 +69,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database: SQLite, then PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'mes.core.db'}"
+        return f"sqlite:///{tmp_path / 'mes.db'}"
     return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'mes.core.db'}"
+    return f"sqlite:///{tmp_path / 'mes.db'}"
 
 
 def migrated_engine(url: str, cfg: PlantConfig) -> Engine:

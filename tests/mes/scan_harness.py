@@ -20,7 +20,12 @@ PLANT: dict[str, Any] = {
         "site": "plant1",
         "areas": [{"name": "stamping", "lines": [{"name": "line1", "cells": [{"name": "c1"}]}]}],
     },
-    "mes": {"debounce_s": 2.0, "bootstrap_admin_password": "admin-secret-1"},
+    "mes": {
+        "debounce_s": 2.0,
+        "bootstrap_admin_password": "admin-secret-1",
+        # the tests read the schema and metrics without a token (the default is authenticated)
+        "security": {"openapi": "open", "metrics": "open"},
+    },
     "workstations": [
         {"id": "ws-10", "path": "stamping/line1/c1", "work_centre": "STAMP"},
         {"id": "ws-20", "path": "stamping/line1/c1", "work_centre": "PRESS"},
@@ -107,8 +112,9 @@ def make_test_engine(url: str) -> Engine:
 
 
 @contextmanager
-def served(cfg: PlantConfig) -> Iterator[tuple[str, Engine]]:
-    """The app on a real uvicorn server in this process; yields (base URL, engine)."""
+def served(cfg: PlantConfig, **options: Any) -> Iterator[tuple[str, Engine]]:
+    """The app on a real uvicorn server in this process (`options`: more uvicorn.Config
+    options, e.g. mes.api.server.server_options); yields (base URL, engine)."""
     import socket
     import threading
 
@@ -123,7 +129,7 @@ def served(cfg: PlantConfig) -> Iterator[tuple[str, Engine]]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning", **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_for(lambda: server.started or not thread.is_alive(), 30, "uvicorn to start")

@@ -51,7 +51,7 @@ def api(
     mosquitto: Mosquitto,
 ) -> Iterator[dict[str, Any]]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'mes.core.db'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'mes.db'}"
         drop: Callable[[], None] = lambda: None  # noqa: E731
     else:
         postgres = request.getfixturevalue("postgres")

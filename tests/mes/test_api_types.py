@@ -146,7 +146,7 @@ def test_every_request_string_and_integer_fits_both_databases(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
     """A new route or field with a plain `str` or `int` fails here: type it from mes.api.types."""
-    with running_app(plant_config(f"sqlite:///{tmp_path / 'mes.core.db'}", mosquitto.url)) as (
+    with running_app(plant_config(f"sqlite:///{tmp_path / 'mes.db'}", mosquitto.url)) as (
         client,
         _,
     ):
@@ -173,7 +173,7 @@ def test_every_request_string_and_integer_fits_both_databases(
 
 
 def test_every_error_is_documented_as_a_problem(tmp_path: Path, mosquitto: Mosquitto) -> None:
-    with running_app(plant_config(f"sqlite:///{tmp_path / 'mes.core.db'}", mosquitto.url)) as (
+    with running_app(plant_config(f"sqlite:///{tmp_path / 'mes.db'}", mosquitto.url)) as (
         client,
         _,
     ):

@@ -29,7 +29,7 @@ def app(
     tmp_path_factory: pytest.TempPathFactory, mosquitto: Mosquitto
 ) -> Iterator[tuple[TestClient, Engine]]:
     """One MES for the module: each test uses its own users, badges and tokens."""
-    db = tmp_path_factory.mktemp("auth") / "mes.core.db"
+    db = tmp_path_factory.mktemp("auth") / "mes.db"
     with running_app(plant_config(f"sqlite:///{db}", mosquitto.url)) as pair:
         yield pair
 

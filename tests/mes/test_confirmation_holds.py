@@ -88,7 +88,7 @@ class Plant:
 @pytest.fixture
 def plant(tmp_path: Path, mosquitto_factory: Callable[..., Mosquitto]) -> Iterator[Plant]:
     broker = mosquitto_factory().start()
-    cfg = plant_config(f"sqlite:///{tmp_path}/mes.core.db", broker.url, debounce_s=0.0)
+    cfg = plant_config(f"sqlite:///{tmp_path}/mes.db", broker.url, debounce_s=0.0)
     ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
     erp = ErpSimulator(cfg.broker, ns, client_id=f"erp-{uuid.uuid4().hex[:6]}").start()
     try:

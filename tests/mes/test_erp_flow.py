@@ -23,7 +23,7 @@ def runtime_config(tmp_path: Path, broker_url: str, db_url: str | None = None) -
         update={
             "broker": cfg.broker.model_copy(update={"url": broker_url}),
             "database": cfg.database.model_copy(
-                update={"url": db_url or f"sqlite:///{tmp_path / 'mes.core.db'}"}
+                update={"url": db_url or f"sqlite:///{tmp_path / 'mes.db'}"}
             ),
         }
     )

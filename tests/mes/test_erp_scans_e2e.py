@@ -23,7 +23,7 @@ from uns.topics import Namespace
 
 
 def test_order_to_closed_through_scans_alone(tmp_path, mosquitto):
-    cfg = unique_site(plant_config(f"sqlite:///{tmp_path / 'mes.core.db'}", mosquitto.url, debounce_s=0))
+    cfg = unique_site(plant_config(f"sqlite:///{tmp_path / 'mes.db'}", mosquitto.url, debounce_s=0))
     ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
     erp = ErpSimulator(cfg.broker, ns, client_id=f"erp-{uuid.uuid4().hex[:6]}").start()
     try:

@@ -155,3 +155,21 @@ def test_prefixes_reject_ambiguity_and_blanks() -> None:
         Prefixes(quantity="Q", scrap="QS")
     with pytest.raises(ValueError, match="non-empty"):
         Prefixes(reason="")
+
+
+def test_badge_with_pin_and_the_pin_masked_for_the_log() -> None:
+    """docs/contracts.md: `EMP:<badge>:<pin>` (issue 18); before, a `:` after the badge was
+    refused, so no valid scan changes meaning."""
+    from mes.reporting.grammar import BadgeScan, Unrecognised, without_pin
+
+    intent = parse_scan("]C0emp:E1042:4711\r\n")
+    assert intent == BadgeScan("E1042", pin="4711")
+    assert "4711" not in repr(intent)
+    assert parse_scan("EMP:E1042") == BadgeScan("E1042")
+    for text in ("EMP:E1042:47", "EMP:E1042:47a1", "EMP:E1042:"):
+        bad = parse_scan(text)
+        assert isinstance(bad, Unrecognised)
+        assert "PIN" in bad.why
+    assert without_pin("EMP:E1042:4711", intent) == "EMP:E1042:****"
+    assert without_pin("EMP:E1042:47", parse_scan("EMP:E1042:47")) == "EMP:E1042:****"
+    assert without_pin("QTY:12", parse_scan("QTY:12")) == "QTY:12"

@@ -12,7 +12,7 @@ P = build_production()
 
 
 def test_erp_over_rest(tmp_path, mosquitto):
-    cfg = unique_site(plant_config(f"sqlite:///{tmp_path / 'mes.core.db'}", mosquitto.url))
+    cfg = unique_site(plant_config(f"sqlite:///{tmp_path / 'mes.db'}", mosquitto.url))
     with running_app(cfg) as (client, engine):
         admin = admin_token(client)
         r = client.post(

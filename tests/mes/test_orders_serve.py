@@ -15,7 +15,7 @@ SHOPFLOOR = str(Path(sys.executable).with_name("shopfloor"))
 def serve(tmp_path, **env):
     return subprocess.run(
         [SHOPFLOOR, "mes", "serve", "-c", str(PLANT_YAML)],
-        env={**os.environ, "SHOPFLOOR_DATABASE__URL": f"sqlite:///{tmp_path}/mes.core.db", **env},
+        env={**os.environ, "SHOPFLOOR_DATABASE__URL": f"sqlite:///{tmp_path}/mes.db", **env},
         capture_output=True,
         text=True,
         timeout=60,

@@ -23,7 +23,7 @@ ORDER = SCANNERS * EACH - 15  # the last 15 scans must be refused
 @pytest.fixture(params=["sqlite", "postgres"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'mes.core.db'}"
+        return f"sqlite:///{tmp_path / 'mes.db'}"
     return str(request.getfixturevalue("postgres_url"))
 
 

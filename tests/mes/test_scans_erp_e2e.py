@@ -21,7 +21,7 @@ from uns.topics import Namespace
 
 
 def test_order_closed_through_scans_alone(tmp_path: Path, mosquitto: Mosquitto) -> None:
-    cfg = plant_config(f"sqlite:///{tmp_path}/mes.core.db", mosquitto.url)
+    cfg = plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)
     erp = ErpSimulator(
         Broker(url=mosquitto.url),
         Namespace(cfg.plant.enterprise, cfg.plant.site),

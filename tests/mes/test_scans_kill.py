@@ -53,7 +53,7 @@ def test_kill_during_burst_loses_nothing_and_counts_nothing_twice(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
     port = free_port()
-    cfg = multi_station_plant(f"sqlite:///{tmp_path}/mes.core.db", mosquitto.url, STATIONS)
+    cfg = multi_station_plant(f"sqlite:///{tmp_path}/mes.db", mosquitto.url, STATIONS)
     raw = cfg.model_dump(mode="json", exclude_none=True)
     raw["mes"].update(port=port, bootstrap_admin_password="admin-secret-1")
     config = tmp_path / "plant.yaml"

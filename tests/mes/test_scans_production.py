@@ -32,7 +32,7 @@ GTIN = "09506000134352"
 @pytest.fixture(params=["sqlite", "postgres"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'mes.core.db'}"
+        return f"sqlite:///{tmp_path / 'mes.db'}"
     return str(request.getfixturevalue("postgres_url"))
 
 

@@ -18,7 +18,7 @@ from tests.services.mosquitto import Mosquitto
 
 @pytest.fixture
 def station(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[tuple[TestClient, Engine, str]]:
-    with _running_app(plant_config(f"sqlite:///{tmp_path}/mes.core.db", mosquitto.url)) as (
+    with _running_app(plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)) as (
         client,
         engine,
     ):
@@ -99,7 +99,7 @@ def test_refusal_resend_is_the_same_refusal(station: tuple) -> None:
 
 
 def test_event_id_of_another_station_is_a_conflict(tmp_path: Path, mosquitto: Mosquitto) -> None:
-    with _running_app(plant_config(f"sqlite:///{tmp_path}/mes.core.db", mosquitto.url)) as (client, _):
+    with _running_app(plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)) as (client, _):
         admin = admin_token(client)
         add_operators(client, admin, "E1")
         t10, t20 = enrol(client, admin, "ws-10"), enrol(client, admin, "ws-20")
@@ -129,7 +129,7 @@ def test_double_scan_within_debounce_is_ignored(station: tuple) -> None:
 
 
 def test_debounce_is_per_station_and_per_code(tmp_path: Path, mosquitto: Mosquitto) -> None:
-    with _running_app(plant_config(f"sqlite:///{tmp_path}/mes.core.db", mosquitto.url)) as (client, _):
+    with _running_app(plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)) as (client, _):
         admin = admin_token(client)
         add_operators(client, admin, "E1", "E2")
         t10, t20 = enrol(client, admin, "ws-10"), enrol(client, admin, "ws-20")
@@ -162,7 +162,7 @@ def test_invalid_requests_are_problems_not_500(station: tuple) -> None:
 
 def test_site_prefixes_from_the_plant_file(tmp_path: Path, mosquitto: Mosquitto) -> None:
     cfg = plant_config(
-        f"sqlite:///{tmp_path}/mes.core.db",
+        f"sqlite:///{tmp_path}/mes.db",
         mosquitto.url,
         scan_prefixes={"employee": "B#", "command": "DO#"},
     )
@@ -179,7 +179,7 @@ def test_site_prefixes_from_the_plant_file(tmp_path: Path, mosquitto: Mosquitto)
 
 def test_ambiguous_site_prefixes_stop_the_start(tmp_path: Path, mosquitto: Mosquitto) -> None:
     cfg = plant_config(
-        f"sqlite:///{tmp_path}/mes.core.db", mosquitto.url, scan_prefixes={"quantity": "S"}
+        f"sqlite:///{tmp_path}/mes.db", mosquitto.url, scan_prefixes={"quantity": "S"}
     )
     with pytest.raises(ValueError, match=r"mes.scan_prefixes: .*ambiguous"), _running_app(cfg):
         pass

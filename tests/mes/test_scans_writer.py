@@ -37,7 +37,7 @@ def prepared(url: str, stations: int = 3) -> Engine:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
-    return prepared(f"sqlite:///{tmp_path}/mes.core.db")
+    return prepared(f"sqlite:///{tmp_path}/mes.db")
 
 
 def request(station: str, code: str, event_id: str | None = None) -> StationRequest:

@@ -12,7 +12,7 @@ from tests.services.mosquitto import Mosquitto
 
 @pytest.fixture
 def client(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[TestClient]:
-    with running_app(plant_config(f"sqlite:///{tmp_path}/mes.core.db", mosquitto.url)) as (client, _):
+    with running_app(plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)) as (client, _):
         yield client
 
 

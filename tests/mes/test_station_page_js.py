@@ -77,7 +77,7 @@ const type = async (code) => {
 
 @pytest.fixture
 def station(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[tuple[str, str]]:
-    with served(plant_config(f"sqlite:///{tmp_path}/mes.core.db", mosquitto.url)) as (base, engine):
+    with served(plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)) as (base, engine):
         add_user(engine, "sup1", "supervisor", "sup-password")
         admin = httpx.post(
             f"{base}/api/v1/auth/login", json={"username": "admin", "password": "admin-secret-1"}

@@ -21,7 +21,7 @@ def _login(client, username: str, password: str) -> dict[str, str]:
 
 
 def test_a_supervisor_suspends_resumes_and_aborts_a_work_order(tmp_path, mosquitto):
-    cfg = unique_site(plant_config(f"sqlite:///{tmp_path / 'mes.core.db'}", mosquitto.url))
+    cfg = unique_site(plant_config(f"sqlite:///{tmp_path / 'mes.db'}", mosquitto.url))
     with running_app(cfg) as (client, engine):
         admin = bearer(admin_token(client))
         add_user(engine, "sup1", "supervisor", "sup-password")

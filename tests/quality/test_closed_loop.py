@@ -50,7 +50,7 @@ def condition(cond: Condition, ts: int, value: float) -> ConditionEvent:
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/mes.core.db"
+        return f"sqlite:///{tmp_path}/mes.db"
     return str(request.getfixturevalue("postgres_url"))
 
 
@@ -139,7 +139,7 @@ def test_excursion_holds_the_work_order_and_lots_until_quality_releases(
 def test_a_second_raise_of_the_same_episode_places_no_second_hold(
     plant_yaml: Path, tmp_path: Path
 ) -> None:
-    engine = database(f"sqlite:///{tmp_path}/mes.core.db")
+    engine = database(f"sqlite:///{tmp_path}/mes.db")
     running_work_order(engine)
     service = AlarmService(plant(plant_yaml))
     ts = now_ms()
@@ -164,7 +164,7 @@ def test_a_second_raise_of_the_same_episode_places_no_second_hold(
 
 
 def test_agent_silence_raises_and_clears_an_edge_alarm(plant_yaml: Path, tmp_path: Path) -> None:
-    engine = database(f"sqlite:///{tmp_path}/mes.core.db")
+    engine = database(f"sqlite:///{tmp_path}/mes.db")
     service = AlarmService(plant(plant_yaml))
     t = datetime.now(UTC)
     with Session(engine) as s:
@@ -185,7 +185,7 @@ def test_agent_silence_raises_and_clears_an_edge_alarm(plant_yaml: Path, tmp_pat
 def test_an_edited_plant_file_updates_the_alarm_on_its_next_event(
     plant_yaml: Path, tmp_path: Path
 ) -> None:
-    engine = database(f"sqlite:///{tmp_path}/mes.core.db")
+    engine = database(f"sqlite:///{tmp_path}/mes.db")
     cfg = plant(plant_yaml)
     ts = now_ms()
     with Session(engine) as s:

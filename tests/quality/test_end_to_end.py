@@ -43,7 +43,7 @@ ALARM = "oven-01.temperature.hh"
 def plant(plant_yaml: Path, tmp_path: Path, broker_url: str, oven_port: int) -> PlantConfig:
     data: dict[str, Any] = yaml.safe_load(plant_yaml.read_text())
     data["broker"] = {"url": broker_url}
-    data["database"] = {"url": f"sqlite:///{tmp_path}/mes.core.db"}
+    data["database"] = {"url": f"sqlite:///{tmp_path}/mes.db"}
     data["mes"] = {"debounce_s": 0.0, "bootstrap_admin_password": "admin-secret-1"}
     data["edge"] = {
         "agent_id": "edge-e2e",

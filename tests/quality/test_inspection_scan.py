@@ -92,7 +92,7 @@ def app(
     tmp_path: Path, mosquitto_factory: Callable[..., Mosquitto]
 ) -> Iterator[tuple[TestClient, Engine, dict[str, str]]]:
     broker = mosquitto_factory().start()
-    cfg = plant_config(f"sqlite:///{tmp_path}/mes.core.db", broker.url, debounce_s=0.0)
+    cfg = plant_config(f"sqlite:///{tmp_path}/mes.db", broker.url, debounce_s=0.0)
     with running_app(cfg) as (client, engine):
         add_user(engine, "qa", "quality", "qa-password-1")
         r = client.post("/api/v1/auth/login", json={"username": "qa", "password": "qa-password-1"})

@@ -16,7 +16,7 @@ P = build_production()
 
 
 def test_report_into_a_held_lot_is_refused_naming_the_hold(tmp_path: Path) -> None:
-    engine = database(f"sqlite:///{tmp_path / 'mes.core.db'}")
+    engine = database(f"sqlite:///{tmp_path / 'mes.db'}")
     running_work_order(engine)
     with Session(engine) as s:
         hold = holds_service.place_hold(

@@ -5,6 +5,8 @@
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
+  // a badge scanned with its PIN (EMP:<badge>:<pin>) is never shown with the PIN
+  const shown = (code) => code.replace(/^(\s*(?:\][A-Za-z]\d)?EMP:[^:\s]+:)\S+/i, "$1****");
   const fromPath = location.pathname.match(/^\/station\/([^/]+)/);
   const station = fromPath ? decodeURIComponent(fromPath[1]) : localStorage.getItem("sf.station");
   const tokenKey = () => "sf.token." + station;
@@ -60,7 +62,7 @@
           resp = await fetch("/api/v1/scans", { method: "POST", headers: headers(),
                                                   body: JSON.stringify(item) });
         } catch (e) {
-          show("pending", `Offline: ${item.code} kept, will be sent when the MES answers`);
+          show("pending", `Offline: ${shown(item.code)} kept, will be sent when the MES answers`);
           return;
         }
         if (resp.status === 200 || resp.status === 422 || resp.status === 409) {
@@ -75,7 +77,7 @@
           show("refused", "This station is not enrolled: open Station setup and enter its token");
           return;
         } else {
-          show("pending", `MES busy (${resp.status}): ${item.code} kept, retrying`);
+          show("pending", `MES busy (${resp.status}): ${shown(item.code)} kept, retrying`);
           return;
         }
       }
@@ -109,7 +111,7 @@
     const q = loadQueue();
     q.push({ station, code, event_id: uuid(), scanned_at: new Date().toISOString() });
     saveQueue(q);
-    show("pending", `${code} ...`);
+    show("pending", `${shown(code)} ...`);
     flush();
   });
   document.addEventListener("click", () => $("scan").focus());
