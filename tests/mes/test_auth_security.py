@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from config.security import LoginThrottle as Settings
-from mes.audit import AuditEntry
+from mes.core.audit import AuditEntry
 from mes.auth.pins import hash_pin, verify_pin
 from mes.auth.policy import WeakPassword, check_password
 from mes.auth.throttle import LoginThrottle
