@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from apscheduler.schedulers.base import BaseScheduler
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi_offline import FastAPIOffline  # /docs with Swagger UI served locally, no CDN
 from sqlalchemy.engine import Engine
 
 from config.plant import PlantConfig
@@ -84,7 +83,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPIOffline(
+    app = FastAPI(
         title="shopfloor MES",
         version="1.0.0",
         description=API_DESCRIPTION,

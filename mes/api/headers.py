@@ -9,12 +9,11 @@ PAGE_CSP = (
     "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-#: Swagger UI and ReDoc (FastAPI's pages): an inline bootstrap script and a CDN.
+#: Swagger UI and ReDoc (FastAPI's pages): an inline bootstrap script; their assets are served
+#: by the MES itself (mes.api.exposure), so nothing comes from another origin.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-    "https://cdn.redoc.ly; worker-src 'self' blob:; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'"
 )
 #: JSON, SSE, metrics: nothing to render.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"

@@ -88,7 +88,7 @@ class OperatorOut(BaseModel):
 
 class PasswordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    password: str = Field(min_length=1, max_length=256)
+    password: Text = Field(min_length=1, max_length=256)
 
 
 class PinIn(BaseModel):
@@ -299,7 +299,7 @@ def list_users(who: Admin, session: SessionDep) -> list[UserOut]:
     responses={**ERRORS, **_404},
     summary="Deactivate a user; their sessions end at once",
 )
-def deactivate_user(username: str, who: Admin, services: ServicesDep, session: SessionDep) -> None:
+def deactivate_user(username: Text, who: Admin, services: ServicesDep, session: SessionDep) -> None:
     with _refused(404, "NOT_FOUND"):
         revoked = service.deactivate_user(session, username)
     _changed(session, services, who, "user.deactivate", f"user:{username}", {"sessions": revoked})
@@ -312,7 +312,7 @@ def deactivate_user(username: str, who: Admin, services: ServicesDep, session: S
     summary="Set a new password (admin); the user's sessions end",
 )
 def reset_password(
-    username: str, body: PasswordIn, who: Admin, services: ServicesDep, session: SessionDep
+    username: Text, body: PasswordIn, who: Admin, services: ServicesDep, session: SessionDep
 ) -> None:
     if session.get(User, username) is None:
         raise Problem(404, "NOT_FOUND", f"no user {username!r}")
@@ -350,7 +350,7 @@ def list_operators(
     responses={**ERRORS, **_404},
     summary="Set an operator's PIN: badge logins then need it",
 )
-def set_pin(badge: str, body: PinIn, who: OperatorAdmin, session: SessionDep) -> None:
+def set_pin(badge: Text, body: PinIn, who: OperatorAdmin, session: SessionDep) -> None:
     _pin(session, badge, body.pin)
     audit.record(session, who.label, "operator.pin", f"operator:{badge}", {"pin": "set"})
     session.commit()
@@ -362,7 +362,7 @@ def set_pin(badge: str, body: PinIn, who: OperatorAdmin, session: SessionDep) ->
     responses={**ERRORS, **_404},
     summary="Remove an operator's PIN",
 )
-def remove_pin(badge: str, who: OperatorAdmin, session: SessionDep) -> None:
+def remove_pin(badge: Text, who: OperatorAdmin, session: SessionDep) -> None:
     _pin(session, badge, None)
     audit.record(session, who.label, "operator.pin", f"operator:{badge}", {"pin": "removed"})
     session.commit()
@@ -462,7 +462,7 @@ def list_tokens(
     summary="Revoke a token (it stops working at once on this replica)",
 )
 def revoke_token(
-    token_id: str, who: TokenAdmin, services: ServicesDep, session: SessionDep
+    token_id: Text, who: TokenAdmin, services: ServicesDep, session: SessionDep
 ) -> None:
     with _refused(404, "NOT_FOUND"):
         row = service.revoke_token(session, token_id)
@@ -477,7 +477,7 @@ def revoke_token(
     summary="A new token for the same station or service; the old one ends (after a grace)",
 )
 def rotate_token(
-    token_id: str, body: RotateIn, who: TokenAdmin, services: ServicesDep, session: SessionDep
+    token_id: Text, body: RotateIn, who: TokenAdmin, services: ServicesDep, session: SessionDep
 ) -> TokenOut:
     with _refused(404, "NOT_FOUND"):
         old = service.find_token(session, token_id)

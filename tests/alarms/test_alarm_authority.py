@@ -52,7 +52,7 @@ def mosquitto(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
 @pytest.fixture
 def floor(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[tuple[TestClient, Engine]]:
     with running_app(plant(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)) as (client, engine):
-        runtime = client.app.state.alarms  # type: ignore[attr-defined]
+        runtime = client.app.state.services.alarms  # type: ignore[attr-defined]
         for alarm, prio in (
             (CRITICAL_WS20, "critical"),
             (HIGH_WS10, "high"),

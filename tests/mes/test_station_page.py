@@ -12,7 +12,9 @@ from tests.services.mosquitto import Mosquitto
 
 @pytest.fixture
 def client(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[TestClient]:
-    with running_app(plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url)) as (client, _):
+    security = {"docs": "open", "openapi": "open", "metrics": "open"}  # as the demo
+    cfg = plant_config(f"sqlite:///{tmp_path}/mes.db", mosquitto.url, security=security)
+    with running_app(cfg) as (client, _):
         yield client
 
 
