@@ -13,10 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from config.security import LoginThrottle as Settings
-from mes.core.audit import AuditEntry
 from mes.auth.pins import hash_pin, verify_pin
 from mes.auth.policy import WeakPassword, check_password
 from mes.auth.throttle import LoginThrottle
+from mes.core.audit import AuditEntry
 from mes.reporting.models import ScanRecord
 from tests.mes.scan_harness import (
     add_operators,
