@@ -147,7 +147,8 @@ async def test_serve_runs_until_stopped(tmp_path: Path) -> None:
     task = asyncio.create_task(serve(oven_config(port, fault_proxy=False), stop))
     host = RecordingHost()
     driver_task = asyncio.create_task(OpcUaDriver(oven_device(port), tmp_path).run(host))
-    await host.until_reading("temperature", lambda r: r.quality is Quality.GOOD)
+    # the server starts in ~2 s alone, and the driver backs off until then: room for a busy box
+    await host.until_reading("temperature", lambda r: r.quality is Quality.GOOD, timeout=30)
     stop.set()
     await asyncio.wait_for(task, 10)
     await host.until_reading("temperature", lambda r: r.quality is Quality.BAD)
