@@ -161,7 +161,7 @@ class Product(Strict):
 
 
 class ScanPrefixes(Strict):
-    """Text that introduces each kind of station barcode (CONTRACTS.md section 9)."""
+    """Text that introduces each kind of station barcode (docs/contracts.md section 9)."""
 
     employee: str = Field(default="EMP:", min_length=1, description="operator badge")
     work_order: str = Field(default="WO:", min_length=1, description="work order [/operation]")

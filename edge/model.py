@@ -61,7 +61,7 @@ class BatchSink(Protocol):
 
 
 def reading_to_json(r: Reading) -> dict[str, Any]:
-    """The per-value object of the telemetry contract (CONTRACTS.md section 2)."""
+    """The per-value object of the telemetry contract (docs/contracts.md section 2)."""
     out: dict[str, Any] = {"tag": r.tag, "value": r.value, "quality": r.quality.value, "ts": r.ts}
     if r.unit is not None:
         out["unit"] = r.unit

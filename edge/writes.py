@@ -1,4 +1,4 @@
-"""Device writes (CONTRACTS.md section 4): validate, check the allow-list, write, audit.
+"""Device writes (docs/contracts.md section 4): validate, check the allow-list, write, audit.
 
 `WriteService.handle(device, request, caller)` serves both MQTT `_cmd/write` and the REST call
 (the caller authenticates first; `caller` says who that was). Every attempt, refusals included,

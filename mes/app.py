@@ -37,7 +37,7 @@ Shop-floor MES: scans and tablet buttons from workstations, users and roles.
 Authenticate with `Authorization: Bearer <token>`: a login token (`POST /api/v1/auth/login`),
 a station token (`POST /api/v1/stations/{id}/enrol`) or a service token (`POST /api/v1/tokens`).
 Errors are RFC 9457 `application/problem+json`; scan refusals are
-`{"accepted": false, "error": {"code", "message"}}` (CONTRACTS.md section 8).
+`{"accepted": false, "error": {"code", "message"}}` (docs/contracts.md section 8).
 """
 
 

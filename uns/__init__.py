@@ -1,1 +1,1 @@
-"""The ISA-95 unified namespace: topic names and payload shapes from CONTRACTS.md."""
+"""The ISA-95 unified namespace: topic names and payload shapes from docs/contracts.md."""

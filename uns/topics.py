@@ -1,4 +1,4 @@
-"""Topic names of the unified namespace (CONTRACTS.md section 1)."""
+"""Topic names of the unified namespace (docs/contracts.md section 1)."""
 
 from dataclasses import dataclass
 

@@ -1,4 +1,4 @@
-"""Payloads of the northbound contract (CONTRACTS.md sections 1-3) as bytes. No I/O."""
+"""Payloads of the northbound contract (docs/contracts.md sections 1-3) as bytes. No I/O."""
 
 from collections.abc import Sequence
 from typing import Any

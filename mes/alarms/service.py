@@ -97,7 +97,7 @@ def status_of(row: AlarmCurrent) -> lc.AlarmStatus:
 
 
 def alarm_event(row: AlarmCurrent, action: str, at: datetime, event_id: str) -> dict[str, Any]:
-    """The `_mes/alarms` payload (CONTRACTS.md section 7, plus `action`, `area`, `workstation`,
+    """The `_mes/alarms` payload (docs/contracts.md section 7, plus `action`, `area`, `workstation`,
     `comment` as documented extensions)."""
     return {
         "v": 1,

@@ -1,4 +1,4 @@
-"""ERP order messages (CONTRACTS.md section 5): parsing and full validation, no I/O.
+"""ERP order messages (docs/contracts.md section 5): parsing and full validation, no I/O.
 
 `parse_order_message` turns raw bytes into a command or a `Rejection`; `check_command` checks a
 command against what the MES knows (catalogue and the existing order) before anything is
@@ -218,7 +218,7 @@ def check_command(
 
 
 def rejection_payload(rejection: Rejection, received: Any) -> dict[str, Any]:
-    """The `_erp/orders/rejected` message, exactly as CONTRACTS.md section 5."""
+    """The `_erp/orders/rejected` message, exactly as docs/contracts.md section 5."""
     return {
         "v": 1,
         "message_id": rejection.message_id,

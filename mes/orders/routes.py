@@ -43,7 +43,7 @@ RELEASE_EXAMPLE: dict[str, Any] = {
 
 
 class OrderMessageIn(BaseModel):
-    """An ERP order message exactly as on `_erp/orders` (CONTRACTS.md section 5)."""
+    """An ERP order message exactly as on `_erp/orders` (docs/contracts.md section 5)."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [RELEASE_EXAMPLE]})
     v: int = Field(description="schema version, 1", le=ID_MAX)

@@ -1,4 +1,4 @@
-"""The operation confirmation sent to the ERP (CONTRACTS.md section 6), built without I/O."""
+"""The operation confirmation sent to the ERP (docs/contracts.md section 6), built without I/O."""
 
 from dataclasses import dataclass, field
 from datetime import datetime

@@ -37,7 +37,7 @@ class HoldNotFound(LookupError):
 
 
 def hold_event(row: HoldRecord, action: str, by: str, at: datetime) -> dict[str, Any]:
-    """The `_mes/holds` payload (CONTRACTS.md section 7)."""
+    """The `_mes/holds` payload (docs/contracts.md section 7)."""
     return {
         "v": 1,
         "event_id": uuid.uuid4().hex,

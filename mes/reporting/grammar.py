@@ -1,4 +1,4 @@
-"""The barcode grammar (CONTRACTS.md section 9): raw scanned text in, one typed scan intent out.
+"""The barcode grammar (docs/contracts.md section 9): raw scanned text in, one scan intent out.
 
 Pure: no I/O, no framework. `parse_scan(text, prefixes)` never raises on bad input; anything it
 cannot read becomes `Unrecognised` with the reason, which the scan handler refuses with

@@ -86,7 +86,7 @@ async def _run(services: Any, request: StationRequest) -> JSONResponse:
     "/scans",
     responses=STATION_RESPONSES,
     response_model=ScanAccepted,
-    summary="Report a scan from a workstation (CONTRACTS.md section 8)",
+    summary="Report a scan from a workstation (docs/contracts.md section 8)",
 )
 async def post_scan(
     body: ScanIn, http: Request, who: Annotated[Principal, require(Permission.REPORT)]

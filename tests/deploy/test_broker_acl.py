@@ -1,5 +1,5 @@
 """The shipped broker config and ACL template, run for real: one login per service and agent,
-each confined to its own part of the namespace (CONTRACTS.md section 1).
+each confined to its own part of the namespace (docs/contracts.md section 1).
 
 Mosquitto answers a SUBSCRIBE outside a user's grants with a granted SUBACK and then delivers
 nothing on it; a PUBLISH outside them gets PUBACK "Not authorized" (MQTT 5) and reaches no one.
@@ -154,7 +154,7 @@ def test_viewer_reads_and_publishes_nothing(broker: ShippedBroker, viewer: Sessi
 
 
 def test_the_template_grants_match_the_contract_topics() -> None:
-    """Every topic the template grants is one of CONTRACTS.md section 1 (or a documented
+    """Every topic the template grants is one of docs/contracts.md section 1 (or a documented
     extension: condition events, per-tag topics), never the whole namespace for a writer."""
     text = (REPO / "config" / "mosquitto.acl.example").read_text()
     grants = [ln.split() for ln in text.splitlines() if ln.startswith(("topic", "pattern"))]

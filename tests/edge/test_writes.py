@@ -1,4 +1,4 @@
-"""WriteService (CONTRACTS.md section 4) with the real Modbus driver and the simulated press."""
+"""WriteService (docs/contracts.md section 4) with the real Modbus driver and simulated press."""
 
 import asyncio
 import stat

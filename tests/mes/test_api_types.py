@@ -25,7 +25,7 @@ from tests.services.mosquitto import Mosquitto
 
 #: Request strings that may carry NUL on purpose (each handles it itself).
 NUL_ALLOWED = {
-    ("ScanIn", "code"),  # a scanner's stray NUL is stripped (CONTRACTS.md section 8)
+    ("ScanIn", "code"),  # a scanner's stray NUL is stripped (docs/contracts.md section 8)
 }
 
 

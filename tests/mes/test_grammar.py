@@ -1,4 +1,4 @@
-"""The barcode grammar against real-world scanner output (CONTRACTS.md section 9)."""
+"""The barcode grammar against real-world scanner output (docs/contracts.md section 9)."""
 
 from datetime import date
 
@@ -64,7 +64,7 @@ def test_station_codes(raw: str, expected: object) -> None:
         f"]Q301{GTIN}10L2311-07\x1d3012",
         # no symbology identifier
         f"01{GTIN}10L2311-07\x1d3012",
-        # the printed example with blanks (CONTRACTS.md section 9)
+        # the printed example with blanks (docs/contracts.md section 9)
         f"]C1 01 {GTIN} 10 L2311-07 \x1d 30 12",
         # keyboard-wedge substitutions for FNC1
         f"01{GTIN}10L2311-07<GS>3012",
