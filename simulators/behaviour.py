@@ -148,7 +148,8 @@ class Production:
         """A new recipe: a changeover (setup) starts now, unless the recipe is the same."""
         if recipe != self.recipe:
             self.recipe = recipe
-            self._enter(MachineState.SETUP, self._lognormal(self.cfg.setup_mean_s, self.cfg.setup_sigma))
+            setup = self._lognormal(self.cfg.setup_mean_s, self.cfg.setup_sigma)
+            self._enter(MachineState.SETUP, setup)
 
     def trip(self, code: int | None = None) -> None:
         """A breakdown now (with `code`, or one of the configured codes)."""
