@@ -136,6 +136,10 @@ class OvenMachine:
         """The string node id of a variable, e.g. "ns=2;s=Oven.Temperature"."""
         return f"ns={self.ns};s={self.cfg.prefix}.{name}"
 
+    def variable_names(self) -> list[str]:
+        """Every variable served (the oven's, with `behaviour` its production ones, extras)."""
+        return [v.name for v in self._vars()] + self.extra_names()
+
     def extra_names(self) -> list[str]:
         return [f"Extra.{i:05d}" for i in range(self.cfg.extra_variables)]
 
