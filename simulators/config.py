@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 
 from config.base import Segment, Strict
 from config.loader import ConfigError, read_yaml, validate_file
+from simulators.behaviour import BehaviourConfig
 from simulators.opcua.config import OpcUaMachineConfig
 
 
@@ -46,6 +47,9 @@ class ModbusMachineConfig(Strict):
     update_interval_ms: int = Field(default=200, ge=10)
     seed: int | None = None
     press: PressModelConfig = PressModelConfig()
+    behaviour: BehaviourConfig = Field(
+        default=BehaviourConfig(), description="setups, breakdowns, micro-stops, speed loss, scrap"
+    )
     extra_registers: int = Field(
         default=0, ge=0, le=60_000, description="holding registers 100.. counting up (load tests)"
     )

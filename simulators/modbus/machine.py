@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 
 from edge.drivers.modbus.codec import encode
+from simulators.behaviour import Production
 from simulators.config import ModbusMachineConfig
 from simulators.modbus.pdu import RegisterBank
 from simulators.modbus.press import Press, PressState
@@ -43,6 +44,9 @@ class PressMachine:
             fault_rate_per_h=m.fault_rate_per_h,
             temperature=m.ambient_c,
         )
+        if cfg.behaviour.enabled:
+            self.press.behaviour = Production(cfg.behaviour, cfg.seed, m.recipe)
+            self.press.behaviour.hold(True)
         if m.auto_start:
             self.press.fire("start")
         self.recipe = m.recipe
@@ -76,7 +80,7 @@ class PressMachine:
         if name == "faulted":
             return p.state is PressState.FAULT
         if name == "recipe":
-            return self.recipe
+            return self.press.behaviour.recipe if self.press.behaviour else self.recipe
         value = getattr(p, name)
         return value
 
@@ -118,7 +122,7 @@ class PressMachine:
             with contextlib.suppress(Exception):
                 if wanted and self.press.state is PressState.IDLE:
                     self.press.fire("start")
-                elif not wanted and self.press.state is PressState.RUNNING:
+                elif not wanted and self.press.state not in (PressState.IDLE, PressState.FAULT):
                     self.press.fire("stop")
         bank.written.clear()
         bank.written_coils.clear()

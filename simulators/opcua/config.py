@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 
 from config.base import Segment, Strict
+from simulators.behaviour import BehaviourConfig
 
 
 class OvenModelConfig(Strict):
@@ -15,6 +16,9 @@ class OvenModelConfig(Strict):
     door_loss_c_per_s: float = Field(default=2.0, ge=0, description="cooling while door open")
     ready_band_c: float = Field(default=5.0, ge=0, description="|T - setpoint| for READY")
     noise_c: float = Field(default=0.1, ge=0, description="uniform noise amplitude")
+    parts_per_min: float = Field(
+        default=60.0, ge=0, description="ideal rate with `behaviour` (routing: cure 1.0 s/unit)"
+    )
 
 
 class SimSecurity(Strict):
@@ -40,6 +44,9 @@ class OpcUaMachineConfig(Strict):
     update_interval_ms: int = Field(default=500, ge=10)
     seed: int | None = None
     oven: OvenModelConfig = OvenModelConfig()
+    behaviour: BehaviourConfig = Field(
+        default=BehaviourConfig(), description="setups, breakdowns, micro-stops, speed loss, scrap"
+    )
     extra_variables: int = Field(
         default=0, ge=0, le=100_000, description="Double nodes {prefix}.Extra.NNNNN (load tests)"
     )

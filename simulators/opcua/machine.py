@@ -5,6 +5,9 @@ Node ids (namespace index 2, `prefix` defaults to "Oven"):
     ns=2;s=Oven.Temperature  Double degC        ns=2;s=Oven.Setpoint     Double (writable)
     ns=2;s=Oven.DoorOpen     Boolean            ns=2;s=Oven.State        String
     ns=2;s=Oven.HeaterPower  Double %           ns=2;s=Oven.BatchCount   UInt32
+  with `behaviour.enabled` also:
+    ns=2;s=Oven.MachineState UInt16 (simulators/behaviour.py codes)
+    ns=2;s=Oven.FaultCode    UInt16 (0: none)   ns=2;s=Oven.GoodCount / ScrapCount UInt32
     ns=2;s=Oven.Extra.00000 ... Double (only with `extra_variables`; browse name X00000,
                                  in blocks of 500 under Oven/Extra)
 
@@ -33,6 +36,7 @@ from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.internal_server import InternalServer
 
 from edge.drivers.opcua.pki import certificate_fits, write_self_signed
+from simulators.behaviour import Production
 from simulators.opcua.config import OpcUaMachineConfig
 from simulators.opcua.oven import Oven
 from simulators.opcua.proxy import FaultProxy
@@ -60,6 +64,13 @@ _OVEN_VARS = (
     _Var("State", ua.VariantType.String),
     _Var("HeaterPower", ua.VariantType.Double),
     _Var("BatchCount", ua.VariantType.UInt32),
+)
+#: served only with `behaviour.enabled` (without it the oven offers what it always did)
+_PRODUCTION_VARS = (
+    _Var("MachineState", ua.VariantType.UInt16),
+    _Var("FaultCode", ua.VariantType.UInt16),
+    _Var("GoodCount", ua.VariantType.UInt32),
+    _Var("ScrapCount", ua.VariantType.UInt32),
 )
 
 
@@ -98,6 +109,8 @@ class OvenMachine:
         self.host = url.hostname or "127.0.0.1"
         self.port = int(url.port or 4840)
         self.oven = Oven.from_config(cfg.oven)
+        if cfg.behaviour.enabled:
+            self.oven.production = Production(cfg.behaviour, cfg.seed)
         self.rng = random.Random(cfg.seed)
         self.frozen = False
         self.bad: dict[str, int] = {}
@@ -122,6 +135,10 @@ class OvenMachine:
     def node_id(self, name: str) -> str:
         """The string node id of a variable, e.g. "ns=2;s=Oven.Temperature"."""
         return f"ns={self.ns};s={self.cfg.prefix}.{name}"
+
+    def variable_names(self) -> list[str]:
+        """Every variable served (the oven's, with `behaviour` its production ones, extras)."""
+        return [v.name for v in self._vars()] + self.extra_names()
 
     def extra_names(self) -> list[str]:
         return [f"Extra.{i:05d}" for i in range(self.cfg.extra_variables)]
@@ -155,7 +172,7 @@ class OvenMachine:
         ns, prefix = self.ns, self.cfg.prefix
         obj = await server.nodes.objects.add_object(_nid(prefix, ns), f"{ns}:{prefix}")
         values = self._model_values()
-        for var in _OVEN_VARS:
+        for var in self._vars():
             nid = _nid(f"{prefix}.{var.name}", ns)
             node = await obj.add_variable(
                 nid, f"{ns}:{var.name}", ua.Variant(values[var.name], var.vtype), var.vtype
@@ -307,10 +324,22 @@ class OvenMachine:
             "State": o.state.value,
             "HeaterPower": round(o.heater_power, 2),
             "BatchCount": o.batch_count,
-        }
+        } | (
+            {
+                "MachineState": int(o.machine_state),
+                "FaultCode": o.fault_code,
+                "GoodCount": o.good_count,
+                "ScrapCount": o.scrap_count,
+            }
+            if o.production is not None
+            else {}
+        )
+
+    def _vars(self) -> tuple[_Var, ...]:
+        return _OVEN_VARS + (_PRODUCTION_VARS if self.oven.production is not None else ())
 
     def _vtype(self, name: str) -> ua.VariantType:
-        for var in _OVEN_VARS:
+        for var in self._vars():
             if var.name == name:
                 return var.vtype
         return ua.VariantType.Double

@@ -4,6 +4,7 @@ import random
 from dataclasses import dataclass
 from enum import StrEnum
 
+from simulators.behaviour import MachineState, Production
 from simulators.opcua.config import OvenModelConfig
 
 
@@ -12,13 +13,16 @@ class OvenState(StrEnum):
     HEATING = "HEATING"
     READY = "READY"
     DOOR_OPEN = "DOOR_OPEN"
+    FAULT = "FAULT"
 
 
 @dataclass(slots=True)
 class Oven:
     """First-order heating towards the setpoint; the open door loses heat.
 
-    `held` pins the temperature (an injected excursion) until released.
+    `held` pins the temperature (an injected excursion) until released. With a `production`
+    behaviour a breakdown switches the heater off and a setup opens the door (racks changed);
+    the parts it cures are counted good or scrap.
     """
 
     cfg: OvenModelConfig
@@ -28,13 +32,31 @@ class Oven:
     heater_on: bool = True
     held: float | None = None
     batch_count: int = 0
+    production: Production | None = None
+    good_count: int = 0
+    scrap_count: int = 0
 
     @classmethod
     def from_config(cls, cfg: OvenModelConfig) -> "Oven":
         return cls(cfg, cfg.start_c, cfg.setpoint_c)
 
     @property
+    def fault_code(self) -> int:
+        return self.production.fault_code if self.production is not None else 0
+
+    @property
+    def machine_state(self) -> MachineState:
+        """The shared state code (simulators/behaviour.py); without a behaviour the oven runs
+        while its heater is on and its door shut."""
+        if self.production is not None:
+            return self.production.shown_state
+        on = self.heater_on and not self.door_open
+        return MachineState.RUNNING if on else MachineState.IDLE
+
+    @property
     def state(self) -> OvenState:
+        if self.fault_code:
+            return OvenState.FAULT
         if self.door_open:
             return OvenState.DOOR_OPEN
         if not self.heater_on:
@@ -52,6 +74,12 @@ class Oven:
         return max(0.0, min(100.0, gap * 2.0))
 
     def step(self, dt_s: float, rng: random.Random) -> None:
+        if self.production is not None:
+            good, scrap = self.production.advance(dt_s, self.cfg.parts_per_min)
+            self.good_count = (self.good_count + good) % 2**32
+            self.scrap_count = (self.scrap_count + scrap) % 2**32
+            self.heater_on = self.production.state is not MachineState.FAULT
+            self.open_door(self.production.shown_state is MachineState.SETUP)
         if self.held is not None:
             self.temperature = self.held
             return

@@ -109,7 +109,8 @@ def test_duplicates_are_reported_with_the_schemas_problems(plant_yaml: Path) -> 
     data["broker"]["url"] = "http://x"
     with pytest.raises(ConfigError) as err:
         parse_plant(data, "plant.yaml", environ={})
-    assert [p for p, _ in err.value.problems] == ["broker.url", "devices[1].tags[3].name"]
+    dupe = len(data["devices"][1]["tags"]) - 1
+    assert [p for p, _ in err.value.problems] == ["broker.url", f"devices[1].tags[{dupe}].name"]
 
 
 def test_unknown_key_next_to_a_missing_one_says_which_was_meant(plant_yaml: Path) -> None:

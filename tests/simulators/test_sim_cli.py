@@ -17,6 +17,8 @@ from simulators.config import (
     load_simulators,
 )
 from simulators.modbus.registers import press_register
+from simulators.opcua.config import OpcUaMachineConfig
+from simulators.opcua.machine import OvenMachine
 from tests.services.ports import free_port, port_open, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,8 +41,12 @@ def test_shipped_simulator_file_matches_the_plant_file() -> None:
                 assert (reg.area, reg.address, reg.type) == (tag.area, tag.address, tag.type)
                 assert reg.order == tag.order, tag.name
         else:
-            assert machine.kind == "opcua"
+            assert isinstance(machine, OpcUaMachineConfig)
             assert machine.endpoint == dev.endpoint  # type: ignore[union-attr]
+            oven = OvenMachine(machine)
+            served = {oven.node_id(n) for n in oven.variable_names()}
+            for tag in dev.tags:
+                assert tag.node_id in served, tag.name  # type: ignore[union-attr]
 
 
 def test_bad_simulator_file_names_file_and_field(tmp_path: Path) -> None:
