@@ -74,6 +74,7 @@ CODES: dict[str, tuple[int, str]] = {
     "EVENT_ID_REUSED": (409, "event_id already used at another station"),
     "CONFLICT": (409, "changed concurrently: retry"),
     "BADGE_IN_USE": (409, "the badge belongs to another operator"),
+    "MESSAGE_TOO_LARGE": (413, "the ERP message is larger than `mes.erp.max_message_bytes`"),
     "INVALID_REQUEST": (422, "invalid request: `errors` names each field"),
     "UNSTORABLE_VALUE": (422, "a value the database cannot hold"),
     "INVALID_USER": (422, "the user cannot be created"),

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from mes.api.deps import ServicesDep, SessionDep, require
 from mes.api.problems import Problem
+from mes.api.types import Text
 from mes.auth.roles import Permission, Principal
 from mes.core.errors import Refusal, RefusalCode
 from mes.production.locking import work_order
@@ -34,7 +35,7 @@ Number = Annotated[str, Path(max_length=32, pattern=r"^[^\x00]+$")]
 
 
 class ReasonIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=500, examples=["urgent order first"])
+    reason: Text = Field(min_length=1, max_length=500, examples=["urgent order first"])
 
 
 class WorkOrderStateOut(BaseModel):

@@ -2,9 +2,10 @@
 
 `StationHandler.handle(session, request)` runs inside the caller's open transaction (the single
 writer's batch). It answers a resend of a known `event_id` with the first answer, ignores a
-repeat of the same code within the debounce window, applies the action inside a SAVEPOINT (a
-refusal rolls back only this request), and writes the scan log row holding the raw text and the
-answer in the same transaction as the effect.
+repeat of the same code within the debounce window (a double read; only once the action was
+found acceptable, so a refusal is never hidden, and never for a counted report), applies the
+action inside a SAVEPOINT (a refusal rolls back only this request), and writes the scan log
+row holding the raw text and the answer in the same transaction as the effect.
 """
 
 import json
@@ -99,6 +100,14 @@ class NeedsIsolation(Exception):
     effects may be in the session, which must be rolled back as a whole."""
 
 
+#: Requests that report something counted: each event_id counts, whatever the time between.
+COUNTED = (QuantityScan, ScrapScan, MaterialScan, InspectionScan)
+
+
+class _DoubleRead(Exception):
+    """The request would succeed, but repeats the last accepted code within the window."""
+
+
 class StationHandler:
     def __init__(self, jobs: JobActions, debounce_s: float, tolerance_percent: float = 0.0) -> None:
         self.jobs = jobs
@@ -157,15 +166,11 @@ class StationHandler:
             return Answer(prior.status, json.loads(prior.answer))
         state = self._state(session, req.station)
         when = req.scanned_at or req.received_at
-        if self._bounced(state, req.code, when):
-            age = abs((when - aware(state.last_code_at)).total_seconds())  # type: ignore[operator]
-            answer = self._ok(
-                session,
-                state,
-                "scan.ignored",
-                f"{_short(req.code)} again after {age:.1f} s: ignored as a double scan",
-            )
-            return self._record(session, req, answer)
+        # a double read is only told apart after the action was tried: a refusal is answered
+        # as a refusal, and only an action that would succeed again is rolled back as ignored
+        bounce_age = self._bounce_age(state, req, when)
+        if bounce_age is not None and not isolate:
+            raise NeedsIsolation(req.event_id)
         savepoint = None
         if isolate:
             journal.flush(session)  # earlier requests' rows: kept whatever happens to this one
@@ -173,6 +178,8 @@ class StationHandler:
         try:
             roster: list[list[Operator]] = []
             action, message = self._apply(session, state, req, roster)
+            if bounce_age is not None:
+                raise _DoubleRead
             if savepoint is not None:
                 journal.flush(session)
                 savepoint.commit()
@@ -183,6 +190,18 @@ class StationHandler:
             savepoint.rollback()
             state = self._state(session, req.station)
             answer = self._refused(session, state, refusal)
+        except _DoubleRead:
+            assert savepoint is not None
+            journal.discard(session)
+            savepoint.rollback()
+            state = self._state(session, req.station)
+            answer = self._ok(
+                session,
+                state,
+                "scan.ignored",
+                f"{_short(req.code)} again after {bounce_age:.1f} s: ignored as a double scan",
+            )
+            return self._record(session, req, answer)
         else:
             answer = self._ok(session, state, action, message, roster[0] if roster else None)
             # only a scan that did something arms the debounce: a refused one may be retried
@@ -212,10 +231,16 @@ class StationHandler:
             session.flush()
         return state
 
-    def _bounced(self, state: StationState, code: str, when: datetime) -> bool:
-        if self.debounce_s <= 0 or state.last_code != code[:200] or state.last_code_at is None:
-            return False
-        return abs((when - aware(state.last_code_at)).total_seconds()) < self.debounce_s
+    def _bounce_age(self, state: StationState, req: StationRequest, when: datetime) -> float | None:
+        """Seconds since the same code was accepted at this station, when that is within the
+        debounce window and the request may be a double read; else None. A report (quantity,
+        scrap, material, inspection) is a fact of its own per event_id: never debounced."""
+        if self.debounce_s <= 0 or isinstance(req.action, COUNTED):
+            return None
+        if state.last_code != req.code[:200] or state.last_code_at is None:
+            return None
+        age = abs((when - aware(state.last_code_at)).total_seconds())
+        return age if age < self.debounce_s else None
 
     def _apply(
         self,

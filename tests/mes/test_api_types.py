@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from mes.api.problems import PROBLEM_JSON, install_problem_handlers
 from mes.api.types import ID_MAX
-from mes.db import make_engine
+from mes.core.db import make_engine
 from tests.mes.orders_support import db_url, pg_template  # noqa: F401 (fixtures)
 from tests.mes.scan_harness import add_user, admin_token, bearer, plant_config, running_app
 from tests.services.mosquitto import Mosquitto
