@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from mes.orders.states import FINISHED
+
 RELEASE = "order.release"
 CHANGE = "order.change"
 CANCEL = "order.cancel"
@@ -197,7 +199,6 @@ class ExistingOrder:
 
 
 NOT_STARTED = frozenset({"PLANNED", "RELEASED"})
-FINISHED = frozenset({"COMPLETED", "CLOSED", "CANCELLED", "ABORTED"})
 
 
 def check_command(

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from mes.orders.models import Operation, WorkOrder
+from mes.orders.states import FINISHED
 from mes.production.models import Lot, ProductionEvent
 from mes.quality.holds import Target, TargetKind
 from mes.quality.holds_service import place_hold
@@ -18,8 +19,8 @@ OWNER = "quality"
 
 
 def affected_targets(session: Session, workstation: str, start: datetime) -> list[Target]:
-    """Work orders that ran or reported at `workstation` since `start`, and their lots made
-    since then."""
+    """Work orders that ran or reported at `workstation` since `start` and are not finished,
+    and the lots all of them made since then."""
     wo_ids = set(
         session.exec(
             select(ProductionEvent.work_order_id)
@@ -45,7 +46,12 @@ def affected_targets(session: Session, workstation: str, start: datetime) -> lis
         .where(Lot.created_at >= start)
         .order_by(col(Lot.id))
     ).all()
-    targets = [Target(TargetKind.WORK_ORDER, wo.number) for wo in orders if wo.number]
+    # a finished order is not held (nothing more is made on it); what it made is, by lot
+    targets = [
+        Target(TargetKind.WORK_ORDER, wo.number)
+        for wo in orders
+        if wo.number and wo.status not in FINISHED
+    ]
     return targets + [Target(TargetKind.LOT, code) for code in dict.fromkeys(lots)]
 
 
