@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from config.plant import PlantConfig
 from mes.alarms import routes as alarm_routes
-from mes.api import health
+from mes.api import audit_routes, health
 from mes.api.problems import document_problems, install_problem_handlers
 from mes.auth import routes as auth_routes
 from mes.orders import routes as order_routes
@@ -94,6 +94,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         genealogy_routes.router,
         work_order_routes.router,
         alarm_routes.router,
+        audit_routes.router,
     )
     _install_openapi(app)
     return app

@@ -68,6 +68,7 @@ CODES: dict[str, tuple[int, str]] = {
     "UNKNOWN_ALARM": (404, "no alarm with this name"),
     "NO_INSPECTION_PLAN": (404, "the operation has no inspection plan"),
     "WORK_ORDER_NOT_FOUND": (404, "no such work order"),
+    "OPERATION_NOT_FOUND": (404, "the work order has no such operation"),
     "LOT_NOT_FOUND": (404, "no lot or serial with this code"),
     "METHOD_NOT_ALLOWED": (405, "not a method of this path (see Allow)"),
     "ILLEGAL_TRANSITION": (409, "not possible in the current state"),

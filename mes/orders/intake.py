@@ -44,7 +44,7 @@ def apply_erp_message(
     raw: bytes | str,
     *,
     publish_rejection: bool = True,
-    actor: str = "erp",
+    actor: str = audit.ERP,
     max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> IntakeResult:
     """Validate fully, then apply; a rejection goes to the outbox (`_erp/orders/rejected`).

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from mes.core import audit
 from mes.orders.models import Operation, WorkOrder
 from mes.orders.states import FINISHED
 from mes.production.models import Lot, ProductionEvent
@@ -16,6 +17,7 @@ from mes.quality.models import HoldRecord
 #: operation states in which a workstation is working on a job
 WORKING = ("RUNNING", "PAUSED")
 OWNER = "quality"
+BY = audit.system("closed-loop")
 
 
 def affected_targets(session: Session, workstation: str, start: datetime) -> list[Target]:
@@ -67,5 +69,5 @@ def hold_affected_window(
     for t in affected_targets(session, workstation, start):
         if (t.kind.value, t.id) in already:
             continue
-        placed.append(place_hold(session, t, reason, OWNER, "system", source=source))
+        placed.append(place_hold(session, t, reason, OWNER, BY, source=source))
     return placed

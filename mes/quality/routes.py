@@ -143,7 +143,7 @@ def list_holds(
 def place(body: PlaceBody, who: Placer, session: SessionDep, request: Request) -> HoldView:
     target = Target(body.target.kind, body.target.id)
     try:
-        row = place_hold(session, target, body.reason, body.owner, who.name)
+        row = place_hold(session, target, body.reason, body.owner, who.label)
     except TargetFinished as exc:
         raise Problem(409, "ILLEGAL_TRANSITION", str(exc)) from None
     session.commit()
@@ -164,7 +164,7 @@ def release(
         row = release_hold(
             session,
             hold_id,
-            who.name,
+            who.label,
             {who.role.value},
             body.disposition,
             body.comment,
@@ -197,7 +197,7 @@ def release_cause(
 ) -> list[HoldView]:
     with _release_problems():
         rows = release_holds_of(
-            session, body.source, who.name, {who.role.value}, body.disposition, body.comment
+            session, body.source, who.label, {who.role.value}, body.disposition, body.comment
         )
     session.commit()
     _wake(request)
@@ -216,7 +216,7 @@ def put_plan(
         plan = InspectionPlan.model_validate({**body, "routing": routing, "operation": operation})
     except ValueError as exc:
         raise Problem(422, "INVALID_PLAN", str(exc)) from None
-    save_plan(session, plan, who.name)
+    save_plan(session, plan, who.label)
     session.commit()
     return plan
 
@@ -250,7 +250,7 @@ def inspect(
         raise Problem(403, "FORBIDDEN", f"role {who.role.value!r} may not record inspections")
     try:
         rec, _outcome, nc = record_inspection(
-            session, body.work_order, body.operation, body.lot, body.results, who.name
+            session, body.work_order, body.operation, body.lot, body.results, who.label
         )
     except PlanNotFound as exc:
         raise Problem(404, "NO_INSPECTION_PLAN", str(exc)) from None

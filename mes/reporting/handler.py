@@ -24,6 +24,7 @@ from mes.core import audit, journal
 from mes.core.clock import aware
 from mes.core.errors import RefusalCode
 from mes.masterdata.models import Workstation
+from mes.production.models import ProductionEvent
 from mes.reporting.actions import (
     Action,
     BadgeScan,
@@ -42,7 +43,7 @@ from mes.reporting.actions import (
     action_name,
     needs_operator,
 )
-from mes.reporting.batch import scan_batch
+from mes.reporting.batch import ScanBatch, scan_batch
 from mes.reporting.grammar import Command
 from mes.reporting.jobs import Context, JobActions, SelectedJob, summary
 from mes.reporting.models import ScanRecord, StationLogin, StationState
@@ -175,6 +176,7 @@ class StationHandler:
         if isolate:
             journal.flush(session)  # earlier requests' rows: kept whatever happens to this one
             savepoint = session.begin_nested()
+        first_event = len(batch.events) if batch is not None else 0
         try:
             roster: list[list[Operator]] = []
             action, message = self._apply(session, state, req, roster)
@@ -188,12 +190,14 @@ class StationHandler:
                 raise NeedsIsolation(req.event_id) from refusal
             journal.discard(session)
             savepoint.rollback()
+            _forget_events(batch, first_event)
             state = self._state(session, req.station)
             answer = self._refused(session, state, refusal)
         except _DoubleRead:
             assert savepoint is not None
             journal.discard(session)
             savepoint.rollback()
+            _forget_events(batch, first_event)
             state = self._state(session, req.station)
             answer = self._ok(
                 session,
@@ -204,6 +208,10 @@ class StationHandler:
             return self._record(session, req, answer)
         else:
             answer = self._ok(session, state, action, message, roster[0] if roster else None)
+            if batch is not None and len(batch.events) > first_event:
+                # extension: the production event this request recorded (a correction names
+                # it); its id is known once the batch flushed, before the answer leaves
+                answer.body["production_event"] = batch.events[first_event]
             # only a scan that did something arms the debounce: a refused one may be retried
             state.last_code, state.last_code_at = req.code[:200], when
         state.updated_at = req.received_at
@@ -427,6 +435,14 @@ class StationHandler:
     @staticmethod
     def _record(session: Session, req: StationRequest, answer: Answer) -> Answer:
         error = answer.body.get("error")
+        body = answer.body
+        event = body.get("production_event")
+
+        def answer_json() -> str:
+            if isinstance(event, ProductionEvent):
+                body["production_event"] = event.id
+            return json.dumps(body, default=str)
+
         journal.append(
             session,
             _SCAN_LOG,
@@ -442,7 +458,7 @@ class StationHandler:
                 "status": answer.status,
                 "action": answer.body.get("action"),
                 "error_code": error["code"] if error else None,
-                "answer": json.dumps(answer.body, default=str),
+                "answer": journal.Deferred(answer_json) if event is not None else answer_json(),
             },
         )
         # a copy of this event later in the same batch gets this answer (the row is not
@@ -451,6 +467,12 @@ class StationHandler:
         if batch is not None:
             batch.answered[req.event_id] = (req.station, answer)
         return answer
+
+
+def _forget_events(batch: ScanBatch | None, first: int) -> None:
+    """Drop the events of a request rolled back to its savepoint."""
+    if batch is not None:
+        del batch.events[first:]
 
 
 def _is_pause(action: Action) -> bool:

@@ -43,7 +43,7 @@ def finish(engine: Engine, number: str, status: str, reported_at: str = "ws-20")
                 workstation=reported_at,
                 at=datetime.now(UTC),
                 good=1,
-                actor="test",
+                actor="system:test",
             )
         )
         s.commit()
@@ -92,7 +92,9 @@ def test_quality_releases_every_hold_of_one_excursion_at_once(
         AlarmService(plant(plant_yaml)).on_conditions(
             s, [condition(Condition.RAISED, now_ms(), 212.0)]
         )
-        place_hold(s, Target(TargetKind.WORK_ORDER, "WO-000001"), "wrong coil", "quality", "x")
+        place_hold(
+            s, Target(TargetKind.WORK_ORDER, "WO-000001"), "wrong coil", "quality", "user:qa"
+        )
         s.commit()
         sources = {h.source for h in s.exec(select(HoldRecord)) if h.source}
         assert len(sources) == 1
@@ -139,7 +141,7 @@ def test_holds_of_one_cause_over_http(app: tuple[Any, Any, Any]) -> None:
     wo, done = release(engine, "PO-A", 10), release(engine, "PO-B", 10)
     with Session(engine) as s:
         for target in (Target(TargetKind.WORK_ORDER, wo), Target(TargetKind.LOT, "L-7")):
-            place_hold(s, target, "die crack", "quality", "system", source="nc:NC-1")
+            place_hold(s, target, "die crack", "quality", "system:test", source="nc:NC-1")
         closed = s.exec(select(WorkOrder).where(WorkOrder.number == done)).one()
         closed.status = "CLOSED"
         s.add(closed)
