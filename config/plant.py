@@ -201,13 +201,29 @@ class Shifts(Strict):
     )
 
 
+class ErpIntake(Strict):
+    max_message_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="an ERP order message (MQTT `_erp/orders` or REST `/erp/orders`) larger "
+        "than this is rejected (`MESSAGE_TOO_LARGE`) unread; a rejection keeps only a bounded "
+        "excerpt, the length and the sha256 of such a payload",
+    )
+
+
 class Mes(Strict):
     bind: str = Field(default="127.0.0.1", description="address of the API")
     port: int = Field(default=8000, ge=1, le=65535)
     tls: ServerTls | None = Field(default=None, description="serve HTTPS; none: plain HTTP")
     debounce_s: float = Field(
-        default=2.0, ge=0, description="a repeat of a code at a station within this is ignored"
+        default=0.3,
+        ge=0,
+        description="a repeat of a code at a station within this many seconds is a double read "
+        "and ignored, unless it would be refused (a refusal is always answered); reports "
+        "(QTY, SCRAP, material, INSP) are never debounced: each event_id counts",
     )
+    erp: ErpIntake = ErpIntake()
     over_report_tolerance_percent: float = Field(
         default=0.0, ge=0, description="reports allowed above the order quantity"
     )

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from config.plant import PlantConfig
 from mes.alarms import routes as alarm_routes
-from mes.api import health
+from mes.api import audit_routes, health
 from mes.api.exposure import install_docs
 from mes.api.limits import install_limits
 from mes.api.problems import document_problems, install_problem_handlers
@@ -106,6 +106,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         genealogy_routes.router,
         work_order_routes.router,
         alarm_routes.router,
+        audit_routes.router,
     )
     _install_openapi(app)
     return app

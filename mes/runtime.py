@@ -205,7 +205,8 @@ class MesRuntime:
         raise AssertionError("unreachable")
 
     def _on_order(self, _topic: str, payload: bytes) -> None:
-        result = self._transact(lambda s: apply_erp_message(s, payload))
+        limit = self.cfg.mes.erp.max_message_bytes
+        result = self._transact(lambda s: apply_erp_message(s, payload, max_bytes=limit))
         log.info(
             "ERP message %s: %s %s", result.message_id, result.outcome, result.work_order or ""
         )

@@ -258,7 +258,7 @@ _ACT = refusals("UNKNOWN_ALARM", "FORBIDDEN", "ILLEGAL_TRANSITION", "STARTING")
 
 
 def _actor(who: Principal) -> lc.Actor:
-    return lc.Actor(who.name, frozenset({who.role.value}))
+    return lc.Actor(who.label, frozenset({who.role.value}))
 
 
 def _act(request: Request, session: Session, alarm: str, event: lc.Event) -> AlarmView:

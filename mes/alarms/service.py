@@ -279,7 +279,7 @@ class AlarmService:
         by = getattr(event, "by", None)
         audit.record(
             session,
-            by.name if by is not None else "system",
+            by.name if by is not None else audit.system("alarms"),
             f"alarm.{_action_name(event)}",
             alarm,
             {"state": row.state, "comment": row.comment},

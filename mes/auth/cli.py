@@ -49,10 +49,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _actor() -> str:
+    from mes.core import audit
+
     try:
-        return f"cli:{getpass.getuser()}"[:64]
+        return audit.actor("cli", getpass.getuser())
     except (KeyError, OSError):
-        return "cli"
+        return audit.actor("cli", "unknown")
 
 
 @contextmanager

@@ -8,6 +8,8 @@ station token acts only for its own station).
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mes.core import audit
+
 
 class Role(StrEnum):
     ADMIN = "admin"
@@ -46,6 +48,8 @@ class Permission(StrEnum):
     LIST_OPERATORS = "operators.list"
     MANAGE_STATIONS = "manage.stations"
     MANAGE_TOKENS = "manage.tokens"
+    #: Read the audit log (`GET /api/v1/audit`).
+    AUDIT_READ = "audit.read"
 
 
 P = Permission
@@ -58,11 +62,13 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.LIST_OPERATORS,
             P.MANAGE_STATIONS,
             P.MANAGE_TOKENS,
+            P.AUDIT_READ,
         }
     ),
     Role.SUPERVISOR: frozenset(
         {
             P.READ,
+            P.AUDIT_READ,
             P.REPORT,
             P.CORRECT,
             P.WORK_ORDER_ADMIN,
@@ -73,7 +79,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.LIST_OPERATORS,
         }
     ),
-    Role.QUALITY: frozenset({P.READ, P.HOLD_PLACE, P.HOLD_RELEASE, P.ALARM_ACK}),
+    Role.QUALITY: frozenset({P.READ, P.HOLD_PLACE, P.HOLD_RELEASE, P.ALARM_ACK, P.AUDIT_READ}),
     Role.STATION: frozenset({P.READ, P.REPORT, P.ALARM_ACK}),
     Role.ERP: frozenset({P.READ, P.ERP_INTAKE}),
     Role.EDGE: frozenset({P.READ, P.EDGE_INGEST}),
@@ -101,8 +107,8 @@ class Principal:
 
     @property
     def label(self) -> str:
-        """How the audit log names this caller."""
-        return f"{self.kind}:{self.name}"
+        """How the audit log (and every `by` of the MES) names this caller: `user:sup1`."""
+        return audit.actor_of(self)
 
 
 def allowed(role: Role, permission: Permission) -> bool:

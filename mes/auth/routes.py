@@ -190,7 +190,7 @@ def _check_login(services: "MesServices", body: LoginIn, address: str) -> TokenO
         except service.AuthError:
             audit.record(
                 session,
-                f"address:{address}"[:64],
+                audit.actor("address", address or "unknown"),
                 "auth.login_failed",
                 f"user:{body.username}",
                 {"address": address},

@@ -21,6 +21,8 @@ class Batch:
     rows: dict[Any, Any] = field(default_factory=dict)
     #: append-only rows waiting for `journal.flush`
     journal: list[tuple[Table, dict[str, Any]]] = field(default_factory=list)
+    #: production events recorded in this transaction, in order (ids known after a flush)
+    events: list[Any] = field(default_factory=list)
     #: False while no quality hold can be active (none when the batch began, none added
     #: since): the hold lookups of the reporting path are skipped
     holds_possible: bool = True

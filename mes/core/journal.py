@@ -8,6 +8,7 @@ no ORM object and no foreign key between them: nothing reads them back in the tr
 writes them.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -22,12 +23,33 @@ def table_of(model: type[SQLModel]) -> Table:
     return table
 
 
+class Deferred:
+    """A row value computed when the row is written, after the session's ORM rows were
+    flushed: it may name their ids (a production event's, known only then in a batch)."""
+
+    __slots__ = ("compute",)
+
+    def __init__(self, compute: Callable[[], Any]) -> None:
+        self.compute = compute
+
+
+def _resolved(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    late = [r for r in rows if any(isinstance(v, Deferred) for v in r.values())]
+    if late:
+        session.flush()
+        for r in late:
+            for k, v in r.items():
+                if isinstance(v, Deferred):
+                    r[k] = v.compute()
+    return rows
+
+
 def append(session: Session, table: Table, row: dict[str, Any]) -> None:
     batch = batch_of(session)
     if batch is not None:
         batch.journal.append((table, row))
     else:
-        session.execute(insert(table), [row])
+        session.execute(insert(table), _resolved(session, [row]))
 
 
 def flush(session: Session) -> None:
@@ -35,6 +57,7 @@ def flush(session: Session) -> None:
     if batch is None or not batch.journal:
         return
     pending, batch.journal = batch.journal, []
+    _resolved(session, [row for _, row in pending])
     by_table: dict[Table, list[dict[str, Any]]] = {}
     for table, row in pending:
         by_table.setdefault(table, []).append(row)

@@ -43,5 +43,5 @@ def apply_ack(session: Session, raw: bytes | str) -> str | None:
         return None
     wo.closed_at = utcnow()
     session.add(wo)
-    audit.record(session, "erp", "work_order.close", wo.number or "", {"ack": message_id})
+    audit.record(session, audit.ERP, "work_order.close", wo.number or "", {"ack": message_id})
     return wo.number

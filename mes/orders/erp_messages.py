@@ -5,11 +5,14 @@ command against what the MES knows (catalogue and the existing order) before any
 written. Both are pure, so every rejection rule is unit-tested without a database.
 """
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from mes.orders.states import FINISHED
 
 RELEASE = "order.release"
 CHANGE = "order.change"
@@ -84,11 +87,28 @@ class Rejection:
     erp_id: str | None = None
 
 
+#: Default largest ERP message (`mes.erp.max_message_bytes`).
+MAX_MESSAGE_BYTES = 256 * 1024
+#: Characters of a payload kept in a rejection when the payload is not kept whole.
+EXCERPT_CHARS = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What a rejection says about the payload: `value` is the original payload (parsed JSON),
+    or, for text that is not JSON or a payload over the size limit, at most `EXCERPT_CHARS`
+    characters of its text (`truncated` says whether that is all of it); `size` and `sha256`
+    are of the raw bytes, so an ERP can match a rejection with what it sent."""
+
+    value: Any
+    size: int
+    sha256: str
+    truncated: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """`received` is the original payload (parsed JSON, or the raw text when not JSON)."""
-
-    received: Any
+    received: Received
     command: OrderMessage | None = None
     rejection: Rejection | None = None
 
@@ -97,25 +117,45 @@ def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def parse_order_message(raw: bytes | str) -> Parsed:
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
-    if "\x00" in text or "\\u0000" in text:  # PostgreSQL text cannot hold NUL
+def _excerpt(data: bytes, size: int, digest: str) -> Received:
+    head = data[: EXCERPT_CHARS * 4]  # a character is at most 4 bytes of UTF-8
+    decoded = head.decode("utf-8", errors="replace")
+    text = decoded[:EXCERPT_CHARS].replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
+    return Received(text, size, digest, truncated=len(head) < size or len(decoded) > len(text))
+
+
+def parse_order_message(raw: bytes | str, max_bytes: int = MAX_MESSAGE_BYTES) -> Parsed:
+    data_bytes = raw.encode("utf-8", errors="replace") if isinstance(raw, str) else raw
+    size, digest = len(data_bytes), hashlib.sha256(data_bytes).hexdigest()
+    if size > max_bytes:  # not parsed at all: its ids are unknown
         return Parsed(
-            text.replace("\x00", "\ufffd"),
+            _excerpt(data_bytes, size, digest),
+            rejection=Rejection(
+                "MESSAGE_TOO_LARGE", f"payload is {size} bytes, above the limit of {max_bytes}"
+            ),
+        )
+    text = data_bytes.decode("utf-8", errors="replace")
+    if "\x00" in text or "\\u0000" in text:
+        return Parsed(
+            _excerpt(data_bytes, size, digest),
             rejection=Rejection("INVALID_MESSAGE", "payload contains a NUL character"),
         )
     try:
         data = json.loads(text)
     except ValueError as exc:
-        return Parsed(text, rejection=Rejection("INVALID_JSON", f"payload is not JSON: {exc}"))
+        return Parsed(
+            _excerpt(data_bytes, size, digest),
+            rejection=Rejection("INVALID_JSON", f"payload is not JSON: {exc}"),
+        )
+    received = Received(data, size, digest)
     if not isinstance(data, dict):
-        return Parsed(data, rejection=Rejection("INVALID_MESSAGE", "payload must be an object"))
+        return Parsed(received, rejection=Rejection("INVALID_MESSAGE", "payload must be an object"))
     message_id = _str_or_none(data.get("message_id"))
     order = data.get("order")
     erp_id = _str_or_none(order.get("erp_id")) if isinstance(order, dict) else None
 
     def reject(code: str, message: str) -> Parsed:
-        return Parsed(data, rejection=Rejection(code, message, message_id, erp_id))
+        return Parsed(received, rejection=Rejection(code, message, message_id, erp_id))
 
     if data.get("v") != 1:
         return reject("UNSUPPORTED_VERSION", f"v must be 1, got {data.get('v')!r}")
@@ -137,7 +177,7 @@ def parse_order_message(raw: bytes | str) -> Parsed:
         and command.order.due_at is None
     ):
         return reject("INVALID_MESSAGE", "order.change needs quantity or due_at")
-    return Parsed(data, command=command)
+    return Parsed(received, command=command)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +199,6 @@ class ExistingOrder:
 
 
 NOT_STARTED = frozenset({"PLANNED", "RELEASED"})
-FINISHED = frozenset({"COMPLETED", "CLOSED", "CANCELLED", "ABORTED"})
 
 
 def check_command(
@@ -217,12 +256,16 @@ def check_command(
     return None
 
 
-def rejection_payload(rejection: Rejection, received: Any) -> dict[str, Any]:
-    """The `_erp/orders/rejected` message, exactly as docs/contracts.md section 5."""
+def rejection_payload(rejection: Rejection, received: Received) -> dict[str, Any]:
+    """The `_erp/orders/rejected` message as docs/contracts.md section 5, with the extension fields
+    `received_bytes`, `received_sha256` and `received_truncated` (docs/contracts.md)."""
     return {
         "v": 1,
         "message_id": rejection.message_id,
         "erp_id": rejection.erp_id,
         "error": {"code": rejection.code, "message": rejection.message},
-        "received": received,
+        "received": received.value,
+        "received_bytes": received.size,
+        "received_sha256": received.sha256,
+        "received_truncated": received.truncated,
     }

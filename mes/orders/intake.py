@@ -11,6 +11,7 @@ from mes.core import audit
 from mes.core.clock import utcnow
 from mes.masterdata.models import Product, Routing, RoutingComponent, RoutingOperation
 from mes.orders.erp_messages import (
+    MAX_MESSAGE_BYTES,
     CancelMessage,
     Catalogue,
     ChangeMessage,
@@ -39,11 +40,17 @@ class IntakeResult:
 
 
 def apply_erp_message(
-    session: Session, raw: bytes | str, *, publish_rejection: bool = True, actor: str = "erp"
+    session: Session,
+    raw: bytes | str,
+    *,
+    publish_rejection: bool = True,
+    actor: str = audit.ERP,
+    max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> IntakeResult:
     """Validate fully, then apply; a rejection goes to the outbox (`_erp/orders/rejected`).
-    The caller commits. A message_id seen before changes nothing."""
-    parsed = parse_order_message(raw)
+    The caller commits. A message_id seen before changes nothing. A payload over `max_bytes`
+    is rejected unread."""
+    parsed = parse_order_message(raw, max_bytes)
     command = parsed.command
     rejection = parsed.rejection
     message_id = command.message_id if command else (rejection.message_id if rejection else None)

@@ -5,13 +5,13 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from mes.api.deps import SessionDep, require
-from mes.api.problems import PROBLEM_CONTENT, Problem, refusals
+from mes.api.deps import ServicesDep, SessionDep, require
+from mes.api.problems import CODES, PROBLEM_CONTENT, Problem, refusals
 from mes.api.types import ID_MAX, Text
 from mes.auth.roles import Permission, Principal
 from mes.orders.acks import apply_ack
@@ -52,6 +52,10 @@ class OrderMessageIn(BaseModel):
     order: dict[str, Any]
 
 
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()  # read once by FastAPI already: Starlette keeps it
+
+
 class IntakeOut(BaseModel):
     outcome: str = Field(description="applied | duplicate")
     message_id: str | None
@@ -64,20 +68,25 @@ class IntakeOut(BaseModel):
     response_model=IntakeOut,
     responses={
         **_AUTH,
-        **refusals("CONFLICT"),
+        **refusals("CONFLICT", "MESSAGE_TOO_LARGE"),
         422: {"description": "rejected: code as on MQTT", "content": _PROBLEM},
     },
     summary="Release, change or cancel a production order (ERP over REST)",
 )
 def post_order(
     body: OrderMessageIn,
+    raw: Annotated[bytes, Depends(_raw_body)],
     session: SessionDep,
+    services: ServicesDep,
     who: Annotated[Principal, require(Permission.ERP_INTAKE)],
 ) -> IntakeOut:
-    raw = json.dumps(body.model_dump(mode="json"))
+    # the bytes as sent, as on MQTT: the same size limit, and no field kept that was not sent
+    limit = services.cfg.mes.erp.max_message_bytes
     for attempt in (1, 2):
         try:
-            result = apply_erp_message(session, raw, publish_rejection=False, actor=who.label[:64])
+            result = apply_erp_message(
+                session, raw, publish_rejection=False, actor=who.label[:64], max_bytes=limit
+            )
             session.commit()
             break
         except IntegrityError:  # the same message or order applied concurrently
@@ -86,7 +95,7 @@ def post_order(
                 raise Problem(409, "CONFLICT", "the order changed concurrently; retry") from None
     if result.rejection is not None and result.outcome == "rejected":
         raise Problem(
-            422,
+            CODES["MESSAGE_TOO_LARGE"][0] if result.rejection.code == "MESSAGE_TOO_LARGE" else 422,
             result.rejection.code,
             result.rejection.message,
             message_id=result.message_id,

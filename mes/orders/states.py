@@ -108,6 +108,16 @@ WORK_ORDER_TRANSITIONS: dict[tuple[WorkOrderState, type], WorkOrderState | str] 
 }
 del S
 
+#: States of a work order on which nothing more is made: no report, no hold.
+FINISHED = frozenset(
+    {
+        WorkOrderState.COMPLETED,
+        WorkOrderState.CLOSED,
+        WorkOrderState.CANCELLED,
+        WorkOrderState.ABORTED,
+    }
+)
+
 #: States an order can be held from (the only ones HELD_FROM may resolve to).
 HOLDABLE = frozenset(
     s for (s, ev), t in WORK_ORDER_TRANSITIONS.items() if ev is PlaceHold and t == "HELD"

@@ -17,10 +17,14 @@ def new_message_id() -> str:
     return uuid.uuid4().hex
 
 
+def _dumps(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), default=str)
+
+
 def enqueue(
     session: Session,
     kind: str,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | journal.Deferred,
     *,
     message_id: str | None = None,
     erp_id: str | None = None,
@@ -40,7 +44,11 @@ def enqueue(
             "erp_id": erp_id,
             "work_order_id": work_order_id,
             "final": final,
-            "payload": json.dumps(payload, separators=(",", ":"), default=str),
+            "payload": (
+                journal.Deferred(lambda: _dumps(payload.compute()))
+                if isinstance(payload, journal.Deferred)
+                else _dumps(payload)
+            ),
             "created_at": utcnow(),
             "published_at": None,
             "acked_at": None,

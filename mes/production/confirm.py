@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from mes.core import journal
 from mes.core.batch import batch_of
 from mes.orders.models import Operation, WorkOrder
 from mes.outbox.store import enqueue, new_message_id
@@ -57,7 +58,9 @@ def confirm(
     enqueue(
         session,
         "confirmation",
-        conf.as_json(),
+        # extension: the production event confirmed (a correction names it); its id is
+        # known when the row is written
+        journal.Deferred(lambda: {**conf.as_json(), "production_event": ev.id}),
         message_id=message_id,
         erp_id=wo.erp_id,
         work_order_id=wo.id,

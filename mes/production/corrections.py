@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mes.core import audit
 from mes.core.errors import Refusal, RefusalCode
@@ -175,3 +175,21 @@ class Corrections:
             disposition=disposition,
         )
         return ev
+
+
+def operation_events(
+    session: Session, number: str, operation: str
+) -> list[tuple[ProductionEvent, int | None]]:
+    """The production events of one operation, oldest first, each with the id of the
+    correction that compensated it (None if none): what a supervisor picks a correction from."""
+    wo = work_order(session, number)
+    op = next((o for o in operations(session, wo) if o.number == operation), None)
+    if op is None:
+        raise Refusal(RefusalCode.OPERATION_NOT_FOUND, f"{wo.number} has no operation {operation}")
+    events = session.exec(
+        select(ProductionEvent)
+        .where(ProductionEvent.operation_id == op.id)
+        .order_by(col(ProductionEvent.id))
+    ).all()
+    corrected = {e.correction_of: e.id for e in events if e.correction_of is not None}
+    return [(e, corrected.get(e.id or 0)) for e in events]

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from mes.core import audit
 from mes.core.batch import batch_of
 from mes.core.clock import utcnow
 from mes.core.errors import IllegalTransition, Refusal, RefusalCode
@@ -139,6 +140,15 @@ def move_operation(wo: WorkOrder, op: Operation, event: OperationEvent) -> None:
         raise Refusal(RefusalCode.ILLEGAL_STATE, f"{wo.number}/{op.number}: {exc}") from None
 
 
+def _actor(operator: str | None, workstation: str | None) -> str:
+    """Who acted when the caller did not say: the operator, else the station, else the MES."""
+    if operator:
+        return audit.actor("operator", operator)
+    if workstation:
+        return audit.actor("station", workstation)
+    return audit.system("production")
+
+
 def record_event(
     session: Session,
     kind: str,
@@ -164,11 +174,14 @@ def record_event(
         operation_id=op.id if op else None,
         workstation=workstation,
         operator=operator,
-        actor=actor or operator or workstation or "system",
+        actor=actor or _actor(operator, workstation),
         detail_json=json.dumps(detail or {}, sort_keys=True, default=str),
         **fields,
     )
     session.add(ev)
-    if batch_of(session) is None:
+    batch = batch_of(session)
+    if batch is None:
         session.flush()
+    else:
+        batch.events.append(ev)
     return ev

@@ -1,16 +1,19 @@
-"""Work-order administration over REST for the supervisor board: suspend, resume, abort."""
+"""Work-order administration over REST for the supervisor board: suspend, resume, abort; and
+the production events of an operation (what a correction names)."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from mes.api.deps import ServicesDep, SessionDep, require
-from mes.api.problems import Problem
+from mes.api.problems import Problem, refusals
 from mes.api.types import Text
 from mes.auth.roles import Permission, Principal
 from mes.core.errors import Refusal, RefusalCode
+from mes.production import corrections
 from mes.production.locking import work_order
 
 router = APIRouter(prefix="/api/v1/work-orders", tags=["work orders"])
@@ -106,3 +109,43 @@ def abort(
             session, number, actor=who.label[:64], reason=body.reason
         ),
     )
+
+
+class ProductionEventOut(BaseModel):
+    id: int = Field(description="what `POST /api/v1/corrections` names as `production_event`")
+    at: datetime
+    kind: str
+    workstation: str | None
+    operator: str | None
+    actor: str
+    good: int
+    scrap: int
+    rework: int
+    reason: str | None
+    correction_of: int | None = Field(description="the event this one compensates")
+    corrected_by: int | None = Field(description="the correction that compensated this one")
+    confirmation_message_id: str | None
+
+
+@router.get(
+    "/{number}/operations/{operation}/events",
+    response_model=list[ProductionEventOut],
+    responses=refusals("WORK_ORDER_NOT_FOUND", "OPERATION_NOT_FOUND"),
+    summary="The production events of one operation, oldest first (to pick a correction)",
+)
+def operation_events(
+    number: Number,
+    operation: Annotated[str, Path(pattern=r"^\d{4}$", examples=["0010"])],
+    _who: Annotated[Principal, require(Permission.READ)],
+    session: SessionDep,
+) -> list[ProductionEventOut]:
+    try:
+        rows = corrections.operation_events(session, number.upper(), operation)
+    except Refusal as exc:
+        raise Problem(404, exc.code, exc.message) from exc
+    return [
+        ProductionEventOut.model_validate(
+            {**ev.model_dump(), "corrected_by": corrected_by}, from_attributes=False
+        )
+        for ev, corrected_by in rows
+    ]

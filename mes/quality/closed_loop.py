@@ -6,7 +6,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from mes.core import audit
 from mes.orders.models import Operation, WorkOrder
+from mes.orders.states import FINISHED
 from mes.production.models import Lot, ProductionEvent
 from mes.quality.holds import Target, TargetKind
 from mes.quality.holds_service import place_hold
@@ -15,11 +17,12 @@ from mes.quality.models import HoldRecord
 #: operation states in which a workstation is working on a job
 WORKING = ("RUNNING", "PAUSED")
 OWNER = "quality"
+BY = audit.system("closed-loop")
 
 
 def affected_targets(session: Session, workstation: str, start: datetime) -> list[Target]:
-    """Work orders that ran or reported at `workstation` since `start`, and their lots made
-    since then."""
+    """Work orders that ran or reported at `workstation` since `start` and are not finished,
+    and the lots all of them made since then."""
     wo_ids = set(
         session.exec(
             select(ProductionEvent.work_order_id)
@@ -45,7 +48,12 @@ def affected_targets(session: Session, workstation: str, start: datetime) -> lis
         .where(Lot.created_at >= start)
         .order_by(col(Lot.id))
     ).all()
-    targets = [Target(TargetKind.WORK_ORDER, wo.number) for wo in orders if wo.number]
+    # a finished order is not held (nothing more is made on it); what it made is, by lot
+    targets = [
+        Target(TargetKind.WORK_ORDER, wo.number)
+        for wo in orders
+        if wo.number and wo.status not in FINISHED
+    ]
     return targets + [Target(TargetKind.LOT, code) for code in dict.fromkeys(lots)]
 
 
@@ -61,5 +69,5 @@ def hold_affected_window(
     for t in affected_targets(session, workstation, start):
         if (t.kind.value, t.id) in already:
             continue
-        placed.append(place_hold(session, t, reason, OWNER, "system", source=source))
+        placed.append(place_hold(session, t, reason, OWNER, BY, source=source))
     return placed

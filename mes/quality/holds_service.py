@@ -12,15 +12,18 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mes.core import audit
 from mes.core.errors import Refusal
 from mes.core.notifications import Notification
+from mes.orders.models import WorkOrder
+from mes.orders.states import FINISHED
 from mes.production import work_orders
 from mes.quality.dispositions import apply_disposition
 from mes.quality.holds import (
     Disposition,
+    HoldState,
     Release,
     Target,
     TargetKind,
@@ -34,6 +37,21 @@ __all__ = ["active_holds_for"]
 
 class HoldNotFound(LookupError):
     pass
+
+
+class TargetFinished(ValueError):
+    """A hold on a work order (or one of its operations) on which nothing more is made."""
+
+
+def _finished_order(session: Session, target: Target) -> WorkOrder | None:
+    if target.kind is TargetKind.WORK_ORDER:
+        number = target.id
+    elif target.kind is TargetKind.OPERATION:
+        number = target.id.split("/", 1)[0]
+    else:
+        return None
+    wo = session.exec(select(WorkOrder).where(WorkOrder.number == number)).first()
+    return wo if wo is not None and wo.status in FINISHED else None
 
 
 def hold_event(row: HoldRecord, action: str, by: str, at: datetime) -> dict[str, Any]:
@@ -78,9 +96,16 @@ def place_hold(
     source: str | None = None,
     at: datetime | None = None,
 ) -> HoldRecord:
-    """Place one hold (they stack: a target may carry several). Not committed."""
+    """Place one hold (they stack: a target may carry several). Not committed. A finished
+    work order (or its operation) cannot be held: TargetFinished."""
     if not reason.strip():
         raise ValueError("a hold needs a reason")
+    finished = _finished_order(session, target)
+    if finished is not None:
+        raise TargetFinished(
+            f"{finished.number} is {finished.status}: nothing more is made on it, so it cannot "
+            "be held (hold its lots instead)"
+        )
     at = at or datetime.now(UTC)
     row = HoldRecord(
         hold_id=f"H-tmp-{uuid.uuid4().hex[:12]}",
@@ -139,3 +164,27 @@ def release_hold(
     )
     _notify(session, hold_event(row, "released", by, at))
     return row
+
+
+def release_holds_of(
+    session: Session,
+    source: str,
+    by: str,
+    roles: Iterable[str],
+    disposition: Disposition,
+    comment: str = "",
+    at: datetime | None = None,
+) -> list[HoldRecord]:
+    """Release every active hold of one cause (`source`: an alarm excursion, a
+    nonconformance) with one disposition, each with its audit entry and `_mes/holds` event.
+    Not committed; HoldNotFound when the cause holds nothing."""
+    rows = session.exec(
+        select(HoldRecord)
+        .where(HoldRecord.source == source)
+        .where(HoldRecord.state == HoldState.ACTIVE.value)
+        .order_by(col(HoldRecord.id))
+    ).all()
+    if not rows:
+        raise HoldNotFound(f"no active hold from {source!r}")
+    at = at or datetime.now(UTC)
+    return [release_hold(session, row.hold_id, by, roles, disposition, comment, at) for row in rows]

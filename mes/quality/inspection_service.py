@@ -12,7 +12,7 @@ from mes.orders.models import WorkOrder
 from mes.production.genealogy import find_lots
 from mes.production.models import Consumption
 from mes.quality.holds import Target, TargetKind, operation_key
-from mes.quality.holds_service import place_hold
+from mes.quality.holds_service import TargetFinished, place_hold
 from mes.quality.inspection import InspectionError, InspectionPlan, Outcome, evaluate
 from mes.quality.models import InspectionPlanRecord, InspectionRecord, Nonconformance
 
@@ -134,15 +134,18 @@ def record_inspection(
         if lot
         else Target(TargetKind.OPERATION, operation_key(work_order, operation))
     )
-    hold = place_hold(
-        session,
-        target,
-        f"out of spec: {outcome.summary()} ({nc.number})",
-        "quality",
-        by,
-        source=f"nc:{nc.number}",
-    )
-    nc.hold_id = hold.hold_id
+    try:
+        hold = place_hold(
+            session,
+            target,
+            f"out of spec: {outcome.summary()} ({nc.number})",
+            "quality",
+            by,
+            source=f"nc:{nc.number}",
+        )
+    except TargetFinished:  # the order is finished: the nonconformance stands, without a hold
+        hold = None
+    nc.hold_id = hold.hold_id if hold else None
     session.add(nc)
     return rec, outcome, nc
 

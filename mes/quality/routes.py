@@ -2,6 +2,8 @@
 nonconformances."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -14,7 +16,13 @@ from mes.api.problems import Problem, refusals
 from mes.api.types import Text
 from mes.auth.roles import Permission, Principal
 from mes.quality.holds import Disposition, IllegalTransition, NotPermitted, Target, TargetKind
-from mes.quality.holds_service import HoldNotFound, place_hold, release_hold
+from mes.quality.holds_service import (
+    HoldNotFound,
+    TargetFinished,
+    place_hold,
+    release_hold,
+    release_holds_of,
+)
 from mes.quality.inspection import InspectionError, InspectionPlan
 from mes.quality.inspection_service import (
     InspectionRefused,
@@ -40,6 +48,18 @@ def _wake(request: Request) -> None:
     wake_outbox = getattr(getattr(services, "writer", None), "after_commit", None)
     if wake_outbox is not None:
         wake_outbox()
+
+
+@contextmanager
+def _release_problems() -> Iterator[None]:
+    try:
+        yield
+    except HoldNotFound as exc:
+        raise Problem(404, "UNKNOWN_HOLD", str(exc)) from None
+    except NotPermitted as exc:
+        raise Problem(403, "FORBIDDEN", str(exc)) from None
+    except IllegalTransition as exc:
+        raise Problem(409, "ILLEGAL_TRANSITION", str(exc)) from None
 
 
 class TargetBody(BaseModel):
@@ -104,9 +124,12 @@ def list_holds(
     state: Annotated[Text, Query(max_length=16)] = "active",
     kind: TargetKind | None = None,
     target: Annotated[Text | None, Query(max_length=96)] = None,
+    source: Annotated[Text | None, Query(max_length=128, description="the cause")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[HoldView]:
     q = select(HoldRecord)
+    if source:
+        q = q.where(HoldRecord.source == source)
     if state != "all":
         q = q.where(HoldRecord.state == state)
     if kind:
@@ -117,10 +140,18 @@ def list_holds(
     return [HoldView.of(r) for r in rows]
 
 
-@router.post("/holds", status_code=201, summary="Place a hold (they stack)")
+@router.post(
+    "/holds",
+    status_code=201,
+    summary="Place a hold (they stack)",
+    responses=refusals("ILLEGAL_TRANSITION"),
+)
 def place(body: PlaceBody, who: Placer, session: SessionDep, request: Request) -> HoldView:
     target = Target(body.target.kind, body.target.id)
-    row = place_hold(session, target, body.reason, body.owner, who.name)
+    try:
+        row = place_hold(session, target, body.reason, body.owner, who.label)
+    except TargetFinished as exc:
+        raise Problem(409, "ILLEGAL_TRANSITION", str(exc)) from None
     session.commit()
     session.refresh(row)
     _wake(request)
@@ -135,26 +166,48 @@ def place(body: PlaceBody, who: Placer, session: SessionDep, request: Request) -
 def release(
     hold_id: Text, body: ReleaseBody, who: Releaser, session: SessionDep, request: Request
 ) -> HoldView:
-    try:
+    with _release_problems():
         row = release_hold(
             session,
             hold_id,
-            who.name,
+            who.label,
             {who.role.value},
             body.disposition,
             body.comment,
             quantity=body.quantity,
         )
-    except HoldNotFound as exc:
-        raise Problem(404, "UNKNOWN_HOLD", str(exc)) from None
-    except NotPermitted as exc:
-        raise Problem(403, "FORBIDDEN", str(exc)) from None
-    except IllegalTransition as exc:
-        raise Problem(409, "ILLEGAL_TRANSITION", str(exc)) from None
     session.commit()
     session.refresh(row)
     _wake(request)
     return HoldView.of(row)
+
+
+class ReleaseCauseBody(BaseModel):
+    disposition: Disposition
+    comment: Text = Field(default="", max_length=500)
+    source: Text = Field(
+        min_length=1,
+        max_length=128,
+        description="the cause: the `source` of the holds (an alarm excursion, a nonconformance)",
+        examples=["nc:NC-12"],
+    )
+
+
+@router.post(
+    "/holds/release-by-source",
+    summary="Release every active hold of one cause with one disposition (quality)",
+    responses=refusals("UNKNOWN_HOLD", "ILLEGAL_TRANSITION"),
+)
+def release_cause(
+    body: ReleaseCauseBody, who: Releaser, session: SessionDep, request: Request
+) -> list[HoldView]:
+    with _release_problems():
+        rows = release_holds_of(
+            session, body.source, who.label, {who.role.value}, body.disposition, body.comment
+        )
+    session.commit()
+    _wake(request)
+    return [HoldView.of(r) for r in rows]
 
 
 @router.put(
@@ -169,7 +222,7 @@ def put_plan(
         plan = InspectionPlan.model_validate({**body, "routing": routing, "operation": operation})
     except ValueError as exc:
         raise Problem(422, "INVALID_PLAN", str(exc)) from None
-    save_plan(session, plan, who.name)
+    save_plan(session, plan, who.label)
     session.commit()
     return plan
 
@@ -219,7 +272,7 @@ def inspect(
         raise Problem(exc.status, exc.code, str(exc)) from None
     try:
         rec, _outcome, nc = record_inspection(
-            session, body.work_order, body.operation, body.lot, body.results, who.name
+            session, body.work_order, body.operation, body.lot, body.results, who.label
         )
     except PlanNotFound as exc:
         raise Problem(404, "NO_INSPECTION_PLAN", str(exc)) from None

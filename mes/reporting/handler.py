@@ -2,9 +2,10 @@
 
 `StationHandler.handle(session, request)` runs inside the caller's open transaction (the single
 writer's batch). It answers a resend of a known `event_id` with the first answer, ignores a
-repeat of the same code within the debounce window, applies the action inside a SAVEPOINT (a
-refusal rolls back only this request), and writes the scan log row holding the raw text and the
-answer in the same transaction as the effect.
+repeat of the same code within the debounce window (a double read; only once the action was
+found acceptable, so a refusal is never hidden, and never for a counted report), applies the
+action inside a SAVEPOINT (a refusal rolls back only this request), and writes the scan log
+row holding the raw text and the answer in the same transaction as the effect.
 """
 
 import json
@@ -24,6 +25,7 @@ from mes.core import audit, journal
 from mes.core.clock import aware
 from mes.core.errors import RefusalCode
 from mes.masterdata.models import Workstation
+from mes.production.models import ProductionEvent
 from mes.reporting.actions import (
     Action,
     BadgeScan,
@@ -42,7 +44,7 @@ from mes.reporting.actions import (
     action_name,
     needs_operator,
 )
-from mes.reporting.batch import scan_batch
+from mes.reporting.batch import ScanBatch, scan_batch
 from mes.reporting.grammar import Command
 from mes.reporting.jobs import Context, JobActions, SelectedJob, summary
 from mes.reporting.models import ScanRecord, StationLogin, StationState
@@ -98,6 +100,14 @@ class EventIdReused(Exception):
 class NeedsIsolation(Exception):
     """A request was refused in a transaction run without per-request savepoints: its partial
     effects may be in the session, which must be rolled back as a whole."""
+
+
+#: Requests that report something counted: each event_id counts, whatever the time between.
+COUNTED = (QuantityScan, ScrapScan, MaterialScan, InspectionScan)
+
+
+class _DoubleRead(Exception):
+    """The request would succeed, but repeats the last accepted code within the window."""
 
 
 class StationHandler:
@@ -158,22 +168,21 @@ class StationHandler:
             return Answer(prior.status, json.loads(prior.answer))
         state = self._state(session, req.station)
         when = req.scanned_at or req.received_at
-        if self._bounced(state, req.code, when):
-            age = abs((when - aware(state.last_code_at)).total_seconds())  # type: ignore[operator]
-            answer = self._ok(
-                session,
-                state,
-                "scan.ignored",
-                f"{_short(req.code)} again after {age:.1f} s: ignored as a double scan",
-            )
-            return self._record(session, req, answer)
+        # a double read is only told apart after the action was tried: a refusal is answered
+        # as a refusal, and only an action that would succeed again is rolled back as ignored
+        bounce_age = self._bounce_age(state, req, when)
+        if bounce_age is not None and not isolate:
+            raise NeedsIsolation(req.event_id)
         savepoint = None
         if isolate:
             journal.flush(session)  # earlier requests' rows: kept whatever happens to this one
             savepoint = session.begin_nested()
+        first_event = len(batch.events) if batch is not None else 0
         try:
             roster: list[list[Operator]] = []
             action, message = self._apply(session, state, req, roster)
+            if bounce_age is not None:
+                raise _DoubleRead
             if savepoint is not None:
                 journal.flush(session)
                 savepoint.commit()
@@ -182,10 +191,28 @@ class StationHandler:
                 raise NeedsIsolation(req.event_id) from refusal
             journal.discard(session)
             savepoint.rollback()
+            _forget_events(batch, first_event)
             state = self._state(session, req.station)
             answer = self._refused(session, state, refusal)
+        except _DoubleRead:
+            assert savepoint is not None
+            journal.discard(session)
+            savepoint.rollback()
+            _forget_events(batch, first_event)
+            state = self._state(session, req.station)
+            answer = self._ok(
+                session,
+                state,
+                "scan.ignored",
+                f"{_short(req.code)} again after {bounce_age:.1f} s: ignored as a double scan",
+            )
+            return self._record(session, req, answer)
         else:
             answer = self._ok(session, state, action, message, roster[0] if roster else None)
+            if batch is not None and len(batch.events) > first_event:
+                # extension: the production event this request recorded (a correction names
+                # it); its id is known once the batch flushed, before the answer leaves
+                answer.body["production_event"] = batch.events[first_event]
             # only a scan that did something arms the debounce: a refused one may be retried
             state.last_code, state.last_code_at = req.code[:200], when
         state.updated_at = req.received_at
@@ -213,10 +240,16 @@ class StationHandler:
             session.flush()
         return state
 
-    def _bounced(self, state: StationState, code: str, when: datetime) -> bool:
-        if self.debounce_s <= 0 or state.last_code != code[:200] or state.last_code_at is None:
-            return False
-        return abs((when - aware(state.last_code_at)).total_seconds()) < self.debounce_s
+    def _bounce_age(self, state: StationState, req: StationRequest, when: datetime) -> float | None:
+        """Seconds since the same code was accepted at this station, when that is within the
+        debounce window and the request may be a double read; else None. A report (quantity,
+        scrap, material, inspection) is a fact of its own per event_id: never debounced."""
+        if self.debounce_s <= 0 or isinstance(req.action, COUNTED):
+            return None
+        if state.last_code != req.code[:200] or state.last_code_at is None:
+            return None
+        age = abs((when - aware(state.last_code_at)).total_seconds())
+        return age if age < self.debounce_s else None
 
     def _apply(
         self,
@@ -408,6 +441,14 @@ class StationHandler:
     @staticmethod
     def _record(session: Session, req: StationRequest, answer: Answer) -> Answer:
         error = answer.body.get("error")
+        body = answer.body
+        event = body.get("production_event")
+
+        def answer_json() -> str:
+            if isinstance(event, ProductionEvent):
+                body["production_event"] = event.id
+            return json.dumps(body, default=str)
+
         journal.append(
             session,
             _SCAN_LOG,
@@ -423,7 +464,7 @@ class StationHandler:
                 "status": answer.status,
                 "action": answer.body.get("action"),
                 "error_code": error["code"] if error else None,
-                "answer": json.dumps(answer.body, default=str),
+                "answer": journal.Deferred(answer_json) if event is not None else answer_json(),
             },
         )
         # a copy of this event later in the same batch gets this answer (the row is not
@@ -432,6 +473,12 @@ class StationHandler:
         if batch is not None:
             batch.answered[req.event_id] = (req.station, answer)
         return answer
+
+
+def _forget_events(batch: ScanBatch | None, first: int) -> None:
+    """Drop the events of a request rolled back to its savepoint."""
+    if batch is not None:
+        del batch.events[first:]
 
 
 def _is_pause(action: Action) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from mes.auth.roles import Principal
+from mes.core import audit
 from mes.core.errors import Refusal, RefusalCode
 from mes.orders.models import Operation, WorkOrder
 from mes.production.models import ProductionEvent
@@ -154,7 +155,7 @@ class JobActions:
                 job.operation,
                 None,
                 {result.characteristic: result.value},
-                ctx.operator or ctx.actor.label[:64],
+                audit.actor("operator", ctx.operator) if ctx.operator else ctx.actor.label,
             )
         except PlanNotFound as exc:
             raise Refusal(

@@ -1,5 +1,6 @@
 """Two front doors, one handler: `POST /api/v1/scans` and the tablet button endpoints."""
 
+import json
 import math
 import uuid
 from typing import Annotated, Any
@@ -268,7 +269,10 @@ def scan_log(
         .order_by(ScanRecord.id.desc())  # type: ignore[union-attr]
         .limit(limit)
     )
-    return [r.model_dump() for r in rows]
+    return [
+        {**r.model_dump(), "production_event": json.loads(r.answer).get("production_event")}
+        for r in rows
+    ]
 
 
 class CorrectionIn(BaseModel):

@@ -108,6 +108,11 @@ class ScanAccepted(BaseModel):
     action: str
     message: str
     station_state: StationStateOut
+    production_event: int | None = Field(
+        default=None,
+        description="extension: id of the production event the scan recorded (what "
+        "`POST /api/v1/corrections` names); absent when it recorded none",
+    )
 
 
 class RefusalOut(BaseModel):
@@ -224,6 +229,9 @@ class MaterialIn(ButtonIn):
 
 class ScanLogEntry(BaseModel):
     event_id: str
+    production_event: int | None = Field(
+        default=None, description="extension: the production event the scan recorded"
+    )
     code: str
     source: str
     actor: str

@@ -193,7 +193,7 @@ def test_condition_to_ack_with_notifications(
         assert r.status_code == 200, r.text
         assert (r.json()["state"], r.json()["by"], r.json()["comment"]) == (
             "active_acked",
-            "qa",
+            "user:qa",
             "door shut",
         )
         r = client.post(f"/api/v1/alarms/{ALARM}/ack", json={}, headers=qa)

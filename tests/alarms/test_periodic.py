@@ -54,7 +54,7 @@ def test_shelf_expiry_and_escalation(plant_yaml: Path, db_url: str) -> None:
         )
         for a, p in (("oven-01.temperature.h", "high"), ("oven-01.temperature.hh", "critical"))
     ]
-    op = lc.Actor("E1", frozenset({"station"}))
+    op = lc.Actor("operator:E1", frozenset({"station"}))
     with Session(engine) as s:
         service.on_conditions(s, events)
         service.act(s, "oven-01.temperature.h", lc.Shelve(op, now, now + timedelta(minutes=5), "r"))

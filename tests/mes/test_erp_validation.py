@@ -1,5 +1,6 @@
 """ERP message parsing and validation rules, pure (no database)."""
 
+import hashlib
 import json
 
 import pytest
@@ -57,6 +58,10 @@ def test_rejection_payload_is_the_contract_shape():
         "erp_id": "PO-9",
         "error": {"code": "INVALID_MESSAGE", "message": p.rejection.message},
         "received": msg,
+        # extensions (docs/contracts.md): what was received, to match it with what was sent
+        "received_bytes": len(json.dumps(msg).encode()),
+        "received_sha256": hashlib.sha256(json.dumps(msg).encode()).hexdigest(),
+        "received_truncated": False,
     }
     raw = parse_order_message(b"\xff garbage")
     assert rejection_payload(raw.rejection, raw.received)["received"] == "\ufffd garbage"

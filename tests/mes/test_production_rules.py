@@ -157,9 +157,9 @@ def test_suspend_and_pause_need_resume(engine):
         reason="",
     )
     act(engine, P.resume_operation, wo, "0010", workstation="ws-10", operator="E1")
-    act(engine, P.suspend_work_order, wo, actor="sup", reason="urgent order first")
+    act(engine, P.suspend_work_order, wo, actor="user:sup", reason="urgent order first")
     refused("WORK_ORDER_SUSPENDED", good, engine, wo, "0010", "ws-10", 1)
-    act(engine, P.resume_work_order, wo, actor="sup")
+    act(engine, P.resume_work_order, wo, actor="user:sup")
     good(engine, wo, "0010", "ws-10", 1)
     assert op(engine, wo, "0010")[1].good == 1  # only the report after resume counted
 
@@ -226,16 +226,22 @@ def test_correction_is_a_compensating_event(engine):
         engine,
         P.correct_event,
         ev.id,
-        actor="sup",
+        actor="user:sup",
         reason="double scan",
     )
     assert "0020 already processed 1" in msg
     ev2 = good(engine, wo, "0010", "ws-10", 3)
-    fix = act(engine, P.correct_event, ev2.id, actor="sup", reason="double scan")
+    fix = act(engine, P.correct_event, ev2.id, actor="user:sup", reason="double scan")
     assert fix.correction_of == ev2.id
     assert fix.good == -3
     refused(
-        "CORRECTION_NOT_POSSIBLE", act, engine, P.correct_event, ev2.id, actor="sup", reason="again"
+        "CORRECTION_NOT_POSSIBLE",
+        act,
+        engine,
+        P.correct_event,
+        ev2.id,
+        actor="user:sup",
+        reason="again",
     )
     _, o = op(engine, wo, "0010")
     assert (o.good, o.released) == (5, 5)
@@ -295,10 +301,10 @@ def test_several_operators_and_stations_of_a_work_centre(sqlite_url):
 
 def test_abort_a_started_order(engine):
     wo = release(engine, "PO-AB", 10)
-    refused("ILLEGAL_STATE", act, engine, P.abort_work_order, wo, actor="sup", reason="x")
+    refused("ILLEGAL_STATE", act, engine, P.abort_work_order, wo, actor="user:sup", reason="x")
     start(engine, wo, "0010", "ws-10")
     act(engine, P.hold_work_order, wo, "H-1", "suspect")
-    refused("REASON_REQUIRED", act, engine, P.abort_work_order, wo, actor="sup", reason="")
-    act(engine, P.abort_work_order, wo, actor="sup", reason="die broken")
+    refused("REASON_REQUIRED", act, engine, P.abort_work_order, wo, actor="user:sup", reason="")
+    act(engine, P.abort_work_order, wo, actor="user:sup", reason="die broken")
     assert op(engine, wo, "0010")[0].status == "ABORTED"
     refused("WORK_ORDER_NOT_ACTIVE", good, engine, wo, "0010", "ws-10", 1)

@@ -112,7 +112,7 @@ def test_a_hold_committed_before_the_batch_refuses_its_reports(engine: Engine) -
     writer = scan_writer(engine, station_handler(0.0))
     running(writer, wo)
     with Session(engine) as s:
-        place_hold(s, Target(TargetKind.WORKSTATION, "ws-01"), "press die cracked", "qa", "qa")
+        place_hold(s, Target(TargetKind.WORKSTATION, "ws-01"), "press die cracked", "qa", "user:qa")
         s.commit()
     (answer,) = batch(writer, request("ws-01", "QTY:1"))
     assert answer.status == 422
@@ -132,7 +132,7 @@ def test_a_hold_placed_in_the_same_session_is_seen_by_the_next_report(engine: En
         production.report_good(
             s, wo, None, quantity=1, workstation="ws-01", operator="E1", tolerance_percent=0
         )
-        place_hold(s, Target(TargetKind.WORKSTATION, "ws-01"), "burr on edge", "qa", "qa")
+        place_hold(s, Target(TargetKind.WORKSTATION, "ws-01"), "burr on edge", "qa", "user:qa")
         assert context.holds_possible is True
         with pytest.raises(Refusal) as refused:
             production.report_good(

@@ -100,8 +100,8 @@ def test_excursion_holds_the_work_order_and_lots_until_quality_releases(
             None,
         )
         with pytest.raises(NotPermitted):
-            release_hold(s, "H-1", "boss", ["supervisor"], Disposition.USE_AS_IS)
-        release_hold(s, "H-1", "qa", ["quality"], Disposition.REWORK, "re-cure 20 min")
+            release_hold(s, "H-1", "user:boss", ["supervisor"], Disposition.USE_AS_IS)
+        release_hold(s, "H-1", "user:qa", ["quality"], Disposition.REWORK, "re-cure 20 min")
         s.commit()
     with Session(engine) as s:
         assert active_holds_for(s, wo_id, None, "ws-20", []) == []
@@ -120,7 +120,7 @@ def test_excursion_holds_the_work_order_and_lots_until_quality_releases(
         kinds = [e.kind for e in s.exec(select(ProductionEvent)).all()]
         assert kinds == ["work_order.held", "work_order.hold_released", "quality.disposition"]
         # scrap of the held lot records a scrap event
-        release_hold(s, "H-2", "qa", ["quality"], Disposition.SCRAP)
+        release_hold(s, "H-2", "user:qa", ["quality"], Disposition.SCRAP)
         s.commit()
         scrap = s.exec(select(ProductionEvent).where(ProductionEvent.kind == "quality.scrap")).one()
         assert json.loads(scrap.detail_json)["target"] == {"kind": "lot", "id": "WO-000001-L1"}
@@ -132,7 +132,7 @@ def test_excursion_holds_the_work_order_and_lots_until_quality_releases(
         assert (released["action"], released["disposition"], released["by"]) == (
             "released",
             "rework",
-            "qa",
+            "user:qa",
         )
 
 

@@ -222,7 +222,7 @@ def test_excursion_to_hold_to_refused_scan_to_release(
     assert (released["action"], released["disposition"], released["by"]) == (
         "released",
         "use_as_is",
-        "qa",
+        "user:qa",
     )
     col_alarms.close()
     col_holds.close()

@@ -156,7 +156,7 @@ def test_scanned_results_judge_and_an_out_of_spec_one_holds_the_operation(
     (nc,) = ncs
     assert hold["target"] == {"kind": "operation", "id": f"{wo}/0010"}
     assert hold["source"] == f"nc:{nc['number']}"
-    assert nc["reported_by"] == "E1"
+    assert nc["reported_by"] == "operator:E1"
     assert bad["message"] == (
         f"hole_dia = 8.2 mm (out of spec: 7.95..8.1) on {wo} / 0010: "
         f"{nc['number']}, hold {hold['hold_id']} placed"

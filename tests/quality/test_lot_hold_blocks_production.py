@@ -20,7 +20,7 @@ def test_report_into_a_held_lot_is_refused_naming_the_hold(tmp_path: Path) -> No
     running_work_order(engine)
     with Session(engine) as s:
         hold = holds_service.place_hold(
-            s, Target(TargetKind.LOT, "WO-000001-L1"), "burr found", "quality", by="qa1"
+            s, Target(TargetKind.LOT, "WO-000001-L1"), "burr found", "quality", by="user:qa1"
         )
         s.commit()
         hold_id = hold.hold_id

@@ -90,7 +90,11 @@ def test_holds_stack_and_only_quality_releases(app: tuple[Any, Any, Any]) -> Non
         json={"disposition": "scrap", "comment": "bin it"},
         headers=t["qa"],
     )
-    assert (r.status_code, r.json()["disposition"], r.json()["released_by"]) == (200, "scrap", "qa")
+    assert (r.status_code, r.json()["disposition"], r.json()["released_by"]) == (
+        200,
+        "scrap",
+        "user:qa",
+    )
     again = client.post(
         f"/api/v1/holds/{hid}/release", json={"disposition": "scrap"}, headers=t["qa"]
     )
