@@ -1,8 +1,8 @@
 """Plant-file section `performance`: machine states per work unit, shift calendars per work
 centre and the downtime reason tree (docs/performance.md)."""
 
-from datetime import time
 from collections.abc import Iterator, Sequence
+from datetime import time
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from config.plant import PlantConfig
 from mes.alarms.runtime import AlarmRuntime
 from mes.auth.service import Authenticator, Passwords, bootstrap_admin
+from mes.performance.runtime import PerformanceRuntime
 from mes.production.service import Production
 from mes.quality.policy import QualityHolds
 from mes.reporting.grammar import Prefixes
@@ -56,6 +57,7 @@ class MesServices:
     writer: ScanWriter
     prefixes: Prefixes
     alarms: AlarmRuntime
+    performance: PerformanceRuntime
 
     @cached_property
     def stations(self) -> frozenset[str]:
@@ -64,8 +66,10 @@ class MesServices:
     def start(self) -> None:
         self.writer.start()
         self.alarms.start()
+        self.performance.start()
 
     def stop(self) -> None:
+        self.performance.stop()
         self.alarms.stop()
         self.writer.stop()
 
@@ -110,4 +114,5 @@ def build_services(
         writer=writer,
         prefixes=prefixes,
         alarms=AlarmRuntime(cfg, engine),
+        performance=PerformanceRuntime(cfg, engine),
     )
