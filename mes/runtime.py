@@ -161,6 +161,8 @@ class MesRuntime:
     # --- internals ------------------------------------------------------------------------
 
     def _topic_for(self, kind: str) -> str:
+        if kind == "kpi":
+            return self.ns.kpi
         return self.ns.erp_rejected if kind == "rejection" else self.ns.confirmations
 
     def _sync_master_data(self) -> None:
