@@ -20,7 +20,7 @@ from mes.core.clock import aware
 from mes.orders.models import Operation
 from mes.outbox.store import enqueue
 from mes.performance.build import build_by_period, build_time_model
-from mes.performance.calendar import ShiftCalendar
+from mes.performance.calendar import ShiftCalendar, next_shift_end
 from mes.performance.calendars import calendar_for
 from mes.performance.kpi import Quantities, TimeModel, aggregate, kpis
 from mes.performance.models import PeriodFigures, StateInterval, WorkUnitCursor
@@ -120,9 +120,9 @@ def _stored(row: PeriodFigures) -> TimeModel:
 def close_periods(
     session: Session, cfg: PlantConfig, units: Iterable[Unit], now: datetime
 ) -> list[PeriodFigures]:
-    """Store the figures of every period of each unit that ended by `now` and is not stored
-    yet (from the unit's first interval, or its last stored period); queue `_mes/kpi` for each
-    shift."""
+    """Store the figures of every period of each unit that ended by `now` (and up to which its
+    data has arrived) and is not stored yet (from the unit's first interval, or its last stored
+    period); queue `_mes/kpi` for each shift."""
     out = []
     for unit in units:
         last = session.exec(
@@ -137,13 +137,15 @@ def close_periods(
             if last is None:
                 continue
         start = _aware(last)
+        cursor = session.get(WorkUnitCursor, unit.workstation)
+        upto = min(now, _aware(cursor.now)) if cursor is not None else now
         calendar = calendar_for(session, cfg, unit.work_centre)
-        ivs = intervals(session, unit.workstation, start, now)
-        for period, model in build_by_period(ivs, calendar, start, now):
-            if period.end > now or period.end <= period.start:
-                continue
-            if period.shift is None and period.end == now:
-                continue  # between shifts and still going: stored when the next shift starts
+        # up to the end of the shift running now, so that no period is cut short at `now`
+        horizon = max(upto, next_shift_end(calendar, upto) or upto) + timedelta(microseconds=1)
+        ivs = intervals(session, unit.workstation, start, horizon)
+        for period, model in build_by_period(ivs, calendar, start, horizon):
+            if period.end > upto or period.end <= period.start:
+                continue  # still going, or its data not all in: stored later
             q = quantities(session, unit.workstation, period.start, period.end)
             model = replace(model, quantities=q)
             name = period.shift.name if period.shift else None
@@ -211,3 +213,18 @@ def range_model(
         if cursor < end:
             models.append(raw_model(session, unit, calendar, cursor, end))
     return aggregate(models)
+
+
+def invalidate(session: Session, station: str, since: datetime) -> int:
+    """Drop the stored periods of a unit that end after `since` (an interval closed there
+    changed what they counted, e.g. a stop turned out to be a micro-stop); `close_periods`
+    stores them again and sends their `_mes/kpi` again (the latest message for a work unit and
+    `start_at` is the one that counts)."""
+    rows = session.exec(
+        select(PeriodFigures)
+        .where(PeriodFigures.work_unit == station)
+        .where(PeriodFigures.end > since)
+    ).all()
+    for row in rows:
+        session.delete(row)
+    return len(rows)
