@@ -26,11 +26,11 @@ from mes.masterdata.sync import sync_master_data
 from mes.migrations.run import upgrade_head
 from mes.orders.acks import apply_ack
 from mes.orders.intake import apply_erp_message
-from mes.performance.calendar import ShiftCalendar, from_shift_ends, next_shift_end
-from mes.performance.calendars import ORIGIN, calendar_for
 from mes.outbox.broker import BrokerLink, Handler
 from mes.outbox.models import OutboxMessage
 from mes.outbox.relay import OutboxRelay
+from mes.performance.calendar import ShiftCalendar, from_shift_ends, next_shift_end
+from mes.performance.calendars import ORIGIN, calendar_for
 from uns.client import probe_protocol
 from uns.topics import Namespace
 

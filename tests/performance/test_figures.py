@@ -47,7 +47,8 @@ def test_stored_periods_equal_the_raw_intervals(tmp_path: Path) -> None:
         and stored.adet > s(0)
         and stored.pdt + stored.processing_in_pdt == s(30 * 60)
     )
-    assert len(kpi) == 1 and '"work_unit":"ws-10"' in kpi[0].payload
+    assert len(kpi) == 1
+    assert '"work_unit":"ws-10"' in kpi[0].payload
 
 
 def test_a_range_sums_its_buckets(tmp_path: Path) -> None:
