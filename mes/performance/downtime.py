@@ -38,6 +38,8 @@ def _at(session: Session, station: str, start: datetime) -> DowntimeEvent | None
 def follow(session: Session, unit: Unit, closed: Sequence[Interval], current: Interval) -> None:
     """Open, update and close the unit's events after its builder produced `closed`."""
     for iv in closed:
+        if iv.state not in DOWNTIME and iv.state is not MachineState.MICRO_STOP:
+            continue  # running, setup, ...: never had an event
         event = _at(session, unit.workstation, iv.start)
         if iv.state in DOWNTIME and iv.end > iv.start:
             if event is None:

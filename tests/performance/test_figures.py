@@ -71,3 +71,44 @@ def test_a_range_sums_its_buckets(tmp_path: Path) -> None:
             ]
         )
     assert whole == parts
+
+
+def test_a_stop_that_closes_as_micro_stop_recomputes_the_stored_period(tmp_path: Path) -> None:
+    """The early shift ends (14:00) during a stop; the period is stored with it as a fault;
+    the stop then ends after 40 s: a micro-stop. The stored period is dropped and stored again,
+    equal to the raw intervals, and its `_mes/kpi` is sent again."""
+    engine = mes_db(tmp_path)
+    cfg = plant()
+    cons = consumer(engine, cfg)
+    unit = cons.units["ws-10"]
+    end_of_early = datetime(2026, 3, 3, 14, 0, tzinfo=T0.tzinfo)
+    stop = end_of_early - s(20)
+
+    def feed(*messages: tuple[datetime, int]) -> None:
+        with Session(engine) as session:
+            batch = StateBatch(session, cons.units)
+            for when, state in messages:
+                cons.handle(batch, PRESS, press(when, state, fault=state == 2))
+            batch.finish()
+            session.commit()
+
+    feed(*[(end_of_early - s(3600) + s(60 * k), 1) for k in range(60)], (stop, 2))
+    feed((end_of_early + s(10), 2))  # the fault still going after the shift end
+    with Session(engine) as session:
+        first = close_periods(session, cfg, [unit], end_of_early + s(10))
+        assert [r.adet_fault_s for r in first if r.shift == "early"] == [20.0]
+        session.commit()
+    feed((stop + s(40), 1), (stop + s(100), 1))  # 40 s: a micro-stop
+    with Session(engine) as session:
+        again = close_periods(session, cfg, [unit], stop + s(100))
+        assert [(r.adet_fault_s, r.adet_micro_stop_s) for r in again if r.shift == "early"] == [
+            (0.0, 20.0)
+        ]
+        session.commit()
+    with Session(engine) as session:
+        calendar = calendar_for(session, cfg, unit.work_centre)
+        early_start = end_of_early - s(8 * 3600)
+        raw = raw_model(session, unit, calendar, early_start, end_of_early)
+        assert range_model(session, cfg, [unit], early_start, end_of_early) == raw
+        kpi = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "kpi")).all()
+    assert len(kpi) == 2
