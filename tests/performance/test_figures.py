@@ -12,7 +12,7 @@ from mes.performance.calendars import calendar_for
 from mes.performance.figures import close_periods, range_model, raw_model
 from mes.performance.ingest import StateBatch
 from mes.performance.kpi import aggregate
-from tests.performance.adapters import PRESS, T0, consumer, mes_db, plant, press, s
+from tests.performance.adapters import PRESS, T0, consumer, feed_press, mes_db, plant, press, s
 
 
 def test_stored_periods_equal_the_raw_intervals(tmp_path: Path) -> None:
@@ -23,12 +23,7 @@ def test_stored_periods_equal_the_raw_intervals(tmp_path: Path) -> None:
     at, states = T0, []
     for k in range(8 * 60):
         states.append((at + s(60 * k), [1, 1, 1, 2, 1, 0, 1][k % 7]))
-    with Session(engine) as session:
-        batch = StateBatch(session, cons.units)
-        for when, state in states:
-            cons.handle(batch, PRESS, press(when, state, fault=state == 2))
-        batch.finish()
-        session.commit()
+    feed_press(engine, cons, *states)
     end = T0 + s(8 * 3600)
     unit = cons.units["ws-10"]
     with Session(engine) as session:
@@ -84,13 +79,8 @@ def test_a_stop_that_closes_as_micro_stop_recomputes_the_stored_period(tmp_path:
     end_of_early = datetime(2026, 3, 3, 14, 0, tzinfo=T0.tzinfo)
     stop = end_of_early - s(20)
 
-    def feed(*messages: tuple[datetime, int]) -> None:
-        with Session(engine) as session:
-            batch = StateBatch(session, cons.units)
-            for when, state in messages:
-                cons.handle(batch, PRESS, press(when, state, fault=state == 2))
-            batch.finish()
-            session.commit()
+    def feed(*states: tuple[datetime, int]) -> None:
+        feed_press(engine, cons, *states)
 
     feed(*[(end_of_early - s(3600) + s(60 * k), 1) for k in range(60)], (stop, 2))
     feed((end_of_early + s(10), 2))  # the fault still going after the shift end
