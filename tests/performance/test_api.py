@@ -152,9 +152,13 @@ def test_calendar_versions_apply_forward_only(app: tuple[TestClient, Engine]) ->
     berlin = datetime.combine(tomorrow.date(), time(7), ZoneInfo("Europe/Berlin"))
     assert datetime.fromisoformat(day["start"]) == berlin
     assert "calendar.version" in audit(engine)
-    station = enrol(client, admin_token(client), "ws-10")
+    admin = admin_token(client)
+    station = enrol(client, admin, "ws-10")
     r = client.post("/api/v1/performance/calendars", json=body, headers=bearer(station))
     assert r.status_code == 403
+    later = {**body, "valid_from": (tomorrow + timedelta(days=7)).isoformat()}
+    r = client.post("/api/v1/performance/calendars", json=later, headers=bearer(admin))
+    assert r.status_code == 200, r.text
 
 
 def test_kpi_arguments_are_checked(app: tuple[TestClient, Engine]) -> None:
