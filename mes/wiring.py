@@ -24,6 +24,7 @@ from mes.auth.gate import LoginGate
 from mes.auth.service import Authenticator, Passwords, bootstrap_admin
 from mes.core.db import make_engine
 from mes.migrations.run import upgrade_head
+from mes.performance.runtime import PerformanceRuntime
 from mes.production.service import Production
 from mes.quality.policy import QualityHolds
 from mes.reporting.grammar import Prefixes
@@ -75,6 +76,7 @@ class MesServices:
     prefixes: Prefixes
     alarms: AlarmRuntime
     logins: LoginGate
+    performance: PerformanceRuntime
 
     @cached_property
     def stations(self) -> frozenset[str]:
@@ -90,8 +92,10 @@ class MesServices:
         scheduler (the runtime's)."""
         self.writer.start()
         self.alarms.start(scheduler)
+        self.performance.start(scheduler)
 
     def stop(self) -> None:
+        self.performance.stop()
         self.alarms.stop()
         self.writer.stop()
 
@@ -126,6 +130,8 @@ def build_services(
         group_delay_s=None if delay_ms is None else delay_ms / 1000,
         after_commit=after_commit,
     )
+    performance = PerformanceRuntime(cfg, engine, after_close=after_commit)
+    handler.downtime_reason = performance.reason_scanned
     return MesServices(
         cfg=cfg,
         engine=engine,
@@ -137,4 +143,5 @@ def build_services(
         prefixes=prefixes,
         alarms=AlarmRuntime(cfg, engine),
         logins=LoginGate(cfg.mes.security.login),
+        performance=performance,
     )
