@@ -154,7 +154,7 @@ def give_reason(
     station_for(who, event.work_unit, services)
     if event.reason and not who.can(Permission.CORRECT):
         raise Problem(403, "FORBIDDEN", "the event has a reason: a supervisor may change it")
-    dt.give_reason(session, event, _reason(services, body.reason), who.name)
+    dt.give_reason(session, event, _reason(services, body.reason), who.label)
     session.commit()
     return DowntimeView.of(event)
 
@@ -174,11 +174,11 @@ def split_event(
 ) -> list[DowntimeView]:
     event = _event(session, event_id)
     try:
-        second = dt.split(session, event, body.at.astimezone(UTC), who.name)
+        second = dt.split(session, event, body.at.astimezone(UTC), who.label)
     except dt.DowntimeRefused as exc:
         raise Problem(409, "ILLEGAL_TRANSITION", str(exc)) from None
     if body.reason:
-        dt.give_reason(session, second, _reason(services, body.reason), who.name)
+        dt.give_reason(session, second, _reason(services, body.reason), who.label)
     session.commit()
     return [DowntimeView.of(event), DowntimeView.of(second)]
 
@@ -197,7 +197,7 @@ def merge_events(
 ) -> DowntimeView:
     first, second = _event(session, event_id), _event(session, body.next_id)
     try:
-        merged = dt.merge(session, first, second, who.name)
+        merged = dt.merge(session, first, second, who.label)
     except dt.DowntimeRefused as exc:
         raise Problem(409, "ILLEGAL_TRANSITION", str(exc)) from None
     session.commit()
@@ -254,7 +254,7 @@ def edit_calendar(
     plain = CalendarConfig.model_validate(body.model_dump(exclude={"valid_from"}))
     try:
         add_version(
-            session, services.cfg, plain, body.valid_from.astimezone(UTC), who.name, utcnow()
+            session, services.cfg, plain, body.valid_from.astimezone(UTC), who.label, utcnow()
         )
     except CalendarError as exc:
         raise Problem(422, "INVALID_REQUEST", str(exc)) from None

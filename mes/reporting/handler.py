@@ -300,8 +300,9 @@ class StationHandler:
         ctx = Context(req.station, badges, req.actor, self.tolerance_percent, when)
         if isinstance(action, ReasonScan):
             state.reason = action.code
+            by = audit.actor("operator", ctx.operator) if ctx.operator else req.actor.label
             given = self.downtime_reason is not None and self.downtime_reason(
-                session, req.station, action.code, ctx.operator or req.actor.name
+                session, req.station, action.code, by
             )
             if given:
                 return "reason.set", f"Reason {action.code} given to the stop, and for a pause"

@@ -210,7 +210,7 @@ def test_press_states_to_downtime_reasons_to_kpis(
     assert client.post(url, json={"reason": "HYD"}, headers=bearer(ws10)).status_code == 403
     r = client.post(url, json={"reason": "HYD"}, headers=boss)
     assert r.status_code == 200, r.text
-    assert (r.json()["reason"], r.json()["reason_by"]) == ("HYD", "boss")
+    assert (r.json()["reason"], r.json()["reason_by"]) == ("HYD", "user:boss")
 
     # idle with the job running: a stop; the operator scans the reason
     wait_for(lambda: [e for e in downtime() if e["state"] == "idle"], 20, "idle event open")
