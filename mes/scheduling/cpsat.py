@@ -1,0 +1,319 @@
+"""The CP-SAT model of an `Instance` and its lexicographic solve.
+
+Per operation: a start and an end, and one optional interval per eligible workstation whose
+size is that workstation's setup (decided by the sequence) plus its run time. Per workstation:
+no-overlap of those intervals with fixed intervals over its closed time (so an operation, setup
+included, runs inside one open stretch), and a circuit over its operations that fixes each
+setup from the family run before. Precedence with waits, release dates, and one reservoir per
+material (supply events up, consumption at an operation's start down, never below zero).
+
+Objectives, one stage after another, each stage keeping the previous optimum as a bound:
+weighted tardiness, total setup time, makespan, then (with a previous plan) the number of
+operations that moved.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from mes.scheduling.instance import Instance
+from mes.scheduling.plan import Pin
+from mes.scheduling.result import Schedule, Slot, weight_int
+
+
+@dataclass(frozen=True, slots=True)
+class SolverSettings:
+    """`time_limit_s` caps the wall time of the whole solve. With `deterministic_time` set,
+    each stage stops on CP-SAT's deterministic time instead, so the same input, seed and
+    workers give the same plan (as long as the wall cap is not what stops it)."""
+
+    time_limit_s: float = 10.0
+    workers: int = 2
+    seed: int = 0
+    deterministic_time: float | None = None
+    stage_shares: tuple[float, ...] = (0.55, 0.15, 0.15, 0.15)
+    log: bool = False
+
+
+@dataclass(slots=True)
+class SolveOutcome:
+    schedule: Schedule | None
+    status: str
+    stages: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+@dataclass(slots=True)
+class _OpVars:
+    start: cp_model.IntVar
+    end: cp_model.IntVar
+    present: dict[str, cp_model.IntVar | int]
+    setup: dict[str, cp_model.IntVar | int]
+
+
+class _Model:
+    def __init__(self, inst: Instance, horizon: int) -> None:
+        self.inst = inst
+        self.m = cp_model.CpModel()
+        self.ops: dict[int, _OpVars] = {}
+        self.horizon = horizon
+        self._build()
+
+    def _build(self) -> None:
+        inst, m, h = self.inst, self.m, self.horizon
+        per_machine: dict[str, list[int]] = {w.id: [] for w in inst.machines}
+        for job in inst.jobs:
+            f = job.fixed
+            if f is not None:
+                start = m.new_constant(f.setup_start)
+                end = m.new_constant(f.end)
+                self.ops[job.index] = _OpVars(
+                    start, end, {f.machine: 1}, {f.machine: f.start - f.setup_start}
+                )
+                per_machine[f.machine].append(job.index)
+                continue
+            lo = job.release
+            start = m.new_int_var(lo, h, f"s{job.index}")
+            end = m.new_int_var(lo, h, f"e{job.index}")
+            present: dict[str, cp_model.IntVar | int] = {}
+            setup: dict[str, cp_model.IntVar | int] = {}
+            for machine in job.modes:
+                lits = m.new_bool_var(f"p{job.index}_{machine}")
+                present[machine] = lits
+                max_setup = inst.max_setup_into(job.family)
+                setup[machine] = m.new_int_var(0, max_setup, f"su{job.index}_{machine}")
+                per_machine[machine].append(job.index)
+            m.add_exactly_one([v for v in present.values() if not isinstance(v, int)])
+            self.ops[job.index] = _OpVars(start, end, present, setup)
+        # intervals, closed time, circuits
+        self.setup_terms: list[cp_model.LinearExprT] = []
+        for machine, members in per_machine.items():
+            intervals = []
+            for i in members:
+                job, v = self.inst.jobs[i], self.ops[i]
+                lit = v.present[machine]
+                if job.fixed is not None:
+                    f = job.fixed
+                    if f.setup_start < f.end:
+                        intervals.append(
+                            m.new_fixed_size_interval_var(
+                                f.setup_start, f.end - f.setup_start, f"fix{i}"
+                            )
+                        )
+                    continue
+                run = job.modes[machine]
+                su = v.setup[machine]
+                assert not isinstance(lit, int)
+                intervals.append(
+                    m.new_optional_interval_var(v.start, su + run, v.end, lit, f"i{i}_{machine}")
+                )
+                self.setup_terms.append(su)
+            intervals += self._closed(machine, members)
+            m.add_no_overlap(intervals)
+            self._circuit(machine, members)
+        for job in inst.jobs:
+            v = self.ops[job.index]
+            for p, wait in job.preds:
+                m.add(v.start >= self.ops[p].end + wait)
+        self._materials()
+        # objectives
+        self.tardiness = []
+        for info in inst.orders:
+            if not info.jobs:
+                continue
+            w = weight_int(info.order.weight)
+            late = m.new_int_var(0, h, f"late{info.order.id}")
+            for s in info.sinks:
+                m.add(late >= self.ops[s].end - info.due)
+            self.tardiness.append(w * late)
+        self.makespan = m.new_int_var(0, h, "makespan")
+        m.add_max_equality(self.makespan, [v.end for v in self.ops.values()])
+
+    def _closed(self, machine: str, members: list[int]) -> list[cp_model.IntervalVar]:
+        """Fixed intervals over closed time (a running operation's pauses are its own)."""
+        inst = self.inst
+        covered = [
+            (inst.jobs[i].fixed.setup_start, inst.jobs[i].fixed.end)  # type: ignore[union-attr]
+            for i in members
+            if inst.jobs[i].fixed is not None
+        ]
+        out = []
+        t = 0
+        for a, b in [*inst.windows[machine], (self.horizon + 1, self.horizon + 1)]:
+            if a > t:
+                lo, hi = t, min(a, self.horizon + 1)
+                for c0, c1 in covered:
+                    if c0 <= lo < c1:
+                        lo = c1
+                    if c0 < hi <= c1:
+                        hi = c0
+                if lo < hi:
+                    out.append(
+                        self.m.new_fixed_size_interval_var(lo, hi - lo, f"off_{machine}_{lo}")
+                    )
+            t = max(t, b)
+            if t > self.horizon:
+                break
+        return out
+
+    def _circuit(self, machine: str, members: list[int]) -> None:
+        inst, m = self.inst, self.m
+        if not members:
+            return
+        arcs: list[tuple[int, int, cp_model.LinearExprT]] = []
+        initial = inst.initial_family(machine)
+        for a, i in enumerate(members, start=1):
+            vi = self.ops[i]
+            fam_i = inst.jobs[i].family
+            lit_i = vi.present[machine]
+            if isinstance(lit_i, int):
+                pass
+            else:
+                arcs.append((a, a, ~lit_i))
+            first = m.new_bool_var("")
+            arcs.append((0, a, first))
+            fixed_i = inst.jobs[i].fixed
+            if fixed_i is None or fixed_i.pin is not Pin.RUNNING:
+                self._setup_at_least(vi, machine, inst.setup(initial, fam_i), first)
+            arcs.append((a, 0, m.new_bool_var("")))
+            for b, j in enumerate(members, start=1):
+                if i == j:
+                    continue
+                vj = self.ops[j]
+                lit = m.new_bool_var("")
+                arcs.append((a, b, lit))
+                m.add(vj.start >= vi.end).only_enforce_if(lit)
+                fixed_j = inst.jobs[j].fixed
+                if fixed_j is None or fixed_j.pin is not Pin.RUNNING:
+                    self._setup_at_least(vj, machine, inst.setup(fam_i, inst.jobs[j].family), lit)
+        arcs.append((0, 0, m.new_bool_var("")))
+        m.add_circuit(arcs)  # type: ignore[arg-type]
+
+    def _setup_at_least(self, v: _OpVars, machine: str, units: int, lit: cp_model.IntVar) -> None:
+        su = v.setup[machine]
+        if isinstance(su, int):
+            if su < units:
+                self.m.add_bool_or([~lit])
+            return
+        if units > 0:
+            self.m.add(su >= units).only_enforce_if(lit)
+
+    def _materials(self) -> None:
+        inst, m = self.inst, self.m
+        for material, supply in inst.supply.items():
+            times: list[cp_model.LinearExprT] = []
+            changes: list[int] = []
+            for at, qty in supply:
+                times.append(at)
+                changes.append(qty)
+            users = False
+            for job in inst.jobs:
+                for mat, qty in job.materials:
+                    if mat == material:
+                        times.append(self.ops[job.index].start)
+                        changes.append(-qty)
+                        users = True
+            if users:
+                m.add_reservoir_constraint(times, changes, 0, sum(q for _, q in supply))
+
+    def hint(self, schedule: Schedule) -> None:
+        self.m.clear_hints()
+        for i, slot in schedule.items():
+            v = self.ops[i]
+            if self.inst.jobs[i].fixed is not None:
+                continue
+            self.m.add_hint(v.start, slot.setup_start)
+            self.m.add_hint(v.end, slot.end)
+            for machine, lit in v.present.items():
+                if not isinstance(lit, int):
+                    self.m.add_hint(lit, machine == slot.machine)
+                su = v.setup[machine]
+                if not isinstance(su, int):
+                    self.m.add_hint(
+                        su, slot.start - slot.setup_start if machine == slot.machine else 0
+                    )
+
+    def read(self, solver: cp_model.CpSolver) -> Schedule:
+        out: Schedule = {}
+        for i, v in self.ops.items():
+            start, end = solver.value(v.start), solver.value(v.end)
+            machine = next(
+                mc
+                for mc, lit in v.present.items()
+                if (lit == 1 if isinstance(lit, int) else solver.boolean_value(lit))
+            )
+            job = self.inst.jobs[i]
+            run_start = job.fixed.start if job.fixed is not None else end - job.modes[machine]
+            out[i] = Slot(machine, start, run_start, end)
+        return out
+
+
+def solve(
+    inst: Instance,
+    settings: SolverSettings,
+    *,
+    horizon: int,
+    start_from: Schedule | None,
+    previous: Schedule | None = None,
+) -> SolveOutcome:
+    """Lexicographic solve; `start_from` is a feasible schedule to hint (a rule's plan or the
+    previous plan), `previous` the plan to stay close to."""
+    t0 = time.monotonic()
+    model = _Model(inst, horizon)
+    m = model.m
+    stages: list[tuple[str, cp_model.LinearExprT]] = [
+        ("weighted tardiness", sum(model.tardiness)),
+        ("setups", sum(model.setup_terms)),
+        ("makespan", model.makespan),
+    ]
+    if previous:
+        moved = []
+        for i, slot in previous.items():
+            if i not in model.ops or inst.jobs[i].fixed is not None:
+                continue
+            v = model.ops[i]
+            same = m.new_bool_var("")
+            lit = v.present.get(slot.machine)
+            if lit is None or isinstance(lit, int):
+                continue
+            m.add(v.start == slot.setup_start).only_enforce_if(same)
+            m.add_implication(same, lit)
+            moved.append(1 - same)
+        stages.append(("moved operations", sum(moved)))
+    hint = start_from
+    status_names: list[str] = []
+    best: Schedule | None = None
+    shares = settings.stage_shares
+    for k, (name, objective) in enumerate(stages):
+        elapsed = time.monotonic() - t0
+        left = settings.time_limit_s - elapsed
+        if left <= 0.05:
+            break
+        share = shares[k] if k < len(shares) else shares[-1]
+        rest = sum(shares[k : len(stages)]) or 1.0
+        budget = left * share / rest if k < len(stages) - 1 else left
+        m.minimize(objective)
+        if hint is not None:
+            model.hint(hint)
+        solver = cp_model.CpSolver()
+        p = solver.parameters
+        p.num_workers = settings.workers
+        p.random_seed = settings.seed
+        p.max_time_in_seconds = budget
+        p.log_search_progress = settings.log
+        if settings.deterministic_time is not None:
+            p.max_deterministic_time = settings.deterministic_time * share
+            if settings.workers > 1:
+                p.interleave_search = True
+        status = solver.solve(m)
+        status_names.append(f"{name}: {solver.status_name(status)}")
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            break
+        best = model.read(solver)
+        hint = best
+        bound = round(solver.objective_value)
+        m.add(objective <= bound)
+    return SolveOutcome(best, "; ".join(status_names), status_names, time.monotonic() - t0)
