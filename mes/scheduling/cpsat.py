@@ -36,6 +36,7 @@ class SolverSettings:
     deterministic_time: float | None = None
     stage_shares: tuple[float, ...] = (0.55, 0.15, 0.15, 0.15)
     log: bool = False
+    probing_level: int = 0  # presolve probing; the default (2) can eat the whole time limit
 
 
 @dataclass(slots=True)
@@ -59,6 +60,8 @@ class _Model:
         self.inst = inst
         self.m = cp_model.CpModel()
         self.ops: dict[int, _OpVars] = {}
+        # per workstation: arc literal by (from job, to job), -1 the start/end of the sequence
+        self.arcs: dict[str, dict[tuple[int, int], cp_model.IntVar]] = {}
         self.horizon = horizon
         self._build()
 
@@ -121,14 +124,16 @@ class _Model:
         self._materials()
         # objectives
         self.tardiness = []
+        self.late: list[tuple[cp_model.IntVar, int, list[int]]] = []
         for info in inst.orders:
             if not info.jobs:
                 continue
             w = weight_int(info.order.weight)
-            late = m.new_int_var(0, h, f"late{info.order.id}")
+            late = m.new_int_var(0, h + max(0, -info.due), f"late{info.order.id}")
             for s in info.sinks:
                 m.add(late >= self.ops[s].end - info.due)
             self.tardiness.append(w * late)
+            self.late.append((late, info.due, info.sinks))
         self.makespan = m.new_int_var(0, h, "makespan")
         m.add_max_equality(self.makespan, [v.end for v in self.ops.values()])
 
@@ -163,7 +168,11 @@ class _Model:
         inst, m = self.inst, self.m
         if not members:
             return
+        fams = {inst.jobs[i].family for i in members}
+        if all(inst.setup(a, b) == 0 for a in [inst.initial_family(machine), *fams] for b in fams):
+            return  # no setups here: the no-overlap alone sequences the machine
         arcs: list[tuple[int, int, cp_model.LinearExprT]] = []
+        mine = self.arcs.setdefault(machine, {})
         initial = inst.initial_family(machine)
         for a, i in enumerate(members, start=1):
             vi = self.ops[i]
@@ -175,21 +184,27 @@ class _Model:
                 arcs.append((a, a, ~lit_i))
             first = m.new_bool_var("")
             arcs.append((0, a, first))
+            mine[(-1, i)] = first
             fixed_i = inst.jobs[i].fixed
             if fixed_i is None or fixed_i.pin is not Pin.RUNNING:
                 self._setup_at_least(vi, machine, inst.setup(initial, fam_i), first)
-            arcs.append((a, 0, m.new_bool_var("")))
+            last = m.new_bool_var("")
+            arcs.append((a, 0, last))
+            mine[(i, -1)] = last
             for b, j in enumerate(members, start=1):
                 if i == j:
                     continue
                 vj = self.ops[j]
                 lit = m.new_bool_var("")
                 arcs.append((a, b, lit))
+                mine[(i, j)] = lit
                 m.add(vj.start >= vi.end).only_enforce_if(lit)
                 fixed_j = inst.jobs[j].fixed
                 if fixed_j is None or fixed_j.pin is not Pin.RUNNING:
                     self._setup_at_least(vj, machine, inst.setup(fam_i, inst.jobs[j].family), lit)
-        arcs.append((0, 0, m.new_bool_var("")))
+        empty = m.new_bool_var("")
+        arcs.append((0, 0, empty))
+        mine[(-1, -1)] = empty
         m.add_circuit(arcs)  # type: ignore[arg-type]
 
     def _setup_at_least(self, v: _OpVars, machine: str, units: int, lit: cp_model.IntVar) -> None:
@@ -235,6 +250,18 @@ class _Model:
                     self.m.add_hint(
                         su, slot.start - slot.setup_start if machine == slot.machine else 0
                     )
+        # complete the hint: sequences, tardiness, makespan
+        for machine, arcs in self.arcs.items():
+            seq = sorted(
+                (i for i, slot in schedule.items() if slot.machine == machine),
+                key=lambda i: schedule[i].setup_start,
+            )
+            used = set(zip([-1, *seq], [*seq, -1], strict=True))
+            for pair, lit in arcs.items():
+                self.m.add_hint(lit, pair in used or (pair == (-1, -1) and not seq))
+        for late, due, sinks in self.late:
+            self.m.add_hint(late, max(0, max(schedule[s].end for s in sinks) - due))
+        self.m.add_hint(self.makespan, max(s.end for s in schedule.values()))
 
     def read(self, solver: cp_model.CpSolver) -> Schedule:
         out: Schedule = {}
@@ -304,6 +331,8 @@ def solve(
         p.random_seed = settings.seed
         p.max_time_in_seconds = budget
         p.log_search_progress = settings.log
+        p.cp_model_probing_level = settings.probing_level
+        p.symmetry_level = 0
         if settings.deterministic_time is not None:
             p.max_deterministic_time = settings.deterministic_time * share
             if settings.workers > 1:

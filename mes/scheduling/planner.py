@@ -7,7 +7,8 @@ does), and is the answer when the solver finds nothing in time or nothing better
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 
 from mes.scheduling.cpsat import SolverSettings, solve
 from mes.scheduling.dispatch import Rule, best_rule, dispatch
@@ -20,6 +21,7 @@ from mes.scheduling.result import Schedule, Slot, score, to_plan
 @dataclass(frozen=True, slots=True)
 class PlannerSettings:
     resolution_s: int = 60  # one time unit of the model
+    # solver.time_limit_s bounds the whole planning call (rules included)
     solver: SolverSettings = field(default_factory=SolverSettings)
     rules: tuple[Rule, ...] = tuple(Rule)
     use_solver: bool = True
@@ -29,6 +31,7 @@ def plan(
     problem: Problem, settings: PlannerSettings | None = None, previous: Plan | None = None
 ) -> Plan:
     settings = settings or PlannerSettings()
+    began = time.monotonic()
     inst = build(problem, resolution_s=settings.resolution_s)
     if not inst.jobs:
         return to_plan(inst, {}, method="none", note="nothing to plan")
@@ -43,7 +46,14 @@ def plan(
             start_from = repaired
     span = max(s.end for s in start_from.values())
     horizon = min(inst.horizon, span + span // 2 + 1)
-    outcome = solve(inst, settings.solver, horizon=horizon, start_from=start_from, previous=prev)
+    left = settings.solver.time_limit_s - (time.monotonic() - began)
+    outcome = solve(
+        inst,
+        replace(settings.solver, time_limit_s=left),
+        horizon=horizon,
+        start_from=start_from,
+        previous=prev,
+    )
     if outcome.schedule is None:
         return to_plan(
             inst,
