@@ -14,6 +14,7 @@ operations that moved.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ class SolverSettings:
     deterministic_time: float | None = None
     stage_shares: tuple[float, ...] = (0.55, 0.15, 0.15, 0.15)
     log: bool = False
+    neighbours: int = 12  # successions modelled per operation on busy workstations (0: all)
     probing_level: int = 0  # presolve probing; the default (2) can eat the whole time limit
 
 
@@ -56,7 +58,11 @@ class _OpVars:
 
 
 class _Model:
-    def __init__(self, inst: Instance, horizon: int) -> None:
+    def __init__(
+        self, inst: Instance, horizon: int, around: Schedule | None = None, neighbours: int = 0
+    ) -> None:
+        self.around = around
+        self.neighbours = neighbours
         self.inst = inst
         self.m = cp_model.CpModel()
         self.ops: dict[int, _OpVars] = {}
@@ -173,6 +179,7 @@ class _Model:
             return  # no setups here: the no-overlap alone sequences the machine
         arcs: list[tuple[int, int, cp_model.LinearExprT]] = []
         mine = self.arcs.setdefault(machine, {})
+        allowed = self._allowed_successions(machine, members)
         initial = inst.initial_family(machine)
         for a, i in enumerate(members, start=1):
             vi = self.ops[i]
@@ -192,7 +199,7 @@ class _Model:
             arcs.append((a, 0, last))
             mine[(i, -1)] = last
             for b, j in enumerate(members, start=1):
-                if i == j:
+                if i == j or (allowed is not None and (i, j) not in allowed):
                     continue
                 vj = self.ops[j]
                 lit = m.new_bool_var("")
@@ -206,6 +213,27 @@ class _Model:
         arcs.append((0, 0, empty))
         mine[(-1, -1)] = empty
         m.add_circuit(arcs)  # type: ignore[arg-type]
+
+    def _allowed_successions(self, machine: str, members: list[int]) -> set[tuple[int, int]] | None:
+        """On a workstation with many candidate operations, only successions between operations
+        close in the warm-start plan's time order (and the plan's own successions) are
+        modelled: the circuit grows linearly, not quadratically. None: every succession."""
+        around, k = self.around, self.neighbours
+        if around is None or k <= 0 or len(members) <= 2 * k:
+            return None
+        ranked = sorted(members, key=lambda i: (around[i].setup_start, i))
+        allowed = {
+            (a, b)
+            for x, a in enumerate(ranked)
+            for b in ranked[max(0, x - k) : x + k + 1]
+            if a != b
+        }
+        mine = sorted(
+            (i for i in members if around[i].machine == machine),
+            key=lambda i: around[i].setup_start,
+        )
+        allowed |= set(itertools.pairwise(mine))
+        return allowed
 
     def _setup_at_least(self, v: _OpVars, machine: str, units: int, lit: cp_model.IntVar) -> None:
         su = v.setup[machine]
@@ -289,7 +317,7 @@ def solve(
     """Lexicographic solve; `start_from` is a feasible schedule to hint (a rule's plan or the
     previous plan), `previous` the plan to stay close to."""
     t0 = time.monotonic()
-    model = _Model(inst, horizon)
+    model = _Model(inst, horizon, start_from, settings.neighbours)
     m = model.m
     stages: list[tuple[str, cp_model.LinearExprT]] = [
         ("weighted tardiness", sum(model.tardiness)),
