@@ -120,7 +120,8 @@ def test_running_operation_continues_and_pauses_over_a_break() -> None:
     # 20 units x 60 s = 20 min of work: 10 before the break, 30 min break, 10 after
     assert running.end == now + timedelta(minutes=50)
     nxt = result.slot("W1", "0020")
-    assert nxt is not None and nxt.setup_start >= running.end
+    assert nxt is not None
+    assert nxt.setup_start >= running.end
 
 
 def test_done_operations_are_not_planned() -> None:
@@ -155,9 +156,12 @@ def test_frozen_horizon_and_locks_hold_their_slots() -> None:
     result = plan(held, SETTINGS)
     assert validate(held, result) == []
     locked = result.slot(late_a.order, late_a.operation)
-    assert locked is not None and locked.pin is Pin.LOCKED and locked.setup_start == lock_at
+    assert locked is not None
+    assert locked.pin is Pin.LOCKED
+    assert locked.setup_start == lock_at
     frozen = result.slot(early_b.order, early_b.operation)
-    assert frozen is not None and frozen.pin is Pin.FROZEN
+    assert frozen is not None
+    assert frozen.pin is Pin.FROZEN
     assert (frozen.workstation, frozen.setup_start) == ("M3", early_b.setup_start)
 
 
@@ -177,4 +181,5 @@ def test_frozen_slot_on_a_broken_workstation_is_released_with_a_notice() -> None
     assert validate(held, result) == []
     assert any(on_m3.order in n and "no longer fits" in n for n in result.notices)
     moved = result.slot(on_m3.order, on_m3.operation)
-    assert moved is not None and moved.setup_start >= NOW + timedelta(hours=1)
+    assert moved is not None
+    assert moved.setup_start >= NOW + timedelta(hours=1)
