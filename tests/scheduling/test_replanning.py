@@ -79,13 +79,12 @@ def test_breakdown_moves_only_what_it_must() -> None:
 
 
 def test_replan_without_change_moves_nothing() -> None:
-    problem = random_problem(7, orders=6)
+    problem = two_groups()
     first = plan(problem, SETTINGS)
     again = plan(problem, SETTINGS, previous=first)
-    assert validate(problem, again) == []
-    assert again.weighted_tardiness <= first.weighted_tardiness
-    if again.weighted_tardiness == first.weighted_tardiness and again.setup_s == first.setup_s:
-        assert slots(again) == slots(first)
+    assert again.method == "cp-sat"
+    assert "moved operations: OPTIMAL" in again.solver_status
+    assert slots(again) == slots(first)
 
 
 def test_running_operation_continues_and_pauses_over_a_break() -> None:
