@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from mes.scheduling.cpsat import SolverSettings, solve
-from mes.scheduling.dispatch import Rule, best_rule, dispatch
+from mes.scheduling.dispatch import Key, Priority, Rule, best_rule, dispatch
 from mes.scheduling.instance import Instance, Job, build
 from mes.scheduling.model import Problem
 from mes.scheduling.plan import Plan
@@ -92,12 +92,10 @@ def _previous_schedule(inst: Instance, previous: Plan) -> Schedule:
     return out
 
 
-def _follow(prev: Schedule):  # type: ignore[no-untyped-def]
+def _follow(prev: Schedule) -> Priority:
     """A priority that replays the previous plan's order; new operations come last."""
 
-    def priority(
-        job: Job, slot: Slot, remaining: dict[int, int], mean_p: float
-    ) -> tuple[float, ...]:
+    def priority(job: Job, slot: Slot, remaining: dict[int, int], mean_p: float) -> Key:
         p = prev.get(job.index)
         return (0, p.setup_start, job.index) if p is not None else (1, slot.setup_start, job.index)
 
