@@ -277,7 +277,46 @@ def build(problem: Problem, *, resolution_s: int = 60) -> Instance:
     for job in inst.jobs:
         for p, _ in job.preds:
             inst.jobs[p].succs.append(job.index)
+    _release_conflicting_holds(inst)
     return inst
+
+
+def _release_conflicting_holds(inst: Instance) -> None:
+    """A frozen or locked slot that overlaps an earlier held slot on its workstation, or that
+    would start before a predecessor that is not held ends, is planned again (with a notice)."""
+    changed = True
+    while changed:
+        changed = False
+        held = sorted(
+            (j for j in inst.jobs if j.fixed is not None),
+            key=lambda j: (j.fixed.pin is not Pin.RUNNING, j.fixed.setup_start),  # type: ignore[union-attr]
+        )
+        busy: dict[str, list[tuple[int, int]]] = {}
+        for job in held:
+            f = job.fixed
+            assert f is not None
+            why = None
+            if f.pin is not Pin.RUNNING:
+                if any(a < f.end and f.setup_start < b for a, b in busy.get(f.machine, [])):
+                    why = f"overlaps another held slot on {f.machine}"
+                for p, wait in job.preds:
+                    pf = inst.jobs[p].fixed
+                    if pf is None:
+                        why = f"its predecessor {inst.jobs[p].ref.operation} is not held"
+                    elif pf.end + wait > f.setup_start:
+                        why = f"starts before its predecessor {inst.jobs[p].ref.operation} ends"
+            if why is not None:
+                job.fixed = None
+                worst = inst.max_setup_into(job.family)
+                fits = {m: r for m, r in job.modes.items() if r + worst <= inst.longest_window(m)}
+                job.modes = fits or job.modes
+                inst.notices.append(
+                    f"work order {job.ref.order}, operation {job.ref.operation}: {f.pin.value}"
+                    f" slot on {f.machine} {why}, planned again"
+                )
+                changed = True
+                break
+            busy.setdefault(f.machine, []).append((f.setup_start, f.end))
 
 
 def _add_order(

@@ -182,3 +182,24 @@ def test_frozen_slot_on_a_broken_workstation_is_released_with_a_notice() -> None
     moved = result.slot(on_m3.order, on_m3.operation)
     assert moved is not None
     assert moved.setup_start >= NOW + timedelta(hours=1)
+
+
+def test_conflicting_locks_are_planned_again_with_a_notice() -> None:
+    problem = two_groups()
+    at = NOW + timedelta(hours=1)
+    floor = FloorState(
+        locks=(
+            SlotLock(OperationRef("B0", "0010"), "M3", at),
+            SlotLock(OperationRef("B1", "0010"), "M3", at + timedelta(minutes=5)),
+            SlotLock(OperationRef("A0", "0020"), "M2", NOW),  # before its predecessor ends
+        )
+    )
+    held = dataclasses.replace(problem, floor=floor)
+    result = plan(held, SETTINGS)
+    assert validate(held, result) == []
+    kept = result.slot("B0", "0010")
+    assert kept is not None
+    assert kept.setup_start == at
+    assert any("B1, operation 0010" in n and "overlaps" in n for n in result.notices)
+    assert any("A0, operation 0020" in n and "predecessor 0010" in n for n in result.notices)
+    assert result.method == "cp-sat"
