@@ -48,26 +48,35 @@ class _Material:
 
     def __init__(self, supply: list[tuple[int, int]]) -> None:
         self.events: list[tuple[int, int]] = list(supply)
+        self._steps: tuple[list[int], list[int]] | None = None
 
     def consume(self, at: int, qty: int) -> None:
         bisect.insort(self.events, (at, -qty))
+        self._steps = None
+
+    def _suffix_minima(self) -> tuple[list[int], list[int]]:
+        """(change times, lowest level from each change on)."""
+        if self._steps is None:
+            times: list[int] = []
+            levels: list[int] = []
+            level = 0
+            for at, q in self.events:
+                level += q
+                if times and times[-1] == at:
+                    levels[-1] = level
+                else:
+                    times.append(at)
+                    levels.append(level)
+            suffix = [0] * len(levels)
+            low = math.inf
+            for i in range(len(levels) - 1, -1, -1):
+                low = min(low, levels[i])
+                suffix[i] = int(low)
+            self._steps = (times, suffix)
+        return self._steps
 
     def earliest(self, t: int, qty: int) -> int | None:
-        times: list[int] = []
-        levels: list[int] = []
-        level = 0
-        for at, q in self.events:
-            level += q
-            if times and times[-1] == at:
-                levels[-1] = level
-            else:
-                times.append(at)
-                levels.append(level)
-        suffix = [0] * len(levels)
-        low = math.inf
-        for i in range(len(levels) - 1, -1, -1):
-            low = min(low, levels[i])
-            suffix[i] = int(low)
+        times, suffix = self._suffix_minima()
         i = bisect.bisect_right(times, t) - 1
         if i >= 0 and suffix[i] >= qty:
             return t
@@ -83,6 +92,8 @@ class ListScheduler:
         self.timeline: dict[str, list[_Busy]] = {m.id: [] for m in inst.machines}
         self.materials = {m: _Material(ev) for m, ev in inst.supply.items()}
         self.schedule: Schedule = {}
+        self._gaps: dict[str, list[tuple[int, str | None, int | None]]] = {}
+        self._initial = {m.id: m.initial_family for m in inst.machines}
         for job in inst.jobs:
             if job.fixed is not None:
                 f = job.fixed
@@ -90,6 +101,7 @@ class ListScheduler:
 
     def _commit(self, job: Job, slot: Slot, *, fixed: bool = False) -> None:
         self.schedule[job.index] = slot
+        self._gaps.pop(slot.machine, None)
         bisect.insort(
             self.timeline[slot.machine],
             _Busy(slot.setup_start, slot.end, job.family, fixed),
@@ -127,17 +139,24 @@ class ListScheduler:
                 best = slot
         return best
 
+    def _free(self, machine: str) -> list[tuple[int, str | None, int | None]]:
+        """(free from, family before, free until or None) stretches where a job may go: the
+        gaps before held slots and the end of the sequence."""
+        gaps = self._gaps.get(machine)
+        if gaps is None:
+            prev_end, prev_family = 0, self._initial[machine]
+            gaps = []
+            for b in self.timeline[machine]:
+                if b.fixed and b.setup_start > prev_end:
+                    gaps.append((prev_end, prev_family, b.setup_start))
+                prev_end, prev_family = max(prev_end, b.end), b.family
+            gaps.append((prev_end, prev_family, None))
+            self._gaps[machine] = gaps
+        return gaps
+
     def _place_on(self, job: Job, machine: str, run: int, ready: int) -> Slot | None:
         inst = self.inst
-        busy = self.timeline[machine]
-        prev_end, prev_family = 0, inst.initial_family(machine)
-        gaps: list[tuple[int, str | None, int | None]] = []
-        for b in busy:
-            if b.fixed and b.setup_start > prev_end:
-                gaps.append((prev_end, prev_family, b.setup_start))
-            prev_end, prev_family = max(prev_end, b.end), b.family
-        gaps.append((prev_end, prev_family, None))
-        for free_from, family, limit in gaps:
+        for free_from, family, limit in self._free(machine):
             setup = inst.setup(family, job.family)
             t = max(ready, free_from)
             while True:

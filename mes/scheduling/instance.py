@@ -101,8 +101,8 @@ class Instance:
     def fit(self, machine: str, earliest: int, length: int) -> int | None:
         """Earliest start >= earliest of an open stretch of `length` units on `machine`."""
         wins = self.windows[machine]
-        i = max(bisect.bisect_right(wins, (earliest, math.inf)) - 1, 0)
-        for a, b in wins[i:]:
+        for i in range(max(bisect.bisect_right(wins, (earliest, math.inf)) - 1, 0), len(wins)):
+            a, b = wins[i]
             s = max(a, earliest)
             if s + length <= b:
                 return s
