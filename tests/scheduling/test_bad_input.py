@@ -23,7 +23,7 @@ from mes.scheduling import (
 from tests.scheduling.instances import NOW, random_problem
 from tests.scheduling.validator import validate
 
-SETTINGS = PlannerSettings(solver=SolverSettings(time_limit_s=3.0))
+SETTINGS = PlannerSettings(solver=SolverSettings(time_limit_s=1.5))
 
 
 def with_order(problem: Problem, order: WorkOrder, *stations: Workstation) -> Problem:
