@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from mes.scheduling import PlannerSettings, SolverSettings, plan
@@ -65,3 +67,34 @@ def test_validator_catches_a_broken_plan() -> None:
     )
     broken = dataclasses.replace(good, assignments=(night, *a[1:]))
     assert validate(problem, broken) != []
+
+
+def test_plans_follow_the_calendar_over_the_dst_weekend() -> None:
+    """Berlin switches to summer time on Sunday 2026-03-29: Monday's early shift opens at
+    06:00 CEST = 04:00 UTC (it was 05:00 UTC the Monday before)."""
+    from datetime import UTC, datetime
+
+    from mes.scheduling import Capability, Operation, Problem, WorkOrder, Workstation
+    from tests.scheduling.instances import NOW, two_shifts
+
+    orders = tuple(
+        WorkOrder(
+            f"W{k:02d}",
+            "P",
+            "A",
+            10,
+            NOW,
+            NOW + timedelta(days=5),
+            (Operation("0010", "WC", (Capability("M1"),), 720.0),),
+        )
+        for k in range(14)
+    )
+    problem = Problem(NOW, orders, (Workstation("M1", "WC", two_shifts(), initial_family="A"),))
+    for settings in (PlannerSettings(use_solver=False), PlannerSettings(solver=FAST)):
+        result = plan(problem, settings)
+        assert validate(problem, result) == []
+        starts = sorted(a.setup_start for a in result.assignments)
+        monday = [s for s in starts if s.date() == datetime(2026, 3, 30).date()]
+        assert monday[0] == datetime(2026, 3, 30, 4, 0, tzinfo=UTC)
+        saturday_close = datetime(2026, 3, 28, 13, 0, tzinfo=UTC)  # 14:00 CET
+        assert not any(saturday_close <= s < monday[0] for s in starts)
