@@ -1,0 +1,251 @@
+"""The station page in a real browser (Debian's chromium through Playwright): scanner timing,
+IME, focus, offline queue with a dropped answer and a reload, languages, touch sizes, layouts."""
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from mes.reporting.models import ScanRecord
+from tests.mes.browser_support import chromium, shot
+from tests.mes.orders_support import intake, release_message
+from tests.mes.scan_harness import plant_config, served
+from tests.services.mosquitto import Mosquitto
+from tests.services.ports import wait_for
+
+#: the scanner's inter-key gap for these tests: above a busy CI machine's input jitter, far
+#: below a person's 80-300 ms per key
+SCANNER = {"maxGapMs": 80}
+
+
+class Mes:
+    def __init__(self, base: str, engine: Engine, token: str, work_order: str) -> None:
+        self.base, self.engine, self.token, self.work_order = base, engine, token, work_order
+
+    def rows(self, code: str) -> list[ScanRecord]:
+        with Session(self.engine) as s:
+            q = select(ScanRecord).where(ScanRecord.station == "ws-10", ScanRecord.code == code)
+            return list(s.exec(q))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def mes(tmp_path_factory: pytest.TempPathFactory, mosquitto: Mosquitto) -> Iterator[Mes]:
+    db = tmp_path_factory.mktemp("station") / "mes.db"
+    with served(plant_config(f"sqlite:///{db}", mosquitto.url, debounce_s=0.5)) as (base, engine):
+        admin = httpx.post(
+            f"{base}/api/v1/auth/login", json={"username": "admin", "password": "admin-secret-1"}
+        ).json()["access_token"]
+        auth = {"Authorization": f"Bearer {admin}"}
+        for badge in ("E1", "E2", "E3"):
+            httpx.post(
+                f"{base}/api/v1/operators", json={"badge": badge, "name": badge}, headers=auth
+            )
+        token = httpx.post(f"{base}/api/v1/stations/ws-10/enrol", headers=auth).json()[
+            "access_token"
+        ]
+        result = intake(engine, release_message("PO-7", 50))
+        assert result.work_order is not None
+        yield Mes(base, engine, token, result.work_order)
+
+
+def open_station(
+    browser: Any, mes: Mes, width: int = 1280, height: int = 800, **storage: Any
+) -> Any:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    items = {"sf.scanner": json.dumps(SCANNER), **storage}
+    script = "".join(
+        f"localStorage.setItem({json.dumps(k)}, {json.dumps(v)});" for k, v in items.items()
+    )
+    context.add_init_script(script)
+    page = context.new_page()
+    page.goto(f"{mes.base}/station/ws-10#token={mes.token}")
+    page.wait_for_selector("body[data-ready='1']")
+    return page
+
+
+def scan(page: Any, code: str) -> None:
+    page.keyboard.type(code, delay=4)
+    page.keyboard.press("Enter")
+
+
+def answer(page: Any) -> str:
+    return str(page.locator("#answer").text_content() or "")
+
+
+def wait_answer(page: Any, pattern: str, kind: str | None = None) -> None:
+    try:
+        _wait_answer(page, pattern, kind)
+    except Exception as e:
+        shown = page.evaluate("() => [answer.className, answer.textContent, queue.textContent]")
+        raise AssertionError(f"waiting for {pattern!r} ({kind}), the page shows {shown}") from e
+
+
+def _wait_answer(page: Any, pattern: str, kind: str | None) -> None:
+    page.wait_for_function(
+        "([p, k]) => { const a = document.getElementById('answer');"
+        " return new RegExp(p).test(a.textContent) && (!k || a.className === k); }",
+        arg=[pattern, kind],
+        timeout=15_000,
+    )
+
+
+def test_scanner_module_unit_tests(browser: Any, mes: Mes) -> None:
+    page = open_station(browser, mes)
+    results = page.evaluate("async () => (await import('/static/js/scanner.test.js')).run()")
+    assert len(results) >= 10
+    assert [r for r in results if not r["ok"]] == []
+    page.context.close()
+
+
+def test_scan_anywhere_and_typing_is_not_a_scan(browser: Any, mes: Mes) -> None:
+    page = open_station(browser, mes)
+    assert "#token" not in page.url  # the token left the address bar
+    sent: list[str] = []
+    page.on(
+        "request", lambda r: sent.append(r.post_data or "") if "/api/v1/scans" in r.url else None
+    )
+    # a person typing at 250 ms per key, then Enter: not a scan
+    page.keyboard.type("HELLO", delay=250)
+    page.keyboard.press("Enter")
+    # a scan while the Start button has focus: read as a scan, Enter does not press Start
+    page.focus("[data-cmd=START]")
+    scan(page, "EMP:E1")
+    wait_answer(page, "Logged in", "ok")
+    assert [json.loads(s)["code"] for s in sent] == ["EMP:E1"]
+    assert "E1" in str(page.locator("#operators").text_content())
+    # the same code at once again: ignored, and shown so (not as a booking)
+    scan(page, "EMP:E1")
+    wait_answer(page, "twice", "ignored")
+    shot(page, "station-ignored-double-scan")
+    page.context.close()
+
+
+def test_ime_composition_is_ignored(browser: Any, mes: Mes) -> None:
+    page = open_station(browser, mes)
+    sent: list[str] = []
+    page.on(
+        "request", lambda r: sent.append(r.post_data or "") if "/api/v1/scans" in r.url else None
+    )
+    page.evaluate(
+        "document.body.dispatchEvent(new CompositionEvent('compositionstart', {bubbles: true}))"
+    )
+    scan(page, "nihao")
+    page.evaluate(
+        "document.body.dispatchEvent(new CompositionEvent('compositionend', {bubbles: true}))"
+    )
+    scan(page, "EMP:E2")
+    wait_answer(page, "Logged|E2", None)
+    assert [json.loads(s)["code"] for s in sent] == ["EMP:E2"]
+    page.context.close()
+
+
+def test_offline_dropped_answer_and_reload_keep_one_row(browser: Any, mes: Mes) -> None:
+    page = open_station(browser, mes)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+    # the first answer is lost on the wire: the MES booked it, the page never heard back
+    dropped: list[str] = []
+
+    def drop_once(route: Any) -> None:
+        if dropped:
+            route.continue_()
+            return
+        route.fetch()
+        dropped.append(route.request.post_data or "")
+        route.abort("connectionreset")
+
+    page.route("**/api/v1/scans", drop_once)
+    scan(page, "EMP:E3")
+    wait_answer(page, "Logged in", "ok")
+    assert len(dropped) == 1
+    event_id = json.loads(dropped[0])["event_id"]
+    rows = mes.rows("EMP:E3")
+    assert [r.event_id for r in rows] == [event_id]
+    page.unroute("**/api/v1/scans")
+    # network down: the scan waits; a reload (served by the service worker) keeps it
+    page.context.set_offline(True)
+    scan(page, "EMP:E3")
+    wait_answer(page, "Offline", "pending")
+    assert "1" in str(page.locator("#queue").text_content())
+    page.wait_for_function("() => document.getElementById('badge').className.includes('offline')")
+    shot(page, "station-offline")
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_function("() => document.getElementById('queue').textContent.includes('1')")
+    page.context.set_offline(False)
+    page.wait_for_function(
+        "() => document.getElementById('queue').textContent === ''", timeout=20_000
+    )
+    wait_for(lambda: len(mes.rows("EMP:E3")) == 2, 10, "the replayed scan in the scan log")
+    assert len({r.event_id for r in mes.rows("EMP:E3")}) == 2
+    page.context.close()
+
+
+def test_a_job_by_touch_in_chinese(browser: Any, mes: Mes) -> None:
+    page = open_station(browser, mes, **{"sf.lang": "zh-CN"})
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    assert page.locator("[data-cmd=START]").text_content() == "开始"
+    scan(page, "EMP:E2") if "E2" not in str(page.locator("#operators").text_content()) else None
+    page.locator("#job-list button", has_text=mes.work_order).first.click()
+    wait_answer(page, "已选择任务", "ok")
+    page.click("[data-cmd=START]")
+    wait_answer(page, "已开始", "ok")
+    page.click("[data-cmd=QTY]")
+    for k in "12":
+        page.locator("#keypad button", has_text=re.compile(f"^{k}$")).click()
+    shot(page, "station-keypad-zh")
+    page.click("#dialog-ok")
+    wait_answer(page, "良品已记入", "ok")
+    assert page.locator("#good").text_content() == "12"
+    page.click("[data-cmd=COMPLETE]")
+    assert "12 / 50" in str(page.locator("#dialog-title").text_content())  # short: confirm
+    page.click("#dialog-cancel")
+    scan(page, "QTY:-3")
+    wait_answer(page, ".", "refused")
+    shot(page, "station-refused-zh")
+    page.context.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 800)])
+def test_layout_touch_targets_and_no_sideways_scroll(
+    browser: Any, mes: Mes, width: int, height: int
+) -> None:
+    page = open_station(browser, mes, width, height)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    small = []
+    for b in page.locator("button:visible, select:visible").all():
+        box = b.bounding_box()
+        if box["height"] < 64 or box["width"] < 64:
+            small.append((b.text_content(), box))
+    assert small == []
+    shot(page, f"station-{width}x{height}")
+    page.context.close()
+
+
+def test_pseudo_locale_finds_no_hard_coded_text(browser: Any, mes: Mes) -> None:
+    page = open_station(browser, mes, **{"sf.lang": "qps"})
+    bare = page.evaluate(
+        """() => {
+        const out = [];
+        const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+          const text = n.textContent.trim();
+          const el = n.parentElement;
+          if (!text || el.closest('[data-value], option, [hidden], dialog:not([open])')) continue;
+          if (!text.includes('\u27e6')) out.push(text);
+        }
+        return out;
+    }"""
+    )
+    assert bare == []
+    page.context.close()
