@@ -1,14 +1,16 @@
-"""Message catalogues shared by the MES's texts and the pages: one JSON file per language.
+"""Message catalogues shared by the MES's texts and the pages: one gettext `.po` per language.
 
-`en` is the reference: every language has exactly its keys (tests/mes/test_i18n.py). The pages
-load the same files from `/i18n/<lang>.json`; `qps` is a pseudo-locale made from `en` that
-brackets every text, so a page run in it shows any hard-coded string unbracketed.
+The msgid is a key (`btn.start`, `refusal.NO_JOB`), the msgstr the text. `en` is the reference:
+every language has exactly its keys, none empty (tests/mes/test_i18n.py). The pages load a JSON
+made from the same catalogue (`/i18n/<lang>.json`); `qps` is a pseudo-locale made from `en`
+that brackets every text, so a page run in it shows any hard-coded string unbracketed.
 """
 
-import json
 from functools import cache
 from importlib.resources import files
 from typing import Any
+
+from babel.messages.pofile import read_po
 
 LANGUAGES = ("en", "zh-CN")
 PSEUDO = "qps"
@@ -20,10 +22,9 @@ def catalogue(language: str) -> dict[str, str]:
         return {k: f"\u27e6{v}\u27e7" for k, v in catalogue("en").items()}
     if language not in LANGUAGES:
         raise KeyError(f"no catalogue for language {language!r} (have {', '.join(LANGUAGES)})")
-    data: dict[str, str] = json.loads(
-        (files("mes.i18n") / f"{language}.json").read_text(encoding="utf-8")
-    )
-    return data
+    with (files("mes.i18n") / f"{language}.po").open("rb") as po:
+        messages = read_po(po)
+    return {str(m.id): str(m.string) for m in messages if m.id}
 
 
 def text(key: str, language: str = "en", **params: Any) -> str:

@@ -4,7 +4,7 @@ import { createScanner } from "./scanner.js";
 import * as outbox from "./outbox.js";
 import { load, pick, t, translate, time, date, LANGUAGES } from "./i18n.js";
 import { play, muted, setMuted } from "./sound.js";
-import { showDialog } from "./dialog.js";
+import { showDialog, button } from "./dialog.js";
 import { watchAlarms } from "./alarms.js";
 
 const $ = (id) => document.getElementById(id);
@@ -91,14 +91,6 @@ async function showQueue() {
   }));
 }
 
-function button(text, onClick) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = text;
-  b.addEventListener("click", onClick);
-  return b;
-}
-
 export async function submit(code) {
   if (!station || !code) return;
   await outbox.add({ station, code, event_id: outbox.uuid(), scanned_at: new Date().toISOString() });
@@ -119,6 +111,7 @@ async function answer(item, resp) {
     if (item.tried) await outbox.needsAttention({ ...item, text });
   }
   if (body.station_state) showState(body.station_state);
+  if (resp.status === 200) refresh();
 }
 
 let retryTimer = null;
@@ -170,7 +163,7 @@ function showState(s) {
   $("good").textContent = j.good ?? "-";
   $("scrap").textContent = j.scrap ?? "-";
   $("target").textContent = j.quantity ?? "-";
-  $("status").textContent = j.status ?? "-";
+  $("status").textContent = j.status ? t(`status.${j.status}`) : "-";
   showJobs();
 }
 
@@ -192,7 +185,7 @@ function showJobs() {
     title.textContent = `${j.work_order} / ${j.operation} ${j.name}`;
     const meta = document.createElement("span");
     meta.className = "meta";
-    meta.textContent = `${j.product} · ${j.good}/${j.quantity} ${j.unit} · ${j.status}` +
+    meta.textContent = `${j.product} · ${j.good}/${j.quantity} ${j.unit} · ${t(`status.${j.status}`)}` +
       (j.due_at ? ` · ${t("jobs.due", { date: date(j.due_at) })}` : "");
     b.append(title, meta);
     li.append(b);

@@ -5,7 +5,7 @@ import { t } from "./i18n.js";
 const $ = (id) => document.getElementById(id);
 const KEYS = ["7", "8", "9", "4", "5", "6", "1", "2", "3", "\u232B", "0", "C"];
 
-function key(text, onClick) {
+export function button(text, onClick) {
   const b = document.createElement("button");
   b.type = "button";
   b.textContent = text;
@@ -21,14 +21,14 @@ export function showDialog({ title, keypad = false, reasons = [] }) {
   $("dialog-title").textContent = title;
   out.hidden = !keypad;
   out.textContent = "0";
-  $("keypad").replaceChildren(...(keypad ? KEYS : []).map((k) => key(k, () => {
+  $("keypad").replaceChildren(...(keypad ? KEYS : []).map((k) => button(k, () => {
     if (k === "C") value = "";
     else if (k === "\u232B") value = value.slice(0, -1);
     else if (value.length < 6) value = (value + k).replace(/^0+/, "");
     out.textContent = value || "0";
   })));
   const picks = reasons.map((r) => {
-    const b = key(t(`reason.${r.toLowerCase()}`), () => {
+    const b = button(t(`reason.${r.toLowerCase()}`), () => {
       reason = r;
       for (const p of picks) p.setAttribute("aria-pressed", String(p === b));
     });
