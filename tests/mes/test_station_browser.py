@@ -4,6 +4,7 @@ IME, focus, offline queue with a dropped answer and a reload, languages, touch s
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from mes.alarms.models import AlarmCurrent
 from mes.reporting.models import ScanRecord
 from tests.mes.browser_support import chromium, shot
 from tests.mes.orders_support import intake, release_message
@@ -248,4 +250,70 @@ def test_pseudo_locale_finds_no_hard_coded_text(browser: Any, mes: Mes) -> None:
     }"""
     )
     assert bare == []
+    page.context.close()
+
+
+def test_alarm_banner_by_priority_with_acknowledge(browser: Any, mes: Mes) -> None:
+    now = datetime.now(UTC)
+    with Session(mes.engine) as s:
+        for name, priority in (("press-01.temp.lo", "low"), ("press-01.temp.hh", "high")):
+            s.add(
+                AlarmCurrent(
+                    alarm=name,
+                    state="active_unacked",
+                    condition_active=True,
+                    priority=priority,
+                    area="stamping",
+                    path="stamping/line1/c1",
+                    message=f"{name} out of range",
+                    active_since=now,
+                    changed_at=now,
+                )
+            )
+        s.commit()
+    page = open_station(browser, mes)
+    rows = page.locator("#alarms .alarm")
+    rows.first.wait_for()
+    assert rows.count() == 2
+    assert "press-01.temp.hh" in str(rows.nth(0).text_content())  # highest priority first
+    assert "high" in str(rows.nth(0).get_attribute("class"))
+    shot(page, "station-alarms")
+    rows.nth(0).get_by_role("button").click()  # the station may acknowledge
+    page.wait_for_function("() => !document.querySelector('#alarms .alarm.high button')")
+    # acknowledged elsewhere: the alarm stream redraws the banner
+    httpx.post(
+        f"{mes.base}/api/v1/alarms/press-01.temp.lo/ack",
+        json={"comment": "seen"},
+        headers={"Authorization": f"Bearer {mes.token}"},
+    ).raise_for_status()
+    page.wait_for_function("() => !document.querySelector('#alarms .alarm button')", timeout=20_000)
+    page.context.close()
+
+
+def test_a_hanging_mes_is_shown_offline(browser: Any, mes: Mes) -> None:
+    page = open_station(browser, mes)
+    assert "offline" not in str(page.locator("#badge").get_attribute("class"))
+    held: list[Any] = []
+    page.route(
+        "**/api/v1/**", lambda route: held.append(route)
+    )  # the MES takes the request and never answers
+    scan(page, "CMD:UNDO")
+    page.wait_for_function(
+        "() => document.getElementById('badge').className.includes('offline')", timeout=15_000
+    )
+    assert "1" in str(page.locator("#queue").text_content())
+    page.context.close()
+
+
+def test_a_replay_the_mes_refuses_needs_attention(browser: Any, mes: Mes) -> None:
+    page = open_station(browser, mes)
+    page.context.set_offline(True)
+    scan(page, "SCRAP:99999:DENT")
+    wait_answer(page, "Offline", "pending")
+    page.context.set_offline(False)
+    page.locator("#attention li").first.wait_for(timeout=20_000)
+    assert "SCRAP:99999:DENT" in str(page.locator("#attention li").first.text_content())
+    shot(page, "station-needs-attention")
+    page.locator("#attention li button").last.click()  # remove it
+    page.wait_for_function("() => document.getElementById('attention').hidden")
     page.context.close()
