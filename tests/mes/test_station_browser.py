@@ -130,6 +130,13 @@ def test_scan_anywhere_and_typing_is_not_a_scan(browser: Any, mes: Mes) -> None:
     scan(page, "EMP:E1")
     wait_answer(page, "twice", "ignored")
     shot(page, "station-ignored-double-scan")
+    # a damaged label: the field opened on purpose takes typing at a person's pace
+    page.click("#manual summary")
+    page.click("#manual-code")
+    page.keyboard.type("CMD:UNDO", delay=120)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('answer').className === 'refused'")
+    assert [json.loads(s)["code"] for s in sent] == ["EMP:E1", "EMP:E1", "CMD:UNDO"]
     page.context.close()
 
 

@@ -272,6 +272,10 @@ async function start() {
     localStorage.setItem("sf.token." + id, $("cfg-token").value.trim());
     location.href = "/station/" + encodeURIComponent(id);
   });
+  // a damaged label: the operator opens this field on purpose and types the code
+  const manual = () => { const code = $("manual-code").value.trim(); $("manual-code").value = ""; submit(code); };
+  $("manual-send").addEventListener("click", manual);
+  $("manual-code").addEventListener("keydown", (ev) => { if (ev.key === "Enter") manual(); });
   for (const b of document.querySelectorAll("[data-cmd]")) {
     b.addEventListener("click", () => press(b.dataset.cmd));
   }
