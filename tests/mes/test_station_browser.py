@@ -5,6 +5,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 
 from mes.alarms.models import AlarmCurrent
 from mes.reporting.models import ScanRecord
-from tests.mes.browser_support import chromium, shot
+from tests.mes.browser_support import ARGS, CHROMIUM, chromium, shot
 from tests.mes.orders_support import intake, release_message
 from tests.mes.scan_harness import plant_config, served
 from tests.services.mosquitto import Mosquitto
@@ -324,3 +325,34 @@ def test_a_replay_the_mes_refuses_needs_attention(browser: Any, mes: Mes) -> Non
     page.locator("#attention li button").last.click()  # remove it
     page.wait_for_function("() => document.getElementById('attention').hidden")
     page.context.close()
+
+
+def test_the_queue_survives_a_browser_restart(browser: Any, mes: Mes, tmp_path: Path) -> None:
+    profile = tmp_path / "profile"
+    kind = browser.browser_type
+    options: dict[str, Any] = {
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": ARGS,
+        "viewport": {"width": 1280, "height": 800},
+    }
+    context = kind.launch_persistent_context(str(profile), **options)
+    context.add_init_script(
+        f"localStorage.setItem('sf.scanner', {json.dumps(json.dumps(SCANNER))})"
+    )
+    page = context.new_page()
+    page.goto(f"{mes.base}/station/ws-10#token={mes.token}")
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+    context.set_offline(True)
+    scan(page, "EMP:E9")
+    wait_answer(page, "Offline", "pending")
+    context.close()  # the browser goes away with the scan still waiting
+    assert mes.rows("EMP:E9") == []
+    context = kind.launch_persistent_context(str(profile), **options)
+    page = context.new_page()
+    page.goto(f"{mes.base}/station/ws-10")
+    page.wait_for_selector("body[data-ready='1']")
+    wait_for(lambda: len(mes.rows("EMP:E9")) == 1, 20, "the scan kept across the restart")
+    page.wait_for_function("() => document.getElementById('queue').textContent === ''")
+    context.close()

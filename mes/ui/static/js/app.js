@@ -193,6 +193,9 @@ function showJobs() {
   }));
 }
 
+// HOOK(machine stop, issue 12 item 2): when mes/performance serves the workstation's current
+// stop and a downtime-reason route, fetch it here, fill the hidden #stop section ("stop.title")
+// and send the reason the operator picks as `RSN:<code>`. No such API exists on this branch yet.
 async function refresh() {
   if (!station) return;
   try {
