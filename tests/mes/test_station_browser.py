@@ -21,9 +21,10 @@ from tests.mes.scan_harness import plant_config, served
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
 
-#: the scanner's inter-key gap for these tests: above a busy CI machine's input jitter, far
-#: below a person's 80-300 ms per key
-SCANNER = {"maxGapMs": 80}
+#: the scanner's inter-key gap for these tests: above the input jitter of a machine shared by
+#: many jobs (keys typed 4 ms apart arrived up to ~100 ms apart), below the 250 ms a key of the
+#: "person typing" test
+SCANNER = {"maxGapMs": 150}
 
 
 class Mes:
@@ -45,7 +46,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def mes(tmp_path_factory: pytest.TempPathFactory, mosquitto: Mosquitto) -> Iterator[Mes]:
     db = tmp_path_factory.mktemp("station") / "mes.db"
-    with served(plant_config(f"sqlite:///{db}", mosquitto.url, debounce_s=0.5)) as (base, engine):
+    with served(plant_config(f"sqlite:///{db}", mosquitto.url, debounce_s=2.0)) as (base, engine):
         admin = httpx.post(
             f"{base}/api/v1/auth/login", json={"username": "admin", "password": "admin-secret-1"}
         ).json()["access_token"]

@@ -248,13 +248,18 @@ function listen() {
 
 async function start() {
   listen();
-  const first = await call(`/api/v1/stations/${encodeURIComponent(station)}/queue`)
-    .then((r) => (r.ok ? r.json() : null)).catch(() => null);
-  if (first) queue = first;
+  const api = `/api/v1/stations/${encodeURIComponent(station)}`;
+  const json = (p) => p.then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  const valid = (l) => (LANGUAGES.includes(l) || l === "qps" ? l : "en");
+  // the station's language as last seen: its catalogue loads while the MES answers
   const cached = JSON.parse(localStorage.getItem("sf.stationLanguage." + station) || "null");
+  const guess = pick(cached);
+  const [first, current] = await Promise.all([
+    json(call(`${api}/queue`)), json(call(`${api}/state`)), load(valid(guess))]);
+  if (first) queue = first;
   if (first) localStorage.setItem("sf.stationLanguage." + station, JSON.stringify(first.language));
   const lang = pick(first ? first.language : cached);
-  await load(LANGUAGES.includes(lang) || lang === "qps" ? lang : "en");
+  if (valid(lang) !== valid(guess)) await load(valid(lang));
   translate();
   $("lang").value = lang;
   $("station-id").textContent = station || "?";
@@ -282,12 +287,13 @@ async function start() {
   for (const b of document.querySelectorAll("[data-cmd]")) {
     b.addEventListener("click", () => press(b.dataset.cmd));
   }
-  if (!state) showState({ operators: [], work_order: null, operation: null, job: null });
+  showState(current || { operators: [], work_order: null, operation: null, job: null });
   await showQueue();
-  await refresh();
+  if (online) flush();
   if (queue.area) watchAlarms(queue.area, headers, call);
   setInterval(refresh, 5000);
   window.addEventListener("online", flush);
+  performance.mark("station-ready");
   document.body.dataset.ready = "1";
 }
 
