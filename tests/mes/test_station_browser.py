@@ -357,3 +357,14 @@ def test_the_queue_survives_a_browser_restart(browser: Any, mes: Mes, tmp_path: 
     wait_for(lambda: len(mes.rows("EMP:E9")) == 1, 20, "the scan kept across the restart")
     page.wait_for_function("() => document.getElementById('queue').textContent === ''")
     context.close()
+
+
+def test_language_switch_on_the_page(browser: Any, mes: Mes) -> None:
+    page = open_station(browser, mes)
+    assert page.locator("[data-cmd=START]").text_content() == "Start"
+    with page.expect_navigation():
+        page.select_option("#lang", "zh-CN")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.locator("[data-cmd=START]").text_content() == "开始"
+    assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
+    page.context.close()
