@@ -22,9 +22,11 @@ from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
 
 #: the scanner's inter-key gap for these tests: above the input jitter of a machine shared by
-#: many jobs (keys typed 4 ms apart arrived up to ~100 ms apart), below the 250 ms a key of the
-#: "person typing" test
-SCANNER = {"maxGapMs": 150}
+#: many jobs (at a load average of 14 on 2 cores, keys typed 4 ms apart arrived over 150 ms
+#: apart), below the 450 ms a key of the "person typing" test (the default is 50 ms)
+SCANNER = {"maxGapMs": 220}
+#: a person typing, ms per key
+PERSON_MS = 450
 
 
 class Mes:
@@ -119,8 +121,8 @@ def test_scan_anywhere_and_typing_is_not_a_scan(browser: Any, mes: Mes) -> None:
     page.on(
         "request", lambda r: sent.append(r.post_data or "") if "/api/v1/scans" in r.url else None
     )
-    # a person typing at 250 ms per key, then Enter: not a scan
-    page.keyboard.type("HELLO", delay=250)
+    # a person typing, then Enter: not a scan
+    page.keyboard.type("HELLO", delay=PERSON_MS)
     page.keyboard.press("Enter")
     # a scan while the Start button has focus: read as a scan, Enter does not press Start
     page.focus("[data-cmd=START]")
@@ -135,7 +137,7 @@ def test_scan_anywhere_and_typing_is_not_a_scan(browser: Any, mes: Mes) -> None:
     # a damaged label: the field opened on purpose takes typing at a person's pace
     page.click("#manual summary")
     page.click("#manual-code")
-    page.keyboard.type("CMD:UNDO", delay=120)
+    page.keyboard.type("CMD:UNDO", delay=PERSON_MS // 4)
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.getElementById('answer').className === 'refused'")
     assert [json.loads(s)["code"] for s in sent] == ["EMP:E1", "EMP:E1", "CMD:UNDO"]
@@ -156,7 +158,7 @@ def test_ime_composition_is_ignored(browser: Any, mes: Mes) -> None:
         "document.body.dispatchEvent(new CompositionEvent('compositionend', {bubbles: true}))"
     )
     scan(page, "EMP:E2")
-    wait_answer(page, "Logged|E2", None)
+    wait_answer(page, "Logged", "ok")
     assert [json.loads(s)["code"] for s in sent] == ["EMP:E2"]
     page.context.close()
 
@@ -368,3 +370,21 @@ def test_language_switch_on_the_page(browser: Any, mes: Mes) -> None:
     assert page.locator("[data-cmd=START]").text_content() == "开始"
     assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
     page.context.close()
+
+
+def test_setup_by_touch_when_not_enrolled(browser: Any, mes: Mes) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{mes.base}/station/ws-10")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.locator("#setup").get_attribute("open") is not None
+    assert "not enrolled" in answer(page)
+    page.click("#cfg-token")
+    page.keyboard.type(mes.token, delay=30)  # typed by hand: the field keeps its focus and text
+    assert page.input_value("#cfg-token") == mes.token
+    with page.expect_navigation():
+        page.click("#cfg-save")
+    page.wait_for_selector("body[data-ready='1']")
+    assert answer(page) == ""
+    assert page.locator("#badge").text_content() == "Online"
+    context.close()

@@ -288,6 +288,10 @@ async function start() {
     b.addEventListener("click", () => press(b.dataset.cmd));
   }
   showState(current || { operators: [], work_order: null, operation: null, job: null });
+  if (!station || !localStorage.getItem(tokenKey)) {  // not enrolled yet: setup first
+    $("setup").open = true;
+    show("refused", t("answer.not_enrolled"));
+  }
   await showQueue();
   if (online) flush();
   if (queue.area) watchAlarms(queue.area, headers, call);
