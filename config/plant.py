@@ -131,6 +131,9 @@ class Workstation(Strict):
     name: str | None = None
     path: str = Field(description="area/line/cell")
     work_centre: str | None = Field(default=None, description="stations that share operations")
+    language: Literal["en", "zh-CN"] | None = Field(
+        default=None, description="the station page's language (default: the browser's)"
+    )
 
 
 class Component(Strict):

@@ -30,6 +30,7 @@ from mes.production import routes as genealogy_routes
 from mes.production import work_order_routes
 from mes.quality import routes as quality_routes
 from mes.reporting import routes as reporting_routes
+from mes.ui import queue as ui_queue
 from mes.ui import routes as ui_routes
 from mes.wiring import build_services
 
@@ -102,6 +103,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         auth_routes.router,
         reporting_routes.router,
         ui_routes.router,
+        ui_queue.router,
         quality_routes.router,
         order_routes.router,
         genealogy_routes.router,

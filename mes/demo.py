@@ -216,7 +216,7 @@ def banner(
     lines += [f"    {api}/station/{ws}#token={tok}" for ws, tok in station_tokens.items()]
     lines += [
         "",
-        "  Scan by typing into the page's scan field (a keyboard-wedge scanner does the same),",
+        "  Scan anywhere on the page with a keyboard-wedge scanner (or 'Type a code by hand'),",
         "  each followed by Enter, e.g.:",
         f"    EMP:{DEMO_BADGE}        log in operator {DEMO_BADGE}",
         "    WO:<work order>  select the job the ERP simulator released (see the page)",

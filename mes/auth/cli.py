@@ -128,8 +128,12 @@ def operator_add(
 def station_enrol(
     station: str = typer.Argument(..., help="workstation id from the plant file"),
     config: Path = CONFIG,
+    url: str | None = typer.Option(
+        None, "--url", envvar="SHOPFLOOR_MES_URL", help="MES address: also print link and QR"
+    ),
 ) -> None:
-    """Print a new station token (earlier tokens of this station stop working)."""
+    """Print a new station token (earlier tokens of this station stop working); with --url, also
+    the enrolment link and its QR code (on stderr: stdout stays the token alone)."""
     from mes.auth import service
     from mes.core import audit
 
@@ -139,6 +143,11 @@ def station_enrol(
         token = service.enrol_station(session, station, cfg.mes.security.station_token_days)
         audit.record(session, _actor(), "station.enrol", f"station:{station}", station=station)
     typer.echo(token)
+    if url:
+        from mes.auth.enrolment_link import enrolment_link, qr_text
+
+        link = enrolment_link(url, station, token)
+        typer.echo(f"{qr_text(link)}\nopen on the station's tablet (or scan): {link}", err=True)
 
 
 @token_app.command("create")

@@ -1,25 +1,38 @@
-"""The workstation page: static HTML and a small script, no build step."""
+"""The workstation page: static HTML, CSS and ES modules served as they are (no build step)."""
 
+import json
 from importlib.resources import files
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from mes.i18n import LANGUAGES, PSEUDO, catalogue
+
 router = APIRouter(include_in_schema=False)
 
 _STATIC = files("mes.ui") / "static"
+_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".json": "application/json",
+    ".webmanifest": "application/manifest+json",
+}
+#: strict: the page has no inline script or style
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 
 
 def _page() -> HTMLResponse:
     html = (_STATIC / "station.html").read_text(encoding="utf-8")
-    return HTMLResponse(
-        html,
-        headers={
-            "Cache-Control": "no-cache",
-            "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return HTMLResponse(html, headers={**_HEADERS, "Content-Security-Policy": CSP})
+
+
+def _not_found() -> Response:
+    return Response("not found", status_code=404, media_type="text/plain", headers=_HEADERS)
 
 
 @router.get("/")
@@ -32,10 +45,33 @@ def station_page(station: str) -> HTMLResponse:
     return _page()
 
 
-@router.get("/static/station.js")
-def station_js() -> Response:
-    return Response(
-        (_STATIC / "station.js").read_text(encoding="utf-8"),
-        media_type="text/javascript",
-        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
-    )
+@router.get("/station-shell")
+def station_shell() -> HTMLResponse:
+    """The page the service worker keeps for a reload while the MES is down."""
+    return _page()
+
+
+@router.get("/sw.js")
+def service_worker() -> Response:
+    body = (_STATIC / "sw.js").read_text(encoding="utf-8")
+    return Response(body, media_type="text/javascript", headers=_HEADERS)
+
+
+@router.get("/static/{name:path}")
+def static_file(name: str) -> Response:
+    parts = name.split("/")
+    suffix = "." + parts[-1].rsplit(".", 1)[-1] if "." in parts[-1] else ""
+    if suffix not in _TYPES or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+        return _not_found()
+    resource = _STATIC.joinpath(*parts)
+    if not resource.is_file():
+        return _not_found()
+    return Response(resource.read_bytes(), media_type=_TYPES[suffix], headers=_HEADERS)
+
+
+@router.get("/i18n/{language}.json")
+def page_catalogue(language: str) -> Response:
+    if language not in (*LANGUAGES, PSEUDO):
+        return _not_found()
+    body = json.dumps(catalogue(language), ensure_ascii=False)
+    return Response(body, media_type="application/json", headers=_HEADERS)

@@ -22,12 +22,22 @@ def test_station_page_served(client: TestClient) -> None:
     for path in ("/", "/station/ws-10"):
         r = client.get(path)
         assert r.status_code == 200
-        assert 'id="scan"' in r.text
-        assert "/static/station.js" in r.text
-    js = client.get("/static/station.js")
+        assert '<script type="module" src="/static/js/app.js">' in r.text
+        assert "script-src 'self';" in r.headers["content-security-policy"]
+        assert "<style" not in r.text  # strict CSP: no inline style or script
+    js = client.get("/static/js/app.js")
     assert js.status_code == 200
+    assert js.headers["content-type"].startswith("text/javascript")
     assert "/api/v1/scans" in js.text
-    assert "localStorage" in js.text
+    assert client.get("/sw.js").status_code == 200
+    assert client.get("/i18n/zh-CN.json").json()["btn.start"] == "开始"
+    for bad in (
+        "/static/../routes.py",
+        "/static/js/missing.js",
+        "/static/station.py",
+        "/i18n/fr.json",
+    ):
+        assert client.get(bad).status_code == 404, bad
 
 
 def test_api_docs_need_no_internet(client: TestClient) -> None:

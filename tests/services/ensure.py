@@ -12,7 +12,10 @@ NEEDED = {
     "victoria-metrics": "victoria-metrics",
     "socat": "socat",
     "mbpoll": "mbpoll",
+    "chromium": "chromium",  # the station page's browser tests (Playwright drives it)
 }
+#: file -> Debian package, for packages without a binary
+FILES = {"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc": "fonts-noto-cjk"}
 
 
 def _have(binary: str) -> bool:
@@ -21,6 +24,7 @@ def _have(binary: str) -> bool:
 
 def main() -> int:
     missing = sorted({pkg for exe, pkg in NEEDED.items() if not _have(exe)})
+    missing += sorted({pkg for path, pkg in FILES.items() if not os.path.exists(path)})
     if not glob.glob("/usr/lib/postgresql/*/bin/initdb") and not shutil.which("initdb"):
         missing.append("postgresql")
     if not missing:

@@ -1,0 +1,96 @@
+"""The station's queue: released and running jobs of its workstation and work centre."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlmodel import col, or_, select
+
+from mes.api.deps import ServicesDep, SessionDep, require
+from mes.api.problems import Problem, refusals
+from mes.api.types import Text
+from mes.auth.roles import Permission, Principal
+from mes.orders.models import Operation, WorkOrder
+
+router = APIRouter(prefix="/api/v1", tags=["stations"])
+
+#: work orders an operator may still work on, and the operations that are open
+_ORDER_OPEN = ("RELEASED", "RUNNING")
+_OPERATION_OPEN = ("READY", "RUNNING", "PAUSED")
+
+
+class QueuedJob(BaseModel):
+    work_order: str
+    operation: str
+    name: str
+    product: str
+    quantity: int
+    unit: str
+    good: int
+    scrap: int
+    status: str
+    due_at: datetime | None
+    priority: int
+
+
+class StationQueueOut(BaseModel):
+    station: str
+    work_centre: str | None
+    area: str
+    language: str | None
+    jobs: list[QueuedJob]
+
+
+@router.get(
+    "/stations/{station}/queue",
+    response_model=StationQueueOut,
+    responses=refusals("UNAUTHENTICATED", "FORBIDDEN", "UNKNOWN_STATION"),
+    summary="The station's jobs (its own and its work centre's), by priority then due date",
+)
+def station_queue(
+    station: Text,
+    services: ServicesDep,
+    session: SessionDep,
+    who: Annotated[Principal, require(Permission.READ)],
+) -> dict[str, Any]:
+    ws = next((w for w in services.cfg.workstations if w.id == station), None)
+    if ws is None:
+        raise Problem(404, "UNKNOWN_STATION", f"no workstation {station!r} in the plant file")
+    if who.station is not None and who.station != station:
+        raise Problem(403, "FORBIDDEN", f"this token belongs to station {who.station!r}")
+    where = col(Operation.workstation) == station
+    if ws.work_centre:
+        where = or_(where, col(Operation.work_centre) == ws.work_centre)
+    rows = session.exec(
+        select(Operation, WorkOrder)
+        .join(WorkOrder, col(WorkOrder.id) == col(Operation.work_order_id))
+        .where(where)
+        .where(col(WorkOrder.status).in_(_ORDER_OPEN))
+        .where(col(Operation.status).in_(_OPERATION_OPEN))
+        .order_by(col(WorkOrder.priority).desc(), col(WorkOrder.due_at), col(WorkOrder.id))
+        .limit(200)
+    ).all()
+    jobs = [
+        QueuedJob(
+            work_order=wo.number or str(wo.id),
+            operation=op.number,
+            name=op.name,
+            product=wo.product,
+            quantity=wo.quantity,
+            unit=wo.unit,
+            good=op.good,
+            scrap=op.scrap,
+            status=op.status,
+            due_at=wo.due_at,
+            priority=wo.priority,
+        )
+        for op, wo in rows
+    ]
+    return {
+        "station": station,
+        "work_centre": ws.work_centre,
+        "area": ws.path.split("/", 1)[0],
+        "language": ws.language,
+        "jobs": jobs,
+    }

@@ -1,0 +1,65 @@
+// The alarm banner for the station's area: the current list, redrawn on every event of the
+// MES's alarm stream (server-sent events read with fetch, which can carry the station token),
+// highest priority first, with Acknowledge for an unacknowledged alarm.
+import { t } from "./i18n.js";
+
+const RANK = { critical: 0, high: 1, medium: 2, low: 3 };
+
+export function watchAlarms(area, headers, call) {
+  const banner = document.getElementById("alarms");
+  const url = `/api/v1/alarms?area=${encodeURIComponent(area)}`;
+
+  async function draw() {
+    let list;
+    try {
+      const r = await call(url);
+      if (!r.ok) return;
+      list = await r.json();
+    } catch (e) { return; }
+    list.sort((a, b) => (RANK[a.priority] ?? 4) - (RANK[b.priority] ?? 4));
+    banner.hidden = !list.length;
+    banner.replaceChildren(...list.map((a) => {
+      const row = document.createElement("div");
+      row.className = `alarm ${a.priority === "critical" ? "high" : a.priority}`;
+      row.setAttribute("role", "alert");
+      const text = document.createElement("span");
+      text.textContent = `\u26A0 ${t(`alarm.priority.${a.priority}`)}: ${a.message}`;
+      row.append(text);
+      if (a.state.endsWith("_unacked")) {
+        const ack = document.createElement("button");
+        ack.type = "button";
+        ack.textContent = t("btn.ack");
+        ack.addEventListener("click", async () => {
+          await call(`/api/v1/alarms/${encodeURIComponent(a.alarm)}/ack`,
+                     { method: "POST", body: JSON.stringify({ comment: "" }) }).catch(() => null);
+          draw();
+        });
+        row.append(ack);
+      }
+      return row;
+    }));
+  }
+
+  async function stream() {
+    for (;;) {
+      try {
+        const r = await fetch("/api/v1/alarms/stream", { headers: headers() });
+        const reader = r.body.getReader();
+        const decoder = new TextDecoder();
+        let text = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += decoder.decode(value, { stream: true });
+          const events = text.split("\n\n");
+          text = events.pop();
+          if (events.some((e) => e.includes("data:"))) draw();
+        }
+      } catch (e) { /* dropped: reconnect below */ }
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }
+
+  draw();
+  stream();
+}

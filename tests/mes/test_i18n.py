@@ -1,0 +1,62 @@
+"""The message catalogues: zh-CN and en have the same keys, every key the page uses exists, and
+placeholders match (a missing or half-translated text fails here, not on the shop floor)."""
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from mes.i18n import LANGUAGES, PSEUDO, catalogue, refusal, text
+from mes.orders.states import OperationState
+
+STATIC = Path(__file__).resolve().parents[2] / "mes" / "ui" / "static"
+
+
+def _page_keys() -> set[str]:
+    html = (STATIC / "station.html").read_text(encoding="utf-8")
+    keys = set(re.findall(r'data-i18n="([^"]+)"', html))
+    for js in (STATIC / "js").glob("*.js"):
+        keys |= set(re.findall(r'\bt\("([a-z_.A-Z]+)"', js.read_text(encoding="utf-8")))
+    return keys
+
+
+def _reasons() -> set[str]:
+    app = (STATIC / "js" / "app.js").read_text(encoding="utf-8")
+    lists = re.findall(r"_REASONS = \[([^\]]*)\]", app)
+    return {f"reason.{r.lower()}" for found in lists for r in re.findall(r'"(\w+)"', found)}
+
+
+def _fields(s: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(s) if name}
+
+
+def test_every_language_has_every_key_filled() -> None:
+    reference = catalogue("en")
+    for language in LANGUAGES:
+        texts = catalogue(language)
+        assert sorted(set(reference) - set(texts)) == [], f"missing in {language}"
+        assert sorted(set(texts) - set(reference)) == [], f"unknown in {language}"
+        assert [k for k, v in texts.items() if not v.strip()] == [], f"empty in {language}"
+        wrong = [k for k in reference if _fields(reference[k]) != _fields(texts[k])]
+        assert wrong == [], f"placeholders differ in {language}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_key_the_page_uses_exists(language: str) -> None:
+    used = _page_keys() | _reasons() | {f"status.{s.value}" for s in OperationState}
+    assert len(used) > 40
+    assert sorted(used - set(catalogue(language))) == []
+
+
+def test_refusals_say_what_to_do_next() -> None:
+    assert "CMD:START" in refusal("OPERATION_NOT_RUNNING", "en")
+    assert refusal("OPERATION_NOT_RUNNING", "zh-CN").startswith("任务未开始")
+    assert refusal("SOMETHING_NEW", "en", "it broke") == "Refused: it broke"
+    assert text("queue.waiting", "zh-CN", n=2) == "2 条待发送"
+
+
+def test_pseudo_locale_brackets_every_text() -> None:
+    pseudo = catalogue(PSEUDO)
+    assert set(pseudo) == set(catalogue("en"))
+    assert all(v.startswith("\u27e6") and v.endswith("\u27e7") for v in pseudo.values())
