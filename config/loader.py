@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from config.alarms import alarm_reference_problems
+from config.performance import performance_problems
 from config.plant import PlantConfig, plant_model
 from config.problems import Problem, located, problems_of
 from edge.drivers.registry import DriverRegistry, built_in
@@ -127,6 +128,7 @@ def _cross_reference_problems(cfg: PlantConfig, drivers: DriverRegistry) -> Iter
                 if comp.product not in products:
                     yield f"{where}.components[{k}].product", f"unknown product {comp.product!r}"
     yield from alarm_reference_problems(cfg.alarms, cfg.devices, cfg.workstations)
+    yield from performance_problems(cfg.performance, cfg.devices, stations, centres)
 
 
 def parse_plant(

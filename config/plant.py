@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, SecretStr, create_model
 
 from config.alarms import AlarmDefinition, AlarmSettings
 from config.base import Segment, Strict
+from config.performance import Performance
 from config.security import ServerTls, TokenHash
 from edge.drivers.base import DeviceConfig
 from edge.drivers.registry import DriverRegistry, built_in
@@ -261,6 +262,9 @@ class PlantConfig(Strict):
     routings: list[Routing] = []
     alarms: list[AlarmDefinition] = []
     alarm_settings: AlarmSettings = AlarmSettings()
+    performance: Performance = Field(
+        default=Performance(), description="machine states, shift calendars, downtime reasons"
+    )
 
     def device(self, name: str) -> DeviceConfig:
         for d in self.devices:

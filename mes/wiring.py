@@ -23,6 +23,7 @@ from mes.alarms.runtime import AlarmRuntime
 from mes.auth.service import Authenticator, Passwords, bootstrap_admin
 from mes.core.db import make_engine
 from mes.migrations.run import upgrade_head
+from mes.performance.runtime import PerformanceRuntime
 from mes.production.service import Production
 from mes.quality.policy import QualityHolds
 from mes.reporting.grammar import Prefixes
@@ -72,6 +73,7 @@ class MesServices:
     writer: ScanWriter
     prefixes: Prefixes
     alarms: AlarmRuntime
+    performance: PerformanceRuntime
 
     @cached_property
     def stations(self) -> frozenset[str]:
@@ -82,8 +84,10 @@ class MesServices:
         scheduler (the runtime's)."""
         self.writer.start()
         self.alarms.start(scheduler)
+        self.performance.start()
 
     def stop(self) -> None:
+        self.performance.stop()
         self.alarms.stop()
         self.writer.stop()
 
@@ -128,4 +132,5 @@ def build_services(
         writer=writer,
         prefixes=prefixes,
         alarms=AlarmRuntime(cfg, engine),
+        performance=PerformanceRuntime(cfg, engine),
     )

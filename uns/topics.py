@@ -60,3 +60,13 @@ class Namespace:
     @property
     def holds(self) -> str:
         return f"{self.root}/_mes/holds"
+
+    @property
+    def kpi(self) -> str:
+        """Extension: ISO 22400 figures of a work unit at each shift end (docs/performance.md)."""
+        return f"{self.root}/_mes/kpi"
+
+    @property
+    def dead_letter(self) -> str:
+        """Extension: MQTT messages the MES could not apply, with the reason."""
+        return f"{self.root}/_mes/deadletter"

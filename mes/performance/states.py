@@ -191,6 +191,21 @@ class Interval:
 MICRO_STOP_CANDIDATES = frozenset({MachineState.IDLE, MachineState.FAULT})
 
 
+@dataclass(frozen=True, slots=True)
+class BuilderState:
+    """Everything an IntervalBuilder remembers, to store it and resume after a restart."""
+
+    open: Interval  # the open interval (its end is `now`)
+    heard: datetime
+    online: bool
+    readings: Mapping[str, TagReading]
+    job: JobContext
+
+    @property
+    def now(self) -> datetime:
+        return self.open.end
+
+
 class IntervalBuilder:
     """Incremental, pure: feed observations in time order, get closed intervals back.
 
@@ -228,6 +243,37 @@ class IntervalBuilder:
         self._now = start
         self._open = Interval(start, start, MachineState.UNKNOWN)
         self._closed = False
+
+    def snapshot(self) -> BuilderState:
+        return BuilderState(
+            self.current, self._heard, self._online, dict(self._readings), self._job
+        )
+
+    @classmethod
+    def resume(
+        cls,
+        mapping: StateMapping,
+        state: BuilderState,
+        *,
+        micro_stop_threshold: timedelta = timedelta(seconds=60),
+        silence_timeout: timedelta = timedelta(seconds=120),
+        micro_stop_states: frozenset[MachineState] = MICRO_STOP_CANDIDATES,
+    ) -> IntervalBuilder:
+        """A builder that continues exactly where `snapshot()` left one."""
+        builder = cls(
+            mapping,
+            start=state.open.start,
+            micro_stop_threshold=micro_stop_threshold,
+            silence_timeout=silence_timeout,
+            micro_stop_states=micro_stop_states,
+        )
+        builder._open = replace(state.open, end=state.open.start)
+        builder._now = state.now
+        builder._heard = state.heard
+        builder._online = state.online
+        builder._readings = dict(state.readings)
+        builder._job = state.job
+        return builder
 
     @property
     def current(self) -> Interval:

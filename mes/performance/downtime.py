@@ -1,0 +1,164 @@
+"""Downtime events: opened and closed from the state intervals; reasons from operators (API or
+`RSN:<code>` scan); split, merge and re-reason by supervisors, each audited.
+
+A stop (fault, idle with an order, no order) becomes an event once it has lasted the micro-stop
+threshold (a shorter stop is a micro-stop, counted in ADET but not listed); the event closes
+with its interval. The pause reason the scans gave becomes the event's reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from mes.core.audit import record
+from mes.core.clock import aware, utcnow
+from mes.performance.models import DowntimeEvent
+from mes.performance.states import Interval, MachineState
+from mes.performance.units import Unit
+
+
+class DowntimeRefused(ValueError):
+    """An edit that the events do not allow (answered 409)."""
+
+
+DOWNTIME = frozenset({MachineState.FAULT, MachineState.IDLE, MachineState.NO_ORDER})
+
+
+def _at(session: Session, station: str, start: datetime) -> DowntimeEvent | None:
+    return session.exec(
+        select(DowntimeEvent)
+        .where(DowntimeEvent.work_unit == station)
+        .where(DowntimeEvent.start == start)
+    ).first()
+
+
+def follow(session: Session, unit: Unit, closed: Sequence[Interval], current: Interval) -> None:
+    """Open, update and close the unit's events after its builder produced `closed`."""
+    for iv in closed:
+        event = _at(session, unit.workstation, iv.start)
+        if iv.state in DOWNTIME and iv.end > iv.start:
+            if event is None:
+                event = DowntimeEvent(work_unit=unit.workstation, start=iv.start, state=iv.state)
+            event.end = iv.end
+            event.state = iv.state.value
+            event.reason = event.reason or iv.reason
+            session.add(event)
+        elif event is not None and event.end is None:
+            event.end = iv.end  # reclassified (e.g. a micro-stop): keep what was said about it
+            event.state = iv.state.value
+            session.add(event)
+    lasted = current.end - current.start
+    if current.state in DOWNTIME and (
+        current.state is MachineState.NO_ORDER or lasted >= unit.micro_stop_threshold
+    ):
+        event = _at(session, unit.workstation, current.start)
+        if event is None:
+            session.add(
+                DowntimeEvent(
+                    work_unit=unit.workstation,
+                    start=current.start,
+                    state=current.state.value,
+                    reason=current.reason,
+                )
+            )
+
+
+def events(
+    session: Session, stations: Sequence[str], start: datetime, end: datetime
+) -> Sequence[DowntimeEvent]:
+    """Events of the stations that overlap [start, end), also those still open."""
+    return session.exec(
+        select(DowntimeEvent)
+        .where(col(DowntimeEvent.work_unit).in_(list(stations)))
+        .where(DowntimeEvent.start < end)
+        .where((col(DowntimeEvent.end).is_(None)) | (col(DowntimeEvent.end) >= start))
+        .order_by(col(DowntimeEvent.start))
+    ).all()
+
+
+def open_event(session: Session, station: str) -> DowntimeEvent | None:
+    """The station's latest event if it is open or has no reason yet (what `RSN:` explains)."""
+    return session.exec(
+        select(DowntimeEvent)
+        .where(DowntimeEvent.work_unit == station)
+        .where((col(DowntimeEvent.end).is_(None)) | (col(DowntimeEvent.reason).is_(None)))
+        .order_by(col(DowntimeEvent.start).desc())
+    ).first()
+
+
+def give_reason(session: Session, event: DowntimeEvent, reason: str, by: str) -> DowntimeEvent:
+    before = event.reason
+    event.reason = reason
+    event.reason_by = by
+    event.reason_at = utcnow()
+    session.add(event)
+    record(
+        session,
+        actor=by,
+        action="downtime.reason",
+        target=f"downtime:{event.id}",
+        detail={"before": {"reason": before}, "after": {"reason": reason}},
+    )
+    return event
+
+
+def split(session: Session, event: DowntimeEvent, at: datetime, by: str) -> DowntimeEvent:
+    """Cut a closed event at `at` into two; the second keeps the reason, which may then be
+    changed on its own."""
+    start, end = aware(event.start), aware(event.end)
+    if start is None or end is None:
+        raise DowntimeRefused("an open downtime event cannot be split: wait until it closes")
+    if not start < at < end:
+        raise DowntimeRefused(f"split time {at} is not inside the event ({start} to {end})")
+    second = DowntimeEvent(
+        work_unit=event.work_unit, start=at, end=end, state=event.state, reason=event.reason
+    )
+    event.end = at
+    session.add(event)
+    session.add(second)
+    session.flush()
+    record(
+        session,
+        actor=by,
+        action="downtime.split",
+        target=f"downtime:{event.id}",
+        detail={
+            "before": {"end": end.isoformat()},
+            "after": {"end": at.isoformat(), "new": second.id},
+        },
+    )
+    return second
+
+
+def merge(session: Session, first: DowntimeEvent, second: DowntimeEvent, by: str) -> DowntimeEvent:
+    """Join two adjacent closed events of one work unit into the first (the first's reason)."""
+    if first.work_unit != second.work_unit:
+        raise DowntimeRefused("downtime events of different work units cannot be merged")
+    if first.end is None or second.end is None:
+        raise DowntimeRefused("an open downtime event cannot be merged")
+    if aware(first.end) != aware(second.start):
+        raise DowntimeRefused(
+            f"downtime events {first.id} and {second.id} are not adjacent (first must end where"
+            " the second starts)"
+        )
+    end = second.end
+    gone = second.id
+    session.delete(second)
+    session.flush()
+    first.end = end
+    first.reason = first.reason or second.reason
+    session.add(first)
+    record(
+        session,
+        actor=by,
+        action="downtime.merge",
+        target=f"downtime:{first.id}",
+        detail={
+            "before": {"merged": gone},
+            "after": {"end": aware(end).isoformat() if end else None},
+        },
+    )
+    return first
