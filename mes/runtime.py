@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -29,6 +28,8 @@ from mes.orders.intake import apply_erp_message
 from mes.outbox.broker import BrokerLink, Handler
 from mes.outbox.models import OutboxMessage
 from mes.outbox.relay import OutboxRelay
+from mes.performance.calendar import ShiftCalendar, from_shift_ends, next_shift_end
+from mes.performance.calendars import ORIGIN, calendar_for
 from mes.wiring import open_database
 from uns.client import probe_protocol
 from uns.topics import Namespace
@@ -55,17 +56,15 @@ class MesRuntime:
         connect_timeout_s: float = 10.0,
     ) -> None:
         """The arguments left as None come from the plant file (`mes.outbox_retry_s`,
-        `mes.outbox_keep_days`, `mes.shifts.ends`)."""
+        `mes.outbox_keep_days`, the shift calendar)."""
         self.cfg = cfg
         self.ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
         self.replica = replica or socket.gethostname()
         self.relay_interval_s = relay_interval_s
         self.outbox_retry_s = outbox_retry_s or cfg.mes.outbox_retry_s
         self.outbox_keep_days = outbox_keep_days or cfg.mes.outbox_keep_days
-        ends = cfg.mes.shifts.ends if shift_ends is None else shift_ends
-        self.shift_ends = tuple(time.fromisoformat(t) for t in ends)
-        #: shift times are the plant's wall-clock times
-        self.shift_zone = ZoneInfo(cfg.mes.shifts.timezone)
+        #: given: these shift ends every day (plant time); None: the default shift calendar
+        self.shift_ends = None if shift_ends is None else tuple(map(time.fromisoformat, shift_ends))
         self.connect_timeout_s = connect_timeout_s
         self._engine: Engine | None = None
         self.link: BrokerLink | None = None
@@ -134,15 +133,7 @@ class MesRuntime:
             self.notify_outbox, "interval", seconds=self.outbox_retry_s, id="outbox-retry"
         )
         self.scheduler.add_job(self.purge_outbox, "interval", hours=6, id="outbox-purge")
-        for t in self.shift_ends:
-            self.scheduler.add_job(
-                self.run_shift_end,
-                "cron",
-                hour=t.hour,
-                minute=t.minute,
-                timezone=self.shift_zone,
-                id=f"shift-end-{t.hour:02d}{t.minute:02d}",
-            )
+        self._schedule_shift_end(datetime.now(UTC))
         self.scheduler.start()
 
     def stop_sync(self) -> None:
@@ -167,6 +158,8 @@ class MesRuntime:
     # --- internals ------------------------------------------------------------------------
 
     def _topic_for(self, kind: str) -> str:
+        if kind == "kpi":
+            return self.ns.kpi
         return self.ns.erp_rejected if kind == "rejection" else self.ns.confirmations
 
     def _sync_master_data(self) -> None:
@@ -226,6 +219,33 @@ class MesRuntime:
             )
             session.commit()
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def shift_calendar(self) -> ShiftCalendar:
+        """The default work centre's shift calendar (docs/performance.md): its shift ends log
+        out the operators still logged in."""
+        if self.shift_ends is not None:
+            zone = self.cfg.mes.shifts.timezone
+            return ShiftCalendar((from_shift_ends(self.shift_ends, zone, ORIGIN),))
+        with self.session() as session:
+            return calendar_for(session, self.cfg, None)
+
+    def _schedule_shift_end(self, after: datetime) -> None:
+        end = next_shift_end(self.shift_calendar(), after)
+        if end is not None and self.scheduler is not None:
+            self.scheduler.add_job(
+                self._shift_end_due,
+                "date",
+                run_date=end,
+                args=[end],
+                id="shift-end",
+                replace_existing=True,
+            )
+
+    def _shift_end_due(self, end: datetime) -> None:
+        try:
+            self.run_shift_end(end)
+        finally:
+            self._schedule_shift_end(end)
 
     def run_shift_end(self, now: datetime | None = None) -> None:
         at = now or datetime.now(UTC)

@@ -132,5 +132,5 @@ def build_services(
         writer=writer,
         prefixes=prefixes,
         alarms=AlarmRuntime(cfg, engine),
-        performance=PerformanceRuntime(cfg, engine),
+        performance=PerformanceRuntime(cfg, engine, after_close=after_commit),
     )

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from mes.core.clock import aware
 from mes.orders.models import Operation
 from mes.performance import downtime
+from mes.performance.figures import invalidate
 from mes.performance.models import StateInterval, WorkUnitCursor
 from mes.performance.states import (
     BuilderState,
@@ -212,6 +213,11 @@ class StateBatch:
                             reason=iv.reason,
                         )
                     )
+            # stored periods counted an open stop as it was; one that closed as a micro-stop
+            # changes their figures (a rare case: it is shorter than the threshold)
+            micro = [iv.start for iv in entry.closed if iv.state is MachineState.MICRO_STOP]
+            if micro:
+                invalidate(self.session, station, micro[0])
             state = entry.builder.snapshot()
             downtime.follow(self.session, entry.unit, entry.closed, state.open)
             _store(entry.cursor, state)

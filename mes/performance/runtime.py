@@ -3,17 +3,29 @@ work units, calendars and reasons from the plant file. `mes.wiring` builds one."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from config.plant import PlantConfig
 from mes.performance.consumer import StateConsumer
+from mes.performance.figures import close_periods
 from mes.performance.units import Unit, work_units
 from uns.topics import Namespace
 
 
 class PerformanceRuntime:
     def __init__(
-        self, cfg: PlantConfig, engine: Engine, *, consume: bool = True, tick_s: float = 5.0
+        self,
+        cfg: PlantConfig,
+        engine: Engine,
+        *,
+        consume: bool = True,
+        tick_s: float = 5.0,
+        after_close: Callable[[], object] | None = None,
     ) -> None:
         self.cfg = cfg
         self.engine = engine
@@ -24,11 +36,35 @@ class PerformanceRuntime:
             if consume and self.units
             else None
         )
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        #: called after figures were stored with `_mes/kpi` messages (wakes the outbox relay)
+        self.after_close = after_close
+
+    def close_periods(self, now: datetime | None = None) -> int:
+        """Pre-aggregate every period that has ended; returns the rows stored."""
+        with Session(self.engine) as session:
+            rows = close_periods(session, self.cfg, self.units.values(), now or datetime.now(UTC))
+            session.commit()
+        if rows and self.after_close is not None:
+            self.after_close()
+        return len(rows)
 
     def start(self) -> None:
         if self.consumer is not None:
             self.consumer.start()
+        if self.units:
+            self._scheduler.add_job(
+                self.close_periods,
+                "interval",
+                seconds=30,
+                id="performance-periods",
+                max_instances=1,
+                coalesce=True,
+            )
+            self._scheduler.start()
 
     def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
         if self.consumer is not None:
             self.consumer.stop()

@@ -28,6 +28,7 @@ def plant_config(**mes: Any) -> PlantConfig:
     """The demo plant file without its devices (the MES does not use them)."""
     data = yaml.safe_load(PLANT_YAML.read_text(encoding="utf-8"))
     data.pop("devices", None)
+    data.get("performance", {}).pop("work_units", None)  # they name devices
     data.pop("alarms", None)  # alarm definitions refer to the devices
     cfg = parse_plant(data, str(PLANT_YAML), environ={})
     if mes:
@@ -158,6 +159,7 @@ def plant_file(tmp_path: Path, site: str | None = None) -> Path:
     """The demo plant file without devices, under a site of its own (for CLI subprocesses)."""
     data = yaml.safe_load(PLANT_YAML.read_text(encoding="utf-8"))
     data.pop("devices", None)
+    data.get("performance", {}).pop("work_units", None)  # they name devices
     data.pop("alarms", None)  # alarm definitions refer to the devices
     data["plant"]["site"] = site or f"t{uuid.uuid4().hex[:10]}"
     path = tmp_path / "plant.yaml"

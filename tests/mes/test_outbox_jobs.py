@@ -20,8 +20,9 @@ def test_scheduled_jobs(tmp_path, mosquitto):
     )
     rt.start_sync()
     try:
-        jobs = {j.id for j in rt.scheduler.get_jobs()}
-        assert jobs == {"outbox-retry", "outbox-purge", "shift-end-0600", "shift-end-1400"}
+        jobs = {j.id: j for j in rt.scheduler.get_jobs()}
+        assert set(jobs) == {"outbox-retry", "outbox-purge", "shift-end"}
+        assert jobs["shift-end"].next_run_time.astimezone(UTC).hour in (6, 14)
 
         shift_end = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
         seen = []
@@ -85,11 +86,30 @@ def test_shift_ends_and_retry_come_from_the_plant_file_in_its_time_zone(tmp_path
     rt.start_sync()
     try:
         jobs = {j.id: j for j in rt.scheduler.get_jobs()}
-        assert set(jobs) == {"outbox-retry", "outbox-purge", "shift-end-0530"}
+        assert set(jobs) == {"outbox-retry", "outbox-purge", "shift-end"}
         assert jobs["outbox-retry"].trigger.interval.total_seconds() == 2.5
         # 05:30 on the plant's clock, whatever the server's zone (04:30 or 03:30 UTC)
-        berlin = jobs["shift-end-0530"].next_run_time.astimezone(ZoneInfo("Europe/Berlin"))
+        berlin = jobs["shift-end"].next_run_time.astimezone(ZoneInfo("Europe/Berlin"))
         assert (berlin.hour, berlin.minute) == (5, 30)
-        assert jobs["shift-end-0530"].next_run_time.astimezone(UTC).hour in (3, 4)
+        assert jobs["shift-end"].next_run_time.astimezone(UTC).hour in (3, 4)
+    finally:
+        rt.stop_sync()
+
+
+def test_the_shift_end_job_follows_the_shift_calendar_and_reschedules_itself(tmp_path, mosquitto):
+    """A calendar shift (here the plant file's PRESS-less default: mes.shifts) ends, the hooks
+    run with that end, and the next end of the calendar is scheduled."""
+    cfg = runtime_config(tmp_path, mosquitto.url)
+    mes = cfg.mes.model_copy(update={"shifts": Shifts(ends=["06:00", "18:00"], timezone="UTC")})
+    rt = MesRuntime(cfg.model_copy(update={"mes": mes}), replica=f"c-{tmp_path.name}")
+    rt.start_sync()
+    try:
+        seen = []
+        rt.on_shift_end(lambda session, at: seen.append(at))
+        end = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+        rt._shift_end_due(end)
+        assert seen == [end]
+        job = rt.scheduler.get_job("shift-end")
+        assert job.next_run_time == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
     finally:
         rt.stop_sync()

@@ -1,0 +1,73 @@
+"""Pre-aggregated period figures answer exactly what the raw intervals answer; `_mes/kpi`
+messages are queued in the outbox, one per work unit and closed shift."""
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+import mes.outbox.models  # noqa: F401  (registers the table)
+from mes.outbox.models import OutboxMessage
+from mes.performance.calendars import calendar_for
+from mes.performance.figures import close_periods, range_model, raw_model
+from mes.performance.ingest import StateBatch
+from mes.performance.kpi import aggregate
+from tests.performance.adapters import PRESS, T0, consumer, mes_db, plant, press, s
+
+
+def test_stored_periods_equal_the_raw_intervals(tmp_path: Path) -> None:
+    engine = mes_db(tmp_path)
+    cfg = plant()
+    cons = consumer(engine, cfg)
+    # 08:00 .. 16:00 UTC: running, faults, idle, through the 10:00 break and the 14:00 shift end
+    at, states = T0, []
+    for k in range(8 * 60):
+        states.append((at + s(60 * k), [1, 1, 1, 2, 1, 0, 1][k % 7]))
+    with Session(engine) as session:
+        batch = StateBatch(session, cons.units)
+        for when, state in states:
+            cons.handle(batch, PRESS, press(when, state, fault=state == 2))
+        batch.finish()
+        session.commit()
+    end = T0 + s(8 * 3600)
+    unit = cons.units["ws-10"]
+    with Session(engine) as session:
+        calendar = calendar_for(session, cfg, unit.work_centre)
+        raw = raw_model(session, unit, calendar, T0, end)
+        rows = close_periods(session, cfg, [unit], end)
+        shifts = [r.shift for r in rows]
+        session.commit()
+    assert shifts == ["early"]  # 06:00-14:00 closed; the late shift is open
+    with Session(engine) as session:
+        stored = range_model(session, cfg, [unit], T0, end)
+        kpi = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "kpi")).all()
+    assert stored == raw
+    assert stored.apt > s(0)
+    assert stored.adet > s(0)
+    assert stored.pdt + stored.processing_in_pdt == s(30 * 60)
+    assert len(kpi) == 1
+    assert '"work_unit":"ws-10"' in kpi[0].payload
+
+
+def test_a_range_sums_its_buckets(tmp_path: Path) -> None:
+    engine = mes_db(tmp_path)
+    cfg = plant()
+    cons = consumer(engine, cfg)
+    with Session(engine) as session:
+        batch = StateBatch(session, cons.units)
+        for k in range(200):
+            cons.handle(batch, PRESS, press(T0 + s(90 * k), k % 3, fault=k % 3 == 2))
+        batch.finish()
+        session.commit()
+    unit = cons.units["ws-10"]
+    cut = datetime(2026, 3, 3, 10, 17, tzinfo=T0.tzinfo)
+    end = T0 + s(200 * 90)
+    with Session(engine) as session:
+        whole = range_model(session, cfg, [unit], T0, end)
+        parts = aggregate(
+            [
+                range_model(session, cfg, [unit], T0, cut),
+                range_model(session, cfg, [unit], cut, end),
+            ]
+        )
+    assert whole == parts
