@@ -11,10 +11,10 @@
    `scope=line&by=range` (`figures.range_model` + `kpi_values`) timed `--repeat` times per
    line: p50/p95 (target p95 <= 1 s). Checked: a sample work unit's month from the period
    figures equals its month built from the raw intervals (`figures.raw_model`), the baseline.
-   The default `--units 10` keeps `make bench` short; the issue's size is `--units 100`.
+   The default `--units 5` keeps `make bench` short; the issue's size is `--units 100`.
 
     .venv/bin/python bench/oee.py [--parts ingest query] [--db sqlite postgres]
-                                  [--messages 50000] [--units 100] [--days 30]
+                                  [--messages 30000] [--units 100] [--days 30]
 """
 
 from __future__ import annotations
@@ -426,9 +426,9 @@ def main() -> None:
     parser.add_argument(
         "--db", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"]
     )
-    parser.add_argument("--messages", type=int, default=50_000, help="ingest: state changes")
+    parser.add_argument("--messages", type=int, default=30_000, help="ingest: state changes")
     parser.add_argument("--ingest-units", type=int, default=100)
-    parser.add_argument("--units", type=int, default=10, help="query: work units (issue: 100)")
+    parser.add_argument("--units", type=int, default=5, help="query: work units (issue: 100)")
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=20, help="query: timed repetitions")
     args = parser.parse_args()
