@@ -138,6 +138,15 @@ def test_historian_reads_telemetry_and_publishes_nothing(
     assert historian.got == [f"{OVEN}/_telemetry"]
 
 
+def test_historian_reads_the_kpis_the_mes_publishes(broker: ShippedBroker, viewer: Session) -> None:
+    share = f"$share/historian/{ROOT}/_mes/kpi"
+    historian = Session(broker, "historian", (share,))
+    erp, mes = Session(broker, "erp"), Session(broker, "mes")
+    assert erp.publish(f"{ROOT}/_mes/kpi") == "Not authorized"
+    assert mes.publish(f"{ROOT}/_mes/kpi") == "Success"
+    wait_for(lambda: historian.got == [f"{ROOT}/_mes/kpi"], 5, "the KPI reaches the historian")
+
+
 def test_erp_sends_orders_and_cannot_forge_the_mes(broker: ShippedBroker, viewer: Session) -> None:
     erp = Session(broker, "erp", (f"{ROOT}/_mes/confirmations",))
     refused_then_allowed(erp, f"{ROOT}/_mes/confirmations", f"{ROOT}/_erp/acks", viewer)
@@ -163,6 +172,6 @@ def test_the_template_grants_match_the_contract_topics() -> None:
     assert not any(t.endswith("#") for t in writes)
     suffixes = {"_telemetry", "_status", "_cmd/result", "_cmd/write", "+", "_erp/orders",
                 "_erp/acks", "_erp/orders/rejected", "_mes/confirmations", "_mes/alarms",
-                "_mes/holds"}  # fmt: skip
+                "_mes/holds", "_mes/kpi"}  # fmt: skip
     for topic in writes:
         assert any(topic.endswith("/" + s) for s in suffixes), topic
