@@ -2,7 +2,7 @@
 centre and the downtime reason tree (docs/performance.md)."""
 
 from collections.abc import Iterator, Sequence
-from datetime import time
+from datetime import date, time
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
@@ -20,7 +20,9 @@ def _clock(value: str) -> str:
         raise ValueError(f"{value!r} is not a time of day (HH:MM)") from None
 
 
-Clock = Annotated[str, AfterValidator(_clock)]
+Clock = Annotated[str, Field(pattern=r"^\d{2}:\d{2}$"), AfterValidator(_clock)]
+#: text without NUL (the calendar edits of the API take these models too)
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]+$")]
 
 
 class StateRule(Strict):
@@ -58,10 +60,10 @@ class BreakTime(Strict):
 
 
 class ShiftTime(Strict):
-    name: str = Field(min_length=1)
+    name: Name
     start: Clock = Field(description="local start HH:MM")
     end: Clock = Field(description="local end HH:MM (crosses midnight when not after start)")
-    weekdays: list[int] = Field(
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
         default=[0, 1, 2, 3, 4, 5, 6], description="days the shift starts on (0 = Monday)"
     )
     breaks: list[BreakTime] = Field(default=[], description="planned downtime, local times")
@@ -70,12 +72,14 @@ class ShiftTime(Strict):
 class CalendarConfig(Strict):
     """The shift calendar of a work centre (the initial version; the API adds later ones)."""
 
-    work_centre: str = Field(description="work centre, or `default` for every other one")
+    work_centre: Name = Field(description="work centre, or `default` for every other one")
     timezone: str | None = Field(
-        default=None, description="IANA zone; default: `mes.shifts.timezone`"
+        default=None,
+        pattern=r"^[A-Za-z0-9_+/-]+$",
+        description="IANA zone; default: `mes.shifts.timezone`",
     )
     shifts: list[ShiftTime] = Field(min_length=1)
-    holidays: list[str] = Field(default=[], description="local dates YYYY-MM-DD: no shift")
+    holidays: list[date] = Field(default=[], description="local dates YYYY-MM-DD: no shift")
 
 
 class Reason(Strict):

@@ -122,6 +122,8 @@ def build_services(
         group_delay_s=None if delay_ms is None else delay_ms / 1000,
         after_commit=after_commit,
     )
+    performance = PerformanceRuntime(cfg, engine, after_close=after_commit)
+    handler.downtime_reason = performance.reason_scanned
     return MesServices(
         cfg=cfg,
         engine=engine,
@@ -132,5 +134,5 @@ def build_services(
         writer=writer,
         prefixes=prefixes,
         alarms=AlarmRuntime(cfg, engine),
-        performance=PerformanceRuntime(cfg, engine, after_close=after_commit),
+        performance=performance,
     )

@@ -4,7 +4,7 @@ default) and the versions added through the API (forward only, audited)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 
 from sqlmodel import Session, col, select
 
@@ -36,7 +36,7 @@ def version_of(body: CalendarConfig, valid_from: datetime, fallback_zone: str) -
         )
         for s in body.shifts
     )
-    holidays = frozenset(date.fromisoformat(d) for d in body.holidays)
+    holidays = frozenset(body.holidays)
     return CalendarVersion(valid_from, body.timezone or fallback_zone, shifts, holidays)
 
 

@@ -13,6 +13,7 @@ import logging
 import queue
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +54,7 @@ class StateConsumer:
             self._by_device.setdefault(unit.device, []).append(station)
         self._max_batch = max_batch
         self._tick_s = tick_s
+        self._last_tick = time.monotonic()
         self._on_commit = on_commit
         self._inbox: queue.Queue[mqtt.MQTTMessage | None] = queue.Queue()
         self._broker = broker
@@ -137,7 +139,8 @@ class StateConsumer:
                             self.handle(states, msg.topic, bytes(msg.payload))
                         except BadMessage as exc:
                             bad.append((msg, str(exc)))
-                    self.tick(states, datetime.now(UTC))
+                    if self._tick_due():
+                        self.tick(states, datetime.now(UTC))
                     self.intervals += len(states.finish())
                     session.commit()
                 break
@@ -157,6 +160,15 @@ class StateConsumer:
         self.handled += len(batch)
         if batch:
             self._on_commit()
+
+    def _tick_due(self) -> bool:
+        """Every `tick_s`, and only with nothing waiting: a backlog (after a restart) is
+        applied at its own times before the clock moves the work units on."""
+        now = time.monotonic()
+        if not self._inbox.empty() or now - self._last_tick < self._tick_s:
+            return False
+        self._last_tick = now
+        return True
 
     def tick(self, states: StateBatch, now: datetime) -> None:
         """Let time pass for every unit (silence detection; heartbeats of online agents)."""

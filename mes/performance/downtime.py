@@ -44,8 +44,14 @@ def _by_start(
 
 def follow(session: Session, unit: Unit, closed: Sequence[Interval], current: Interval) -> None:
     """Open, update and close the unit's events after its builder produced `closed`."""
-    known = _by_start(session, unit.workstation, [iv.start for iv in closed] + [current.start])
-    for iv in closed:
+    # running, setup, ...: never had an event
+    stops = [iv for iv in closed if iv.state in DOWNTIME or iv.state is MachineState.MICRO_STOP]
+    lasted = current.end - current.start
+    long_enough = current.state is MachineState.NO_ORDER or lasted >= unit.micro_stop_threshold
+    opens = current.state in DOWNTIME and long_enough
+    wanted = [iv.start for iv in stops] + ([current.start] if opens else [])
+    known = _by_start(session, unit.workstation, wanted)
+    for iv in stops:
         event = known.get(iv.start)
         if iv.state in DOWNTIME and iv.end > iv.start:
             if event is None:
@@ -58,9 +64,7 @@ def follow(session: Session, unit: Unit, closed: Sequence[Interval], current: In
             event.end = iv.end  # reclassified (e.g. a micro-stop): keep what was said about it
             event.state = iv.state.value
             session.add(event)
-    lasted = current.end - current.start
-    long_enough = current.state is MachineState.NO_ORDER or lasted >= unit.micro_stop_threshold
-    if current.state in DOWNTIME and long_enough and current.start not in known:
+    if opens and current.start not in known:
         session.add(
             DowntimeEvent(
                 work_unit=unit.workstation,

@@ -202,19 +202,21 @@ def range_model(
     raw intervals for the rest."""
     models: list[TimeModel] = []
     calendars: dict[str | None, ShiftCalendar] = {}
+    stored: dict[str, list[PeriodFigures]] = {u.workstation: [] for u in units}
+    for row in session.exec(
+        select(PeriodFigures)
+        .where(col(PeriodFigures.work_unit).in_(list(stored)))
+        .where(PeriodFigures.start >= start)
+        .where(PeriodFigures.end <= end)
+        .order_by(col(PeriodFigures.start))
+    ):
+        stored[row.work_unit].append(row)
     for unit in units:
         if unit.work_centre not in calendars:
             calendars[unit.work_centre] = calendar_for(session, cfg, unit.work_centre)
         calendar = calendars[unit.work_centre]
-        rows = session.exec(
-            select(PeriodFigures)
-            .where(PeriodFigures.work_unit == unit.workstation)
-            .where(PeriodFigures.start >= start)
-            .where(PeriodFigures.end <= end)
-            .order_by(col(PeriodFigures.start))
-        ).all()
         cursor = start
-        for row in rows:
+        for row in stored[unit.workstation]:
             lo, hi = _aware(row.start), _aware(row.end)
             if cursor < lo:
                 models.append(raw_model(session, unit, calendar, cursor, lo))

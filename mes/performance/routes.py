@@ -17,7 +17,7 @@ from config.performance import CalendarConfig
 from mes.api.deps import ServicesDep, SessionDep, require, station_for
 from mes.api.problems import Problem, refusals
 from mes.api.types import RowId, Text
-from mes.auth.roles import Permission, Principal
+from mes.auth.roles import Permission, Principal, Role
 from mes.core.clock import aware, utcnow
 from mes.performance import downtime as dt
 from mes.performance.build import periods
@@ -32,6 +32,8 @@ router = APIRouter(prefix="/api/v1/performance", tags=["performance"])
 Reader = Annotated[Principal, require(Permission.READ)]
 Reporter = Annotated[Principal, require(Permission.REPORT)]
 Corrector = Annotated[Principal, require(Permission.CORRECT)]
+#: shift calendars are plant set-up (admins) and shift planning (supervisors)
+CALENDAR_EDITORS = frozenset({Role.ADMIN, Role.SUPERVISOR})
 Scope = Literal["work_unit", "work_centre", "line", "site"]
 Bucket = Literal["shift", "day", "week", "range"]
 MAX_RANGE = timedelta(days=400)
@@ -238,12 +240,14 @@ def shifts_of(
 
 @router.post(
     "/calendars",
-    summary="Add a calendar version from `valid_from` on (supervisors, forward only, audited)",
-    responses=refusals("INVALID_REQUEST"),
+    summary="Add a calendar version from `valid_from` on (supervisors, admins; forward only)",
+    responses=refusals("FORBIDDEN", "INVALID_REQUEST"),
 )
 def edit_calendar(
-    body: CalendarEdit, who: Corrector, session: SessionDep, services: ServicesDep
+    body: CalendarEdit, who: Reader, session: SessionDep, services: ServicesDep
 ) -> dict[str, Any]:
+    if who.role not in CALENDAR_EDITORS:
+        raise Problem(403, "FORBIDDEN", f"role {who.role.value!r} may not edit shift calendars")
     centres = {w.work_centre for w in services.cfg.workstations if w.work_centre} | {"default"}
     if body.work_centre not in centres:
         raise Problem(422, "INVALID_REQUEST", f"no work centre {body.work_centre!r}")

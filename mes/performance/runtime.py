@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from config.plant import PlantConfig
+from mes.performance import downtime
 from mes.performance.consumer import StateConsumer
 from mes.performance.figures import close_periods
 from mes.performance.units import Unit, work_units
@@ -36,9 +37,24 @@ class PerformanceRuntime:
             if consume and self.units
             else None
         )
+        self.reason_codes = frozenset(
+            r.code for group in cfg.performance.reasons for r in group.reasons
+        )
         self._scheduler = BackgroundScheduler(timezone=UTC)
         #: called after figures were stored with `_mes/kpi` messages (wakes the outbox relay)
         self.after_close = after_close
+
+    def reason_scanned(self, session: Session, station: str, code: str, by: str) -> bool:
+        """An `RSN:<code>` scan at a work unit: the code of the reason tree explains its open
+        (or latest unexplained) downtime event. False when there is none or the code is not in
+        the tree (then it only serves the next pause, as before)."""
+        if station not in self.units or code not in self.reason_codes:
+            return False
+        event = downtime.open_event(session, station)
+        if event is None:
+            return False
+        downtime.give_reason(session, event, code, by)
+        return True
 
     def close_periods(self, now: datetime | None = None) -> int:
         """Pre-aggregate every period that has ended; returns the rows stored."""

@@ -9,7 +9,7 @@ answer in the same transaction as the effect.
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -104,6 +104,8 @@ class StationHandler:
         self.jobs = jobs
         self.debounce_s = debounce_s
         self.tolerance_percent = tolerance_percent
+        #: set by mes.wiring: gives an `RSN:` code to the station's stop; True when it did
+        self.downtime_reason: Callable[[Session, str, str, str], bool] | None = None
 
     def prefetch(
         self, session: Session, event_ids: list[str], stations: Sequence[str] = ()
@@ -263,6 +265,11 @@ class StationHandler:
         ctx = Context(req.station, badges, req.actor, self.tolerance_percent, when)
         if isinstance(action, ReasonScan):
             state.reason = action.code
+            given = self.downtime_reason is not None and self.downtime_reason(
+                session, req.station, action.code, ctx.operator or req.actor.name
+            )
+            if given:
+                return "reason.set", f"Reason {action.code} given to the stop, and for a pause"
             return "reason.set", f"Reason {action.code} noted for the next pause"
         if isinstance(action, JobScan):
             wo, op = self.jobs.select_job(session, ctx, action.work_order, action.operation)

@@ -6,11 +6,13 @@ from pathlib import Path
 import orjson
 import yaml
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 import mes.performance.models  # noqa: F401  (registers the tables)
 from config.loader import parse_plant
 from config.plant import Broker, PlantConfig
 from mes.performance.consumer import StateConsumer
+from mes.performance.ingest import StateBatch
 from mes.performance.units import work_units
 from tests.quality.db import database
 from uns.topics import Namespace
@@ -50,3 +52,13 @@ def press(at: datetime, state: int, fault: bool = False, quality: str = "good") 
 
 def s(n: float) -> timedelta:
     return timedelta(seconds=n)
+
+
+def feed_press(engine: Engine, cons: StateConsumer, *states: tuple[datetime, int]) -> None:
+    """Press telemetry (time, state register; 2 sets the fault coil) in one transaction."""
+    with Session(engine) as session:
+        batch = StateBatch(session, cons.units)
+        for when, state in states:
+            cons.handle(batch, PRESS, press(when, state, fault=state == 2))
+        batch.finish()
+        session.commit()

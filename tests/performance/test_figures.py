@@ -4,6 +4,8 @@ messages are queued in the outbox, one per work unit and closed shift."""
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import mes.outbox.models  # noqa: F401  (registers the table)
@@ -12,23 +14,25 @@ from mes.performance.calendars import calendar_for
 from mes.performance.figures import close_periods, range_model, raw_model
 from mes.performance.ingest import StateBatch
 from mes.performance.kpi import aggregate
-from tests.performance.adapters import PRESS, T0, consumer, mes_db, plant, press, s
+from tests.performance.adapters import PRESS, T0, consumer, feed_press, mes_db, plant, press, s
+from tests.quality.db import database
 
 
-def test_stored_periods_equal_the_raw_intervals(tmp_path: Path) -> None:
-    engine = mes_db(tmp_path)
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    if request.param == "postgres":
+        return database(request.getfixturevalue("postgres_url"))
+    return mes_db(tmp_path)
+
+
+def test_stored_periods_equal_the_raw_intervals(engine: Engine) -> None:
     cfg = plant()
     cons = consumer(engine, cfg)
     # 08:00 .. 16:00 UTC: running, faults, idle, through the 10:00 break and the 14:00 shift end
     at, states = T0, []
     for k in range(8 * 60):
         states.append((at + s(60 * k), [1, 1, 1, 2, 1, 0, 1][k % 7]))
-    with Session(engine) as session:
-        batch = StateBatch(session, cons.units)
-        for when, state in states:
-            cons.handle(batch, PRESS, press(when, state, fault=state == 2))
-        batch.finish()
-        session.commit()
+    feed_press(engine, cons, *states)
     end = T0 + s(8 * 3600)
     unit = cons.units["ws-10"]
     with Session(engine) as session:
@@ -71,3 +75,39 @@ def test_a_range_sums_its_buckets(tmp_path: Path) -> None:
             ]
         )
     assert whole == parts
+
+
+def test_a_stop_that_closes_as_micro_stop_recomputes_the_stored_period(tmp_path: Path) -> None:
+    """The early shift ends (14:00) during a stop; the period is stored with it as a fault;
+    the stop then ends after 40 s: a micro-stop. The stored period is dropped and stored again,
+    equal to the raw intervals, and its `_mes/kpi` is sent again."""
+    engine = mes_db(tmp_path)
+    cfg = plant()
+    cons = consumer(engine, cfg)
+    unit = cons.units["ws-10"]
+    end_of_early = datetime(2026, 3, 3, 14, 0, tzinfo=T0.tzinfo)
+    stop = end_of_early - s(20)
+
+    def feed(*states: tuple[datetime, int]) -> None:
+        feed_press(engine, cons, *states)
+
+    feed(*[(end_of_early - s(3600) + s(60 * k), 1) for k in range(60)], (stop, 2))
+    feed((end_of_early + s(10), 2))  # the fault still going after the shift end
+    with Session(engine) as session:
+        first = close_periods(session, cfg, [unit], end_of_early + s(10))
+        assert [r.adet_fault_s for r in first if r.shift == "early"] == [20.0]
+        session.commit()
+    feed((stop + s(40), 1), (stop + s(100), 1))  # 40 s: a micro-stop
+    with Session(engine) as session:
+        again = close_periods(session, cfg, [unit], stop + s(100))
+        assert [(r.adet_fault_s, r.adet_micro_stop_s) for r in again if r.shift == "early"] == [
+            (0.0, 20.0)
+        ]
+        session.commit()
+    with Session(engine) as session:
+        calendar = calendar_for(session, cfg, unit.work_centre)
+        early_start = end_of_early - s(8 * 3600)
+        raw = raw_model(session, unit, calendar, early_start, end_of_early)
+        assert range_model(session, cfg, [unit], early_start, end_of_early) == raw
+        kpi = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "kpi")).all()
+    assert len(kpi) == 2
