@@ -44,6 +44,8 @@ def _plant(tmp: Path, broker: str, store: str, modbus_port: int, mes_port: int) 
     press["connection"]["port"] = modbus_port
     press["poll_interval_ms"] = 100
     plant["devices"] = [press]
+    units = plant["performance"]["work_units"]
+    plant["performance"]["work_units"] = [u for u in units if u["device"] == "press-01"]
     plant["alarms"] = [a for a in plant.get("alarms", []) if a["device"] == "press-01"]
     path = tmp / "plant.yaml"
     path.write_text(yaml.safe_dump(plant))
