@@ -40,7 +40,7 @@ class Point:
     reason: str | None = None
 
 
-def _escape_tag(v: str) -> str:
+def escape_tag(v: str) -> str:
     return v.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
@@ -112,7 +112,7 @@ class Converter:
                 if quality:
                     reason = v.get("reason")
                     if reason is not None:
-                        prefix = f"{prefix},reason={_escape_tag(str(reason))}"
+                        prefix = f"{prefix},reason={escape_tag(str(reason))}"
                 if kind is float:
                     append(f"{prefix} value={raw!r},quality={quality}i {v['ts']:d}")
                 elif kind is int:
@@ -120,7 +120,7 @@ class Converter:
                 elif kind is bool:
                     append(f"{prefix} value={1.0 if raw else 0.0},quality={quality}i {v['ts']:d}")
                 elif kind is str:
-                    text = _escape_tag(raw) or EMPTY_TEXT
+                    text = escape_tag(raw) or EMPTY_TEXT
                     append(f"{prefix},text={text} quality={quality}i {v['ts']:d}")
                 elif raw is None:
                     append(f"{prefix} quality={quality}i {v['ts']:d}")
@@ -133,8 +133,8 @@ class Converter:
     @staticmethod
     def _prefix(topic: str, tag: str) -> str:
         levels = topic_levels(topic)
-        keys = ",".join(f"{k}={_escape_tag(v)}" for k, v in zip(_HIERARCHY, levels, strict=True))
-        return f"{MEASUREMENT},{keys},tag={_escape_tag(tag)}"
+        keys = ",".join(f"{k}={escape_tag(v)}" for k, v in zip(_HIERARCHY, levels, strict=True))
+        return f"{MEASUREMENT},{keys},tag={escape_tag(tag)}"
 
 
 def _values(topic: str, payload: bytes) -> list[Any]:

@@ -1,5 +1,5 @@
-"""The historian: `_telemetry` from the broker into the time-series store, acknowledged to the
-broker only once the store accepted it.
+"""The historian: `_telemetry` (and the MES's `_mes/kpi`, see `historian.kpi`) from the broker
+into the time-series store, acknowledged to the broker only once the store accepted it.
 
 paho's thread converts each message (line protocol for a server, points for the embedded
 store) and buffers it, unacknowledged; the writer threads send batches of up to
@@ -25,6 +25,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from config.plant import PlantConfig
+from historian.kpi import BadKpi, kpi_line, kpi_samples
 from historian.points import BadTelemetry, Converter, Point
 from historian.stores import (
     EmbeddedStore,
@@ -48,6 +49,7 @@ WRITERS = 2
 @dataclass(slots=True)
 class HistorianStats:
     messages_received: int = 0
+    kpi_messages: int = 0
     messages_acked: int = 0
     points_written: int = 0
     bad_messages: int = 0
@@ -81,6 +83,13 @@ def subscription(ns: Namespace, protocol: MQTTProtocolVersion, group: str = SHAR
     return ns.all_telemetry
 
 
+def kpi_subscription(ns: Namespace, protocol: MQTTProtocolVersion, group: str = SHARE_GROUP) -> str:
+    """`_mes/kpi`, shared like the telemetry subscription."""
+    if protocol is MQTTProtocolVersion.MQTTv5:
+        return f"$share/{group}/{ns.kpi}"
+    return ns.kpi
+
+
 class Historian:
     def __init__(
         self, cfg: PlantConfig, protocol: MQTTProtocolVersion, store: Store | None = None
@@ -90,6 +99,7 @@ class Historian:
         self.protocol = protocol
         self.ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
         self.topic = subscription(self.ns, protocol, h.share_group)
+        self.kpi_topic = kpi_subscription(self.ns, protocol, h.share_group)
         self.store: Store = store or (
             InfluxStore(h.url, h.token.get_secret_value() if h.token else None, h.org, h.bucket)
             if h.url
@@ -171,8 +181,8 @@ class Historian:
         if self._connected_once:
             self.stats.reconnects += 1
         self._connected_once = True
-        client.subscribe(self.topic, qos=1)
-        log.info("historian subscribed", extra={"topic": self.topic})
+        client.subscribe([(self.topic, 1), (self.kpi_topic, 1)])
+        log.info("historian subscribed", extra={"topic": self.topic, "kpi": self.kpi_topic})
 
     def _on_subscribe(
         self, client: mqtt.Client, userdata: Any, mid: int, rcs: Any, props: Any = None
@@ -196,11 +206,15 @@ class Historian:
                 self._telemetry_topics.clear()
             ours = mqtt.topic_matches_sub(self.ns.all_telemetry, topic)
             self._telemetry_topics[topic] = ours
-        if not ours:
+        if ours:
+            block, lines, points = self._convert(topic, bytes(msg.payload))
+        elif topic == self.ns.kpi:
+            self.stats.kpi_messages += 1
+            block, lines, points = self._convert_kpi(topic, bytes(msg.payload))
+        else:
             client.ack(msg.mid, msg.qos)  # brokers may send what we did not ask for
             return
         self.stats.messages_received += 1
-        block, lines, points = self._convert(topic, bytes(msg.payload))
         size = lines + len(points) or 1
         with self._cond:
             if not self._held:
@@ -222,6 +236,18 @@ class Historian:
         except BadTelemetry as exc:
             self.stats.bad_messages += 1
             log.error("dropping a message that is not telemetry", extra={"error": str(exc)[:300]})
+            return b"", 0, []
+
+    def _convert_kpi(self, topic: str, payload: bytes) -> tuple[bytes, int, list[Point]]:
+        """A `_mes/kpi` message as one line (server) or its samples (embedded store); one that
+        breaks the contract is logged, counted and left empty, like bad telemetry."""
+        try:
+            if self._line_protocol:
+                return kpi_line(topic, payload), 1, []
+            return b"", 0, kpi_samples(topic, payload)
+        except BadKpi as exc:
+            self.stats.bad_messages += 1
+            log.error("dropping a _mes/kpi message", extra={"error": str(exc)[:300]})
             return b"", 0, []
 
     # -- the writer -------------------------------------------------------------------------

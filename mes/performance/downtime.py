@@ -27,20 +27,32 @@ class DowntimeRefused(ValueError):
 DOWNTIME = frozenset({MachineState.FAULT, MachineState.IDLE, MachineState.NO_ORDER})
 
 
-def _at(session: Session, station: str, start: datetime) -> DowntimeEvent | None:
-    return session.exec(
-        select(DowntimeEvent)
-        .where(DowntimeEvent.work_unit == station)
-        .where(DowntimeEvent.start == start)
-    ).first()
+def _by_start(
+    session: Session, station: str, starts: Sequence[datetime]
+) -> dict[datetime, DowntimeEvent]:
+    """The station's events that start at one of `starts`, in one query (not one per interval)."""
+    if not starts:
+        return {}
+    with session.no_autoflush:
+        found = session.exec(
+            select(DowntimeEvent)
+            .where(DowntimeEvent.work_unit == station)
+            .where(col(DowntimeEvent.start).in_(list(starts)))
+        ).all()
+    return {aware(e.start) or e.start: e for e in found}
 
 
 def follow(session: Session, unit: Unit, closed: Sequence[Interval], current: Interval) -> None:
     """Open, update and close the unit's events after its builder produced `closed`."""
-    for iv in closed:
-        if iv.state not in DOWNTIME and iv.state is not MachineState.MICRO_STOP:
-            continue  # running, setup, ...: never had an event
-        event = _at(session, unit.workstation, iv.start)
+    # running, setup, ...: never had an event
+    stops = [iv for iv in closed if iv.state in DOWNTIME or iv.state is MachineState.MICRO_STOP]
+    lasted = current.end - current.start
+    long_enough = current.state is MachineState.NO_ORDER or lasted >= unit.micro_stop_threshold
+    opens = current.state in DOWNTIME and long_enough
+    wanted = [iv.start for iv in stops] + ([current.start] if opens else [])
+    known = _by_start(session, unit.workstation, wanted)
+    for iv in stops:
+        event = known.get(iv.start)
         if iv.state in DOWNTIME and iv.end > iv.start:
             if event is None:
                 event = DowntimeEvent(work_unit=unit.workstation, start=iv.start, state=iv.state)
@@ -52,20 +64,15 @@ def follow(session: Session, unit: Unit, closed: Sequence[Interval], current: In
             event.end = iv.end  # reclassified (e.g. a micro-stop): keep what was said about it
             event.state = iv.state.value
             session.add(event)
-    lasted = current.end - current.start
-    if current.state in DOWNTIME and (
-        current.state is MachineState.NO_ORDER or lasted >= unit.micro_stop_threshold
-    ):
-        event = _at(session, unit.workstation, current.start)
-        if event is None:
-            session.add(
-                DowntimeEvent(
-                    work_unit=unit.workstation,
-                    start=current.start,
-                    state=current.state.value,
-                    reason=current.reason,
-                )
+    if opens and current.start not in known:
+        session.add(
+            DowntimeEvent(
+                work_unit=unit.workstation,
+                start=current.start,
+                state=current.state.value,
+                reason=current.reason,
             )
+        )
 
 
 def events(

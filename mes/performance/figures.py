@@ -38,9 +38,19 @@ def _aware(at: datetime) -> datetime:
 def intervals(session: Session, station: str, start: datetime, end: datetime) -> list[Interval]:
     """The unit's intervals overlapping [start, end), with the one ending exactly at `start`,
     and the open one (provisionally, up to the last input)."""
+    # A unit's intervals do not overlap: the first one needed is the last to start before
+    # `start`. Bounding `start` from below keeps the index range to the answer (else the scan
+    # runs from the unit's first interval ever).
+    first = (
+        select(func.max(StateInterval.start))
+        .where(StateInterval.work_unit == station)
+        .where(StateInterval.start < start)
+        .scalar_subquery()
+    )
     rows = session.exec(
         select(StateInterval)
         .where(StateInterval.work_unit == station)
+        .where(StateInterval.start >= func.coalesce(first, start))
         .where(StateInterval.start < end)
         .where(StateInterval.end >= start)
         .order_by(col(StateInterval.start))

@@ -114,16 +114,17 @@ def test_edge_agent_publishes_only_its_own_devices(broker: ShippedBroker, viewer
     reads_only(edge, (erp, f"{ROOT}/_erp/orders"), (ops, f"{PRESS}/_cmd/write"))
 
 
-def test_mes_never_writes_to_devices_and_reads_no_telemetry(
+def test_mes_reads_telemetry_and_never_writes_to_devices(
     broker: ShippedBroker, viewer: Session
 ) -> None:
-    topics = (f"{ROOT}/_erp/orders", f"{ROOT}/+/+/+/+/_telemetry", f"{ROOT}/+/+/+/+/_status")
+    topics = (f"{ROOT}/_erp/orders", f"{ROOT}/+/+/+/+/_telemetry", f"{ROOT}/+/+/+/+/_cmd/write")
     mes = Session(broker, "mes", topics)
     refused_then_allowed(mes, f"{PRESS}/_cmd/write", f"{ROOT}/_mes/alarms", viewer)
     refused_then_allowed(mes, f"{ROOT}/_erp/orders", f"{ROOT}/_mes/holds", viewer)
-    refused_then_allowed(mes, f"{PRESS}/_telemetry", f"{ROOT}/_mes/confirmations", viewer)
-    edge = Session(broker, "edge-1")
-    reads_only(mes, (edge, f"{PRESS}/_telemetry"), (edge, f"{PRESS}/_status"))
+    refused_then_allowed(mes, f"{PRESS}/_telemetry", f"{ROOT}/_mes/deadletter", viewer)
+    # the MES derives machine states from telemetry (OEE); device writes are not its to read
+    ops, edge = Session(broker, "ops"), Session(broker, "edge-1")
+    reads_only(mes, (ops, f"{PRESS}/_cmd/write"), (edge, f"{PRESS}/_telemetry"))
 
 
 def test_historian_reads_telemetry_and_publishes_nothing(
@@ -136,6 +137,15 @@ def test_historian_reads_telemetry_and_publishes_nothing(
     erp, edge = Session(broker, "erp"), Session(broker, "edge-1")
     reads_only(historian, (erp, f"{ROOT}/_erp/orders"), (edge, f"{OVEN}/_telemetry"))
     assert historian.got == [f"{OVEN}/_telemetry"]
+
+
+def test_historian_reads_the_kpis_the_mes_publishes(broker: ShippedBroker, viewer: Session) -> None:
+    share = f"$share/historian/{ROOT}/_mes/kpi"
+    historian = Session(broker, "historian", (share,))
+    erp, mes = Session(broker, "erp"), Session(broker, "mes")
+    assert erp.publish(f"{ROOT}/_mes/kpi") == "Not authorized"
+    assert mes.publish(f"{ROOT}/_mes/kpi") == "Success"
+    wait_for(lambda: historian.got == [f"{ROOT}/_mes/kpi"], 5, "the KPI reaches the historian")
 
 
 def test_erp_sends_orders_and_cannot_forge_the_mes(broker: ShippedBroker, viewer: Session) -> None:
@@ -163,6 +173,6 @@ def test_the_template_grants_match_the_contract_topics() -> None:
     assert not any(t.endswith("#") for t in writes)
     suffixes = {"_telemetry", "_status", "_cmd/result", "_cmd/write", "+", "_erp/orders",
                 "_erp/acks", "_erp/orders/rejected", "_mes/confirmations", "_mes/alarms",
-                "_mes/holds"}  # fmt: skip
+                "_mes/holds", "_mes/kpi", "_mes/deadletter"}  # fmt: skip
     for topic in writes:
         assert any(topic.endswith("/" + s) for s in suffixes), topic
