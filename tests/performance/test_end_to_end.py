@@ -100,7 +100,7 @@ class EdgeSide:
         self.thread.start()
         asyncio.run_coroutine_threadsafe(self.sim.start(), self.loop).result(20)
         self.task = asyncio.run_coroutine_threadsafe(self._run_agent(), self.loop)
-        wait_for(lambda: self.agent.started.is_set() or self.task.done(), 20, "agent started")
+        wait_for(lambda: self.agent.started.is_set() or self.task.done(), 60, "agent started")
         if self.task.done():
             self.task.result()
 
@@ -134,7 +134,7 @@ def edge_and_mes(
     cfg, shift_end = plant(plant_yaml, tmp_path, broker.url, port)
     with running_app(cfg) as (client, engine):
         consumer = client.app.state.services.performance.consumer  # type: ignore[attr-defined]
-        wait_for(consumer.subscribed.is_set, 10, "state consumer subscribed")
+        wait_for(consumer.subscribed.is_set, 30, "state consumer subscribed")
         edge = EdgeSide(cfg, port)
         try:
             yield edge, client, engine, shift_end
@@ -182,16 +182,16 @@ def test_press_states_to_downtime_reasons_to_kpis(
             cursor = session.get(WorkUnitCursor, "ws-10")
             return cursor.open_state if cursor else None
 
-    wait_for(lambda: now_in() not in (None, "unknown"), 20, "the press heard")
+    wait_for(lambda: now_in() not in (None, "unknown"), 60, "the press heard")
     if now_in() != "running":  # the simulated press starts running
         edge.fire("start")
-    wait_for(lambda: now_in() == "running", 20, "the press running in the MES")
+    wait_for(lambda: now_in() == "running", 60, "the press running in the MES")
     assert scan(client, ws10, "ws-10", "QTY:5").status_code == 200
     edge.fire("trip")
-    wait_for(lambda: "running" in states(), 20, "the running interval closed by the trip")
-    wait_for(lambda: [e for e in downtime() if e["state"] == "fault"], 20, "fault event open")
+    wait_for(lambda: "running" in states(), 60, "the running interval closed by the trip")
+    wait_for(lambda: [e for e in downtime() if e["state"] == "fault"], 60, "fault event open")
     edge.fire("reset")
-    wait_for(lambda: "fault" in states(), 20, "the fault interval closed")
+    wait_for(lambda: "fault" in states(), 60, "the fault interval closed")
     (fault,) = [e for e in downtime() if e["state"] == "fault"]
     assert fault["end"] is not None
     assert fault["reason"] is None
@@ -213,14 +213,14 @@ def test_press_states_to_downtime_reasons_to_kpis(
     assert (r.json()["reason"], r.json()["reason_by"]) == ("HYD", "user:boss")
 
     # idle with the job running: a stop; the operator scans the reason
-    wait_for(lambda: [e for e in downtime() if e["state"] == "idle"], 20, "idle event open")
+    wait_for(lambda: [e for e in downtime() if e["state"] == "idle"], 60, "idle event open")
     r = scan(client, ws10, "ws-10", "RSN:NOMAT")
     assert r.status_code == 200, r.text
     assert "given to the stop" in r.json()["message"]
     (idle,) = [e for e in downtime() if e["state"] == "idle"]
     assert idle["reason"] == "NOMAT"
     edge.fire("start")
-    wait_for(lambda: states()[-1:] == ["idle"], 20, "the idle interval closed")
+    wait_for(lambda: states()[-1:] == ["idle"], 60, "the idle interval closed")
 
     # the KPI API: times and ratios, JSON and CSV
     params = {
@@ -250,7 +250,7 @@ def test_press_states_to_downtime_reasons_to_kpis(
     performance = client.app.state.services.performance  # type: ignore[attr-defined]
     wait_for(lambda: datetime.now(UTC) > shift_end + timedelta(seconds=6), 150, "shift end")
     wait_for(lambda: performance.close_periods() or kpi_messages.messages, 30, "periods closed")
-    wait_for(lambda: kpi_messages.messages, 20, "_mes/kpi published")
+    wait_for(lambda: kpi_messages.messages, 60, "_mes/kpi published")
     body = orjson.loads(kpi_messages.messages[0][1])
     assert (body["work_unit"], body["shift"], body["end_at"]) == (
         "ws-10",
