@@ -69,6 +69,7 @@ def open_station(
     browser: Any, mes: Mes, width: int = 1280, height: int = 800, **storage: Any
 ) -> Any:
     context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(60_000)  # waits are conditions; a busy CI box may be slow
     items = {"sf.scanner": json.dumps(SCANNER), **storage}
     script = "".join(
         f"localStorage.setItem({json.dumps(k)}, {json.dumps(v)});" for k, v in items.items()
@@ -102,7 +103,7 @@ def _wait_answer(page: Any, pattern: str, kind: str | None) -> None:
         "([p, k]) => { const a = document.getElementById('answer');"
         " return new RegExp(p).test(a.textContent) && (!k || a.className === k); }",
         arg=[pattern, kind],
-        timeout=15_000,
+        timeout=60_000,
     )
 
 
@@ -165,7 +166,7 @@ def test_ime_composition_is_ignored(browser: Any, mes: Mes) -> None:
 
 def test_offline_dropped_answer_and_reload_keep_one_row(browser: Any, mes: Mes) -> None:
     page = open_station(browser, mes)
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=60_000)
     # the first answer is lost on the wire: the MES booked it, the page never heard back
     dropped: list[str] = []
 
@@ -197,7 +198,7 @@ def test_offline_dropped_answer_and_reload_keep_one_row(browser: Any, mes: Mes) 
     page.wait_for_function("() => document.getElementById('queue').textContent.includes('1')")
     page.context.set_offline(False)
     page.wait_for_function(
-        "() => document.getElementById('queue').textContent === ''", timeout=20_000
+        "() => document.getElementById('queue').textContent === ''", timeout=60_000
     )
     wait_for(lambda: len(mes.rows("EMP:E3")) == 2, 10, "the replayed scan in the scan log")
     assert len({r.event_id for r in mes.rows("EMP:E3")}) == 2
@@ -297,7 +298,7 @@ def test_alarm_banner_by_priority_with_acknowledge(browser: Any, mes: Mes) -> No
         json={"comment": "seen"},
         headers={"Authorization": f"Bearer {mes.token}"},
     ).raise_for_status()
-    page.wait_for_function("() => !document.querySelector('#alarms .alarm button')", timeout=20_000)
+    page.wait_for_function("() => !document.querySelector('#alarms .alarm button')", timeout=60_000)
     page.context.close()
 
 
@@ -310,7 +311,7 @@ def test_a_hanging_mes_is_shown_offline(browser: Any, mes: Mes) -> None:
     )  # the MES takes the request and never answers
     scan(page, "CMD:UNDO")
     page.wait_for_function(
-        "() => document.getElementById('badge').className.includes('offline')", timeout=15_000
+        "() => document.getElementById('badge').className.includes('offline')", timeout=60_000
     )
     assert "1" in str(page.locator("#queue").text_content())
     page.context.close()
@@ -322,7 +323,7 @@ def test_a_replay_the_mes_refuses_needs_attention(browser: Any, mes: Mes) -> Non
     scan(page, "SCRAP:99999:DENT")
     wait_answer(page, "Offline", "pending")
     page.context.set_offline(False)
-    page.locator("#attention li").first.wait_for(timeout=20_000)
+    page.locator("#attention li").first.wait_for(timeout=60_000)
     assert "SCRAP:99999:DENT" in str(page.locator("#attention li").first.text_content())
     shot(page, "station-needs-attention")
     page.locator("#attention li button").last.click()  # remove it
@@ -340,19 +341,21 @@ def test_the_queue_survives_a_browser_restart(browser: Any, mes: Mes, tmp_path: 
         "viewport": {"width": 1280, "height": 800},
     }
     context = kind.launch_persistent_context(str(profile), **options)
+    context.set_default_timeout(60_000)
     context.add_init_script(
         f"localStorage.setItem('sf.scanner', {json.dumps(json.dumps(SCANNER))})"
     )
     page = context.new_page()
     page.goto(f"{mes.base}/station/ws-10#token={mes.token}")
     page.wait_for_selector("body[data-ready='1']")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=60_000)
     context.set_offline(True)
     scan(page, "EMP:E9")
     wait_answer(page, "Offline", "pending")
     context.close()  # the browser goes away with the scan still waiting
     assert mes.rows("EMP:E9") == []
     context = kind.launch_persistent_context(str(profile), **options)
+    context.set_default_timeout(60_000)
     page = context.new_page()
     page.goto(f"{mes.base}/station/ws-10")
     page.wait_for_selector("body[data-ready='1']")
@@ -374,6 +377,7 @@ def test_language_switch_on_the_page(browser: Any, mes: Mes) -> None:
 
 def test_setup_by_touch_when_not_enrolled(browser: Any, mes: Mes) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(60_000)
     page = context.new_page()
     page.goto(f"{mes.base}/station/ws-10")
     page.wait_for_selector("body[data-ready='1']")
