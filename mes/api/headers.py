@@ -31,7 +31,9 @@ _CSP = b"content-security-policy"
 def csp_for(path: str, content_type: str) -> str:
     if path.startswith(DOCS_PATHS):
         return DOCS_CSP
-    if content_type.startswith("text/html"):
+    if content_type.startswith(("text/html", "text/javascript", "application/javascript")):
+        # a script's own policy governs it when it runs as a worker: the station page's service
+        # worker fetches and caches the app shell from the MES itself
         return PAGE_CSP
     return API_CSP
 

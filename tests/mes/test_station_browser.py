@@ -277,6 +277,7 @@ def test_alarm_banner_by_priority_with_acknowledge(browser: Any, mes: Mes) -> No
                     priority=priority,
                     area="stamping",
                     path="stamping/line1/c1",
+                    workstation="ws-10",  # a station acts on its own workstation's alarms only
                     message=f"{name} out of range",
                     active_since=now,
                     changed_at=now,
