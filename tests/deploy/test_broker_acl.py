@@ -125,6 +125,7 @@ def test_mes_reads_telemetry_and_never_writes_to_devices(
     # the MES derives machine states from telemetry (OEE); device writes are not its to read
     ops, edge = Session(broker, "ops"), Session(broker, "edge-1")
     reads_only(mes, (ops, f"{PRESS}/_cmd/write"), (edge, f"{PRESS}/_telemetry"))
+    assert mes.got == [f"{PRESS}/_telemetry"]
 
 
 def test_historian_reads_telemetry_and_publishes_nothing(

@@ -161,6 +161,8 @@ async def test_stop_ends_a_driver_that_lost_the_first_cancel(
     await asyncio.wait_for(agent.started.wait(), 20)
     stop.set()
     await asyncio.wait_for(run, 30)
+    assert run.done()
+    assert run.exception() is None
 
 
 async def test_a_loop_sees_a_cancel_that_was_swallowed() -> None:

@@ -40,7 +40,8 @@ def op(op_id: str, station: str = "M1", **kw) -> Operation:  # type: ignore[no-u
     return Operation(op_id, "WC1", (Capability(station),), 30.0, **kw)
 
 
-def check(problem: Problem, operation: str | set[str], words: str) -> None:
+def check(problem: Problem, operation: str | set[str], words: str) -> str:
+    """Plan `problem`: one error, naming the operation it returns; the rest is planned."""
     result = plan(problem, SETTINGS)
     assert len(result.errors) == 1
     error = result.errors[0]
@@ -53,6 +54,7 @@ def check(problem: Problem, operation: str | set[str], words: str) -> None:
     assert "BAD" not in planned
     assert planned == {o.id for o in problem.orders if o.id != "BAD"}
     assert validate(problem, result) == []
+    return operation
 
 
 def test_routing_with_a_cycle() -> None:
@@ -64,7 +66,7 @@ def test_routing_with_a_cycle() -> None:
 
 def test_routing_naming_an_unknown_predecessor() -> None:
     order = bad_order(op("0010"), op("0020", after=("0015",)))
-    check(with_order(random_problem(2), order), "0020", "not in the routing")
+    assert check(with_order(random_problem(2), order), "0020", "not in the routing") == "0020"
 
 
 def test_operation_no_workstation_can_run() -> None:
@@ -78,7 +80,7 @@ def test_calendar_with_no_capacity() -> None:
     closed = ShiftCalendar((CalendarVersion(NOW - timedelta(days=1), "UTC", ()),))
     order = bad_order(op("0010"), op("0020", station="DEAD"))
     problem = with_order(random_problem(3), order, Workstation("DEAD", "WC9", closed))
-    check(problem, "0020", "calendar has no capacity")
+    assert check(problem, "0020", "calendar has no capacity") == "0020"
 
 
 def test_operation_longer_than_any_open_stretch() -> None:
@@ -90,17 +92,20 @@ def test_operation_longer_than_any_open_stretch() -> None:
             for w in random_problem(3).workstations
         ),
     )
-    check(with_order(problem, order), "0020", "no open window")
+    assert check(with_order(problem, order), "0020", "no open window") == "0020"
 
 
 def test_material_that_never_arrives() -> None:
     order = bad_order(op("0010"), op("0020", materials=(MaterialNeed("steel", 10_000),)))
-    check(with_order(random_problem(4), order), "0020", "material 'steel' never arrives")
+    assert (
+        check(with_order(random_problem(4), order), "0020", "material 'steel' never arrives")
+        == "0020"
+    )
 
 
 def test_unknown_material_never_arrives() -> None:
     order = bad_order(op("0010", materials=(MaterialNeed("unobtainium", 1),)))
-    check(with_order(random_problem(4), order), "0010", "never arrives")
+    assert check(with_order(random_problem(4), order), "0010", "never arrives") == "0010"
 
 
 def test_infeasible_due_dates_are_planned_with_tardiness() -> None:
