@@ -6,17 +6,12 @@ applied them committed; a persistent session keeps what arrives while the MES is
 messages are applied per transaction (group commit), which is what carries an alarm flood.
 """
 
-import logging
-import queue
 import socket
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import MQTTProtocolVersion
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -24,17 +19,17 @@ from config.plant import Broker
 from edge.alarms.conditions import ConditionEvent
 from edge.alarms.topics import SUFFIX, all_conditions
 from mes.alarms.service import AlarmService, ms_to_dt
-from uns.client import make_client, parse_broker_url
+from mes.core.errors import BadMessage
+from mes.core.inbox import DurableConsumer
 from uns.topics import Namespace
 
-log = logging.getLogger(__name__)
 
+class ConditionConsumer(DurableConsumer[Session]):
+    """One persistent session per MES host; replicas each apply every message, and the
+    journal's unique event_id makes the second application a no-op."""
 
-class BadMessage(ValueError):
-    pass
+    name = "alarm-consumer"
 
-
-class ConditionConsumer:
     def __init__(
         self,
         engine: Engine,
@@ -45,96 +40,22 @@ class ConditionConsumer:
         client_id: str | None = None,
         max_batch: int = 500,
     ) -> None:
-        self.engine = engine
-        self.ns = namespace
-        self.service = service
-        self._on_commit = on_commit
-        self._max_batch = max_batch
-        self._inbox: queue.Queue[mqtt.MQTTMessage | None] = queue.Queue()
-        self._broker = broker
-        # one persistent session per MES host; replicas each apply every message, and the
-        # journal's unique event_id makes the second application a no-op
-        self._client = make_client(
+        super().__init__(
+            engine,
             broker,
+            namespace,
             client_id or f"shopfloor-mes-alarms-{socket.gethostname()}",
-            protocol=MQTTProtocolVersion.MQTTv311,
-            manual_ack=True,
-            clean_session=False,
+            max_batch=max_batch,
+            on_commit=on_commit,
         )
-        self._client.reconnect_delay_set(1, 5)
-        self._client.on_connect = self._on_connect
-        self._client.on_message = self._on_message
-        self._thread: threading.Thread | None = None
-        self.subscribed = threading.Event()
-        #: messages committed (and acknowledged), changes they made, bad ones skipped
-        self.handled = 0
-        self.applied = 0
-        self.rejected = 0
-        self._conditions_filter = all_conditions(namespace)
-        self._agent_filter = f"{namespace.root}/_edge/+/_status"
-        self._device_filter = f"{namespace.root}/+/+/+/+/_status"
+        self.service = service
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="alarm-consumer", daemon=True)
-        self._thread.start()
-        addr = parse_broker_url(self._broker.url)
-        self._client.connect_async(addr.host, addr.port, keepalive=30)
-        self._client.loop_start()
+    def subscriptions(self) -> list[str]:
+        root = self.ns.root
+        return [all_conditions(self.ns), f"{root}/_edge/+/_status", f"{root}/+/+/+/+/_status"]
 
-    def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-        self._inbox.put(None)
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any = None) -> None:
-        if getattr(rc, "is_failure", False):
-            return
-        client.subscribe(
-            [(self._conditions_filter, 1), (self._agent_filter, 1), (self._device_filter, 1)]
-        )
-        self.subscribed.set()
-
-    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        self._inbox.put(msg)
-
-    def _run(self) -> None:
-        while True:
-            first = self._inbox.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < self._max_batch:
-                try:
-                    nxt = self._inbox.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._inbox.put(None)
-                    break
-                batch.append(nxt)
-            self._apply(batch)
-
-    def _apply(self, batch: list[mqtt.MQTTMessage]) -> None:
-        while True:
-            try:
-                with Session(self.engine) as session:
-                    for msg in batch:
-                        try:
-                            self.applied += self.handle(session, msg.topic, bytes(msg.payload))
-                        except BadMessage as exc:
-                            self.rejected += 1
-                            log.error("ignored message on %s: %s", msg.topic, exc)
-                    session.commit()
-                break
-            except Exception:  # the database is away: keep the messages unacknowledged
-                log.exception("applying %d alarm messages failed; retrying", len(batch))
-                threading.Event().wait(1.0)
-        for msg in batch:
-            self._client.ack(msg.mid, msg.qos)
-        self.handled += len(batch)
-        self._on_commit()
+    def begin(self, session: Session) -> Session:
+        return session
 
     def handle(self, session: Session, topic: str, payload: bytes) -> int:
         """Apply one message (not committed); BadMessage names what is wrong with it."""

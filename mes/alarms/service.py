@@ -255,7 +255,7 @@ class AlarmService:
         row.path = f"_edge/{agent}"
         event: lc.Event = lc.Cleared(at) if online else lc.Raised(at, online)
         message = f"edge agent {agent} {'online' if online else 'offline'}"
-        return self._apply(session, row, event, f"{alarm}@{at.isoformat()}", message)
+        return self._apply_once(session, row, event, f"{alarm}@{at.isoformat()}", message)
 
     def on_device_status(
         self, session: Session, device: str, state: str, error: str | None, at: datetime
@@ -265,7 +265,20 @@ class AlarmService:
         down = state == "disconnected"
         event: lc.Event = lc.Raised(at, state) if down else lc.Cleared(at, state)
         message = f"device {device} {state}" + (f": {error}" if error else "")
-        return self._apply(session, row, event, f"{alarm}@{at.isoformat()}:{state}", message)
+        event_id = f"{alarm}@{at.isoformat()}:{state}"
+        return self._apply_once(session, row, event, event_id, message)
+
+    def _apply_once(
+        self, session: Session, row: AlarmCurrent, event: lc.Event, event_id: str, message: str
+    ) -> bool:
+        """Statuses are retained and re-sent (a reconnect, a QoS 1 redelivery, twice in one
+        batch): one already in the journal, committed or pending, changes nothing."""
+        known = session.exec(
+            select(AlarmJournal.id).where(AlarmJournal.event_id == event_id)
+        ).first()
+        if known is not None:
+            return False
+        return self._apply(session, row, event, event_id, message)
 
     # -- people and timers --------------------------------------------------------------------
 

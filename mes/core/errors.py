@@ -56,3 +56,7 @@ class IllegalTransition(Exception):
 
 class NotPermitted(Exception):
     """An action that needs a role the actor does not have."""
+
+
+class BadMessage(ValueError):
+    """An MQTT message that cannot be applied; the reason goes to the dead-letter topic."""

@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from mes.core.clock import aware
+from mes.core.errors import BadMessage
 from mes.orders.models import Operation
 from mes.performance import downtime
 from mes.performance.figures import invalidate
@@ -32,10 +33,6 @@ from mes.performance.states import (
     TagReading,
 )
 from mes.performance.units import Unit
-
-
-class BadMessage(ValueError):
-    """A message that cannot be applied; the reason goes to the dead-letter topic."""
 
 
 def ms_time(value: Any, what: str) -> datetime:

@@ -84,3 +84,9 @@ def test_device_disconnect_raises_and_reconnect_clears(consumer: ConditionConsum
         up = {**down, "state": "connected", "since": 1764064805000, "error": None}
         assert consumer.handle(s, topic, orjson.dumps(up)) == 1
         assert row.state == "rtn_unacked"
+
+        # the retained `disconnected` comes again (a reconnect, a QoS 1 redelivery) in the same
+        # transaction: it is journalled already, so it changes nothing and the commit holds
+        assert consumer.handle(s, topic, orjson.dumps(down)) == 0
+        s.commit()
+        assert row.state == "rtn_unacked"

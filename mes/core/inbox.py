@@ -1,0 +1,222 @@
+"""A durable MQTT consumer that applies messages to the database in batches.
+
+At least once, nothing lost: a persistent session (clean_session false) keeps what arrives while
+the MES is down, and each message is acknowledged (paho `manual_ack`) only after the transaction
+that applied it committed. Several messages are applied per transaction (group commit). A message
+that cannot be applied (`BadMessage`, or a constraint the database refuses for that message alone)
+is published to the dead-letter topic with the reason, then acknowledged: one poison message
+never holds the others back. While the database is away, the batch is retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTProtocolVersion
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlmodel import Session
+
+from config.plant import Broker
+from mes.core.errors import BadMessage
+from uns.client import make_client, parse_broker_url
+from uns.topics import Namespace
+
+log = logging.getLogger(__name__)
+S = TypeVar("S")
+
+#: refused by the database for what one message carries, not because the database is away
+MESSAGE_FAULTS = (IntegrityError, DataError)
+
+
+class DurableConsumer(ABC, Generic[S]):
+    """`S`: the state one transaction's messages share (the session itself will do)."""
+
+    #: what the consumer is called in logs and in its thread's name
+    name = "consumer"
+
+    def __init__(
+        self,
+        engine: Engine,
+        broker: Broker,
+        namespace: Namespace,
+        client_id: str,
+        *,
+        max_batch: int,
+        tick_s: float | None = None,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.engine = engine
+        self.ns = namespace
+        self._broker = broker
+        self._max_batch = max_batch
+        self._tick_s = tick_s
+        self._on_commit = on_commit
+        self._inbox: queue.Queue[mqtt.MQTTMessage | None] = queue.Queue()
+        self._client = make_client(
+            broker,
+            client_id,
+            protocol=MQTTProtocolVersion.MQTTv311,
+            manual_ack=True,
+            clean_session=False,
+        )
+        self._client.reconnect_delay_set(1, 5)
+        self._client.on_connect = self._on_connect
+        self._client.on_message = self._on_message
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.subscribed = threading.Event()
+        #: messages committed (and acknowledged); messages sent to the dead-letter topic
+        self.handled = 0
+        self.rejected = 0
+        #: changes the committed messages made
+        self.applied = 0
+
+    @abstractmethod
+    def subscriptions(self) -> Sequence[str]:
+        """The topic filters, subscribed at QoS 1."""
+
+    @abstractmethod
+    def begin(self, session: Session) -> S:
+        """The state a transaction's messages share."""
+
+    @abstractmethod
+    def handle(self, state: S, topic: str, payload: bytes) -> int:
+        """Apply one message, not committed; returns the changes it made. BadMessage names what
+        is wrong with it."""
+
+    def finish(self, state: S, tick: bool) -> None:
+        """Before the commit: work every transaction ends with (`tick`: time to let time pass)."""
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+        addr = parse_broker_url(self._broker.url)
+        self._client.connect_async(addr.host, addr.port, keepalive=30)
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._inbox.put(None)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _on_connect(
+        self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object = None
+    ) -> None:
+        if getattr(rc, "is_failure", False):
+            return
+        client.subscribe([(f, 1) for f in self.subscriptions()])
+        self.subscribed.set()
+
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        self._inbox.put(msg)
+
+    def _run(self) -> None:
+        last_tick = time.monotonic()
+        while True:
+            try:
+                first = self._inbox.get(timeout=self._tick_s)
+            except queue.Empty:
+                first = None if self._stopping.is_set() else _TICK
+            if first is None:
+                return
+            batch = [] if first is _TICK else [first]
+            while batch and len(batch) < self._max_batch:
+                try:
+                    nxt = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._inbox.put(None)
+                    break
+                batch.append(nxt)
+            # time passes every tick_s, and only with nothing waiting: a backlog (after a
+            # restart) is applied at its own times before the clock moves on
+            now = time.monotonic()
+            tick = (
+                self._tick_s is not None and self._inbox.empty() and now - last_tick >= self._tick_s
+            )
+            if tick:
+                last_tick = now
+            self._commit(batch, tick)
+
+    def _commit(self, batch: list[mqtt.MQTTMessage], tick: bool) -> None:
+        while not self._stopping.is_set():
+            try:
+                bad = self._apply(batch, tick)
+                break
+            except MESSAGE_FAULTS as exc:
+                if len(batch) == 1:
+                    bad = [(batch[0], f"refused by the database: {exc.orig}")]
+                    break
+                # one message's fault spoils the batch: apply them one by one
+                for i, msg in enumerate(batch):
+                    self._commit([msg], tick and i == len(batch) - 1)
+                return
+            except Exception:  # the database is away: keep the messages unacknowledged
+                log.exception("%s: applying %d messages failed; retrying", self.name, len(batch))
+                self._stopping.wait(1.0)
+        else:
+            return
+        for msg, reason in bad:
+            self._dead_letter(msg, reason)
+        for msg in batch:
+            self._client.ack(msg.mid, msg.qos)
+        self.handled += len(batch)
+        if batch:
+            self._on_commit()
+
+    def _apply(
+        self, batch: list[mqtt.MQTTMessage], tick: bool
+    ) -> list[tuple[mqtt.MQTTMessage, str]]:
+        bad = []
+        changed = 0
+        with Session(self.engine) as session:
+            state = self.begin(session)
+            for msg in batch:
+                try:
+                    changed += self.handle(state, msg.topic, bytes(msg.payload))
+                except BadMessage as exc:
+                    bad.append((msg, str(exc)))
+            self.finish(state, tick)
+            session.commit()
+        self.applied += changed
+        return bad
+
+    def _dead_letter(self, msg: mqtt.MQTTMessage, reason: str) -> None:
+        self.rejected += 1
+        log.error(
+            "%s: message on %s sent to the dead-letter topic: %s", self.name, msg.topic, reason
+        )
+        self._client.publish(
+            self.ns.dead_letter, dead_letter(msg.topic, bytes(msg.payload), reason), 1
+        )
+
+
+def dead_letter(topic: str, payload: bytes, reason: str) -> bytes:
+    """The `_mes/deadletter` payload: where the message came from, why not, and what it was."""
+    return orjson.dumps(
+        {
+            "v": 1,
+            "topic": topic,
+            "reason": reason,
+            "payload": payload.decode("utf-8", "replace"),
+            "at": datetime.now(UTC).isoformat(),
+        }
+    )
+
+
+_TICK: mqtt.MQTTMessage = mqtt.MQTTMessage()
