@@ -8,8 +8,10 @@ with its interval. The pause reason the scans gave becomes the event's reason.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -27,52 +29,86 @@ class DowntimeRefused(ValueError):
 DOWNTIME = frozenset({MachineState.FAULT, MachineState.IDLE, MachineState.NO_ORDER})
 
 
-def _by_start(
-    session: Session, station: str, starts: Sequence[datetime]
-) -> dict[datetime, DowntimeEvent]:
-    """The station's events that start at one of `starts`, in one query (not one per interval)."""
+def _known(
+    session: Session, wanted: Mapping[str, Sequence[datetime]]
+) -> dict[tuple[str, datetime], DowntimeEvent]:
+    """The events of each station that start at one of its wanted times, in one query."""
+    starts = {t for times in wanted.values() for t in times}
     if not starts:
         return {}
     with session.no_autoflush:
         found = session.exec(
             select(DowntimeEvent)
-            .where(DowntimeEvent.work_unit == station)
+            .where(col(DowntimeEvent.work_unit).in_(list(wanted)))
             .where(col(DowntimeEvent.start).in_(list(starts)))
         ).all()
-    return {aware(e.start) or e.start: e for e in found}
+    return {(e.work_unit, aware(e.start) or e.start): e for e in found}
 
 
-def follow(session: Session, unit: Unit, closed: Sequence[Interval], current: Interval) -> None:
-    """Open, update and close the unit's events after its builder produced `closed`."""
-    # running, setup, ...: never had an event
-    stops = [iv for iv in closed if iv.state in DOWNTIME or iv.state is MachineState.MICRO_STOP]
-    lasted = current.end - current.start
-    long_enough = current.state is MachineState.NO_ORDER or lasted >= unit.micro_stop_threshold
-    opens = current.state in DOWNTIME and long_enough
-    wanted = [iv.start for iv in stops] + ([current.start] if opens else [])
-    known = _by_start(session, unit.workstation, wanted)
-    for iv in stops:
-        event = known.get(iv.start)
-        if iv.state in DOWNTIME and iv.end > iv.start:
+@dataclass(frozen=True)
+class Followed:
+    """What one unit's builder produced in a transaction, for `follow`."""
+
+    unit: Unit
+    closed: Sequence[Interval]
+    current: Interval
+
+    @property
+    def stops(self) -> list[Interval]:
+        # running, setup, ...: never had an event
+        return [
+            iv for iv in self.closed if iv.state in DOWNTIME or iv.state is MachineState.MICRO_STOP
+        ]
+
+    @property
+    def opens(self) -> bool:
+        """The open interval is a stop long enough to be an event."""
+        current, unit = self.current, self.unit
+        lasted = current.end - current.start
+        long_enough = current.state is MachineState.NO_ORDER or lasted >= unit.micro_stop_threshold
+        return current.state in DOWNTIME and long_enough
+
+
+def follow(session: Session, units: Sequence[Followed]) -> list[dict[str, Any]]:
+    """Update and close the units' known events after their builders produced intervals;
+    returns the rows of the new events, for the caller to insert in bulk."""
+    wanted = {
+        f.unit.workstation: [iv.start for iv in f.stops] + ([f.current.start] if f.opens else [])
+        for f in units
+    }
+    known = _known(session, wanted)
+    new: list[dict[str, Any]] = []
+    for f in units:
+        station = f.unit.workstation
+        for iv in f.stops:
+            event = known.get((station, iv.start))
             if event is None:
-                event = DowntimeEvent(work_unit=unit.workstation, start=iv.start, state=iv.state)
-            event.end = iv.end
-            event.state = iv.state.value
-            event.reason = event.reason or iv.reason
-            session.add(event)
-        elif event is not None and event.end is None:
-            event.end = iv.end  # reclassified (e.g. a micro-stop): keep what was said about it
-            event.state = iv.state.value
-            session.add(event)
-    if opens and current.start not in known:
-        session.add(
-            DowntimeEvent(
-                work_unit=unit.workstation,
-                start=current.start,
-                state=current.state.value,
-                reason=current.reason,
-            )
-        )
+                if iv.state in DOWNTIME and iv.end > iv.start:
+                    new.append(_row(station, iv.start, iv.end, iv.state, iv.reason))
+            elif iv.state in DOWNTIME and iv.end > iv.start:
+                event.end = iv.end
+                event.state = iv.state.value
+                event.reason = event.reason or iv.reason
+                session.add(event)
+            elif event.end is None:
+                event.end = iv.end  # reclassified (a micro-stop): keep what was said about it
+                event.state = iv.state.value
+                session.add(event)
+        if f.opens and (station, f.current.start) not in known:
+            new.append(_row(station, f.current.start, None, f.current.state, f.current.reason))
+    return new
+
+
+def _row(
+    station: str, start: datetime, end: datetime | None, state: MachineState, reason: str | None
+) -> dict[str, Any]:
+    return {
+        "work_unit": station,
+        "start": start,
+        "end": end,
+        "state": state.value,
+        "reason": reason,
+    }
 
 
 def events(
