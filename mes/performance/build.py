@@ -191,16 +191,28 @@ class Period:
 
 
 def periods(calendar: ShiftCalendar, start: datetime, end: datetime) -> list[Period]:
-    """[start, end) cut at every shift start and end, in order, without gaps."""
+    """[start, end) cut at every shift start and end, in order, without gaps. The time between
+    shifts is also cut at local midnight: a day, a week or a month asked for later then starts
+    and ends on stored periods (a weekend is not one period from Friday night to Monday)."""
+    midnights = calendar.local_midnights(start, end)
     out: list[Period] = []
+
+    def between(lo: datetime, hi: datetime) -> None:
+        for cut in midnights[
+            bisect.bisect_right(midnights, lo) : bisect.bisect_left(midnights, hi)
+        ]:
+            out.append(Period(lo, cut, None))
+            lo = cut
+        out.append(Period(lo, hi, None))
+
     cursor = start
     for inst in shift_instances(calendar, start, end):
         if cursor < inst.start:
-            out.append(Period(cursor, inst.start, None))
+            between(cursor, inst.start)
         out.append(Period(inst.start, inst.end, inst))
         cursor = inst.end
     if cursor < end:
-        out.append(Period(cursor, end, None))
+        between(cursor, end)
     return out
 
 

@@ -201,6 +201,18 @@ class ShiftCalendar:
             )
         return ShiftCalendar((*self.versions, version))
 
+    def local_midnights(self, start: datetime, end: datetime) -> list[datetime]:
+        """The local midnights strictly inside (start, end), in the zone of the version that
+        governs each (the day boundaries reports are cut at)."""
+        out: list[datetime] = []
+        for version, lo, hi, _upto in self._spans(start, end):
+            day = lo.astimezone(version.zone).date() + timedelta(days=1)
+            while (at := version._to_utc(datetime.combine(day, time()))) < hi:
+                if at > lo:
+                    out.append(at)
+                day += timedelta(days=1)
+        return out
+
     def _spans(
         self, start: datetime, end: datetime
     ) -> Iterator[tuple[CalendarVersion, datetime, datetime, datetime]]:

@@ -47,15 +47,16 @@ def intervals(session: Session, station: str, start: datetime, end: datetime) ->
         .where(StateInterval.start < start)
         .scalar_subquery()
     )
-    rows = session.exec(
-        select(StateInterval)
+    rows = session.exec(  # columns, not ORM objects: a month is tens of thousands of rows
+        select(StateInterval.start, StateInterval.end, StateInterval.state, StateInterval.reason)
         .where(StateInterval.work_unit == station)
         .where(StateInterval.start >= func.coalesce(first, start))
         .where(StateInterval.start < end)
         .where(StateInterval.end >= start)
         .order_by(col(StateInterval.start))
     ).all()
-    out = [Interval(_aware(r.start), _aware(r.end), MachineState(r.state), r.reason) for r in rows]
+    state = {s.value: s for s in MachineState}
+    out = [Interval(_aware(lo), _aware(hi), state[st], reason) for lo, hi, st, reason in rows]
     cursor = session.get(WorkUnitCursor, station)
     if cursor is not None:
         lo, hi = _aware(cursor.open_start), _aware(cursor.now)

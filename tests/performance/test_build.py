@@ -226,3 +226,23 @@ def test_periods_follow_the_shifts_and_sum_to_the_range() -> None:
         minutes(60),
     )
     assert by_period[3][1].processing_outside_shifts == minutes(10)
+
+
+def test_time_between_shifts_is_cut_at_local_midnight_over_a_dst_weekend() -> None:
+    """Friday's late shift to Monday's early one: one period per local day (Sunday 29 March
+    2026 has 23 hours in Berlin), so a day or a month later starts on a stored period."""
+    friday, saturday, sunday, monday = (date(2026, 3, d) for d in (27, 28, 29, 30))
+    start, end = local(friday, 20), local(monday, 8)
+    by_period = build_by_period([], two_shifts(), start, end)
+    assert [(p.shift.name if p.shift else None, p.start, p.end) for p, _ in by_period] == [
+        ("late", start, local(friday, 22)),
+        (None, local(friday, 22), local(saturday, 0)),
+        (None, local(saturday, 0), local(sunday, 0)),
+        (None, local(sunday, 0), local(monday, 0)),
+        (None, local(monday, 0), local(monday, 6)),
+        ("early", local(monday, 6), end),
+    ]
+    sunday_period = by_period[3][0]
+    assert sunday_period.end - sunday_period.start == timedelta(hours=23)
+    total = aggregate(model for _, model in by_period)
+    assert total == build_time_model([], two_shifts(), start, end)
