@@ -119,6 +119,7 @@ class EdgeAgent:
         self.write_handler_factory = write_handler
         self.protocol = protocol
         self.northbound: Northbound | None = None
+        self.sparkplug: SparkplugNode | None = None
         self.metrics: AgentMetrics | None = None
         self.drivers: dict[str, Driver] = {}
         self.writes: WriteHandler | None = None
@@ -171,6 +172,7 @@ class EdgeAgent:
             )  # fmt: skip
         self.northbound = nb
         spb = self._sparkplug(protocol) if "sparkplug_b" in e.payloads else None
+        self.sparkplug = spb
         out = Fanout(nb, spb)
         stats = nb.stats if nb is not None else spb.stats if spb is not None else None
         metrics = AgentMetrics(stats or NorthboundStats(), self._overruns)
