@@ -21,6 +21,7 @@ from tests.northbound.synthetic import SyntheticDriver, plant
 from tests.northbound.test_agent import until
 from tests.quality.db import database
 from tests.services.mosquitto import Mosquitto
+from tests.sparkplug.scada import ScadaHost
 from uns.sparkplug.settings import host_group
 from uns.topics import Namespace
 
@@ -82,4 +83,40 @@ async def test_historian_and_mes_run_on_sparkplug_alone(
     samples = query_history(tmp_path / "history.sqlite", "t1", 0, device="press-01")
     assert len(samples) >= 5
     assert [s.value for s in samples] == sorted(s.value for s in samples)
+    assert hist.stats.bad_messages == 0
+
+
+async def test_a_host_started_after_the_births_asks_for_them(
+    mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
+) -> None:
+    broker = mosquitto_factory().start()
+    data = plant(broker.url, tmp_path, devices=1, poll_ms=50)
+    data["edge"]["payloads"] = ["sparkplug_b"]
+    data["historian"] = {
+        "embedded_path": str(tmp_path / "history.sqlite"),
+        "batch_size": 10,
+        "flush_interval_ms": 50,
+        "client_id": "hist-late",
+    }
+    cfg = parse_plant(data)
+    scada = ScadaHost(broker.url)  # only listens
+    agent = EdgeAgent(cfg, driver_factory=SyntheticDriver)
+    stop = asyncio.Event()
+    task = asyncio.create_task(agent.run(stop))
+    hist = Historian(cfg, MQTTProtocolVersion.MQTTv5)
+    try:
+        await asyncio.wait_for(agent.started.wait(), 10)
+        await scada.until("DDATA", 5, device="press-01")
+        assert len(scada.of("NBIRTH")) == 1
+        hist.start()  # sees DDATA by alias only: asks the node for its births (NCMD)
+        await until(lambda: hist.stats.points_written >= 20, 20, "points after the rebirth")
+        await scada.until("NCMD")
+        assert len(scada.of("NBIRTH")) == 2
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        hist.stop()
+        scada.close()
+    samples = query_history(tmp_path / "history.sqlite", "t0", 0, device="press-01")
+    assert samples
     assert hist.stats.bad_messages == 0
