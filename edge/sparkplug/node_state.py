@@ -87,6 +87,8 @@ Action = Publish | Hold | GoOffline | WriteCommand | Refused
 
 @dataclass(slots=True)
 class _Last:
+    """The last value of a metric (what a birth carries, what exceptions compare with)."""
+
     value: Value
     quality: Quality
     ts: int
@@ -99,6 +101,16 @@ class _Device:
     datatypes: dict[str, DataType]
     last: dict[str, _Last] = field(default_factory=dict)
     born: bool = False
+    #: tag -> alias, and the tags whose type is learnt from their values (no configured type)
+    aliases: dict[str, int] = field(default_factory=dict)
+    learnt: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.aliases = {n: m.alias for n, m in self.metrics.tags.items()}
+        self.learnt = frozenset(n for n, m in self.metrics.tags.items() if m.datatype is None)
+
+
+_FLOATS = frozenset((DataType.FLOAT, DataType.DOUBLE))
 
 
 def _fits(datatype: DataType, value: Value) -> bool:
@@ -241,37 +253,51 @@ class EdgeNode:
     # -- data -----------------------------------------------------------------------------
 
     def telemetry(self, batch: TelemetryBatch, now: int) -> list[Action]:
-        """One poll's readings: DDATA with what changed, or Hold while not online."""
+        """One poll's readings: DDATA with what changed, or Hold while not online. The value
+        path: a good value of a known type becomes its metric in one step."""
         d = self.devices[batch.device]
-        changed: list[tuple[Reading, bool]] = []
+        aliases = d.aliases
+        learnt = d.learnt
+        datatypes = d.datatypes
+        last = d.last
+        good = Quality.GOOD
+        online = self.phase is Phase.ONLINE
+        changed: list[Reading] = []
+        metrics: list[Metric] = []
         rebirth = False
         for r in batch.readings:
-            if r.tag not in d.metrics.tags:
+            tag = r.tag
+            alias = aliases.get(tag)
+            if alias is None:
                 continue
-            last = d.last.get(r.tag)
-            if (
-                last is None
-                or last.value != r.value
-                or type(last.value) is not type(r.value)
-                or last.quality is not r.quality
-            ):
-                changed.append((r, last is not None and last.quality is not r.quality))
-            d.last[r.tag] = _Last(r.value, r.quality, r.ts, r.reason)
-            datatype = d.datatypes.get(r.tag)
-            learnt = d.metrics.tags[r.tag].datatype is None  # from a value: learn again
-            if learnt and datatype is not None and not _fits(datatype, r.value):
-                del d.datatypes[r.tag]
+            value = r.value
+            before = last.get(tag)
+            last[tag] = _Last(value, r.quality, r.ts, r.reason)
+            datatype = datatypes.get(tag)
+            if tag in learnt and datatype is not None and not _fits(datatype, value):
+                del datatypes[tag]  # learnt from a value: learn it again, in a new birth
                 rebirth = True
-        if self.phase is not Phase.ONLINE:
-            return [Hold(batch.device, [reading_row(r) for r, _ in changed])] if changed else []
+            if before is not None and before.quality is r.quality:
+                if before.value == value and type(before.value) is type(value):
+                    continue  # report by exception
+                if online and r.quality is good and datatype is not None:
+                    kind = type(value)
+                    if (kind is float and datatype in _FLOATS) or _fits(datatype, value):
+                        metrics.append(Metric(None, alias, datatype, value, r.ts))
+                        changed.append(r)
+                        continue
+            changed.append(r)
+            if online:
+                requalified = before is not None and before.quality is not r.quality
+                metrics.append(
+                    self._data_metric(d, tag, value, r.quality, r.ts, r.reason, False, requalified)
+                )
+        if not online:
+            return [Hold(batch.device, [reading_row(r) for r in changed])] if changed else []
         if not d.born or rebirth:
             return [self._dbirth(batch.device, now)]
-        if not changed:
+        if not metrics:
             return []
-        metrics = [
-            self._data_metric(d, r.tag, r.value, r.quality, r.ts, r.reason, requalified=q)
-            for r, q in changed
-        ]
         return [self._ddata(batch.device, metrics, now)]
 
     def _data_metric(
