@@ -81,6 +81,12 @@ class Historian(Strict):
     share_group: Segment = Field(
         default="historian", description="shared-subscription group ($share/<group>/...)"
     )
+    sparkplug_primary: bool = Field(
+        default=False,
+        description="the historian is the Sparkplug primary host application named "
+        "edge.sparkplug.primary_host_id: it publishes that host's STATE, so edge nodes hold "
+        "their data (store-and-forward) while it is away and replay it as historical",
+    )
 
 
 class Database(Strict):

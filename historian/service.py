@@ -37,6 +37,7 @@ from historian.stores import (
 from uns.client import make_client, parse_broker_url
 from uns.sparkplug.host import SparkplugHost, rebirth_request
 from uns.sparkplug.settings import group_of
+from uns.sparkplug.state import HostState
 from uns.sparkplug.topics import NAMESPACE, group_filter
 from uns.topics import Namespace
 
@@ -116,6 +117,10 @@ class Historian:
         self._spb = (
             SparkplugHost(self.ns, group_of(cfg)) if "sparkplug_b" in cfg.edge.payloads else None
         )
+        primary = cfg.edge.sparkplug.primary_host_id
+        self._host_state = (
+            HostState(primary) if primary is not None and h.sparkplug_primary else None
+        )
         self._telemetry_topics: dict[str, bool] = {}  # topic -> matches our subscription
         self._cond = threading.Condition()
         self._held: deque[_Held] = deque()
@@ -145,6 +150,8 @@ class Historian:
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
         client.reconnect_delay_set(1, 5)
+        if self._host_state is not None:
+            self._host_state.set_will(client)
         addr = parse_broker_url(broker.url)
         if self.protocol is MQTTProtocolVersion.MQTTv5:
             props = Properties(PacketTypes.CONNECT)
@@ -172,6 +179,8 @@ class Historian:
         for w in self._writers:
             w.join()
         if self._client is not None:
+            if self._host_state is not None:
+                self._host_state.leave(self._client)
             self._client.disconnect()
             self._client.loop_stop()
         self.store.close()
@@ -193,6 +202,8 @@ class Historian:
         if self._spb is not None:  # not shared: every instance needs the births
             topics.append((group_filter(self._spb.group), 1))
         client.subscribe(topics)
+        if self._host_state is not None:  # after subscribing: the births that follow arrive
+            self._host_state.announce(client)
         log.info("historian subscribed", extra={"topic": self.topic, "kpi": self.kpi_topic})
 
     def _on_subscribe(

@@ -120,3 +120,41 @@ async def test_a_host_started_after_the_births_asks_for_them(
     samples = query_history(tmp_path / "history.sqlite", "t0", 0, device="press-01")
     assert samples
     assert hist.stats.bad_messages == 0
+
+
+async def test_the_historian_as_primary_host_gets_what_was_held_while_it_was_away(
+    mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
+) -> None:
+    broker = mosquitto_factory().start()
+    data = plant(broker.url, tmp_path, devices=1, poll_ms=50)
+    data["edge"]["payloads"] = ["sparkplug_b"]
+    data["edge"]["sparkplug"] = {"primary_host_id": "historian-1"}
+    data["historian"] = {
+        "embedded_path": str(tmp_path / "history.sqlite"),
+        "batch_size": 10,
+        "flush_interval_ms": 50,
+        "client_id": "hist-primary",
+        "sparkplug_primary": True,
+    }
+    cfg = parse_plant(data)
+    agent = EdgeAgent(cfg, driver_factory=SyntheticDriver)
+    stop = asyncio.Event()
+    task = asyncio.create_task(agent.run(stop))
+    hist = Historian(cfg, MQTTProtocolVersion.MQTTv5)
+    try:
+        await asyncio.wait_for(agent.started.wait(), 10)
+        node = agent.sparkplug
+        assert node is not None
+        await until(lambda: node.stats.queue_depth >= 10, 10, "polls held: no primary host")
+        assert not node.online.is_set()
+        hist.start()  # STATE online: births, then the held polls as historical data
+        await until(node.online.is_set, 10, "node online")
+        await until(lambda: node.stats.queue_depth == 0, 10, "held polls replayed")
+        await until(lambda: hist.stats.points_written >= 20 * 5, 20, "points stored")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        hist.stop()
+    values = {s.value for s in query_history(tmp_path / "history.sqlite", "t0", 0)}
+    top = max(v for v in values if v is not None)
+    assert values >= {float(v) for v in range(int(top) + 1)}, "a poll held before is missing"
