@@ -8,8 +8,8 @@ events, see docs/northbound.md).
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
+from edge.drivers.base import DeviceConfig, TagConfig
 from uns.sparkplug.types import DataType
 
 REBIRTH = "Node Control/Rebirth"
@@ -35,26 +35,6 @@ _MODBUS_TYPES: Mapping[str, DataType] = {
 _NOT_SCALED = frozenset((DataType.BOOLEAN, DataType.STRING))
 
 
-class TagLike(Protocol):
-    @property
-    def name(self) -> str: ...
-    @property
-    def unit(self) -> str | None: ...
-    @property
-    def scale(self) -> float: ...
-    @property
-    def offset(self) -> float: ...
-
-
-class DeviceLike(Protocol):
-    @property
-    def name(self) -> str: ...
-    @property
-    def path(self) -> str: ...
-    @property
-    def tags(self) -> Sequence[TagLike]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class MetricDef:
     """One metric of a device. `datatype` None: the tag has no configured type (OPC UA); it is
@@ -66,7 +46,7 @@ class MetricDef:
     unit: str | None = None
 
 
-def tag_datatype(tag: TagLike) -> DataType | None:
+def tag_datatype(tag: TagConfig) -> DataType | None:
     """From the tag's configured `type`: a scaled number is a Double; no type: unknown."""
     configured = getattr(tag, "type", None)
     if not isinstance(configured, str) or configured not in _MODBUS_TYPES:
@@ -89,7 +69,7 @@ class DeviceMetrics:
         return {m.alias: m.name for m in self.tags.values()}
 
 
-def alias_table(devices: Sequence[DeviceLike]) -> list[DeviceMetrics]:
+def alias_table(devices: Sequence[DeviceConfig]) -> list[DeviceMetrics]:
     """Every device's metrics, with node-unique aliases in plant-file order."""
     out: list[DeviceMetrics] = []
     alias = REBIRTH_ALIAS

@@ -6,6 +6,7 @@ device's DDEATH as the `disconnected` alarm."""
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from paho.mqtt.enums import MQTTProtocolVersion
 from sqlmodel import Session, select
@@ -26,18 +27,25 @@ from uns.sparkplug.settings import host_group
 from uns.topics import Namespace
 
 
+def sparkplug_plant(url: str, tmp_path: Path, client_id: str, **historian: Any) -> dict[str, Any]:
+    """One synthetic device publishing Sparkplug B only, and an embedded historian store."""
+    data = plant(url, tmp_path, devices=1, poll_ms=50)
+    data["edge"]["payloads"] = ["sparkplug_b"]
+    data["historian"] = {
+        "embedded_path": str(tmp_path / "history.sqlite"),
+        "batch_size": 10,
+        "flush_interval_ms": 50,
+        "client_id": client_id,
+        **historian,
+    }
+    return data
+
+
 async def test_historian_and_mes_run_on_sparkplug_alone(
     mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
 ) -> None:
     broker = mosquitto_factory().start()
-    data = plant(broker.url, tmp_path, devices=1, poll_ms=50)
-    data["edge"]["payloads"] = ["sparkplug_b"]
-    data["historian"] = {
-        "embedded_path": str(tmp_path / "history.sqlite"),
-        "batch_size": 50,
-        "flush_interval_ms": 50,
-        "client_id": "hist-spb",
-    }
+    data = sparkplug_plant(broker.url, tmp_path, "hist-spb")
     data["alarms"] = [
         {"device": "press-01", "tag": "t0", "kind": "limit", "level": "H", "limit": 5,
          "priority": "medium"},
@@ -90,15 +98,7 @@ async def test_a_host_started_after_the_births_asks_for_them(
     mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
 ) -> None:
     broker = mosquitto_factory().start()
-    data = plant(broker.url, tmp_path, devices=1, poll_ms=50)
-    data["edge"]["payloads"] = ["sparkplug_b"]
-    data["historian"] = {
-        "embedded_path": str(tmp_path / "history.sqlite"),
-        "batch_size": 10,
-        "flush_interval_ms": 50,
-        "client_id": "hist-late",
-    }
-    cfg = parse_plant(data)
+    cfg = parse_plant(sparkplug_plant(broker.url, tmp_path, "hist-late"))
     scada = ScadaHost(broker.url)  # only listens
     agent = EdgeAgent(cfg, driver_factory=SyntheticDriver)
     stop = asyncio.Event()
@@ -126,16 +126,8 @@ async def test_the_historian_as_primary_host_gets_what_was_held_while_it_was_awa
     mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
 ) -> None:
     broker = mosquitto_factory().start()
-    data = plant(broker.url, tmp_path, devices=1, poll_ms=50)
-    data["edge"]["payloads"] = ["sparkplug_b"]
+    data = sparkplug_plant(broker.url, tmp_path, "hist-primary", sparkplug_primary=True)
     data["edge"]["sparkplug"] = {"primary_host_id": "historian-1"}
-    data["historian"] = {
-        "embedded_path": str(tmp_path / "history.sqlite"),
-        "batch_size": 10,
-        "flush_interval_ms": 50,
-        "client_id": "hist-primary",
-        "sparkplug_primary": True,
-    }
     cfg = parse_plant(data)
     agent = EdgeAgent(cfg, driver_factory=SyntheticDriver)
     stop = asyncio.Event()
