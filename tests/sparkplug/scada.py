@@ -25,9 +25,16 @@ class ScadaHost:
             protocol=MQTTProtocolVersion.MQTTv311,
         )  # fmt: skip
         self.client.on_message = self._on_message
+        self.client.on_connect = self._on_connect
+        self.client.reconnect_delay_set(1, 1)
+        self.subscribed = threading.Event()
         self.client.connect("127.0.0.1", port)
-        self.client.subscribe(f"spBv1.0/{group}/#", 1)
         self.client.loop_start()
+        wait_for(self.subscribed.is_set, 10, "host subscribed")
+
+    def _on_connect(self, c: mqtt.Client, u: object, f: object, rc: object, p: object) -> None:
+        c.subscribe(f"spBv1.0/{self.group}/#", 1)  # again after every reconnect
+        self.subscribed.set()
 
     def _on_message(self, c: mqtt.Client, u: object, msg: mqtt.MQTTMessage) -> None:
         if msg.topic.startswith(f"spBv1.0/{self.group}/"):

@@ -8,6 +8,7 @@ import asyncio
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -16,7 +17,7 @@ from config.loader import parse_plant
 from edge.agent import EdgeAgent
 from simulators.modbus.machine import ModbusSimulator
 from simulators.modbus.testing import press_config, press_tags
-from tests.northbound.synthetic import plant, write_plant
+from tests.northbound.synthetic import SyntheticDriver, plant, write_plant
 from tests.northbound.test_agent import until
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import free_port
@@ -158,3 +159,35 @@ def test_ndeath_will_and_bdseq_across_kill_9(mosquitto: Mosquitto, tmp_path: Pat
         if agent.poll() is None:
             agent.kill()
         host.close()
+
+
+async def test_broker_restart_new_session_with_the_next_bdseq(
+    mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
+) -> None:
+    broker = mosquitto_factory().start()
+    cfg = parse_plant(_spb_plant(broker.url, tmp_path, None))
+    host = ScadaHost(broker.url)
+    agent = EdgeAgent(cfg, driver_factory=SyntheticDriver)
+    stop = asyncio.Event()
+    task = asyncio.create_task(agent.run(stop))
+    try:
+        (birth,) = await host.until("NBIRTH")
+        first = birth.by_name()["bdSeq"].value
+        await host.until("DDATA", 3, device="press-01")
+        broker.kill()
+        node = agent.sparkplug
+        assert node is not None
+        await until(lambda: not node.online.is_set(), 10, "the node noticed")
+        await until(lambda: node.stats.queue_depth >= 5, 10, "polls held while no broker")
+        await asyncio.to_thread(broker.start)
+        births = await host.until("NBIRTH", 2, timeout=30)
+        assert births[-1].by_name()["bdSeq"].value != first  # a new session, a new bdSeq
+        assert births[-1].seq == 0
+        await until(lambda: node.stats.queue_depth == 0, 10, "held polls replayed")
+        assert any(m.historical for p in host.of("DDATA") for m in p.metrics)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        host.close()
+    seq_file = Path(cfg.edge.state_dir) / "sparkplug-bdseq"
+    assert int(seq_file.read_text()) == births[-1].by_name()["bdSeq"].value
