@@ -5,7 +5,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, SecretStr, create_model
+from pydantic import AfterValidator, Field, SecretStr, create_model, model_validator
 
 from config.alarms import AlarmDefinition, AlarmSettings
 from config.base import Segment, Strict
@@ -325,6 +325,15 @@ class PlantConfig(Strict):
     performance: Performance = Field(
         default=Performance(), description="machine states, shift calendars, downtime reasons"
     )
+
+    @model_validator(mode="after")
+    def _sparkplug_primary(self) -> "PlantConfig":
+        if self.historian.sparkplug_primary and self.edge.sparkplug.primary_host_id is None:
+            raise ValueError(
+                "historian.sparkplug_primary needs edge.sparkplug.primary_host_id: the name "
+                "of the primary host the historian plays"
+            )
+        return self
 
     def device(self, name: str) -> DeviceConfig:
         for d in self.devices:

@@ -5,8 +5,9 @@ import itertools
 from pathlib import Path
 
 import orjson
+import pytest
 
-from config.loader import parse_plant
+from config.loader import ConfigError, parse_plant
 from edge.model import Quality, Reading, TelemetryBatch
 from edge.sparkplug.bdseq import BdSeq
 from edge.sparkplug.metrics import alias_table
@@ -21,6 +22,7 @@ from edge.sparkplug.node_state import (
 from tests.northbound.synthetic import plant
 from tests.sparkplug import wire
 from uns.sparkplug.host import SparkplugHost
+from uns.sparkplug.settings import group_of, host_group, node_of
 from uns.sparkplug.types import DataType
 from uns.topics import Namespace
 
@@ -188,3 +190,18 @@ def test_host_maps_sparkplug_to_the_uns_messages(tmp_path: Path) -> None:
     fresh = SparkplugHost(ns, "plant1")  # started after the births: asks for them
     assert fresh.receive(p.topic, p.payload) == []
     assert fresh.rebirth_wanted == {"edge-t"}
+
+
+def test_plant_file_sparkplug_settings(tmp_path: Path) -> None:
+    data = plant("mqtt://127.0.0.1:1883", tmp_path)
+    cfg = parse_plant(data)
+    assert cfg.edge.payloads == ["uns_json"]
+    data["edge"]["payloads"] = ["uns_json", "sparkplug_b"]
+    cfg = parse_plant(data)
+    assert (group_of(cfg), node_of(cfg), host_group(cfg)) == ("plant1", "edge-t", "plant1")
+    data["historian"] = {"sparkplug_primary": True}
+    with pytest.raises(ConfigError, match=r"needs edge\.sparkplug\.primary_host_id"):
+        parse_plant(data)
+    data["edge"]["payloads"] = ["mqtt_json"]
+    with pytest.raises(ConfigError, match=r"edge\.payloads"):
+        parse_plant(data)
