@@ -25,7 +25,7 @@ from paho.mqtt.enums import MQTTProtocolVersion
 from config.plant import PlantConfig
 from edge.model import TelemetryBatch, Value, now_ms
 from edge.northbound.publisher import NorthboundStats
-from edge.northbound.queue import DurableQueue, Outgoing
+from edge.northbound.queue import Dropped, DurableQueue, Outgoing
 from edge.sparkplug.bdseq import BdSeq
 from edge.sparkplug.metrics import ALARMS_METRIC, alias_table
 from edge.sparkplug.node_state import (
@@ -98,6 +98,9 @@ class SparkplugNode:
         self._sessions = 0
         self._retry_at = 0.0
         self._queue: DurableQueue | None = None
+        self._held: list[Outgoing] = []
+        #: held data the disk refused (counted with what the queue's bounds dropped)
+        self._lost = Dropped()
         #: set while the node is online (births published): tests and /metrics read it
         self.online = threading.Event()
 
@@ -133,6 +136,7 @@ class SparkplugNode:
             self._cond.notify()
         if self._thread is not None:
             self._thread.join()
+        self._store_held()
         self._end_session(timeout)
         if self._queue is not None:
             self._queue.close()
@@ -182,6 +186,10 @@ class SparkplugNode:
                     self._handle(item)
                 except Exception:  # the node must survive anything; held data is on disk
                     log.exception("sparkplug: handling %s failed", type(item).__name__)
+            try:
+                self._store_held()
+            except Exception:  # e.g. disk full: those values are counted as dropped
+                log.exception("sparkplug: storing held data failed")
             if stopping:
                 return
             if self._session is None and time.monotonic() >= self._retry_at:
@@ -250,15 +258,29 @@ class SparkplugNode:
             self.stats.values_published += p.values
 
     def _hold(self, h: Hold) -> None:
+        """Kept in memory until the end of this worker cycle, then stored in one transaction;
+        stored at once when births are about to replay what is held."""
+        self._held.append(Outgoing(h.device, orjson.dumps(h.rows), 0, False, len(h.rows)))
+
+    def _store_held(self) -> None:
         q = self._queue
-        if q is None:
+        held, self._held = self._held, []
+        if q is None or not held:
             return
-        q.append([Outgoing(h.device, orjson.dumps(h.rows), 0, False, len(h.rows))])
-        self.stats.queue_depth = q.depth
-        self.stats.queue_bytes = q.bytes
+        try:
+            q.append(held)
+        except Exception:
+            self._lost.add(len(held), sum(h.values for h in held))
+            raise
+        finally:
+            s = self.stats
+            s.queue_depth, s.queue_bytes = q.depth, q.bytes
+            s.dropped_messages = q.dropped.messages + self._lost.messages
+            s.dropped_values = q.dropped.values + self._lost.values
 
     def _replay(self) -> None:
         """Held data, oldest first, as historical DDATA (right after the births)."""
+        self._store_held()
         q = self._queue
         if q is None:
             return
