@@ -51,6 +51,7 @@ RefuseFn = Callable[[str, str], None]
 QUEUE_FILE = "sparkplug-queue.sqlite"
 _REPLAY_ROWS = 200
 _RETRY_S = 1.0
+_PACE_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,8 +302,19 @@ class SparkplugNode:
                     if isinstance(a, Publish):
                         self._publish(a)
             q.remove([r.id for r in rows])
+            self._paced()
         self.stats.queue_depth = q.depth
         self.stats.queue_bytes = q.bytes
+
+    def _paced(self) -> None:
+        """Between replayed chunks: let paho write what it holds first (QoS 0 has no
+        acknowledgement to wait for), so a large backlog does not pile up in memory."""
+        session = self._session
+        deadline = time.monotonic() + _PACE_S
+        while session is not None and session.client.want_write():
+            if time.monotonic() > deadline or not session.client.is_connected():
+                return
+            time.sleep(0.002)  # paho's network thread empties its buffer meanwhile
 
     # -- sessions ----------------------------------------------------------------------------
 
