@@ -89,6 +89,11 @@ class SparkplugNode:
         self.node_id = node_of(cfg)
         self.core = EdgeNode(self.group, self.node_id, alias_table(cfg.devices), s.primary_host_id)
         self.bdseq = BdSeq(e.state_dir)
+        # its own MQTT session beside the UNS JSON one: never the same client id
+        own = f"{cfg.broker.client_id}-spb" if cfg.broker.client_id else None
+        self._broker = cfg.broker.model_copy(
+            update={"client_id": own or f"spb-{self.group}-{self.node_id}"}
+        )
         self.queue_path = Path(s.queue_path or Path(e.state_dir) / QUEUE_FILE)
         self.stats = NorthboundStats()
         self._cond = threading.Condition()
@@ -323,10 +328,7 @@ class SparkplugNode:
         self._sessions += 1
         sid = self._sessions
         client = make_client(
-            self.cfg.broker,
-            f"spb-{self.group}-{self.node_id}",
-            protocol=self.protocol,
-            reconnect_on_failure=False,
+            self._broker, self._broker.client_id or "", self.protocol, reconnect_on_failure=False
         )
         client.will_set(self.core.ndeath_topic, self.core.death(bdseq, now_ms()), qos=1)
         self._callbacks(client, sid)

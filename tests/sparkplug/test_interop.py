@@ -17,6 +17,7 @@ from config.loader import parse_plant
 from edge.agent import EdgeAgent
 from simulators.modbus.machine import ModbusSimulator
 from simulators.modbus.testing import press_config, press_tags
+from tests.northbound.helpers import NS, Collector
 from tests.northbound.synthetic import SyntheticDriver, plant, write_plant
 from tests.northbound.test_agent import until
 from tests.services.mosquitto import Mosquitto
@@ -191,3 +192,29 @@ async def test_broker_restart_new_session_with_the_next_bdseq(
         host.close()
     seq_file = Path(cfg.edge.state_dir) / "sparkplug-bdseq"
     assert int(seq_file.read_text()) == births[-1].by_name()["bdSeq"].value
+
+
+async def test_both_payloads_at_once_with_a_configured_client_id(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    data = _spb_plant(mosquitto.url, tmp_path, None)
+    data["edge"]["payloads"] = ["uns_json", "sparkplug_b"]
+    data["broker"]["client_id"] = f"edge-both-{free_port()}"  # two sessions: two ids
+    cfg = parse_plant(data)
+    col = Collector(mosquitto.url, f"{NS.root}/+/+/+/+/_telemetry", client_id="col-both")
+    host = ScadaHost(mosquitto.url)
+    agent = EdgeAgent(cfg, driver_factory=SyntheticDriver)
+    stop = asyncio.Event()
+    task = asyncio.create_task(agent.run(stop))
+    try:
+        await host.until("DDATA", 150, device="press-01")  # 3 s of polls at 20 ms
+        await until(lambda: len(col.seqs("press-01")) >= 150, 10, "UNS JSON telemetry")
+        # the sessions did not take each other over (paho reconnects within a second)
+        assert len(host.of("NBIRTH")) == 1
+        assert agent.northbound is not None
+        assert agent.northbound.stats.reconnects == 0
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        host.close()
+        col.close()
