@@ -10,6 +10,8 @@ from pathlib import Path
 import typer
 
 from config.plant import PlantConfig
+from uns.sparkplug.settings import group_of, node_of
+from uns.sparkplug.topics import NAMESPACE, state_topic
 from uns.topics import Namespace
 
 
@@ -66,7 +68,46 @@ def acl_for(cfg: PlantConfig) -> str:
         "user viewer",
         f"topic read {root}/#",
     ]
+    if "sparkplug_b" in cfg.edge.payloads:
+        lines += sparkplug_grants(cfg)
     return "\n".join(lines) + "\n"
+
+
+def sparkplug_grants(cfg: PlantConfig) -> list[str]:
+    """The Sparkplug B topics of the plant's group (docs/northbound.md, "Sparkplug B"): the
+    agent's node births, data and deaths out, its commands and the primary host's STATE in; the
+    hosts read the group and may ask for a rebirth (NCMD); `ops` may send DCMD writes."""
+    group, node = group_of(cfg), node_of(cfg)
+    base = f"{NAMESPACE}/{group}"
+    host = cfg.edge.sparkplug.primary_host_id
+    lines = [
+        "",
+        "# Sparkplug B (edge.payloads has sparkplug_b): same users, the group's topics",
+        f"user {cfg.edge.agent_id}",
+        f"topic write {base}/NBIRTH/{node}",
+        f"topic write {base}/NDEATH/{node}",
+    ]
+    lines += [f"topic write {base}/{kind}/{node}/+" for kind in ("DBIRTH", "DDATA", "DDEATH")]
+    lines += [
+        f"topic read {base}/NCMD/{node}",
+        f"topic read {base}/DCMD/{node}/+",
+    ]
+    if host is not None:
+        lines.append(f"topic read {state_topic(host)}")
+    for user in ("mes", "historian"):
+        lines += ["", f"user {user}", f"topic read {base}/#", f"topic write {base}/NCMD/+"]
+        if user == "historian" and host is not None and cfg.historian.sparkplug_primary:
+            lines.append(f"topic write {state_topic(host)}")
+    lines += [
+        "",
+        "user ops",
+        f"topic write {base}/DCMD/+/+",
+        "",
+        "user viewer",
+        f"topic read {base}/#",
+        f"topic read {NAMESPACE}/STATE/+",
+    ]
+    return lines
 
 
 def acl_command(

@@ -5,7 +5,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, SecretStr, create_model
+from pydantic import AfterValidator, Field, SecretStr, create_model, model_validator
 
 from config.alarms import AlarmDefinition, AlarmSettings
 from config.base import Segment, Strict
@@ -81,6 +81,12 @@ class Historian(Strict):
     share_group: Segment = Field(
         default="historian", description="shared-subscription group ($share/<group>/...)"
     )
+    sparkplug_primary: bool = Field(
+        default=False,
+        description="the historian is the Sparkplug primary host application named "
+        "edge.sparkplug.primary_host_id: it publishes that host's STATE, so edge nodes hold "
+        "their data (store-and-forward) while it is away and replay it as historical",
+    )
 
 
 class Database(Strict):
@@ -109,6 +115,33 @@ class Queue(Strict):
     )
 
 
+PayloadFormat = Literal["uns_json", "sparkplug_b"]
+
+
+class Sparkplug(Strict):
+    """The agent as a Sparkplug B 3.0 edge node (docs/northbound.md, "Sparkplug B")."""
+
+    group_id: Segment | None = Field(
+        default=None,
+        description="Sparkplug group of this edge node (topic spBv1.0/<group_id>/...); "
+        "none: the plant's site name. Hosts (historian, MES) read the same setting",
+    )
+    edge_node_id: Segment | None = Field(
+        default=None, description="the edge node's Sparkplug name; none: edge.agent_id"
+    )
+    primary_host_id: Segment | None = Field(
+        default=None,
+        description="the primary host application whose STATE (spBv1.0/STATE/<id>) is awaited "
+        "before births and data; while it is offline, data is held in the store-and-forward "
+        "queue and replayed flagged historical. None: publish as soon as connected",
+    )
+    queue_path: str | None = Field(
+        default=None,
+        description="the store-and-forward file of Sparkplug data; none: "
+        "<edge.state_dir>/sparkplug-queue.sqlite (bounds: edge.queue)",
+    )
+
+
 class Edge(Strict):
     agent_id: Segment = Field(default="edge-1", description="the agent's name in the namespace")
     queue: Queue = Queue()
@@ -124,6 +157,13 @@ class Edge(Strict):
     api_tokens: dict[str, TokenHash] = Field(
         default={}, description="named callers of the write API: name -> SHA-256 of its token"
     )
+    payloads: list[PayloadFormat] = Field(
+        default=["uns_json"],
+        min_length=1,
+        description="what the agent publishes: uns_json (the UNS contract, per-value JSON), "
+        "sparkplug_b (a Sparkplug B 3.0 edge node, see `sparkplug`), or both",
+    )
+    sparkplug: Sparkplug = Sparkplug()
 
 
 class Workstation(Strict):
@@ -285,6 +325,15 @@ class PlantConfig(Strict):
     performance: Performance = Field(
         default=Performance(), description="machine states, shift calendars, downtime reasons"
     )
+
+    @model_validator(mode="after")
+    def _sparkplug_primary(self) -> "PlantConfig":
+        if self.historian.sparkplug_primary and self.edge.sparkplug.primary_host_id is None:
+            raise ValueError(
+                "historian.sparkplug_primary needs edge.sparkplug.primary_host_id: the name "
+                "of the primary host the historian plays"
+            )
+        return self
 
     def device(self, name: str) -> DeviceConfig:
         for d in self.devices:

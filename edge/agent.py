@@ -11,6 +11,7 @@ import inspect
 import logging
 import socket
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,10 +27,12 @@ from edge.metrics import AgentMetrics
 from edge.model import Reading
 from edge.northbound.encode import write_result_payload
 from edge.northbound.http import AgentHttp, http_server
-from edge.northbound.publisher import Northbound
+from edge.northbound.publisher import Northbound, NorthboundStats
 from edge.northbound.tokens import CallerTokens
+from edge.sparkplug.fanout import Fanout
+from edge.sparkplug.node import SparkplugNode
 from edge.stopping import raise_if_cancelled
-from edge.writes import MQTT_CALLER, Caller
+from edge.writes import MQTT_CALLER, SPARKPLUG_CALLER, Caller
 from uns.client import BrokerUnreachable, probe_with_retries
 from uns.topics import Namespace
 
@@ -116,6 +119,7 @@ class EdgeAgent:
         self.write_handler_factory = write_handler
         self.protocol = protocol
         self.northbound: Northbound | None = None
+        self.sparkplug: SparkplugNode | None = None
         self.metrics: AgentMetrics | None = None
         self.drivers: dict[str, Driver] = {}
         self.writes: WriteHandler | None = None
@@ -160,15 +164,22 @@ class EdgeAgent:
         if protocol is None:
             protocol = await asyncio.to_thread(self._probe)
         e = self.cfg.edge
-        nb = Northbound(
-            self.cfg.broker, self.ns, e.agent_id, self.paths, e.queue, protocol, e.per_tag_topics
-        )
+        nb = None
+        if "uns_json" in e.payloads:
+            nb = Northbound(
+                self.cfg.broker, self.ns, e.agent_id, self.paths, e.queue, protocol,
+                e.per_tag_topics,
+            )  # fmt: skip
         self.northbound = nb
-        metrics = AgentMetrics(nb.stats, self._overruns)
+        spb = self._sparkplug(protocol) if "sparkplug_b" in e.payloads else None
+        self.sparkplug = spb
+        out = Fanout(nb, spb)
+        stats = nb.stats if nb is not None else spb.stats if spb is not None else None
+        metrics = AgentMetrics(stats or NorthboundStats(), self._overruns)
         self.metrics = metrics
         state_dir = Path(e.state_dir)
         await asyncio.to_thread(state_dir.mkdir, parents=True, exist_ok=True)
-        observers = self._observers(nb)
+        observers = self._observers(out)
         tasks: list[asyncio.Task[Any]] = []
         hosts: dict[str, _CountingHost] = {}
         for dev in self.cfg.devices:
@@ -179,13 +190,16 @@ class EdgeAgent:
                     f"device {dev.name}: cannot create its driver: {exc}"
                 ) from exc
             self.drivers[dev.name] = driver
-            pipeline = self.pipeline_factory(dev, nb, nb.device_status, observers)
+            pipeline = self.pipeline_factory(dev, out, out.device_status, observers)
             hosts[dev.name] = _CountingHost(pipeline, metrics.values_read.labels(dev.name).inc)
         self.writes = (self.write_handler_factory or self._default_writes)(self.drivers)
-        nb.subscribe(f"{self.ns.root}/+/+/+/+/_cmd/write", self._on_write_message)
-        nb.start()
+        if nb is not None:
+            nb.subscribe(f"{self.ns.root}/+/+/+/+/_cmd/write", self._on_write_message)
+            nb.start()
+        if spb is not None:
+            spb.start()
         for name, host in hosts.items():
-            nb.device_status(name, "connecting")
+            out.device_status(name, "connecting")
             tasks.append(asyncio.create_task(self._supervise(name, host), name=f"device-{name}"))
             ticks = getattr(host.pipeline, "run_ticks", None)
             if ticks is not None:
@@ -219,7 +233,10 @@ class EdgeAgent:
                 for t in pending:
                     log.warning("stopping: %s is still running; cancelling it again", t.get_name())
                     t.cancel()
-            await asyncio.to_thread(nb.stop)
+            if spb is not None:
+                await asyncio.to_thread(spb.stop)
+            if nb is not None:
+                await asyncio.to_thread(nb.stop)
             log.info("edge agent stopped", extra={"agent": e.agent_id})
 
     def _bind_http(self) -> socket.socket | None:
@@ -245,7 +262,22 @@ class EdgeAgent:
         except BrokerUnreachable as exc:
             raise AgentStartError(str(exc)) from None
 
-    def _observers(self, nb: Northbound) -> list[Any]:
+    def _sparkplug(self, protocol: MQTTProtocolVersion) -> SparkplugNode:
+        """The Sparkplug B edge node; its DCMD writes go through `write` like any other."""
+        loop = asyncio.get_running_loop()
+
+        def write(device: str, tag: str, value: Any) -> None:
+            request = {"v": 1, "request_id": f"spb-{uuid.uuid4()}", "tag": tag, "value": value}
+            loop.call_soon_threadsafe(
+                lambda: asyncio.ensure_future(self.write(device, request, SPARKPLUG_CALLER))
+            )
+
+        def refuse(device: str, reason: str) -> None:
+            loop.call_soon_threadsafe(self.refuse_write, device, SPARKPLUG_CALLER, reason)
+
+        return SparkplugNode(self.cfg, protocol, write, refuse)
+
+    def _observers(self, nb: Fanout) -> list[Any]:
         try:
             from edge.alarms.observer import build_alarm_observer
         except ImportError:

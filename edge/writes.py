@@ -47,6 +47,8 @@ class Caller:
 #: MQTT does not tell a subscriber who published: the broker authenticated the publisher and
 #: its ACL decides who may publish `_cmd/write` (config/mosquitto.acl.example)
 MQTT_CALLER = Caller("mqtt", "mqtt")
+#: a Sparkplug DCMD: likewise authenticated by the broker (who may publish spBv1.0/+/DCMD/#)
+SPARKPLUG_CALLER = Caller("sparkplug-dcmd", "mqtt")
 
 
 def _number(value: object) -> float | None:

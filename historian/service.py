@@ -35,12 +35,17 @@ from historian.stores import (
     StoreUnavailable,
 )
 from uns.client import make_client, parse_broker_url
+from uns.sparkplug.host import SparkplugHost, rebirth_request
+from uns.sparkplug.settings import group_of
+from uns.sparkplug.state import HostState
+from uns.sparkplug.topics import NAMESPACE, group_filter
 from uns.topics import Namespace
 
 log = logging.getLogger(__name__)
 
 _TOPIC_CACHE_MAX = 100_000
 SHARE_GROUP = "historian"
+SPARKPLUG_PREFIX = f"{NAMESPACE}/"
 SESSION_EXPIRY_S = 24 * 3600
 #: concurrent store writes: one batch is decoded and sent while the store ingests another
 WRITERS = 2
@@ -108,6 +113,14 @@ class Historian:
         self.stats = HistorianStats()
         self._line_protocol = h.url is not None or store is not None
         self._conv = Converter()  # used on paho's thread only
+        #: Sparkplug B edge nodes of the plant's group (edge.payloads), on paho's thread only
+        self._spb = (
+            SparkplugHost(self.ns, group_of(cfg)) if "sparkplug_b" in cfg.edge.payloads else None
+        )
+        primary = cfg.edge.sparkplug.primary_host_id
+        self._host_state = (
+            HostState(primary) if primary is not None and h.sparkplug_primary else None
+        )
         self._telemetry_topics: dict[str, bool] = {}  # topic -> matches our subscription
         self._cond = threading.Condition()
         self._held: deque[_Held] = deque()
@@ -137,6 +150,8 @@ class Historian:
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
         client.reconnect_delay_set(1, 5)
+        if self._host_state is not None:
+            self._host_state.set_will(client)
         addr = parse_broker_url(broker.url)
         if self.protocol is MQTTProtocolVersion.MQTTv5:
             props = Properties(PacketTypes.CONNECT)
@@ -164,6 +179,8 @@ class Historian:
         for w in self._writers:
             w.join()
         if self._client is not None:
+            if self._host_state is not None:
+                self._host_state.leave(self._client)
             self._client.disconnect()
             self._client.loop_stop()
         self.store.close()
@@ -181,7 +198,12 @@ class Historian:
         if self._connected_once:
             self.stats.reconnects += 1
         self._connected_once = True
-        client.subscribe([(self.topic, 1), (self.kpi_topic, 1)])
+        topics = [(self.topic, 1), (self.kpi_topic, 1)]
+        if self._spb is not None:  # not shared: every instance needs the births
+            topics.append((group_filter(self._spb.group), 1))
+        client.subscribe(topics)
+        if self._host_state is not None:  # after subscribing: the births that follow arrive
+            self._host_state.announce(client)
         log.info("historian subscribed", extra={"topic": self.topic, "kpi": self.kpi_topic})
 
     def _on_subscribe(
@@ -208,6 +230,8 @@ class Historian:
             self._telemetry_topics[topic] = ours
         if ours:
             block, lines, points = self._convert(topic, bytes(msg.payload))
+        elif self._spb is not None and topic.startswith(SPARKPLUG_PREFIX):
+            block, lines, points = self._convert_sparkplug(client, topic, bytes(msg.payload))
         elif topic == self.ns.kpi:
             self.stats.kpi_messages += 1
             block, lines, points = self._convert_kpi(topic, bytes(msg.payload))
@@ -237,6 +261,32 @@ class Historian:
             self.stats.bad_messages += 1
             log.error("dropping a message that is not telemetry", extra={"error": str(exc)[:300]})
             return b"", 0, []
+
+    def _convert_sparkplug(
+        self, client: mqtt.Client, topic: str, payload: bytes
+    ) -> tuple[bytes, int, list[Point]]:
+        """A Sparkplug B message as the telemetry it carries (uns/sparkplug/host.py); asks an
+        edge node whose aliases it does not know for a rebirth."""
+        assert self._spb is not None
+        try:
+            translated = self._spb.receive(topic, payload)
+        except ValueError as exc:
+            self.stats.bad_messages += 1
+            log.error("dropping a Sparkplug message", extra={"error": str(exc)[:300]})
+            return b"", 0, []
+        for node in sorted(self._spb.rebirth_wanted):
+            client.publish(*rebirth_request(self._spb.group, node, int(time.time() * 1000)), 0)
+        self._spb.rebirth_wanted.clear()
+        blocks: list[bytes] = []
+        lines = 0
+        points: list[Point] = []
+        for m in translated:
+            if m.topic.endswith("/_telemetry"):
+                b, n, p = self._convert(m.topic, m.payload)
+                blocks.append(b)
+                lines += n
+                points += p
+        return b"".join(blocks), lines, points
 
     def _convert_kpi(self, topic: str, payload: bytes) -> tuple[bytes, int, list[Point]]:
         """A `_mes/kpi` message as one line (server) or its samples (embedded store); one that

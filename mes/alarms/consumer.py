@@ -39,6 +39,7 @@ class ConditionConsumer(DurableConsumer[Session]):
         on_commit: Callable[[], None] = lambda: None,
         client_id: str | None = None,
         max_batch: int = 500,
+        sparkplug_group: str | None = None,
     ) -> None:
         super().__init__(
             engine,
@@ -47,6 +48,7 @@ class ConditionConsumer(DurableConsumer[Session]):
             client_id or f"shopfloor-mes-alarms-{socket.gethostname()}",
             max_batch=max_batch,
             on_commit=on_commit,
+            sparkplug_group=sparkplug_group,
         )
         self.service = service
 

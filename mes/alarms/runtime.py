@@ -21,6 +21,7 @@ from mes.alarms.models import AlarmCurrent, Notification
 from mes.alarms.notify import EventHub, NotificationRelay
 from mes.alarms.service import AlarmService, alarm_event
 from mes.core.clock import aware
+from uns.sparkplug.settings import host_group
 from uns.topics import Namespace
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,14 @@ class AlarmRuntime:
         self.hub = EventHub()
         self.relay = NotificationRelay(engine, cfg.broker, ns, cfg.alarm_settings, self.hub)
         self.consumer = (
-            ConditionConsumer(engine, cfg.broker, ns, self.service, self.relay.wake)
+            ConditionConsumer(
+                engine,
+                cfg.broker,
+                ns,
+                self.service,
+                self.relay.wake,
+                sparkplug_group=host_group(cfg),
+            )
             if consume
             else None
         )

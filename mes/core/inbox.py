@@ -29,6 +29,8 @@ from sqlmodel import Session
 from config.plant import Broker
 from mes.core.errors import BadMessage
 from uns.client import make_client, parse_broker_url
+from uns.sparkplug.host import SparkplugHost, rebirth_request
+from uns.sparkplug.topics import NAMESPACE, group_filter
 from uns.topics import Namespace
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ S = TypeVar("S")
 
 #: refused by the database for what one message carries, not because the database is away
 MESSAGE_FAULTS = (IntegrityError, DataError)
+SPARKPLUG_PREFIX = f"{NAMESPACE}/"
 
 
 class DurableConsumer(ABC, Generic[S]):
@@ -54,7 +57,10 @@ class DurableConsumer(ABC, Generic[S]):
         max_batch: int,
         tick_s: float | None = None,
         on_commit: Callable[[], None] = lambda: None,
+        sparkplug_group: str | None = None,
     ) -> None:
+        """`sparkplug_group`: also read the Sparkplug B edge nodes of that group, as the UNS
+        messages they stand for (uns/sparkplug/host.py)."""
         self.engine = engine
         self.ns = namespace
         self._broker = broker
@@ -73,6 +79,7 @@ class DurableConsumer(ABC, Generic[S]):
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._thread: threading.Thread | None = None
+        self._spb = SparkplugHost(namespace, sparkplug_group) if sparkplug_group else None
         self._stopping = threading.Event()
         self.subscribed = threading.Event()
         #: messages committed (and acknowledged); messages sent to the dead-letter topic
@@ -118,7 +125,10 @@ class DurableConsumer(ABC, Generic[S]):
     ) -> None:
         if getattr(rc, "is_failure", False):
             return
-        client.subscribe([(f, 1) for f in self.subscriptions()])
+        topics = [(f, 1) for f in self.subscriptions()]
+        if self._spb is not None:
+            topics.append((group_filter(self._spb.group), 1))
+        client.subscribe(topics)
         self.subscribed.set()
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
@@ -188,13 +198,35 @@ class DurableConsumer(ABC, Generic[S]):
             state = self.begin(session)
             for msg in batch:
                 try:
-                    changed += self.handle(state, msg.topic, bytes(msg.payload))
+                    for topic, payload in self._translate(msg.topic, bytes(msg.payload)):
+                        changed += self.handle(state, topic, payload)
                 except BadMessage as exc:
                     bad.append((msg, str(exc)))
             self.finish(state, tick)
             session.commit()
         self.applied += changed
         return bad
+
+    def _translate(self, topic: str, payload: bytes) -> list[tuple[str, bytes]]:
+        """The UNS messages one message stands for: itself, or what a Sparkplug B message
+        carries that this consumer subscribes to (an edge node whose aliases are unknown is
+        asked for a rebirth)."""
+        if self._spb is None or not topic.startswith(SPARKPLUG_PREFIX):
+            return [(topic, payload)]
+        try:
+            translated = self._spb.receive(topic, payload)
+        except ValueError as exc:
+            raise BadMessage(str(exc)) from None
+        for node in sorted(self._spb.rebirth_wanted):
+            ms = int(time.time() * 1000)
+            self._client.publish(*rebirth_request(self._spb.group, node, ms), 0)
+        self._spb.rebirth_wanted.clear()
+        wanted = self.subscriptions()
+        return [
+            (m.topic, m.payload)
+            for m in translated
+            if any(mqtt.topic_matches_sub(f, m.topic) for f in wanted)
+        ]
 
     def _dead_letter(self, msg: mqtt.MQTTMessage, reason: str) -> None:
         self.rejected += 1

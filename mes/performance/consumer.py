@@ -39,6 +39,7 @@ class StateConsumer(DurableConsumer[StateBatch]):
         max_batch: int = 1000,
         tick_s: float = 5.0,
         on_commit: Callable[[], None] = lambda: None,
+        sparkplug_group: str | None = None,
     ) -> None:
         super().__init__(
             engine,
@@ -48,6 +49,7 @@ class StateConsumer(DurableConsumer[StateBatch]):
             max_batch=max_batch,
             tick_s=tick_s,
             on_commit=on_commit,
+            sparkplug_group=sparkplug_group,
         )
         self.units = dict(units)
         self._by_device: dict[str, list[str]] = {}

@@ -15,6 +15,7 @@ from mes.performance import downtime
 from mes.performance.consumer import StateConsumer
 from mes.performance.figures import close_periods
 from mes.performance.units import Unit, work_units
+from uns.sparkplug.settings import host_group
 from uns.topics import Namespace
 
 
@@ -33,7 +34,9 @@ class PerformanceRuntime:
         self.units: dict[str, Unit] = work_units(cfg)
         ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
         self.consumer = (
-            StateConsumer(engine, cfg.broker, ns, self.units, tick_s=tick_s)
+            StateConsumer(
+                engine, cfg.broker, ns, self.units, tick_s=tick_s, sparkplug_group=host_group(cfg)
+            )
             if consume and self.units
             else None
         )
