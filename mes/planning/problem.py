@@ -134,15 +134,20 @@ def _operation(
     started: bool,
 ) -> Operation:
     speeds = {w.id: w.speed for w in cfg.workstations}
+    # the routing says who may run it; the row's workstation is where it runs once started
+    station = step.workstation if step is not None else op.workstation
+    centre = step.work_centre if step is not None else op.work_centre
     capable: dict[str, float] = {}
-    if op.workstation is not None:
-        capable[op.workstation] = speeds.get(op.workstation, 1.0)
-    elif op.work_centre is not None:
+    if station is not None:
+        capable[station] = speeds.get(station, 1.0)
+    elif centre is not None:
         for w in cfg.workstations:
-            if w.work_centre == op.work_centre:
+            if w.work_centre == centre:
                 capable[w.id] = w.speed
     for alt in step.alternatives if step is not None else ():
         capable.setdefault(alt.workstation, alt.speed)
+    if started and op.workstation is not None:
+        capable.setdefault(op.workstation, speeds.get(op.workstation, 1.0))
     quantity = max(wo.quantity, 1)
     needs: list[MaterialNeed] = []
     if not started:  # a started operation took its material already
@@ -151,7 +156,7 @@ def _operation(
                 needs.append(MaterialNeed(c["product"], c["quantity_per_unit"] * wo.quantity))
     return Operation(
         id=op.number,
-        work_centre=op.work_centre or op.workstation or "",
+        work_centre=centre or station or "",
         workstations=tuple(Capability(ws, speed) for ws, speed in capable.items()),
         # the routing's fixed setup is done each time: it counts as part of the run
         run_s_per_unit=op.cycle_time_s + op.setup_time_s / quantity,
