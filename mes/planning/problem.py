@@ -114,7 +114,7 @@ def build_problem(
                 SlotLock(OperationRef(s.work_order, s.operation), s.workstation, aware(s.start))
                 for s in previous
             ),
-            locks=_locks(session),
+            locks=_locks(session, by_order, previous, done | {r.ref for r in running}),
             breakdowns=breakdowns(session, cfg, now),
             frozen_horizon=timedelta(seconds=planning.frozen_horizon_s),
         ),
@@ -194,11 +194,36 @@ def _materials(session: Session) -> tuple[Material, ...]:
     )
 
 
-def _locks(session: Session) -> tuple[SlotLock, ...]:
-    return tuple(
-        SlotLock(OperationRef(r.work_order, r.operation), r.workstation, aware(r.start))
+def _locks(
+    session: Session,
+    by_order: dict[str, tuple[WorkOrderRow, list[OperationRow]]],
+    previous: Sequence[PlanSlot],
+    started: set[OperationRef],
+) -> tuple[SlotLock, ...]:
+    """The supervisors' locks, and with each the operations of its order before it (not yet
+    started) where the current plan has them: a locked slot after an operation left free
+    could not be kept (the planner would plan it again)."""
+    locks = {
+        OperationRef(r.work_order, r.operation): SlotLock(
+            OperationRef(r.work_order, r.operation), r.workstation, aware(r.start)
+        )
         for r in session.exec(select(SlotLockRecord))
-    )
+    }
+    slots = {OperationRef(s.work_order, s.operation): s for s in previous}
+    for lock in list(locks.values()):
+        _, ops = by_order.get(lock.ref.order, (None, []))
+        before = [o.number for o in ops]
+        if lock.ref.operation not in before:
+            continue
+        for number in reversed(before[: before.index(lock.ref.operation)]):
+            ref = OperationRef(lock.ref.order, number)
+            slot = slots.get(ref)
+            if ref in started or ref in locks:
+                break
+            if slot is None or aware(slot.end) > lock.start:
+                break
+            locks[ref] = SlotLock(ref, slot.workstation, aware(slot.start))
+    return tuple(locks.values())
 
 
 def breakdowns(session: Session, cfg: PlantConfig, now: datetime) -> tuple[Breakdown, ...]:

@@ -61,11 +61,14 @@ def test_the_problem_is_the_floor_as_it_is(seeded: Engine, cfg: PlantConfig) -> 
     orders = {o.id: o for o in problem.orders}
     assert sorted(orders) == ["WO-000001", "WO-000002"]  # the cancelled order is not planned
     wo1 = orders["WO-000001"]
-    assert wo1.family == "BRKT" and wo1.weight == 4.0 and wo1.quantity == 100
+    assert wo1.family == "BRKT"
+    assert wo1.weight == 4.0
+    assert wo1.quantity == 100
     assert wo1.due.isoformat() == "2026-12-08T12:00:00+00:00"
     stamp, bend = wo1.operations
     assert stamp.workstations == (Capability("ws-10", 1.0), Capability("ws-11", 0.5))
-    assert stamp.min_wait_s == 300 and stamp.materials == ()
+    assert stamp.min_wait_s == 300
+    assert stamp.materials == ()
     assert bend.workstations == (Capability("ws-20", 2.0), Capability("ws-21", 1.0))
     assert [(m.material, m.quantity) for m in bend.materials] == [("STEEL-2MM", 30.0)]
     floor = problem.floor
@@ -79,9 +82,8 @@ def test_the_problem_is_the_floor_as_it_is(seeded: Engine, cfg: PlantConfig) -> 
     (down,) = floor.breakdowns
     assert (down.workstation, down.expected_return) == ("ws-20", NOW + hours(1))
     (steel,) = problem.materials
-    assert steel.on_hand == 10 and [(r.at, r.quantity) for r in steel.receipts] == [
-        (NOW + hours(4), 500.0)
-    ]
+    assert steel.on_hand == 10
+    assert [(r.at, r.quantity) for r in steel.receipts] == [(NOW + hours(4), 500.0)]
     assert {w.id: w.initial_family for w in problem.workstations}["ws-11"] == "BRKT"
 
 
@@ -104,7 +106,8 @@ def test_a_plan_of_it_respects_breakdown_material_and_running_job(
     assert result.errors == ()
     slots = {(a.order, a.operation): a for a in result.assignments}
     running = slots[("WO-000001", "0010")]
-    assert running.workstation == "ws-11" and running.pin == Pin.RUNNING
+    assert running.workstation == "ws-11"
+    assert running.pin == Pin.RUNNING
     locked = slots[("WO-000002", "0020")]
     assert (locked.workstation, locked.start, locked.pin) == ("ws-21", NOW + hours(6), Pin.LOCKED)
     bend = slots[("WO-000001", "0020")]
@@ -133,5 +136,6 @@ def test_frozen_slots_of_the_previous_plan_stay(seeded: Engine, cfg: PlantConfig
     assert [d.ref for d in problem.floor.dispatched] == [OperationRef("WO-000002", "0020")]
     result = plan(problem, PlannerSettings(solver=SolverSettings(time_limit_s=3, workers=1)))
     slot = result.slot("WO-000002", "0020")
-    assert slot is not None and slot.pin == Pin.FROZEN
+    assert slot is not None
+    assert slot.pin == Pin.FROZEN
     assert (slot.workstation, slot.start) == ("ws-21", NOW + hours(0.25))

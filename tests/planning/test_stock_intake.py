@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from mes.orders.stock import STOCK_REJECTION
 from mes.orders.stock_models import MaterialReceipt, MaterialStock
-from tests.mes.orders_support import engine, outbox, pg_template, db_url, plant  # noqa: F401
+from tests.mes.orders_support import db_url, engine, outbox, pg_template, plant  # noqa: F401
 from tests.planning.support import NOW, hours, put_stock, stock_message
 
 
@@ -38,7 +38,8 @@ def test_a_bad_stock_message_is_rejected_with_the_reason(engine: Engine) -> None
     bad["materials"][0]["on_hand"] = -3
     result = put_stock(engine, json.dumps(bad))
     assert result.outcome == "rejected"
-    assert result.rejection is not None and result.rejection.code == "INVALID_MESSAGE"
+    assert result.rejection is not None
+    assert result.rejection.code == "INVALID_MESSAGE"
     assert "on_hand" in result.rejection.message
     (rejection,) = outbox(engine, STOCK_REJECTION)
     assert rejection["message_id"] == bad["message_id"]
