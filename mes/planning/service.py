@@ -116,7 +116,8 @@ class PlanningService:
     def replan(self, trigger: str) -> PlanRecord:
         """Plan now (one planning run at a time per process) and store the plan."""
         with self._lock:
-            now = self.clock()
+            # on the minute: the plan's grid (60 s units) meets whole-minute locks exactly
+            now = self.clock().replace(second=0, microsecond=0)
             with Session(self.engine) as session:
                 digests = floor_digests(session)
                 last = store.current(session)
