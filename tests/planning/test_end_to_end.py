@@ -2,8 +2,8 @@
 plan order -> scans -> replan; `_mes/schedule` reaches the ERP; the schedule API's roles."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,10 +139,16 @@ def test_erp_order_to_plan_to_queue_to_scans_to_replan(cfg: PlantConfig, erp: Er
         assert r.status_code == 200, r.text
         assert r.json()["trigger"] == "on demand by user:sup1"
         assert client.get("/api/v1/schedule/history", headers=bearer(station)).status_code == 200
-        later = (datetime.now(UTC) + timedelta(hours=2)).replace(second=0, microsecond=0).isoformat()
+        later = (datetime.now(UTC) + timedelta(hours=2)).replace(second=0, microsecond=0)
+        later_text = later.isoformat()
         r = client.post(
             "/api/v1/schedule/lock",
-            json={"work_order": done, "operation": "0020", "workstation": "ws-21", "start": later},
+            json={
+                "work_order": done,
+                "operation": "0020",
+                "workstation": "ws-21",
+                "start": later_text,
+            },
             headers=auth,
         )
         assert r.status_code == 200, r.text
@@ -160,7 +166,7 @@ def test_erp_order_to_plan_to_queue_to_scans_to_replan(cfg: PlantConfig, erp: Er
             o for o in kept["operations"] if (o["work_order"], o["operation"]) == (done, "0020")
         )
         assert (slot["workstation"], locked["workstation"]) == ("ws-21", "ws-21")
-        assert datetime.fromisoformat(slot["start"]) == datetime.fromisoformat(later)
+        assert datetime.fromisoformat(slot["start"]) == later
         stale = client.post("/api/v1/schedule/approve", json={"plan": first["id"]}, headers=auth)
         assert stale.status_code == 409
         assert stale.json()["code"] == "PLAN_SUPERSEDED"
