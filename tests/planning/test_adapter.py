@@ -17,6 +17,7 @@ from tests.mes.orders_support import (  # noqa: F401
     migrated_engine,
     pg_template,
     release_message,
+    sqlite_url,
 )
 from tests.planning.support import NOW, break_down, hours, planning_plant, put_stock, stock_message
 
@@ -139,3 +140,41 @@ def test_frozen_slots_of_the_previous_plan_stay(seeded: Engine, cfg: PlantConfig
     assert slot is not None
     assert slot.pin == Pin.FROZEN
     assert (slot.workstation, slot.start) == ("ws-21", NOW + hours(0.25))
+
+
+def test_bad_input_names_the_order_and_operation_and_the_rest_is_planned(
+    sqlite_url: str,  # noqa: F811
+) -> None:
+    cfg = planning_plant(sqlite_url)
+    routings = [
+        *cfg.routings,
+        cfg.routings[0].model_copy(
+            update={
+                "id": "RT-PAINT",
+                "operations": [
+                    cfg.routings[0]
+                    .operations[0]
+                    .model_copy(
+                        update={"workstation": None, "work_centre": "PAINT", "alternatives": []}
+                    )
+                ],
+            }
+        ),
+    ]
+    cfg = cfg.model_copy(update={"routings": routings})
+    engine = migrated_engine(sqlite_url, cfg)
+    try:
+        early = intake(engine, release_message("PO-1", 100, due_at="2026-12-08T00:00:00Z"))
+        late = intake(engine, release_message("PO-2", 100, due_at="2026-12-09T00:00:00Z"))
+        paint = intake(engine, release_message("PO-3", 100, routing="RT-PAINT"))
+        put_stock(engine, stock_message(40))  # 30 kg per order: the later one never gets it
+        with Session(engine) as s:
+            problem = build_problem(s, cfg, NOW)
+        result = plan(problem, PlannerSettings(solver=SolverSettings(time_limit_s=3, workers=1)))
+        errors = {(e.order, e.operation): e.reason for e in result.errors}
+        assert set(errors) == {(late.work_order, "0020"), (paint.work_order, "0010")}
+        assert "STEEL-2MM" in errors[(late.work_order, "0020")]
+        assert "no workstation" in errors[(paint.work_order, "0010")]
+        assert {a.order for a in result.assignments} == {early.work_order}
+    finally:
+        engine.dispose()
