@@ -86,7 +86,9 @@ class PlanningService:
     # --- triggers -------------------------------------------------------------------------
 
     def poll(self) -> PlanRecord | None:
-        """Look for changes; replan when the debounce allows. Returns the new plan, if any."""
+        """Look for changes; replan when the debounce allows. Started on a scheduler, the
+        replan is a job of its own (a long solve never holds the poll back); without one (tests,
+        scripts) it runs here and its plan is returned."""
         now = self.clock()
         with Session(self.engine) as session:
             digests = floor_digests(session)
@@ -111,7 +113,11 @@ class PlanningService:
         if not (quiet or overdue):
             return None
         self._pending = None
-        return self.replan("changed: " + ", ".join(sorted(pending.parts)))
+        trigger = "changed: " + ", ".join(sorted(pending.parts))
+        if self._scheduler is not None:
+            self.soon(trigger)
+            return None
+        return self.replan(trigger)
 
     def replan(self, trigger: str) -> PlanRecord:
         """Plan now (one planning run at a time per process) and store the plan."""
@@ -149,8 +155,10 @@ class PlanningService:
         return record
 
     def soon(self, trigger: str) -> None:
-        """Replan at once on the scheduler (after a lock or an unlock), not in the caller."""
-        if self._scheduler is not None:
-            self._scheduler.add_job(
-                self.replan, args=[trigger], id=f"{JOB_ID}-now", replace_existing=True
-            )
+        """Replan at once as a one-off job of the scheduler, not in the caller (after a lock,
+        an unlock or the debounce); without a scheduler, here. Each request is a job of its
+        own (a job id still running would skip a new one); the lock runs them one by one."""
+        if self._scheduler is None:
+            self.replan(trigger)
+            return
+        self._scheduler.add_job(self.replan, args=[trigger], misfire_grace_time=None)
