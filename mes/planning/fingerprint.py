@@ -1,20 +1,23 @@
 """What the plan depends on, as one digest per part: a part whose digest changed is a reason
-to replan (a new, changed or cancelled order; an operation started, finished early or late; a
-breakdown; a material receipt; a lock; a calendar edit)."""
+to replan (a new, changed or cancelled order; an operation started or finished early; a
+breakdown; a material receipt; a lock; a calendar edit), and the operations running late
+against the current plan (`late_digest`)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from mes.orders.models import Operation, WorkOrder
+from mes.orders.states import OperationState
 from mes.orders.stock_models import MaterialReceipt, MaterialStock
 from mes.performance.models import CalendarVersionRecord, DowntimeEvent
 from mes.performance.states import MachineState
-from mes.planning.models import SlotLockRecord
+from mes.planning.models import PlanRecord, PlanSlot, SlotLockRecord
 from mes.planning.problem import PLANNED_ORDERS
 
 
@@ -84,3 +87,28 @@ def combined(digests: dict[str, str]) -> str:
 
 def changed_parts(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return [k for k in after if before.get(k) != after[k]]
+
+
+#: the part of the digests that follows the clock: operations late against the current plan
+LATE = "late"
+
+
+def late_digest(session: Session, now: datetime) -> str:
+    """The operations of the current plan that should have ended by `now` and have not (a
+    running operation overrunning, or one that never started): each one that turns late is a
+    reason to replan. An operation started a little late is not: it shows when it overruns."""
+    newest = select(PlanRecord.id).order_by(col(PlanRecord.id).desc()).limit(1).scalar_subquery()
+    late = session.exec(
+        select(PlanSlot.work_order, PlanSlot.operation)
+        .join(WorkOrder, col(WorkOrder.number) == col(PlanSlot.work_order))
+        .join(
+            Operation,
+            (col(Operation.work_order_id) == col(WorkOrder.id))
+            & (col(Operation.number) == col(PlanSlot.operation)),
+        )
+        .where(col(PlanSlot.plan_id) == newest)
+        .where(col(PlanSlot.end) <= now)
+        .where(col(Operation.status) != OperationState.DONE)
+        .order_by(col(PlanSlot.id))
+    )
+    return _digest(late)

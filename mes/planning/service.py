@@ -22,7 +22,7 @@ from sqlmodel import Session
 from config.plant import PlantConfig
 from mes.core.clock import utcnow
 from mes.planning import store
-from mes.planning.fingerprint import changed_parts, combined, floor_digests
+from mes.planning.fingerprint import LATE, changed_parts, combined, floor_digests, late_digest
 from mes.planning.models import PlanRecord
 from mes.planning.problem import build_problem
 from mes.scheduling import PlannerSettings, SolverSettings, plan
@@ -91,10 +91,11 @@ class PlanningService:
         scripts) it runs here and its plan is returned."""
         now = self.clock()
         with Session(self.engine) as session:
-            digests = floor_digests(session)
+            floor = floor_digests(session)
+            digests = {**floor, LATE: late_digest(session, now)}
             if self._seen is None:  # first look: against what the current plan was made from
                 last = store.current(session)
-                if last is None or last.fingerprint != combined(digests):
+                if last is None or last.fingerprint != combined(floor):
                     self._pending = _Pending(now, now, {"start"})
                 self._seen = digests
             elif digests != self._seen:
@@ -141,7 +142,8 @@ class PlanningService:
                 )
                 session.commit()
                 session.refresh(record)
-            self._seen = digests
+                # lateness is judged against the plan just made (else it would replan twice)
+                self._seen = {**digests, LATE: late_digest(session, self.clock())}
         log.info(
             "plan %s (%s): %s, %d operations, %d errors",
             record.id,

@@ -7,9 +7,11 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from config.plant import PlantConfig
+from mes.core.clock import aware
+from mes.orders.models import Operation, WorkOrder
 from mes.planning import store
 from mes.planning.models import SlotLockRecord
 from mes.planning.publish import SCHEDULE
@@ -133,3 +135,37 @@ def test_replans_wait_for_the_floor_to_settle(engine: Engine, cfg: PlantConfig) 
     replanned = service.poll()
     assert replanned is not None
     assert replanned.trigger == "changed: operations, orders"
+
+
+def test_an_operation_running_late_replans_once(engine: Engine, cfg: PlantConfig) -> None:
+    clock = Clock(NOW)
+    service = PlanningService(cfg, engine, clock=clock)
+    service.replan("test")
+    slots = _slots(engine)
+    first = min((k for k in slots if slots[k][0] == "ws-10"), key=lambda k: slots[k][1])
+    with Session(engine) as s:
+        (op,) = [
+            o
+            for o, w in s.exec(select(Operation, WorkOrder).join(WorkOrder))
+            if (w.number, o.number) == first
+        ]
+        op.status, op.good = "RUNNING", 10
+        s.add(op)
+        s.commit()
+    assert service.poll() is not None  # it started
+    end = _ends(engine)[first]
+    clock.at = end - hours(1 / 60)
+    assert service.poll() is None  # still on time
+    clock.at = end + hours(1 / 60)
+    late = service.poll()
+    assert late is not None
+    assert late.trigger == "changed: late"
+    assert _ends(engine)[first] > clock.at  # the new plan gives it the rest of its work
+    assert service.poll() is None  # and does not replan again for it
+
+
+def _ends(engine: Engine) -> dict[tuple[str, str], datetime]:
+    with Session(engine) as s:
+        plan = store.current(s)
+        assert plan is not None
+        return {(x.work_order, x.operation): aware(x.end) for x in store.slots_of(s, plan.id)}
