@@ -20,6 +20,7 @@ from mes.core import audit
 from mes.core.clock import aware, utcnow
 from mes.planning import store
 from mes.planning.models import PlanRecord, PlanSlot, SlotLockRecord
+from mes.scheduling import OrderOutcome
 
 router = APIRouter(prefix="/api/v1/schedule", tags=["schedule"])
 _READ = refusals("UNAUTHENTICATED", "FORBIDDEN")
@@ -158,7 +159,7 @@ def _plan_out(session: Session, record: PlanRecord) -> dict[str, Any]:
     }
 
 
-def _outcome(o: Any) -> OutcomeOut:
+def _outcome(o: OrderOutcome) -> OutcomeOut:
     return OutcomeOut(
         work_order=o.order,
         predicted_finish=o.completion,

@@ -18,11 +18,12 @@ from mes.planning.publish import SCHEDULE
 from mes.planning.service import PlanningService
 from mes.scheduling import Pin
 from tests.mes.orders_support import (  # noqa: F401
+    db_url,
     intake,
     migrated_engine,
     outbox,
+    pg_template,
     release_message,
-    sqlite_url,
 )
 from tests.planning.support import NOW, break_down, hours, planning_plant
 
@@ -36,8 +37,8 @@ class Clock:
 
 
 @pytest.fixture
-def cfg(sqlite_url: str) -> PlantConfig:  # noqa: F811
-    return planning_plant(sqlite_url, breakdown_repair_s=3600, breakdown_min_left_s=0)
+def cfg(db_url: str) -> PlantConfig:  # noqa: F811
+    return planning_plant(db_url, breakdown_repair_s=3600, breakdown_min_left_s=0)
 
 
 @pytest.fixture
