@@ -28,6 +28,10 @@ def _digest(rows: Iterable[Any]) -> str:
     return h.hexdigest()[:16]
 
 
+#: the digest of no rows (no open order, no lock, ...)
+NOTHING = _digest(())
+
+
 def floor_digests(session: Session) -> dict[str, str]:
     """One digest per part the plan depends on (cheap: a few indexed queries)."""
     open_orders = select(WorkOrder.id).where(col(WorkOrder.status).in_(PLANNED_ORDERS))

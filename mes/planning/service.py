@@ -22,7 +22,14 @@ from sqlmodel import Session
 from config.plant import PlantConfig
 from mes.core.clock import utcnow
 from mes.planning import store
-from mes.planning.fingerprint import LATE, changed_parts, combined, floor_digests, late_digest
+from mes.planning.fingerprint import (
+    LATE,
+    NOTHING,
+    changed_parts,
+    combined,
+    floor_digests,
+    late_digest,
+)
 from mes.planning.models import PlanRecord
 from mes.planning.problem import build_problem
 from mes.scheduling import PlannerSettings, SolverSettings, plan
@@ -95,7 +102,8 @@ class PlanningService:
             digests = {**floor, LATE: late_digest(session, now)}
             if self._seen is None:  # first look: against what the current plan was made from
                 last = store.current(session)
-                if last is None or last.fingerprint != combined(floor):
+                stale = last.fingerprint != combined(floor) if last else floor["orders"] != NOTHING
+                if stale:  # no plan and nothing to plan: nothing to do
                     self._pending = _Pending(now, now, {"start"})
                 self._seen = digests
             elif digests != self._seen:

@@ -170,3 +170,14 @@ def _ends(engine: Engine) -> dict[tuple[str, str], datetime]:
         plan = store.current(s)
         assert plan is not None
         return {(x.work_order, x.operation): aware(x.end) for x in store.slots_of(s, plan.id)}
+
+
+def test_nothing_to_plan_makes_no_plan(cfg: PlantConfig) -> None:
+    engine = migrated_engine(cfg.database.url.replace("mes.db", "empty.db"), cfg)
+    try:
+        service = PlanningService(cfg, engine, clock=Clock(NOW))
+        assert service.poll() is None
+        with Session(engine) as s:
+            assert store.current(s) is None
+    finally:
+        engine.dispose()
