@@ -110,8 +110,11 @@ def build_problem(
         floor=FloorState(
             done=frozenset(done),
             running=tuple(running),
+            # held from where the plan set the workstation up (SlotLock.start is the setup start)
             dispatched=tuple(
-                SlotLock(OperationRef(s.work_order, s.operation), s.workstation, aware(s.start))
+                SlotLock(
+                    OperationRef(s.work_order, s.operation), s.workstation, aware(s.setup_start)
+                )
                 for s in previous
             ),
             locks=_locks(session, by_order, previous, done | {r.ref for r in running}),
@@ -222,7 +225,7 @@ def _locks(
                 break
             if slot is None or aware(slot.end) > lock.start:
                 break
-            locks[ref] = SlotLock(ref, slot.workstation, aware(slot.start))
+            locks[ref] = SlotLock(ref, slot.workstation, aware(slot.setup_start))
     return tuple(locks.values())
 
 

@@ -100,7 +100,9 @@ class LockIn(BaseModel):
         default=None, max_length=64, description="default: its workstation in the current plan"
     )
     start: AwareDatetime | None = Field(
-        default=None, description="run start; default: its start in the current plan"
+        default=None,
+        description="when it takes the workstation (its setup starts; the run follows after the "
+        "longest setup into its family); default: its setup start in the current plan",
     )
 
 
@@ -277,10 +279,10 @@ def lock(
         work_order=body.work_order,
         operation=body.operation,
         workstation=station,
-        start=aware(slot.start),
+        start=aware(slot.setup_start),
         locked_by=who.label[:64],
     )
-    row.workstation, row.start = station, body.start or aware(slot.start)
+    row.workstation, row.start = station, body.start or aware(slot.setup_start)
     row.locked_by, row.locked_at = who.label[:64], utcnow()
     session.add(row)
     audit.record(
