@@ -56,7 +56,7 @@ class PlanSummary(BaseModel):
     created_at: datetime
     planned_from: datetime
     trigger: str
-    method: str = Field(description='"cp-sat", "rule:<NAME>" or "none"')
+    method: str = Field(description='"cp-sat", "rule:<NAME>", "previous" or "none"')
     fallback: bool = Field(description="the solver found nothing in time: a rule's plan")
     note: str
     weighted_tardiness_s: float
