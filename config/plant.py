@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, SecretStr, create_model, model_valid
 from config.alarms import AlarmDefinition, AlarmSettings
 from config.base import Segment, Strict
 from config.performance import Performance
+from config.planning import Planning
 from config.security import MesSecurity, ServerTls, TokenHash
 from edge.drivers.base import DeviceConfig
 from edge.drivers.registry import DriverRegistry, built_in
@@ -174,12 +175,26 @@ class Workstation(Strict):
     language: Literal["en", "zh-CN"] | None = Field(
         default=None, description="the station page's language (default: the browser's)"
     )
+    speed: float = Field(
+        default=1.0,
+        gt=0,
+        description="planning: speed factor against the routings' cycle times (2 = twice as fast)",
+    )
 
 
 class Component(Strict):
     product: str
     quantity_per_unit: float = Field(gt=0)
     unit: str = "pcs"
+
+
+class Alternative(Strict):
+    """Planning: another workstation able to run a routing operation, at its own speed."""
+
+    workstation: str = Field(description="a workstation id")
+    speed: float = Field(
+        default=1.0, gt=0, description="speed factor against the operation's cycle time"
+    )
 
 
 class RoutingOperation(Strict):
@@ -190,6 +205,16 @@ class RoutingOperation(Strict):
     cycle_time_s: float = Field(gt=0, description="standard time per unit")
     setup_time_s: float = Field(default=0, ge=0)
     components: list[Component] = Field(default=[], description="bill of materials per unit")
+    alternatives: list[Alternative] = Field(
+        default=[],
+        description="planning: other workstations able to run it (besides `workstation` or the "
+        "work centre's)",
+    )
+    transfer_s: float = Field(
+        default=0,
+        ge=0,
+        description="planning: minimum wait or transfer time before the next operation starts",
+    )
 
 
 class Routing(Strict):
@@ -202,6 +227,10 @@ class Product(Strict):
     code: str
     name: str | None = None
     unit: str = "pcs"
+    family: str | None = Field(
+        default=None,
+        description="planning: setup family (`planning.setups`); default: the product code",
+    )
 
 
 class ScanPrefixes(Strict):
@@ -324,6 +353,9 @@ class PlantConfig(Strict):
     alarm_settings: AlarmSettings = AlarmSettings()
     performance: Performance = Field(
         default=Performance(), description="machine states, shift calendars, downtime reasons"
+    )
+    planning: Planning = Field(
+        default=Planning(), description="finite-capacity scheduling (docs/scheduling.md)"
     )
 
     @model_validator(mode="after")

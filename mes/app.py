@@ -26,6 +26,7 @@ from mes.api.problems import document_problems, install_problem_handlers
 from mes.auth import routes as auth_routes
 from mes.orders import routes as order_routes
 from mes.performance import routes as performance_routes
+from mes.planning import routes as planning_routes
 from mes.production import routes as genealogy_routes
 from mes.production import work_order_routes
 from mes.quality import routes as quality_routes
@@ -111,6 +112,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         alarm_routes.router,
         audit_routes.router,
         performance_routes.router,
+        planning_routes.router,
     )
     _install_openapi(app)
     return app

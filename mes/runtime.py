@@ -1,9 +1,10 @@
 """The running MES core of one process: database, MQTT intake/acks, outbox relay, scheduler.
 
 `MesRuntime(cfg)` owns the engine (migrated to head and master data synced at start), one MQTT
-connection (ERP orders and acks in, confirmations and rejections out), the outbox relay thread
-and the APScheduler jobs. `mes.app.create_app(runtime)` calls `start()`/`stop()` in its
-lifespan. Several replicas may run on one PostgreSQL: see mes/outbox/relay.py.
+connection (ERP orders, stock and acks in; confirmations, rejections and the plan out), the
+outbox relay thread and the APScheduler jobs. `mes.app.create_app(runtime)` calls
+`start()`/`stop()` in its lifespan. Several replicas may run on one PostgreSQL: see
+mes/outbox/relay.py.
 """
 
 import asyncio
@@ -25,11 +26,13 @@ from config.plant import PlantConfig
 from mes.masterdata.sync import sync_master_data
 from mes.orders.acks import apply_ack
 from mes.orders.intake import apply_erp_message
+from mes.orders.stock import STOCK_REJECTION, apply_stock_message
 from mes.outbox.broker import BrokerLink, Handler
 from mes.outbox.models import OutboxMessage
 from mes.outbox.relay import OutboxRelay
 from mes.performance.calendar import ShiftCalendar, from_shift_ends, next_shift_end
 from mes.performance.calendars import ORIGIN, calendar_for
+from mes.planning.publish import SCHEDULE
 from mes.wiring import open_database
 from uns.client import probe_protocol
 from uns.topics import Namespace
@@ -116,6 +119,7 @@ class MesRuntime:
         handlers: dict[str, Handler] = {
             self.ns.erp_orders: self._on_order,
             self.ns.erp_acks: self._on_ack,
+            self.ns.erp_stock: self._on_stock,
         }
         self.link = BrokerLink(self.cfg.broker, f"shopfloor-mes-{self.replica}", protocol, handlers)
         self.link.on_connected = self.notify_outbox
@@ -160,6 +164,10 @@ class MesRuntime:
     def _topic_for(self, kind: str) -> str:
         if kind == "kpi":
             return self.ns.kpi
+        if kind == STOCK_REJECTION:
+            return self.ns.erp_stock_rejected
+        if kind == SCHEDULE:
+            return self.ns.schedule
         return self.ns.erp_rejected if kind == "rejection" else self.ns.confirmations
 
     def _sync_master_data(self) -> None:
@@ -203,6 +211,12 @@ class MesRuntime:
         log.info(
             "ERP message %s: %s %s", result.message_id, result.outcome, result.work_order or ""
         )
+        self.notify_outbox()
+
+    def _on_stock(self, _topic: str, payload: bytes) -> None:
+        limit = self.cfg.mes.erp.max_message_bytes
+        result = self._transact(lambda s: apply_stock_message(s, payload, max_bytes=limit))
+        log.info("ERP stock message %s: %s %s", result.message_id, result.outcome, result.materials)
         self.notify_outbox()
 
     def _on_ack(self, _topic: str, payload: bytes) -> None:

@@ -3,9 +3,9 @@
 `open_database(cfg)` gives the engine every entry point uses, migrated to head: the runtime of
 `mes serve` and the admin CLI. `build_services(cfg, engine)` makes the typed container that the
 API (`app.state.services`) and its scheduler jobs use: the production service with quality's
-hold policy, the scan handler and writer, authentication, and the alarm runtime. Production
-never imports quality; this module hands it `QualityHolds`. Periodic jobs of every part run on
-the one scheduler of the process (`MesRuntime.jobs`).
+hold policy, the scan handler and writer, authentication, the alarm runtime and the planning
+service. Production never imports quality; this module hands it `QualityHolds`. Periodic jobs
+of every part run on the one scheduler of the process (`MesRuntime.jobs`).
 """
 
 from collections.abc import Callable
@@ -25,6 +25,7 @@ from mes.auth.service import Authenticator, Passwords, bootstrap_admin
 from mes.core.db import make_engine
 from mes.migrations.run import upgrade_head
 from mes.performance.runtime import PerformanceRuntime
+from mes.planning.service import PlanningService
 from mes.production.service import Production
 from mes.quality.policy import QualityHolds
 from mes.reporting.grammar import Prefixes
@@ -77,6 +78,7 @@ class MesServices:
     alarms: AlarmRuntime
     logins: LoginGate
     performance: PerformanceRuntime
+    planning: PlanningService
 
     @cached_property
     def stations(self) -> frozenset[str]:
@@ -93,8 +95,10 @@ class MesServices:
         self.writer.start()
         self.alarms.start(scheduler)
         self.performance.start(scheduler)
+        self.planning.start(scheduler)
 
     def stop(self) -> None:
+        self.planning.stop()
         self.performance.stop()
         self.alarms.stop()
         self.writer.stop()
@@ -144,4 +148,5 @@ def build_services(
         alarms=AlarmRuntime(cfg, engine),
         logins=LoginGate(cfg.mes.security.login),
         performance=performance,
+        planning=PlanningService(cfg, engine, after_commit=after_commit),
     )

@@ -35,6 +35,9 @@ class ErpLedger:
     duplicates: int = 0
     rejections: list[dict[str, Any]] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
+    #: the MES's plans (`_mes/schedule`, an extension) and stock rejections
+    schedules: list[dict[str, Any]] = field(default_factory=list)
+    stock_rejections: list[dict[str, Any]] = field(default_factory=list)
 
     def for_order(self, erp_id: str) -> list[dict[str, Any]]:
         return [c for c in self.confirmations if c.get("erp_id") == erp_id]
@@ -125,6 +128,33 @@ class ErpSimulator:
         )
         return message_id
 
+    def stock(
+        self,
+        material: str,
+        on_hand: float,
+        receipts: Sequence[tuple[datetime, float]] = (),
+        *,
+        unit: str = "pcs",
+    ) -> str:
+        """Send the stock of one material (`_erp/stock`, an extension of the contract)."""
+        message_id = uuid.uuid4().hex
+        message = {
+            "v": 1,
+            "message_id": message_id,
+            "type": "stock.snapshot",
+            "at": datetime.now(UTC).isoformat(),
+            "materials": [
+                {
+                    "material": material,
+                    "unit": unit,
+                    "on_hand": on_hand,
+                    "receipts": [{"at": t.isoformat(), "quantity": q} for t, q in receipts],
+                }
+            ],
+        }
+        self.client.publish(self.ns.erp_stock, json.dumps(message), qos=1).wait_for_publish(10)
+        return message_id
+
     def change(self, erp_id: str, quantity: int | None = None, due_at: str | None = None) -> str:
         order: dict[str, Any] = {"erp_id": erp_id}
         if quantity is not None:
@@ -157,6 +187,8 @@ class ErpSimulator:
             return
         client.subscribe(self.ns.confirmations, qos=1)
         client.subscribe(self.ns.erp_rejected, qos=1)
+        client.subscribe(self.ns.schedule, qos=1)
+        client.subscribe(self.ns.erp_stock_rejected, qos=1)
         self._ready.set()
 
     def _on_disconnect(self, *_args: Any) -> None:
@@ -175,6 +207,10 @@ class ErpSimulator:
         with self._changed:
             if msg.topic == self.ns.erp_rejected:
                 self.ledger.rejections.append(data)
+            elif msg.topic == self.ns.schedule:
+                self.ledger.schedules.append(data)
+            elif msg.topic == self.ns.erp_stock_rejected:
+                self.ledger.stock_rejections.append(data)
             elif msg.topic == self.ns.confirmations:
                 mid = data.get("message_id")
                 if mid in self.ledger.seen:

@@ -50,6 +50,21 @@ class Namespace:
         return f"{self.root}/_erp/acks"
 
     @property
+    def erp_stock(self) -> str:
+        """Extension: stock on hand and expected receipts per material (docs/contracts.md)."""
+        return f"{self.root}/_erp/stock"
+
+    @property
+    def erp_stock_rejected(self) -> str:
+        """Extension: a stock message the MES could not apply, with the reason."""
+        return f"{self.root}/_erp/stock/rejected"
+
+    @property
+    def schedule(self) -> str:
+        """Extension: the MES's current production plan, for the ERP (docs/contracts.md)."""
+        return f"{self.root}/_mes/schedule"
+
+    @property
     def confirmations(self) -> str:
         return f"{self.root}/_mes/confirmations"
 

@@ -75,6 +75,8 @@ CODES: dict[str, tuple[int, str]] = {
     "OPERATION_NOT_FOUND": (404, "the work order has no such operation"),
     "LOT_NOT_FOUND": (404, "no lot or serial with this code"),
     "METHOD_NOT_ALLOWED": (405, "not a method of this path (see Allow)"),
+    "NO_PLAN": (404, "no plan yet"),
+    "PLAN_SUPERSEDED": (409, "not the current plan: a newer one was made"),
     "ILLEGAL_TRANSITION": (409, "not possible in the current state"),
     "EVENT_ID_REUSED": (409, "event_id already used at another station"),
     "CONFLICT": (409, "changed concurrently: retry"),

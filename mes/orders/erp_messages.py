@@ -124,32 +124,52 @@ def _excerpt(data: bytes, size: int, digest: str) -> Received:
     return Received(text, size, digest, truncated=len(head) < size or len(decoded) > len(text))
 
 
-def parse_order_message(raw: bytes | str, max_bytes: int = MAX_MESSAGE_BYTES) -> Parsed:
+def read_object(
+    raw: bytes | str, max_bytes: int = MAX_MESSAGE_BYTES
+) -> tuple[Received, dict[str, Any] | None, Rejection | None]:
+    """The payload as a JSON object, or the rejection of what is not one (any ERP message)."""
     data_bytes = raw.encode("utf-8", errors="replace") if isinstance(raw, str) else raw
     size, digest = len(data_bytes), hashlib.sha256(data_bytes).hexdigest()
     if size > max_bytes:  # not parsed at all: its ids are unknown
-        return Parsed(
+        return (
             _excerpt(data_bytes, size, digest),
-            rejection=Rejection(
+            None,
+            Rejection(
                 "MESSAGE_TOO_LARGE", f"payload is {size} bytes, above the limit of {max_bytes}"
             ),
         )
     text = data_bytes.decode("utf-8", errors="replace")
     if "\x00" in text or "\\u0000" in text:
-        return Parsed(
+        return (
             _excerpt(data_bytes, size, digest),
-            rejection=Rejection("INVALID_MESSAGE", "payload contains a NUL character"),
+            None,
+            Rejection("INVALID_MESSAGE", "payload contains a NUL character"),
         )
     try:
         data = json.loads(text)
     except ValueError as exc:
-        return Parsed(
+        return (
             _excerpt(data_bytes, size, digest),
-            rejection=Rejection("INVALID_JSON", f"payload is not JSON: {exc}"),
+            None,
+            Rejection("INVALID_JSON", f"payload is not JSON: {exc}"),
         )
     received = Received(data, size, digest)
     if not isinstance(data, dict):
-        return Parsed(received, rejection=Rejection("INVALID_MESSAGE", "payload must be an object"))
+        return received, None, Rejection("INVALID_MESSAGE", "payload must be an object")
+    return received, data, None
+
+
+def validation_problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+        for e in exc.errors(include_url=False)[:5]
+    )
+
+
+def parse_order_message(raw: bytes | str, max_bytes: int = MAX_MESSAGE_BYTES) -> Parsed:
+    received, data, refused = read_object(raw, max_bytes)
+    if data is None:
+        return Parsed(received, rejection=refused)
     message_id = _str_or_none(data.get("message_id"))
     order = data.get("order")
     erp_id = _str_or_none(order.get("erp_id")) if isinstance(order, dict) else None
@@ -166,11 +186,7 @@ def parse_order_message(raw: bytes | str, max_bytes: int = MAX_MESSAGE_BYTES) ->
     try:
         command = model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in exc.errors(include_url=False)[:5]
-        )
-        return reject("INVALID_MESSAGE", problems)
+        return reject("INVALID_MESSAGE", validation_problems(exc))
     if (
         isinstance(command, ChangeMessage)
         and command.order.quantity is None

@@ -8,8 +8,8 @@ setup from the family run before. Precedence with waits, release dates, and one 
 material (supply events up, consumption at an operation's start down, never below zero).
 
 Objectives, one stage after another, each stage keeping the previous optimum as a bound:
-weighted tardiness, total setup time, makespan, then (with a previous plan) the number of
-operations that moved.
+weighted tardiness, (with a previous plan) the number of operations that moved, total setup
+time, makespan.
 """
 
 from __future__ import annotations
@@ -324,8 +324,8 @@ def solve(
         ("setups", sum(model.setup_terms)),
         ("makespan", model.makespan),
     ]
+    moved: list[cp_model.LinearExprT] = []
     if previous:
-        moved = []
         for i, slot in previous.items():
             if i not in model.ops or inst.jobs[i].fixed is not None:
                 continue
@@ -337,7 +337,12 @@ def solve(
             m.add(v.start == slot.setup_start).only_enforce_if(same)
             m.add_implication(same, lit)
             moved.append(1 - same)
-        stages.append(("moved operations", sum(moved)))
+        # a replan keeps the plan before it trades a move for fewer setups or a shorter span
+        stages.insert(1, ("moved operations", sum(moved)))
+    # with a previous plan every stage also prefers the plan that moves fewer operations (it
+    # ranks below the stage's own objective): a stage cut short by the limit still answers a
+    # plan close to the previous one, not whichever optimum of that stage it met first
+    stay = len(moved) + 1
     hint = start_from
     status_names: list[str] = []
     best: Schedule | None = None
@@ -350,7 +355,11 @@ def solve(
         share = shares[k] if k < len(shares) else shares[-1]
         rest = sum(shares[k : len(stages)]) or 1.0
         budget = left * share / rest if k < len(stages) - 1 else left
-        m.minimize(objective)
+        last_stage = k == len(stages) - 1
+        target = objective
+        if moved and not last_stage:
+            target = cp_model.LinearExpr.weighted_sum([objective, sum(moved)], [stay, 1])
+        m.minimize(target)
         if hint is not None:
             model.hint(hint)
         solver = cp_model.CpSolver()
@@ -371,6 +380,6 @@ def solve(
             break
         best = model.read(solver)
         hint = best
-        bound = round(solver.objective_value)
+        bound = solver.value(objective)
         m.add(objective <= bound)
     return SolveOutcome(best, "; ".join(status_names), status_names, time.monotonic() - t0)

@@ -60,7 +60,7 @@ class Plan:
     assignments: tuple[Assignment, ...]
     outcomes: tuple[OrderOutcome, ...]
     errors: tuple[PlanningError, ...]
-    method: str  # "cp-sat" or "rule:<NAME>"
+    method: str  # "cp-sat", "rule:<NAME>" or "previous" (the previous plan repaired)
     fallback: bool = False  # True: the solver found nothing in time, a rule's plan is used
     note: str = ""
     solver_status: str = ""

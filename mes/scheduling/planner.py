@@ -8,10 +8,11 @@ does), and is the answer when the solver finds nothing in time or nothing better
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from mes.scheduling.cpsat import SolverSettings, solve
-from mes.scheduling.dispatch import Key, Priority, Rule, best_rule, dispatch
+from mes.scheduling.dispatch import Key, Priority, Rule, Unschedulable, best_rule, dispatch
 from mes.scheduling.instance import Instance, Job, build
 from mes.scheduling.model import Problem
 from mes.scheduling.plan import Plan
@@ -39,11 +40,17 @@ def plan(
     if not settings.use_solver:
         return to_plan(inst, rule_schedule, method=f"rule:{rule}")
     prev = _previous_schedule(inst, previous) if previous is not None else None
-    start_from = rule_schedule
+
+    def rank(schedule: Schedule) -> tuple[int, ...]:
+        """The score; with a previous plan the operations moved rank right after tardiness."""
+        wt, setups, makespan = score(inst, schedule)
+        return (wt, _moved(schedule, prev), setups, makespan) if prev else (wt, setups, makespan)
+
+    start_from, source, label = rule_schedule, f"rule:{rule}", f"the best dispatch rule's ({rule})"
     if prev:
-        repaired = dispatch(inst, _follow(prev))
-        if score(inst, repaired) <= score(inst, rule_schedule):
-            start_from = repaired
+        for repaired in (dispatch(inst, _follow(prev)), _right_shifted(inst, prev)):
+            if repaired is not None and rank(repaired) <= rank(start_from):
+                start_from, source, label = repaired, "previous", "the previous plan's sequence"
     span = max(s.end for s in start_from.values())
     horizon = min(inst.horizon, span + span // 2 + 1)
     # CP-SAT may overrun its limit a little (presolve is not interrupted at once): keep 8 %
@@ -59,23 +66,71 @@ def plan(
         return to_plan(
             inst,
             start_from,
-            method=f"rule:{rule}",
+            method=source,
             fallback=True,
             note=f"CP-SAT found no plan within {settings.solver.time_limit_s:g} s"
-            f" ({outcome.status}); the best dispatch rule's plan ({rule}) is used",
+            f" ({outcome.status}); {label} plan is used",
             solver_status=outcome.status,
         )
-    if score(inst, outcome.schedule) > score(inst, rule_schedule):
+    solved = _compacted(inst, outcome.schedule, rank)
+    if rank(solved) > rank(start_from):
         return to_plan(
             inst,
-            rule_schedule,
-            method=f"rule:{rule}",
+            start_from,
+            method=source,
             fallback=True,
-            note=f"CP-SAT's plan was worse than rule {rule}'s within the time limit; the rule's"
-            " plan is used",
+            note=f"CP-SAT's plan was worse than {label} within the time limit; that plan is used",
             solver_status=outcome.status,
         )
-    return to_plan(inst, outcome.schedule, method="cp-sat", solver_status=outcome.status)
+    return to_plan(inst, solved, method="cp-sat", solver_status=outcome.status)
+
+
+def _right_shifted(inst: Instance, prev: Schedule) -> Schedule | None:
+    """The previous plan repaired by moving operations only later and only where they must:
+    each keeps its workstation (while it may still run there) and starts no earlier than
+    before, in the previous order. None when that cannot be placed."""
+    jobs = []
+    for job in inst.jobs:
+        p = prev.get(job.index)
+        if p is not None and job.fixed is None and p.machine in job.modes:
+            job = replace(
+                job,
+                modes={p.machine: job.modes[p.machine]},
+                release=max(job.release, p.setup_start),
+                succs=[],
+            )
+        else:
+            job = replace(job, succs=[])
+        jobs.append(job)
+    for job in jobs:
+        for q, _ in job.preds:
+            jobs[q].succs.append(job.index)
+    try:
+        return dispatch(replace(inst, jobs=jobs), _follow(prev))
+    except Unschedulable:
+        return None
+
+
+def _moved(schedule: Schedule, prev: Schedule | None) -> int:
+    """Operations of the previous plan on another workstation or with another setup start."""
+    if not prev:
+        return 0
+    return sum(
+        1
+        for i, p in prev.items()
+        if (s := schedule.get(i)) is None
+        or (s.machine, s.setup_start) != (p.machine, p.setup_start)
+    )
+
+
+def _compacted(
+    inst: Instance, schedule: Schedule, rank: Callable[[Schedule], tuple[int, ...]]
+) -> Schedule:
+    """The solver's sequence with every operation as early as it can go, when that ranks at
+    least as well: a solve cut short leaves idle time nothing pushed out, and a replan of a
+    compact plan replays it unchanged (so it moves nothing it need not)."""
+    compact = dispatch(inst, _follow(schedule))
+    return compact if rank(compact) <= rank(schedule) else schedule
 
 
 def _previous_schedule(inst: Instance, previous: Plan) -> Schedule:

@@ -1,17 +1,23 @@
-"""The station's queue: released and running jobs of its workstation and work centre."""
+"""The station's queue: released and running jobs of its workstation and work centre, in the
+order of the current plan (mes/planning): the jobs planned on this station by planned start,
+then those planned on another station of its work centre, then the unplanned ones by priority
+then due date."""
 
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import col, or_, select
 
 from mes.api.deps import ServicesDep, SessionDep, require
 from mes.api.problems import Problem, refusals
 from mes.api.types import Text
 from mes.auth.roles import Permission, Principal
+from mes.core.clock import aware
 from mes.orders.models import Operation, WorkOrder
+from mes.planning.models import PlanSlot
+from mes.planning.store import current
 
 router = APIRouter(prefix="/api/v1", tags=["stations"])
 
@@ -32,6 +38,12 @@ class QueuedJob(BaseModel):
     status: str
     due_at: datetime | None
     priority: int
+    planned_start: datetime | None = Field(
+        default=None, description="run start in the current plan (none: not planned)"
+    )
+    planned_workstation: str | None = Field(
+        default=None, description="the workstation the current plan runs it on"
+    )
 
 
 class StationQueueOut(BaseModel):
@@ -46,7 +58,7 @@ class StationQueueOut(BaseModel):
     "/stations/{station}/queue",
     response_model=StationQueueOut,
     responses=refusals("UNAUTHENTICATED", "FORBIDDEN", "UNKNOWN_STATION"),
-    summary="The station's jobs (its own and its work centre's), by priority then due date",
+    summary="The station's jobs (its own and its work centre's), in plan order",
 )
 def station_queue(
     station: Text,
@@ -71,6 +83,16 @@ def station_queue(
         .order_by(col(WorkOrder.priority).desc(), col(WorkOrder.due_at), col(WorkOrder.id))
         .limit(200)
     ).all()
+    plan = current(session)
+    planned: dict[tuple[str, str], PlanSlot] = {}
+    if plan is not None:
+        numbers = list({wo.number for _, wo in rows if wo.number})
+        for slot in session.exec(
+            select(PlanSlot)
+            .where(PlanSlot.plan_id == plan.id)
+            .where(col(PlanSlot.work_order).in_(numbers))
+        ):
+            planned[(slot.work_order, slot.operation)] = slot
     jobs = [
         QueuedJob(
             work_order=wo.number or str(wo.id),
@@ -84,9 +106,14 @@ def station_queue(
             status=op.status,
             due_at=wo.due_at,
             priority=wo.priority,
+            planned_start=aware(slot.start) if slot else None,
+            planned_workstation=slot.workstation if slot else None,
         )
         for op, wo in rows
+        for slot in [planned.get((wo.number or "", op.number))]
     ]
+    # stable: jobs without a slot keep the priority / due date order of the query
+    jobs.sort(key=lambda j: _plan_rank(j, station))
     return {
         "station": station,
         "work_centre": ws.work_centre,
@@ -94,3 +121,9 @@ def station_queue(
         "language": ws.language,
         "jobs": jobs,
     }
+
+
+def _plan_rank(job: QueuedJob, station: str) -> tuple[int, float]:
+    if job.planned_start is None:
+        return (2, 0.0)
+    return (0 if job.planned_workstation == station else 1, job.planned_start.timestamp())
