@@ -22,6 +22,7 @@ from config.plant import PlantConfig
 from mes.alarms.runtime import AlarmRuntime
 from mes.auth.gate import LoginGate
 from mes.auth.service import Authenticator, Passwords, bootstrap_admin
+from mes.board.feed import BoardFeed, board_feed
 from mes.core.db import make_engine
 from mes.migrations.run import upgrade_head
 from mes.performance.runtime import PerformanceRuntime
@@ -77,6 +78,8 @@ class MesServices:
     alarms: AlarmRuntime
     logins: LoginGate
     performance: PerformanceRuntime
+    #: the supervisor board's live change feed
+    board: BoardFeed
 
     @cached_property
     def stations(self) -> frozenset[str]:
@@ -95,6 +98,7 @@ class MesServices:
         self.performance.start(scheduler)
 
     def stop(self) -> None:
+        self.board.close()
         self.performance.stop()
         self.alarms.stop()
         self.writer.stop()
@@ -144,4 +148,5 @@ def build_services(
         alarms=AlarmRuntime(cfg, engine),
         logins=LoginGate(cfg.mes.security.login),
         performance=performance,
+        board=board_feed(cfg, engine, performance.units, handler.snapshot),
     )
