@@ -1,9 +1,11 @@
-"""The workstation page: static HTML, CSS and ES modules served as they are (no build step)."""
+"""The pages: the workstation page, the supervisor board (`/board`, TV wall `/board?tv=1`) and
+the owner's page (`/owner`): static HTML, CSS and ES modules served as they are (no build step).
+The pages are public shells; every figure they draw comes from the API with a token."""
 
 import json
 from importlib.resources import files
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from mes.i18n import LANGUAGES, PSEUDO, catalogue
@@ -26,9 +28,18 @@ CSP = (
 _HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 
 
-def _page() -> HTMLResponse:
-    html = (_STATIC / "station.html").read_text(encoding="utf-8")
+#: where a page takes the plant's default language (`mes.language`)
+_PLANT_LANGUAGE = "{{plant_language}}"
+
+
+def _page(name: str = "station.html", language: str = "en") -> HTMLResponse:
+    html = (_STATIC / name).read_text(encoding="utf-8").replace(_PLANT_LANGUAGE, language)
     return HTMLResponse(html, headers={**_HEADERS, "Content-Security-Policy": CSP})
+
+
+def _plant_language(request: Request) -> str:
+    services = getattr(request.app.state, "services", None)
+    return str(services.cfg.mes.language) if services is not None else "en"
 
 
 def _not_found() -> Response:
@@ -49,6 +60,18 @@ def station_page(station: str) -> HTMLResponse:
 def station_shell() -> HTMLResponse:
     """The page the service worker keeps for a reload while the MES is down."""
     return _page()
+
+
+@router.get("/board")
+def board_page(request: Request) -> HTMLResponse:
+    """The supervisor board (tablet, desktop; `?tv=1` for the TV wall)."""
+    return _page("board.html", _plant_language(request))
+
+
+@router.get("/owner")
+def owner_page(request: Request) -> HTMLResponse:
+    """The owner's figures, phone first."""
+    return _page("owner.html", _plant_language(request))
 
 
 @router.get("/sw.js")
