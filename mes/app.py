@@ -118,6 +118,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     return app
 
 
+def end_streams(app: FastAPI) -> None:
+    """End the live streams (the board's) of a running app: the server is stopping."""
+    services = getattr(app.state, "services", None)
+    if services is not None:
+        services.board.close()
+
+
 def _add_routes(app: FastAPI, *routers: APIRouter) -> None:
     """Put the routers' routes on the app itself. Since FastAPI 0.137 an included router stays
     a node of the app's route tree that is walked again on every request: included, routing

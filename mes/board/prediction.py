@@ -57,6 +57,11 @@ def recent_rate(
     return sum(n for _, n in recent) * 3600.0 / span.total_seconds()
 
 
+def _next_minute(at: datetime) -> datetime:
+    whole = at.replace(second=0, microsecond=0)
+    return whole if whole == at else whole + timedelta(minutes=1)
+
+
 def quantity_left(quantity: int, good: int) -> int:
     return max(0, quantity - good)
 
@@ -71,6 +76,8 @@ def forecast(
     if completed_at is not None:
         late = due is not None and completed_at > due
         return Forecast(completed_at, at_risk=late, overdue=False)
-    finish = now + timedelta(seconds=sum(op.seconds_left() for op in operations))
+    left = sum(op.seconds_left() for op in operations)
+    # to the next whole minute: a forecast that moved by seconds is no news for the board
+    finish = _next_minute(now + timedelta(seconds=left))
     overdue = due is not None and now > due
     return Forecast(finish, at_risk=due is not None and finish > due, overdue=overdue)

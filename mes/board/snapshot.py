@@ -46,6 +46,8 @@ class BoardOrder(BaseModel):
     progress: float
     operation: str | None
     operation_name: str | None
+    #: good units of the current operation (the first not done)
+    operation_good: int | None
     workstation: str | None
     predicted_finish: datetime | None
     at_risk: bool
@@ -198,6 +200,7 @@ def orders(session: Session, now: datetime) -> list[BoardOrder]:
                 progress=round(good / wo.quantity, 4) if wo.quantity else 0.0,
                 operation=current.number if current else None,
                 operation_name=current.name if current else None,
+                operation_good=current.good if current else None,
                 workstation=(current.workstation or current.work_centre) if current else None,
                 predicted_finish=cast.predicted_finish,
                 at_risk=cast.at_risk,

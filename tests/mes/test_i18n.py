@@ -60,10 +60,7 @@ def test_every_language_has_every_key_filled() -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_key_the_page_uses_exists(language: str) -> None:
     used = (
-        _page_keys()
-        | _reasons()
-        | _board_states()
-        | {f"status.{s.value}" for s in OperationState}
+        _page_keys() | _reasons() | _board_states() | {f"status.{s.value}" for s in OperationState}
     )
     assert len(used) > 40
     assert sorted(used - set(catalogue(language))) == []

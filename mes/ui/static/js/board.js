@@ -98,7 +98,9 @@ function orderRow(o) {
        el("span", { textContent: t("order.counts", { good: fmt.number(o.good), quantity: fmt.number(o.quantity),
                                                     unit: o.unit, scrap: fmt.number(o.scrap) }) }),
        o.operation ? el("span", { textContent: t("order.at", { op: `${o.operation} ${o.operation_name || ""}`.trim(),
-                                                              where: o.workstation || "–" }) }) : null,
+                                                              where: o.workstation || "–",
+                                                              good: fmt.number(o.operation_good),
+                                                              quantity: fmt.number(o.quantity) }) }) : null,
        el("span", { textContent: t("order.due", { date: fmt.dateTime(o.due_at) }) }),
        el("span", { textContent: o.state === "COMPLETED"
          ? t("order.completed", { date: fmt.dateTime(o.completed_at) })
@@ -307,7 +309,7 @@ async function start() {
   const lang = pick(LANGUAGES.includes(plant) ? plant : "en");
   await load(LANGUAGES.includes(lang) || lang === "qps" ? lang : "en");
   translate();
-  if (tv) document.body.classList.add("tv");
+  if (tv) { document.body.classList.add("tv"); document.documentElement.classList.add("tv"); }
   $("lang").value = lang;
   $("lang").addEventListener("change", () => { localStorage.setItem("sf.lang", $("lang").value); location.reload(); });
   $("logout").addEventListener("click", async () => { await session.logout(); location.reload(); });
