@@ -59,6 +59,9 @@ class BoardStop(BaseModel):
     event_id: int
     state: str
     reason: str | None
+    #: the reason's names from the reason tree (a display token cannot read the tree)
+    reason_en: str | None
+    reason_zh_cn: str | None
     since: datetime
 
 
@@ -230,6 +233,7 @@ def tiles(
     ):
         if where:
             alarms[where] += 1
+    names = {r.code: r for g in cfg.performance.reasons for r in g.reasons}
     out = []
     for ws in cfg.workstations:
         state = station_state(session, ws.id)
@@ -265,6 +269,8 @@ def tiles(
                     event_id=stop.id or 0,
                     state=stop.state,
                     reason=stop.reason,
+                    reason_en=names[stop.reason].en if stop.reason in names else None,
+                    reason_zh_cn=names[stop.reason].zh_cn if stop.reason in names else None,
                     since=_utc(stop.start) or now,
                 )
                 if stop is not None and stop.end is None

@@ -70,11 +70,20 @@ def test_the_board_shows_orders_by_state_with_risk_and_the_tiles(browser: Any, m
     ws10 = page.locator("article[data-station='ws-10']")
     assert "Running" in str(ws10.text_content())
     assert "Li Wei" in str(ws10.text_content())
+    figures = page.locator("#summary .figure-box strong").all_text_contents()
+    assert [f.strip() for f in figures] == [
+        "1",
+        "1",
+        "1",
+        "1",
+        "1",
+        "1",
+    ]  # at risk: not the late one
     ws20 = page.locator("article[data-station='ws-20']")
     assert "alarm" in str(ws20.get_attribute("class"))  # colour, and words with it:
     assert "Fault" in str(ws20.text_content())
     assert "no reason given" in str(ws20.text_content())
-    assert "1 active alarm" in str(ws20.text_content())
+    assert "Active alarms: 1" in str(ws20.text_content())
     assert page.locator("#holds li[data-hold]").count() == 1
     # a supervisor holds, suspends and gives reasons; releasing a hold is quality's
     assert ontime.get_by_role("button", name="Hold").count() == 1

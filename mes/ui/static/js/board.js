@@ -83,9 +83,11 @@ function orderActions(o) {
 
 function orderRow(o) {
   const flag = risk(o);
-  const pct = Math.min(100, Math.round(o.progress * 100));
+  // the bar: the operation in work (what moves on the floor); the finished units in words
+  const done = o.operation_good !== null && o.state !== "COMPLETED" ? o.operation_good : o.good;
+  const pct = o.quantity ? Math.min(100, Math.round((done / o.quantity) * 100)) : 0;
   const bar = el("div", { className: "bar", role: "img",
-                          ariaLabel: t("order.progress", { good: o.good, quantity: o.quantity }) },
+                          ariaLabel: t("order.progress", { good: done, quantity: o.quantity }) },
                  el("span", { className: "fill" }));
   bar.firstChild.style.width = `${pct}%`;
   const row = el("li", { className: `order ${flag ? flag[0] : ""}`, dataset: { order: o.work_order } },
@@ -126,8 +128,10 @@ function drawOrders() {
 
 // --- tiles ------------------------------------------------------------------------------
 
+const zh = () => document.documentElement.lang === "zh-CN";
+
 function reasonName(code) {
-  for (const g of reasons) for (const r of g.reasons) if (r.code === code) return document.documentElement.lang === "zh-CN" ? r.zh_cn : r.en;
+  for (const g of reasons) for (const r of g.reasons) if (r.code === code) return zh() ? r.zh_cn : r.en;
   return code;
 }
 
@@ -183,7 +187,8 @@ function tile(s) {
   lines.push(el("p", { className: "oee", textContent: t("tile.oee", { oee: fmt.percent(s.oee_today, 0) }) }));
   if (s.stop) {
     lines.push(el("p", { className: `stop ${s.stop.reason ? "" : "warn"}`, textContent: s.stop.reason
-      ? t("tile.stop", { min: fmt.minutesSince(s.stop.since), reason: reasonName(s.stop.reason) })
+      ? t("tile.stop", { min: fmt.minutesSince(s.stop.since),
+                         reason: (zh() ? s.stop.reason_zh_cn : s.stop.reason_en) || reasonName(s.stop.reason) })
       : t("tile.stop_no_reason", { min: fmt.minutesSince(s.stop.since) }) }));
   }
   if (s.alarms) lines.push(el("p", { className: "flag alarm", textContent: t("tile.alarms", { n: s.alarms }) }));
@@ -233,7 +238,7 @@ function drawSummary() {
   const tiles = [...board.tiles.values()];
   const figures = [
     ["summary.running", orders.filter((o) => o.state === "RUNNING").length, ""],
-    ["summary.at_risk", orders.filter((o) => o.at_risk && o.state !== "COMPLETED").length, "warn"],
+    ["summary.at_risk", orders.filter((o) => o.at_risk && !o.overdue && o.state !== "COMPLETED").length, "warn"],
     ["summary.overdue", orders.filter((o) => o.overdue).length, "alarm"],
     ["summary.holds", board.holds.size, "warn"],
     ["summary.stopped", tiles.filter((s) => s.stop).length, "warn"],
