@@ -2,7 +2,8 @@
 // holds and nonconformances waiting. Fed by one server-sent event stream (/api/v1/board/stream:
 // the whole board first, then only what changed). Actions are the ones the role allows, through
 // the MES's own APIs. `?tv=1`: the TV wall, large type, no actions, a read-only display token.
-import { load, pick, t, translate, LANGUAGES } from "./i18n.js";
+import { t } from "./i18n.js";
+import { setUp, show } from "./page.js";
 import { createSession } from "./session.js";
 import { follow } from "./sse.js";
 import * as fmt from "./format.js";
@@ -20,11 +21,6 @@ let reasons = [];
 let stream = null;
 let events = 0;
 
-function show(kind, text) {
-  const a = $("answer");
-  a.className = kind;
-  a.textContent = text;
-}
 
 function problemText(status, body) {
   if (status === 403) return t("answer.forbidden", { message: body.detail || "" });
@@ -310,14 +306,8 @@ async function open() {
 }
 
 async function start() {
-  const plant = document.querySelector("meta[name=plant-language]").content;
-  const lang = pick(LANGUAGES.includes(plant) ? plant : "en");
-  await load(LANGUAGES.includes(lang) || lang === "qps" ? lang : "en");
-  translate();
+  await setUp(session);
   if (tv) { document.body.classList.add("tv"); document.documentElement.classList.add("tv"); }
-  $("lang").value = lang;
-  $("lang").addEventListener("change", () => { localStorage.setItem("sf.lang", $("lang").value); location.reload(); });
-  $("logout").addEventListener("click", async () => { await session.logout(); location.reload(); });
   $("login").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     if (tv) session.useToken($("login-token").value);

@@ -1,6 +1,7 @@
 // The owner's page, phone first: the figures of /api/v1/dashboard/summary for a period, each a
 // tap away from the orders behind it (/api/v1/dashboard/orders), and the delivery report.
-import { load, pick, t, translate, LANGUAGES } from "./i18n.js";
+import { t } from "./i18n.js";
+import { setUp, show } from "./page.js";
 import { createSession } from "./session.js";
 import * as fmt from "./format.js";
 import { bars, pareto, trend } from "./charts.js";
@@ -10,11 +11,6 @@ const $ = (id) => document.getElementById(id);
 const session = createSession("sf.owner.token");
 let period = { period: localStorage.getItem("sf.owner.period") || "today" };
 
-function show(kind, text) {
-  const a = $("answer");
-  a.className = kind;
-  a.textContent = text;
-}
 
 function query(extra = {}) {
   const q = new URLSearchParams({ ...period, ...extra });
@@ -145,13 +141,7 @@ async function open() {
 }
 
 async function start() {
-  const plant = document.querySelector("meta[name=plant-language]").content;
-  const lang = pick(LANGUAGES.includes(plant) ? plant : "en");
-  await load(LANGUAGES.includes(lang) || lang === "qps" ? lang : "en");
-  translate();
-  $("lang").value = lang;
-  $("lang").addEventListener("change", () => { localStorage.setItem("sf.lang", $("lang").value); location.reload(); });
-  $("logout").addEventListener("click", async () => { await session.logout(); location.reload(); });
+  await setUp(session);
   $("login").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     if (!(await session.login($("login-user").value.trim(), $("login-password").value))) {

@@ -1,13 +1,17 @@
 // Server-sent events read with fetch (EventSource cannot send a bearer token): calls
 // onEvent(name, data) for each event; reconnects after a drop; stop() ends it.
-export function follow(url, headers, { onEvent, onState, onDenied, retryMs = 3000 }) {
+export function follow(url, headers, { onEvent, onState, onDenied, retryMs = 3000, stopOnDenied = true }) {
   let abort = null;
   let stopped = false;
 
   async function once() {
     abort = new AbortController();
     const r = await fetch(url, { headers: headers(), signal: abort.signal });
-    if (r.status === 401 || r.status === 403) { stopped = true; onDenied(r.status); return; }
+    if (r.status === 401 || r.status === 403) {
+      stopped = stopOnDenied;
+      onDenied(r.status);
+      return;
+    }
     if (!r.ok || !r.body) throw new Error(`stream answered ${r.status}`);
     onState(true);
     const reader = r.body.getReader();
