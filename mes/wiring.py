@@ -148,5 +148,5 @@ def build_services(
         alarms=AlarmRuntime(cfg, engine),
         logins=LoginGate(cfg.mes.security.login),
         performance=performance,
-        board=board_feed(cfg, engine, performance.units, handler.snapshot),
+        board=board_feed(cfg, engine, performance.units),
     )

@@ -1,6 +1,7 @@
 """The board's one change feed: any commit on the MES database pokes it; it rebuilds the board
-at most once per `debounce_s` (and every `refresh_s`, for what time alone changes: OEE, the
-forecast), and sends each subscriber only the changes. No polling per tile or per browser.
+at most once per `debounce_s` (or once per the last rebuild's duration, whichever is longer: at
+most half a core under a stream of commits) and every `refresh_s` (what time alone changes: OEE,
+the forecast), and sends each subscriber only the changes. No polling per tile or per browser.
 
 Thread-safe `poke()` (SQLAlchemy commit events fire on any thread); the rebuild runs on a worker
 thread; subscribers are asyncio queues on the app's loop. `close()` ends every stream (shutdown).
@@ -9,6 +10,7 @@ thread; subscribers are asyncio queues on the app's loop. `close()` ends every s
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from mes.board.changes import changes
-from mes.board.snapshot import StationSnapshot, board
+from mes.board.snapshot import board
 from mes.performance.units import Unit
 
 if TYPE_CHECKING:
@@ -49,8 +51,9 @@ class BoardFeed:
         self._last: dict[str, Any] | None = None
         self._closed = False
         self._engine: Engine | None = None
-        #: boards built since start (tests and the bench read it)
+        #: boards built since start, and how long the last one took (tests, the bench)
         self.builds = 0
+        self.last_build_s = 0.0
 
     # --- the database side ---------------------------------------------------------------
 
@@ -121,13 +124,18 @@ class BoardFeed:
         while self._subs and not self._closed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.refresh_s)
-            await asyncio.sleep(self.debounce_s)  # a burst of commits: one rebuild
+            # a burst of commits is one rebuild; and the board never takes more than half of a
+            # core: the next rebuild waits at least as long as the last one took
+            await asyncio.sleep(max(self.debounce_s, self.last_build_s))
             self._wake.clear()
+            started = time.monotonic()
             try:
                 board = await asyncio.to_thread(self._built)
             except Exception:  # a database hiccup: keep the streams, try on the next change
                 log.exception("board rebuild failed")
                 continue
+            finally:
+                self.last_build_s = time.monotonic() - started
             diff = changes(self._last or {}, board)
             self._last = board
             if diff is not None:
@@ -150,13 +158,12 @@ def board_feed(
     cfg: "PlantConfig",
     engine: Engine,
     units: Mapping[str, Unit],
-    station_state: StationSnapshot,
 ) -> BoardFeed:
     """The feed of the plant's board, poked by every commit on `engine`."""
 
     def build() -> dict[str, Any]:
         with Session(engine) as session:
-            return board(session, cfg, units, station_state).model_dump(mode="json")
+            return board(session, cfg, units).model_dump(mode="json")
 
     feed = BoardFeed(build)
     feed.watch(engine)

@@ -29,7 +29,7 @@ class EventStream(StreamingResponse):
     summary="The supervisor board: orders with forecast, workstation tiles, holds, NCRs",
 )
 def get_board(_: BoardReader, session: SessionDep, services: ServicesDep) -> Board:
-    return board(session, services.cfg, services.performance.units, services.handler.snapshot)
+    return board(session, services.cfg, services.performance.units)
 
 
 @router.get(

@@ -2,15 +2,15 @@
 progress and forecast, a tile per workstation, holds and nonconformances waiting."""
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from pydantic import BaseModel
 from sqlmodel import Session, and_, col, or_, select
 
 from config.plant import PlantConfig
 from mes.alarms.models import AlarmCurrent
+from mes.auth.models import Operator
 from mes.board.prediction import RATE_WINDOW, OperationLeft, forecast, quantity_left, recent_rate
 from mes.core.clock import aware
 from mes.orders.models import Operation, WorkOrder
@@ -21,15 +21,13 @@ from mes.performance.models import WorkUnitCursor
 from mes.performance.units import Unit
 from mes.production.models import ProductionEvent
 from mes.quality.models import HoldRecord, Nonconformance
+from mes.reporting.models import StationLogin, StationState
 
 #: the orders the board follows; completed ones stay on it for a day
 OPEN_STATES = ("RELEASED", "RUNNING", "SUSPENDED", "HELD")
 DONE_SHOWN_FOR = timedelta(hours=24)
 MAX_ORDERS = 300
 ACTIVE_ALARM_STATES = ("active_unacked", "active_acked")
-
-#: (session, station) -> the station's operators and selected job (the station page's state)
-StationSnapshot = Callable[[Session, str], dict[str, Any]]
 
 
 class BoardOrder(BaseModel):
@@ -220,12 +218,49 @@ def _day_start(session: Session, cfg: PlantConfig, unit: Unit, now: datetime) ->
     return datetime.combine(local.date(), datetime.min.time(), zone).astimezone(UTC)
 
 
+def _operators(session: Session) -> dict[str, list[str]]:
+    """The operators logged in at each station, earliest first (one query for the plant)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for station, name in session.exec(
+        select(StationLogin.station, Operator.name)
+        .join(Operator, col(Operator.badge) == col(StationLogin.badge))
+        .order_by(col(StationLogin.logged_in_at))
+    ):
+        out[station].append(name)
+    return out
+
+
+def _jobs(session: Session) -> dict[str, BoardJob]:
+    """The job selected at each station with its progress (two queries for the plant)."""
+    selected = {
+        st.station: (st.work_order, st.operation)
+        for st in session.exec(
+            select(StationState).where(col(StationState.work_order).is_not(None))
+        )
+        if st.work_order and st.operation
+    }
+    numbers = sorted({wo for wo, _ in selected.values()})
+    found: dict[tuple[str, str], BoardJob] = {}
+    if numbers:
+        for wo, op in session.exec(
+            select(WorkOrder, Operation)
+            .join(Operation, col(Operation.work_order_id) == col(WorkOrder.id))
+            .where(col(WorkOrder.number).in_(numbers))
+        ):
+            key = (wo.number or "", op.number)
+            found[key] = BoardJob(
+                work_order=key[0],
+                operation=op.number,
+                status=op.status,
+                good=op.good,
+                scrap=op.scrap,
+                quantity=wo.quantity,
+            )
+    return {station: found[key] for station, key in selected.items() if key in found}
+
+
 def tiles(
-    session: Session,
-    cfg: PlantConfig,
-    units: Mapping[str, Unit],
-    station_state: StationSnapshot,
-    now: datetime,
+    session: Session, cfg: PlantConfig, units: Mapping[str, Unit], now: datetime
 ) -> list[BoardTile]:
     alarms: dict[str, int] = defaultdict(int)
     for where in session.exec(
@@ -233,11 +268,10 @@ def tiles(
     ):
         if where:
             alarms[where] += 1
+    operators, jobs = _operators(session), _jobs(session)
     names = {r.code: r for g in cfg.performance.reasons for r in g.reasons}
     out = []
     for ws in cfg.workstations:
-        state = station_state(session, ws.id)
-        job = state.get("job")
         unit = units.get(ws.id)
         cursor = session.get(WorkUnitCursor, ws.id) if unit else None
         oee = None
@@ -253,17 +287,8 @@ def tiles(
                 machine_state=cursor.open_state if cursor else None,
                 machine_since=_utc(cursor.open_start) if cursor else None,
                 online=cursor.online if cursor else None,
-                operators=[o["name"] for o in state.get("operators", [])],
-                job=BoardJob(
-                    work_order=state["work_order"],
-                    operation=state["operation"],
-                    status=job["status"],
-                    good=job["good"],
-                    scrap=job["scrap"],
-                    quantity=job["quantity"],
-                )
-                if job
-                else None,
+                operators=operators.get(ws.id, []),
+                job=jobs.get(ws.id),
                 oee_today=oee,
                 stop=BoardStop(
                     event_id=stop.id or 0,
@@ -323,18 +348,14 @@ def waiting_nonconformances(session: Session, active_holds: set[str]) -> list[Bo
 
 
 def board(
-    session: Session,
-    cfg: PlantConfig,
-    units: Mapping[str, Unit],
-    station_state: StationSnapshot,
-    now: datetime | None = None,
+    session: Session, cfg: PlantConfig, units: Mapping[str, Unit], now: datetime | None = None
 ) -> Board:
     at = now or datetime.now(UTC)
     on_hold = holds(session)
     return Board(
         at=at,
         orders=orders(session, at),
-        tiles=tiles(session, cfg, units, station_state, at),
+        tiles=tiles(session, cfg, units, at),
         holds=on_hold,
         nonconformances=waiting_nonconformances(session, {h.hold_id for h in on_hold}),
     )
