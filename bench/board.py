@@ -191,7 +191,8 @@ def main() -> None:
                         delays.append(max(0.0, shown - answered) * 1000)
             out.update(
                 {
-                    "scans_per_s": round(len(rtt1) / args.seconds, 1),
+                    "scans_per_s_no_board": round(len(rtt0) / args.seconds, 1),
+                    "scans_per_s_boards_open": round(len(rtt1) / args.seconds, 1),
                     "scan_rtt_ms_p50_no_board": round(pct(rtt0, 50) * 1000, 1),
                     "scan_rtt_ms_p95_no_board": round(pct(rtt0, 95) * 1000, 1),
                     "scan_rtt_ms_p50_boards_open": round(pct(rtt1, 50) * 1000, 1),

@@ -1,7 +1,8 @@
 """The board's one change feed: any commit on the MES database pokes it; it rebuilds the board
-at most once per `debounce_s` (or once per the last rebuild's duration, whichever is longer: at
-most half a core under a stream of commits) and every `refresh_s` (what time alone changes: OEE,
-the forecast), and sends each subscriber only the changes. No polling per tile or per browser.
+at most once per `debounce_s` or per twice the last rebuild's duration, whichever is longer (at
+most a third of a core under a stream of commits), and every `refresh_s` (what time alone
+changes: OEE, the forecast), and sends each subscriber only the changes, encoded once for all.
+No polling per tile or per browser.
 
 Thread-safe `poke()` (SQLAlchemy commit events fire on any thread); the rebuild runs on a worker
 thread; subscribers are asyncio queues on the app's loop. `close()` ends every stream (shutdown).
@@ -9,6 +10,7 @@ thread; subscribers are asyncio queues on the app's loop. `close()` ends every s
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -27,8 +29,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: ("snapshot" | "changes", payload), or None: the stream ends
-Message = tuple[str, dict[str, Any]] | None
+#: a server-sent event, encoded once for every subscriber; None: the stream ends
+Message = bytes | None
+
+
+def sse(kind: str, payload: dict[str, Any]) -> bytes:
+    return f"event: {kind}\ndata: {json.dumps(payload, default=str)}\n\n".encode()
 
 
 class BoardFeed:
@@ -36,7 +42,7 @@ class BoardFeed:
         self,
         build: Callable[[], dict[str, Any]],
         *,
-        debounce_s: float = 0.3,
+        debounce_s: float = 0.5,
         refresh_s: float = 30.0,
         queue_size: int = 64,
     ) -> None:
@@ -48,6 +54,7 @@ class BoardFeed:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
         self._last: dict[str, Any] | None = None
         self._closed = False
         self._engine: Engine | None = None
@@ -85,13 +92,14 @@ class BoardFeed:
         if self._closed:
             q.put_nowait(None)
             return q
-        if self._task is None or self._task.done():
-            self._loop = asyncio.get_running_loop()
-            self._wake = asyncio.Event()
-            self._last = await asyncio.to_thread(self._built)
-            self._task = asyncio.create_task(self._run(), name="board-feed")
+        async with self._starting:  # boards opening together start one feed, not one each
+            if self._task is None or self._task.done():
+                self._loop = asyncio.get_running_loop()
+                self._wake = asyncio.Event()
+                self._last = await asyncio.to_thread(self._built)
+                self._task = asyncio.create_task(self._run(), name="board-feed")
         assert self._last is not None
-        q.put_nowait(("snapshot", self._last))
+        q.put_nowait(sse("snapshot", self._last))
         self._subs.append(q)
         return q
 
@@ -124,9 +132,9 @@ class BoardFeed:
         while self._subs and not self._closed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.refresh_s)
-            # a burst of commits is one rebuild; and the board never takes more than half of a
-            # core: the next rebuild waits at least as long as the last one took
-            await asyncio.sleep(max(self.debounce_s, self.last_build_s))
+            # a burst of commits is one rebuild; and the board takes at most a third of a core
+            # from the scans: the next rebuild waits at least twice as long as the last took
+            await asyncio.sleep(max(self.debounce_s, 2 * self.last_build_s))
             self._wake.clear()
             started = time.monotonic()
             try:
@@ -139,8 +147,9 @@ class BoardFeed:
             diff = changes(self._last or {}, board)
             self._last = board
             if diff is not None:
+                message = sse("changes", diff)
                 for q in list(self._subs):
-                    _offer(q, ("changes", diff), board)
+                    _offer(q, message, board)
         self._task = None
 
 
@@ -150,7 +159,7 @@ def _offer(q: "asyncio.Queue[Message]", msg: Message, board: dict[str, Any] | No
         while not q.empty():
             q.get_nowait()
         if msg is not None and board is not None:
-            msg = ("snapshot", board)
+            msg = sse("snapshot", board)
     q.put_nowait(msg)
 
 

@@ -1,7 +1,6 @@
 """Board API: the snapshot (`GET /api/v1/board`) and its live changes (server-sent events)."""
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -52,8 +51,7 @@ async def stream(_: BoardReader, services: ServicesDep) -> StreamingResponse:
                     continue
                 if msg is None:  # the MES is shutting down
                     return
-                kind, payload = msg
-                yield f"event: {kind}\ndata: {json.dumps(payload, default=str)}\n\n".encode()
+                yield msg  # encoded once by the feed for every board
         finally:
             feed.unsubscribe(q)
 

@@ -2,6 +2,7 @@
 the owner's page (`/owner`): static HTML, CSS and ES modules served as they are (no build step).
 The pages are public shells; every figure they draw comes from the API with a token."""
 
+import hashlib
 import json
 from importlib.resources import files
 
@@ -81,7 +82,7 @@ def service_worker() -> Response:
 
 
 @router.get("/static/{name:path}")
-def static_file(name: str) -> Response:
+def static_file(name: str, request: Request) -> Response:
     parts = name.split("/")
     suffix = "." + parts[-1].rsplit(".", 1)[-1] if "." in parts[-1] else ""
     if suffix not in _TYPES or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
@@ -89,7 +90,14 @@ def static_file(name: str) -> Response:
     resource = _STATIC.joinpath(*parts)
     if not resource.is_file():
         return _not_found()
-    return Response(resource.read_bytes(), media_type=_TYPES[suffix], headers=_HEADERS)
+    body = resource.read_bytes()
+    # `no-cache` makes the browser ask every time; the ETag lets the MES answer 304 without
+    # the body (the vendored ECharts is 1.1 MB: a phone should fetch it once)
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {**_HEADERS, "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=_TYPES[suffix], headers=headers)
 
 
 @router.get("/i18n/{language}.json")

@@ -38,6 +38,11 @@ def test_pages_are_served_with_the_plant_language_and_strict_headers(client: Tes
     echarts = client.get("/static/vendor/echarts.min.js")
     assert echarts.status_code == 200
     assert echarts.headers["content-type"].startswith("text/javascript")
+    again = client.get(
+        "/static/vendor/echarts.min.js", headers={"If-None-Match": echarts.headers["etag"]}
+    )
+    assert again.status_code == 304  # fetched once, then revalidated without the body
+    assert again.content == b""
     assert client.get("/static/vendor/manifest.json").json()["packages"][0]["name"] == "echarts"
     # the data never comes without a token
     for path in ("/api/v1/board", "/api/v1/board/stream"):
