@@ -1,6 +1,6 @@
 // The owner's page, phone first: the figures of /api/v1/dashboard/summary for a period, each a
 // tap away from the orders behind it (/api/v1/dashboard/orders), and the delivery report.
-import { t } from "./i18n.js";
+import { language, t } from "./i18n.js";
 import { setUp, show } from "./page.js";
 import { createSession } from "./session.js";
 import * as fmt from "./format.js";
@@ -13,7 +13,9 @@ let period = { period: localStorage.getItem("sf.owner.period") || "today" };
 
 
 function query(extra = {}) {
-  const q = new URLSearchParams({ ...period, ...extra });
+  // names (reasons, operations) in the page's language
+  const lang = ["en", "zh-CN"].includes(language()) ? language() : "en";
+  const q = new URLSearchParams({ ...period, lang, ...extra });
   for (const [k, v] of [...q]) if (v === "" || v === undefined) q.delete(k);
   return q.toString();
 }
@@ -52,7 +54,8 @@ function draw(s) {
   const rate = $("on-time-rate");
   rate.textContent = fmt.percent(ot.rate);
   rate.onclick = () => drill("on_time", t("owner.on_time"));
-  $("on-time-definition").textContent = ot.definition || t("owner.on_time_definition");
+  // the definition in the page's language (the API's `definition` says the same in English)
+  $("on-time-definition").textContent = t("owner.on_time_definition");
   $("on-time-counts").replaceChildren(
     box(t("owner.due"), fmt.number(ot.due), "", "due"),
     box(t("owner.on_time_n"), fmt.number(ot.on_time), "", "on_time"),
