@@ -184,6 +184,18 @@ def test_roles_on_the_board(browser: Any, mes: Plant) -> None:
     ontime = order(page, mes, "PO-ONTIME")
     assert ontime.get_by_role("button", name="Suspend").count() == 0
     shot(page, "board-quality")
+    # quality releases the hold from the board: the list and the order follow live
+    held.first.get_by_role("button", name="Release").click()
+    page.select_option("#form select", "use_as_is")
+    page.fill("#form input[name=comment]", "burr within tolerance")
+    page.click("#form-ok")
+    page.wait_for_function("() => !document.querySelector('#holds li[data-hold]')")
+    page.wait_for_function(
+        "wo => !document.querySelector(`li[data-order='${wo}']`)"
+        "  .closest('ul').previousElementSibling.textContent.startsWith('On hold')",
+        arg=mes.orders["PO-HELD"],
+    )
+    assert "ok" in str(page.locator("#answer").get_attribute("class"))
     page.context.close()
 
 
