@@ -16,10 +16,20 @@ from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
 
 
-@pytest.fixture
-def mes(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[Plant]:
-    with serve(plant(f"sqlite:///{tmp_path / 'mes.db'}", mosquitto.url)) as (base, engine, app):
-        yield seed(base, engine, app)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def mes(request: pytest.FixtureRequest, tmp_path: Path, mosquitto: Mosquitto) -> Iterator[Plant]:
+    if request.param == "sqlite":
+        url, drop = f"sqlite:///{tmp_path / 'mes.db'}", None
+    else:
+        postgres = request.getfixturevalue("postgres")
+        url = postgres.create_database()
+        drop = lambda: postgres.drop_database(url)  # noqa: E731
+    try:
+        with serve(plant(url, mosquitto.url)) as (base, engine, app):
+            yield seed(base, engine, app)
+    finally:
+        if drop is not None:
+            drop()
 
 
 def bearer(token: str) -> dict[str, str]:
