@@ -329,6 +329,11 @@ class Mes(Strict):
         default=30.0, gt=0, description="published outbox rows are deleted after this"
     )
     security: MesSecurity = MesSecurity()
+    language: Literal["en", "zh-CN"] = Field(
+        default="en",
+        description="the plant's default language of the supervisor board and the owner's "
+        "page (a person's own choice on the page wins)",
+    )
 
 
 if TYPE_CHECKING:

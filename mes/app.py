@@ -24,6 +24,7 @@ from mes.api.exposure import install_docs
 from mes.api.limits import install_limits
 from mes.api.problems import document_problems, install_problem_handlers
 from mes.auth import routes as auth_routes
+from mes.board import routes as board_routes
 from mes.orders import routes as order_routes
 from mes.performance import routes as performance_routes
 from mes.planning import routes as planning_routes
@@ -113,9 +114,17 @@ def create_app(runtime: Runtime) -> FastAPI:
         audit_routes.router,
         performance_routes.router,
         planning_routes.router,
+        board_routes.router,
     )
     _install_openapi(app)
     return app
+
+
+def end_streams(app: FastAPI) -> None:
+    """End the live streams (the board's) of a running app: the server is stopping."""
+    services = getattr(app.state, "services", None)
+    if services is not None:
+        services.board.close()
 
 
 def _add_routes(app: FastAPI, *routers: APIRouter) -> None:

@@ -68,6 +68,8 @@ class DemoSecrets:
     path: Path
     admin_password: str | None
     station_tokens: dict[str, str]
+    #: the TV wall's read-only display token (the board's `?tv=1` link)
+    display_token: str | None = None
     #: made on this run: the banner shows the admin password (and never again)
     new: bool = False
     #: the user gave their own admin password in the environment (used, never stored or shown)
@@ -84,6 +86,7 @@ class DemoSecrets:
             try:
                 data = json.loads(path.read_text())
                 kept = cls(path, data.get("admin_password"), dict(data["station_tokens"]))
+                kept.display_token = data.get("display_token")
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 print(f"demo: {path} is unreadable ({exc!r}); making new secrets", flush=True)
         kept.given = given_password is not None
@@ -93,7 +96,11 @@ class DemoSecrets:
         return kept
 
     def save(self) -> None:
-        data = {"admin_password": self.admin_password, "station_tokens": self.station_tokens}
+        data = {
+            "admin_password": self.admin_password,
+            "station_tokens": self.station_tokens,
+            "display_token": self.display_token,
+        }
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=1)
@@ -162,6 +169,15 @@ class Demo:
         kept.save()
         return tokens
 
+    def display_token(self, api: str, kept: DemoSecrets) -> str:
+        """A working display token for the TV-wall link (kept for the next run)."""
+        token = kept.display_token
+        if token is None or not _token_works(api, token, "/api/v1/board"):
+            token = self.admin("token", "create", "demo-tv", "--role", "display")
+        kept.display_token = token
+        kept.save()
+        return token
+
     def admin(self, *args: str) -> str:
         """Run an admin command of `shopfloor mes` against the demo's database; its output."""
         done = subprocess.run(
@@ -204,7 +220,12 @@ def history_command(workdir: Path) -> str:
 
 
 def banner(
-    api: str, demo: Demo, station_tokens: dict[str, str], broker: str, kept: DemoSecrets
+    api: str,
+    demo: Demo,
+    station_tokens: dict[str, str],
+    broker: str,
+    kept: DemoSecrets,
+    display_token: str | None = None,
 ) -> str:
     lines = ["", "shopfloor demo is running:", ""]
     if not any(p.name == "broker" for p in demo.parts):
@@ -214,6 +235,9 @@ def banner(
         lines.append("             (the demo's broker: anonymous, on 127.0.0.1 only)")
     lines += ["", "  Workstation pages (each link enrols the browser as that station):"]
     lines += [f"    {api}/station/{ws}#token={tok}" for ws, tok in station_tokens.items()]
+    lines += ["", f"  Supervisor board: {api}/board   Owner's page: {api}/owner  (log in)"]
+    if display_token:
+        lines.append(f"  TV wall (read-only): {api}/board?tv=1#token={display_token}")
     lines += [
         "",
         "  Scan anywhere on the page with a keyboard-wedge scanner (or 'Type a code by hand'),",
@@ -305,7 +329,8 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
         )
         demo.admin("operator", "add", DEMO_BADGE, DEMO_OPERATOR, "--exist-ok")
         tokens = demo.station_tokens(api, [w.id for w in cfg.workstations], kept)
-        print(banner(api, demo, tokens, broker_url, kept), flush=True)
+        tv = demo.display_token(api, kept)
+        print(banner(api, demo, tokens, broker_url, kept, tv), flush=True)
         while not stop_requested:
             dead = [p for p in demo.parts if p.proc.poll() is not None and p.name != "erp"]
             if dead:
@@ -318,10 +343,8 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
         print("demo: stopped.", flush=True)
 
 
-def _token_works(api: str, token: str) -> bool:
-    req = urllib.request.Request(
-        f"{api}/api/v1/work-orders", headers={"Authorization": f"Bearer {token}"}
-    )
+def _token_works(api: str, token: str, path: str = "/api/v1/work-orders") -> bool:
+    req = urllib.request.Request(f"{api}{path}", headers={"Authorization": f"Bearer {token}"})
     try:
         with urllib.request.urlopen(req, timeout=5) as r:
             return bool(r.status == 200)

@@ -36,8 +36,8 @@ def serve(
 
     from config.loader import ConfigError, load_plant
     from config.logs import setup_logging
-    from mes.api.server import server_options
-    from mes.app import create_app
+    from mes.api.server import StreamingServer, server_options
+    from mes.app import create_app, end_streams
     from mes.runtime import MesRuntime
     from uns.client import BrokerUnreachable, probe_protocol
 
@@ -62,9 +62,10 @@ def serve(
         raise typer.Exit(1) from None
     setup_logging(log_level, service="mes")
     runtime = MesRuntime(cfg, replica=replica)
-    server = uvicorn.Server(
+    app = create_app(runtime)
+    server = StreamingServer(
         uvicorn.Config(
-            create_app(runtime),
+            app,
             host=cfg.mes.bind,
             port=cfg.mes.port,
             log_level=log_level.lower(),
@@ -73,7 +74,8 @@ def serve(
             ssl_certfile=cfg.mes.tls.certfile if cfg.mes.tls else None,
             ssl_keyfile=cfg.mes.tls.keyfile if cfg.mes.tls else None,
             **server_options(cfg.mes.security),  # bounded heads, bodies, connections
-        )
+        ),
+        end_streams=lambda: end_streams(app),
     )
     # uvicorn shuts down gracefully on SIGTERM/SIGINT (lifespan: runtime.stop), then re-raises
     # the signal: exit with status 0 for it, as a service manager expects of a clean stop.

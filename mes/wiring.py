@@ -22,6 +22,7 @@ from config.plant import PlantConfig
 from mes.alarms.runtime import AlarmRuntime
 from mes.auth.gate import LoginGate
 from mes.auth.service import Authenticator, Passwords, bootstrap_admin
+from mes.board.feed import BoardFeed, board_feed
 from mes.core.db import make_engine
 from mes.migrations.run import upgrade_head
 from mes.performance.runtime import PerformanceRuntime
@@ -79,6 +80,8 @@ class MesServices:
     logins: LoginGate
     performance: PerformanceRuntime
     planning: PlanningService
+    #: the supervisor board's live change feed
+    board: BoardFeed
 
     @cached_property
     def stations(self) -> frozenset[str]:
@@ -99,6 +102,7 @@ class MesServices:
 
     def stop(self) -> None:
         self.planning.stop()
+        self.board.close()
         self.performance.stop()
         self.alarms.stop()
         self.writer.stop()
@@ -149,4 +153,5 @@ def build_services(
         logins=LoginGate(cfg.mes.security.login),
         performance=performance,
         planning=PlanningService(cfg, engine, after_commit=after_commit),
+        board=board_feed(cfg, engine, performance.units),
     )

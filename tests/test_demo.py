@@ -88,6 +88,8 @@ def test_demo_runs_the_plant_stops_cleanly_and_reruns(tmp_path: Path) -> None:
         assert f"broker     mqtt://127.0.0.1:{broker_port} (mosquitto)" in banner
         assert "anonymous, on 127.0.0.1 only" in banner
         token = banner.split("/station/ws-10#token=", 1)[1].split()[0]
+        tv = banner.split("/board?tv=1#token=", 1)[1].split()[0]
+        assert "Owner's page: http://127.0.0.1:8000/owner" in banner
         password = banner.split("Admin: user admin, password ", 1)[1].split()[0]
         assert "(shown once; kept in data/demo/secrets.json (mode 0600))" in banner
         assert secrets_file.stat().st_mode & 0o777 == 0o600
@@ -105,6 +107,7 @@ def test_demo_runs_the_plant_stops_cleanly_and_reruns(tmp_path: Path) -> None:
         )
         assert admin["role"] == "admin"
         _login(api, token)
+        assert [t["station"] for t in _http(f"{api}/board", tv)["tiles"]] == ["ws-10", "ws-20"]
 
         def released_order() -> list:
             return [w for w in _http(f"{api}/work-orders", token) if w["product"] == "BRKT-200"]
@@ -133,6 +136,7 @@ def test_demo_runs_the_plant_stops_cleanly_and_reruns(tmp_path: Path) -> None:
         assert password not in banner
         assert "Admin: user admin, password in data/demo/secrets.json (mode 0600)" in banner
         assert banner.split("/station/ws-10#token=", 1)[1].split()[0] == token  # still valid
+        assert banner.split("/board?tv=1#token=", 1)[1].split()[0] == tv
         _login(api, token)
     finally:
         again.stop()

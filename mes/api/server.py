@@ -7,9 +7,12 @@ within `max_head_bytes` of headers, else it is answered 408 (or 400) and closed.
 """
 
 import asyncio
+import socket
+from collections.abc import Callable
 from typing import Any
 
 import httptools
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
@@ -87,3 +90,17 @@ def server_options(security: Any) -> dict[str, Any]:
         "timeout_keep_alive": security.timeout_keep_alive_s,
         "h11_max_incomplete_event_size": security.max_header_bytes,
     }
+
+
+class StreamingServer(uvicorn.Server):
+    """uvicorn that ends the app's live streams (server-sent events) as it shuts down. uvicorn
+    waits for open responses before the lifespan's shutdown runs; a stream never ends by itself,
+    so without this every open board held a stop for `timeout_graceful_shutdown`."""
+
+    def __init__(self, config: uvicorn.Config, end_streams: Callable[[], object]) -> None:
+        super().__init__(config)
+        self._end_streams = end_streams
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._end_streams()
+        await super().shutdown(sockets)

@@ -35,10 +35,10 @@ PASSWORD_STDIN = typer.Option(
 )
 
 
-user_app = typer.Typer(help="Supervisor, quality and admin users.", no_args_is_help=True)
+user_app = typer.Typer(help="Supervisor, quality, owner and admin users.", no_args_is_help=True)
 operator_app = typer.Typer(help="Operators and their badges.", no_args_is_help=True)
 station_app = typer.Typer(help="Workstation enrolment.", no_args_is_help=True)
-token_app = typer.Typer(help="Service tokens (ERP, edge).", no_args_is_help=True)
+token_app = typer.Typer(help="Service tokens (ERP, edge, TV-wall display).", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -156,7 +156,7 @@ def token_create(
     role: str = typer.Option(..., "--role", help=" | ".join(r.value for r in SERVICE_ROLES)),
     config: Path = CONFIG,
 ) -> None:
-    """Print a new service token for the ERP or the edge."""
+    """Print a new service token for the ERP, the edge or a TV wall (`--role display`)."""
     from mes.auth import service
     from mes.core import audit
 

@@ -8,7 +8,7 @@ from mes.core.clock import utcnow
 
 
 class User(SQLModel, table=True):
-    """A supervisor, quality or admin user who logs in with a password."""
+    """A supervisor, quality, owner or admin user who logs in with a password."""
 
     __tablename__ = "auth_user"
 

@@ -15,21 +15,27 @@ class Role(StrEnum):
     ADMIN = "admin"
     SUPERVISOR = "supervisor"
     QUALITY = "quality"
+    #: The owner: reads everything (board, dashboard, reports), changes nothing.
+    OWNER = "owner"
     #: A workstation terminal (enrolled by an admin); operators act through it with their badge.
     STATION = "station"
     #: Integration service tokens.
     ERP = "erp"
     EDGE = "edge"
+    #: A TV wall showing the supervisor board: reads the board, nothing else (a service token).
+    DISPLAY = "display"
 
 
 #: Roles a person can hold with a password.
-USER_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.QUALITY)
+USER_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.QUALITY, Role.OWNER)
 #: Roles a service token can hold.
-SERVICE_ROLES = (Role.ERP, Role.EDGE)
+SERVICE_ROLES = (Role.ERP, Role.EDGE, Role.DISPLAY)
 
 
 class Permission(StrEnum):
     READ = "read"
+    #: The supervisor board and its live stream (`/api/v1/board`): all a display token may do.
+    BOARD_READ = "board.read"
     #: Scans and the same actions from tablet buttons: login/logout operators, select job, start,
     #: pause, resume, report good/scrap, consume material, complete.
     REPORT = "report"
@@ -57,6 +63,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(
         {
             P.READ,
+            P.BOARD_READ,
             P.MANAGE_USERS,
             P.MANAGE_OPERATORS,
             P.LIST_OPERATORS,
@@ -68,6 +75,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset(
         {
             P.READ,
+            P.BOARD_READ,
             P.AUDIT_READ,
             P.REPORT,
             P.CORRECT,
@@ -79,10 +87,14 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.LIST_OPERATORS,
         }
     ),
-    Role.QUALITY: frozenset({P.READ, P.HOLD_PLACE, P.HOLD_RELEASE, P.ALARM_ACK, P.AUDIT_READ}),
+    Role.QUALITY: frozenset(
+        {P.READ, P.BOARD_READ, P.HOLD_PLACE, P.HOLD_RELEASE, P.ALARM_ACK, P.AUDIT_READ}
+    ),
+    Role.OWNER: frozenset({P.READ, P.BOARD_READ, P.AUDIT_READ}),
     Role.STATION: frozenset({P.READ, P.REPORT, P.ALARM_ACK}),
     Role.ERP: frozenset({P.READ, P.ERP_INTAKE}),
     Role.EDGE: frozenset({P.READ, P.EDGE_INGEST}),
+    Role.DISPLAY: frozenset({P.BOARD_READ}),
 }
 
 

@@ -148,7 +148,7 @@ class WhoAmI(BaseModel):
         401: ERRORS[401],
         429: {"description": "too many failed logins: wait Retry-After", "content": _PROBLEM},
     },
-    summary="Log in a supervisor, quality or admin user",
+    summary="Log in a supervisor, quality, owner or admin user",
 )
 async def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
     """Failed logins are audited and back off per user name and per address (429)."""

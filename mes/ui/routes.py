@@ -1,9 +1,12 @@
-"""The workstation page: static HTML, CSS and ES modules served as they are (no build step)."""
+"""The pages: the workstation page, the supervisor board (`/board`, TV wall `/board?tv=1`) and
+the owner's page (`/owner`): static HTML, CSS and ES modules served as they are (no build step).
+The pages are public shells; every figure they draw comes from the API with a token."""
 
+import hashlib
 import json
 from importlib.resources import files
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from mes.i18n import LANGUAGES, PSEUDO, catalogue
@@ -26,9 +29,18 @@ CSP = (
 _HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 
 
-def _page() -> HTMLResponse:
-    html = (_STATIC / "station.html").read_text(encoding="utf-8")
+#: where a page takes the plant's default language (`mes.language`)
+_PLANT_LANGUAGE = "{{plant_language}}"
+
+
+def _page(name: str = "station.html", language: str = "en") -> HTMLResponse:
+    html = (_STATIC / name).read_text(encoding="utf-8").replace(_PLANT_LANGUAGE, language)
     return HTMLResponse(html, headers={**_HEADERS, "Content-Security-Policy": CSP})
+
+
+def _plant_language(request: Request) -> str:
+    services = getattr(request.app.state, "services", None)
+    return str(services.cfg.mes.language) if services is not None else "en"
 
 
 def _not_found() -> Response:
@@ -51,6 +63,18 @@ def station_shell() -> HTMLResponse:
     return _page()
 
 
+@router.get("/board")
+def board_page(request: Request) -> HTMLResponse:
+    """The supervisor board (tablet, desktop; `?tv=1` for the TV wall)."""
+    return _page("board.html", _plant_language(request))
+
+
+@router.get("/owner")
+def owner_page(request: Request) -> HTMLResponse:
+    """The owner's figures, phone first."""
+    return _page("owner.html", _plant_language(request))
+
+
 @router.get("/sw.js")
 def service_worker() -> Response:
     body = (_STATIC / "sw.js").read_text(encoding="utf-8")
@@ -58,7 +82,7 @@ def service_worker() -> Response:
 
 
 @router.get("/static/{name:path}")
-def static_file(name: str) -> Response:
+def static_file(name: str, request: Request) -> Response:
     parts = name.split("/")
     suffix = "." + parts[-1].rsplit(".", 1)[-1] if "." in parts[-1] else ""
     if suffix not in _TYPES or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
@@ -66,7 +90,14 @@ def static_file(name: str) -> Response:
     resource = _STATIC.joinpath(*parts)
     if not resource.is_file():
         return _not_found()
-    return Response(resource.read_bytes(), media_type=_TYPES[suffix], headers=_HEADERS)
+    body = resource.read_bytes()
+    # `no-cache` makes the browser ask every time; the ETag lets the MES answer 304 without
+    # the body (the vendored ECharts is 1.1 MB: a phone should fetch it once)
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {**_HEADERS, "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=_TYPES[suffix], headers=headers)
 
 
 @router.get("/i18n/{language}.json")

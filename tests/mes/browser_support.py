@@ -22,6 +22,22 @@ ARGS = [
 ARTEFACTS = Path(os.environ.get("SHOPFLOOR_ARTEFACTS", tempfile.gettempdir())) / "station-shots"
 
 
+#: the texts of the page outside the MES's data (`[data-value]`) that the pseudo-locale did not
+#: bracket: hard-coded words (numbers, times and signs alone are not words)
+BARE_TEXT_JS = """() => {
+  const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const text = n.textContent.trim();
+    const el = n.parentElement;
+    if (!text || el.closest('[data-value], option, [hidden], dialog:not([open])')) continue;
+    if (/^[\\d\\s:().,%/\u2013-]*$/.test(text)) continue;
+    if (!text.includes('\u27e6')) out.push(text);
+  }
+  return out;
+}"""
+
+
 def need_chromium() -> None:
     if not os.path.exists(CHROMIUM):
         pytest.skip("needs Debian's chromium (tests/services/ensure.py installs it)")

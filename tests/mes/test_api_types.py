@@ -190,7 +190,7 @@ def test_every_error_is_documented_as_a_problem(tmp_path: Path, mosquitto: Mosqu
         _refused(r, "body.role")
     assert "HTTPValidationError" not in doc["components"]["schemas"]
     roles = doc["components"]["schemas"]["UserIn"]["properties"]["role"]
-    assert roles["enum"] == ["admin", "supervisor", "quality"]
+    assert roles["enum"] == ["admin", "supervisor", "quality", "owner"]
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             for status, answer in op["responses"].items():

@@ -167,8 +167,13 @@ def test_matrix_rules_the_plant_depends_on() -> None:
     assert allowed(Role.SUPERVISOR, Permission.CORRECT)
     assert allowed(Role.QUALITY, Permission.HOLD_RELEASE)
     assert not allowed(Role.SUPERVISOR, Permission.HOLD_RELEASE)
-    # every role can read; only admin manages
-    assert all(Permission.READ in perms for perms in MATRIX.values())
+    # every role but the TV wall's display token can read; the display reads the board only
+    assert all(Permission.READ in p for r, p in MATRIX.items() if r is not Role.DISPLAY)
+    assert MATRIX[Role.DISPLAY] == frozenset({Permission.BOARD_READ})
+    # the owner reads everything and changes nothing
+    assert MATRIX[Role.OWNER] == frozenset(
+        {Permission.READ, Permission.BOARD_READ, Permission.AUDIT_READ}
+    )
     managers = {r for r in Role if allowed(r, Permission.MANAGE_USERS)}
     assert managers == {Role.ADMIN}
     table = matrix_markdown()

@@ -8,17 +8,32 @@ from pathlib import Path
 import pytest
 
 from mes.i18n import LANGUAGES, PSEUDO, catalogue, refusal, text
-from mes.orders.states import OperationState
+from mes.orders.states import OperationState, WorkOrderState
+from mes.performance.states import MachineState
+from mes.quality.holds import Disposition
 
 STATIC = Path(__file__).resolve().parents[2] / "mes" / "ui" / "static"
 
 
 def _page_keys() -> set[str]:
-    html = (STATIC / "station.html").read_text(encoding="utf-8")
-    keys = set(re.findall(r'data-i18n="([^"]+)"', html))
+    keys: set[str] = set()
+    for page in STATIC.glob("*.html"):  # the station page, the board, the owner's page
+        keys |= set(re.findall(r'data-i18n="([^"]+)"', page.read_text(encoding="utf-8")))
     for js in (STATIC / "js").glob("*.js"):
-        keys |= set(re.findall(r'\bt\("([a-z_.A-Z]+)"', js.read_text(encoding="utf-8")))
+        code = js.read_text(encoding="utf-8")
+        keys |= set(re.findall(r'\bt\("([a-z_.A-Z]+)"', code))
+        # keys picked by a condition or from a list: `t(up ? "live.on" : "live.off")`
+        keys |= set(re.findall(r'"((?:live|summary)\.[a-z_]+)"', code))
     return keys
+
+
+def _board_states() -> set[str]:
+    """Keys the board and the owner's page build from the API's states."""
+    return (
+        {f"wo.{s.value}" for s in WorkOrderState}
+        | {f"machine.{s.value}" for s in MachineState}
+        | {f"disposition.{d.value}" for d in Disposition}
+    )
 
 
 def _reasons() -> set[str]:
@@ -44,7 +59,9 @@ def test_every_language_has_every_key_filled() -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_key_the_page_uses_exists(language: str) -> None:
-    used = _page_keys() | _reasons() | {f"status.{s.value}" for s in OperationState}
+    used = (
+        _page_keys() | _reasons() | _board_states() | {f"status.{s.value}" for s in OperationState}
+    )
     assert len(used) > 40
     assert sorted(used - set(catalogue(language))) == []
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from mes.alarms.models import AlarmCurrent
 from mes.reporting.models import ScanRecord
-from tests.mes.browser_support import ARGS, CHROMIUM, chromium, shot
+from tests.mes.browser_support import ARGS, BARE_TEXT_JS, CHROMIUM, chromium, shot
 from tests.mes.orders_support import intake, release_message
 from tests.mes.scan_harness import plant_config, served
 from tests.services.mosquitto import Mosquitto
@@ -248,19 +248,7 @@ def test_layout_touch_targets_and_no_sideways_scroll(
 
 def test_pseudo_locale_finds_no_hard_coded_text(browser: Any, mes: Mes) -> None:
     page = open_station(browser, mes, **{"sf.lang": "qps"})
-    bare = page.evaluate(
-        """() => {
-        const out = [];
-        const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-        for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-          const text = n.textContent.trim();
-          const el = n.parentElement;
-          if (!text || el.closest('[data-value], option, [hidden], dialog:not([open])')) continue;
-          if (!text.includes('\u27e6')) out.push(text);
-        }
-        return out;
-    }"""
-    )
+    bare = page.evaluate(BARE_TEXT_JS)
     assert bare == []
     page.context.close()
 

@@ -2,6 +2,7 @@
 // MES's alarm stream (server-sent events read with fetch, which can carry the station token),
 // highest priority first, with Acknowledge for an unacknowledged alarm.
 import { t } from "./i18n.js";
+import { follow } from "./sse.js";
 
 const RANK = { critical: 0, high: 1, medium: 2, low: 3 };
 
@@ -40,26 +41,8 @@ export function watchAlarms(area, headers, call) {
     }));
   }
 
-  async function stream() {
-    for (;;) {
-      try {
-        const r = await fetch("/api/v1/alarms/stream", { headers: headers() });
-        const reader = r.body.getReader();
-        const decoder = new TextDecoder();
-        let text = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          text += decoder.decode(value, { stream: true });
-          const events = text.split("\n\n");
-          text = events.pop();
-          if (events.some((e) => e.includes("data:"))) draw();
-        }
-      } catch (e) { /* dropped: reconnect below */ }
-      await new Promise((r) => setTimeout(r, 5000));
-    }
-  }
-
   draw();
-  stream();
+  // every event of the stream redraws the list; a refused token keeps retrying (re-enrolment)
+  follow("/api/v1/alarms/stream", headers, {
+    onEvent: () => draw(), onState: () => {}, onDenied: () => {}, retryMs: 5000, stopOnDenied: false });
 }

@@ -1,0 +1,210 @@
+"""A seeded plant for the board and owner pages: the demo plant file, known orders, due dates,
+progress, a stop without a reason, an alarm and a hold; served by a real uvicorn."""
+
+import os
+import socket
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from config.loader import parse_plant
+from config.plant import PlantConfig
+from mes.alarms.models import AlarmCurrent
+from mes.auth import service
+from mes.performance.models import DowntimeEvent, WorkUnitCursor
+from tests.mes.orders_support import intake, release_message
+from tests.services.ports import wait_for
+
+PLANT_YAML = Path(__file__).resolve().parents[2] / "config" / "plant.yaml"
+ARTEFACTS = Path(os.environ.get("SHOPFLOOR_ARTEFACTS", tempfile.gettempdir())) / "board-shots"
+PASSWORD = "board-secret-1"
+
+
+def shot(page: Any, name: str) -> Path:
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTEFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def plant(db_url: str, broker_url: str, language: str = "en") -> PlantConfig:
+    data = yaml.safe_load(PLANT_YAML.read_text(encoding="utf-8"))
+    data["database"] = {"url": db_url}
+    data["broker"] = {"url": broker_url}
+    data["plant"]["site"] = f"t{uuid.uuid4().hex[:10]}"  # topics of its own
+    data["mes"] = {
+        **data.get("mes", {}),
+        "debounce_s": 0.0,
+        "bootstrap_admin_password": "admin-secret-1",
+        "language": language,
+    }
+    return parse_plant(data, "board-test", environ={})
+
+
+@dataclass
+class Plant:
+    base: str
+    engine: Engine
+    app: FastAPI
+    station_token: str
+    display_token: str
+    orders: dict[str, str]  # erp id -> work order number
+
+    def token(self, user: str) -> str:
+        r = httpx.post(
+            f"{self.base}/api/v1/auth/login", json={"username": user, "password": PASSWORD}
+        )
+        r.raise_for_status()
+        return str(r.json()["access_token"])
+
+    def scan(self, code: str, station: str = "ws-10") -> dict[str, Any]:
+        r = httpx.post(
+            f"{self.base}/api/v1/scans",
+            json={"station": station, "code": code, "event_id": str(uuid.uuid4())},
+            headers={"Authorization": f"Bearer {self.station_token}"},
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+
+@contextmanager
+def serve(cfg: PlantConfig, stub: Any = None) -> Iterator[tuple[str, Engine, FastAPI]]:
+    """The app on uvicorn in this process; `stub(app)` may add routes before it starts."""
+    import uvicorn
+
+    from mes.api.server import StreamingServer
+    from mes.app import create_app, end_streams
+    from tests.mes.scan_harness import make_runtime
+
+    runtime = make_runtime(cfg)
+    app = create_app(runtime)
+    if stub is not None:
+        stub(app)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
+    server = StreamingServer(config, end_streams=lambda: end_streams(app))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started or not thread.is_alive(), 30, "uvicorn to start")
+    assert server.started, "uvicorn did not start (see its log above)"
+    try:
+        yield f"http://127.0.0.1:{port}", runtime.engine, app
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+
+
+def _users(engine: Engine) -> None:
+    with Session(engine) as s:
+        passwords = service.Passwords()
+        for name, role in (("sup1", "supervisor"), ("qa1", "quality"), ("boss", "owner")):
+            service.add_user(s, passwords, name, role, PASSWORD)
+        s.commit()
+
+
+def _admin(base: str) -> dict[str, str]:
+    r = httpx.post(
+        f"{base}/api/v1/auth/login", json={"username": "admin", "password": "admin-secret-1"}
+    )
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def seed(base: str, engine: Engine, app: FastAPI) -> Plant:
+    """Four orders: one on time and running, one at risk, one overdue, one held; ws-10 running
+    with an operator, ws-20 in a fault without a reason and with an alarm."""
+    _users(engine)
+    admin = _admin(base)
+    for badge, name in (("E1", "Li Wei"), ("E2", "Ana Silva")):
+        httpx.post(f"{base}/api/v1/operators", json={"badge": badge, "name": name}, headers=admin)
+    station = httpx.post(f"{base}/api/v1/stations/ws-10/enrol", headers=admin).json()
+    display = httpx.post(
+        f"{base}/api/v1/tokens", json={"name": "tv-hall-1", "role": "display"}, headers=admin
+    )
+    assert display.status_code == 201, display.text
+    now = datetime.now(UTC)
+    due = {
+        "PO-ONTIME": (50, now + timedelta(hours=4)),
+        "PO-RISK": (500, now + timedelta(minutes=10)),
+        "PO-LATE": (20, now - timedelta(hours=1)),
+        "PO-HELD": (30, now + timedelta(days=1)),
+    }
+    orders = {}
+    for erp, (qty, at) in due.items():
+        msg = release_message(erp, qty, due_at=at.isoformat(), components=[])
+        result = intake(engine, msg)
+        assert result.work_order is not None, result
+        orders[erp] = result.work_order
+    plant = Plant(
+        base, engine, app, station["access_token"], display.json()["access_token"], orders
+    )
+    plant.scan("EMP:E1")
+    plant.scan(f"WO:{orders['PO-ONTIME']}/0010")
+    plant.scan("CMD:START")
+    plant.scan("QTY:30")
+    qa = {"Authorization": f"Bearer {plant.token('qa1')}"}
+    r = httpx.post(
+        f"{base}/api/v1/holds",
+        json={
+            "target": {"kind": "work_order", "id": orders["PO-HELD"]},
+            "reason": "burr on edge, check die",
+        },
+        headers=qa,
+    )
+    assert r.status_code == 201, r.text
+    # no edge runs here: machine states are written as the state consumer writes them, and the
+    # consumer is stopped so that its clock does not turn a silent press into "unknown"
+    consumer = app.state.services.performance.consumer
+    if consumer is not None:
+        consumer.stop()
+    with Session(engine) as s:
+        s.merge(
+            WorkUnitCursor(
+                work_unit="ws-10",
+                open_start=now - timedelta(minutes=30),
+                open_state="running",
+                now=now,
+                heard=now,
+            )
+        )
+        s.merge(
+            WorkUnitCursor(
+                work_unit="ws-20",
+                open_start=now - timedelta(minutes=12),
+                open_state="fault",
+                now=now,
+                heard=now,
+            )
+        )
+        s.add(DowntimeEvent(work_unit="ws-20", start=now - timedelta(minutes=12), state="fault"))
+        s.add(
+            AlarmCurrent(
+                alarm="oven-01.temp.hh",
+                state="active_unacked",
+                condition_active=True,
+                priority="high",
+                area="finishing",
+                path="finishing/line1/oven1",
+                workstation="ws-20",
+                message="oven temperature high",
+                active_since=now,
+                changed_at=now,
+            )
+        )
+        s.commit()
+    return plant

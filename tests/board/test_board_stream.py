@@ -1,0 +1,125 @@
+"""The board API over HTTP: tokens and roles, the live stream (snapshot, then only the changes
+of a scan), a browser that goes away, and a server that stops while boards are open."""
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.board.support import Plant, plant, seed, serve
+from tests.services.mosquitto import Mosquitto
+from tests.services.ports import wait_for
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def mes(request: pytest.FixtureRequest, tmp_path: Path, mosquitto: Mosquitto) -> Iterator[Plant]:
+    if request.param == "sqlite":
+        url, drop = f"sqlite:///{tmp_path / 'mes.db'}", None
+    else:
+        postgres = request.getfixturevalue("postgres")
+        url = postgres.create_database()
+        drop = lambda: postgres.drop_database(url)  # noqa: E731
+    try:
+        with serve(plant(url, mosquitto.url)) as (base, engine, app):
+            yield seed(base, engine, app)
+    finally:
+        if drop is not None:
+            drop()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    name = "message"
+    for line in lines:
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            yield name, json.loads(line[5:])
+
+
+def test_the_board_needs_a_token_and_the_display_token_reads_only_the_board(mes: Plant) -> None:
+    assert httpx.get(f"{mes.base}/api/v1/board").status_code == 401
+    assert httpx.get(f"{mes.base}/api/v1/board/stream").status_code == 401
+    tv = bearer(mes.display_token)
+    board = httpx.get(f"{mes.base}/api/v1/board", headers=tv).json()
+    by_order = {o["work_order"]: o for o in board["orders"]}
+    risky = by_order[mes.orders["PO-RISK"]]
+    assert risky["at_risk"]
+    assert not risky["overdue"]
+    assert by_order[mes.orders["PO-LATE"]]["overdue"]
+    assert not by_order[mes.orders["PO-ONTIME"]]["at_risk"]
+    assert by_order[mes.orders["PO-ONTIME"]]["operation_good"] == 30
+    assert [h["target_id"] for h in board["holds"]] == [mes.orders["PO-HELD"]]
+    tiles = {t["station"]: t for t in board["tiles"]}
+    assert tiles["ws-20"]["stop"]["reason"] is None
+    assert tiles["ws-20"]["alarms"] == 1
+    assert tiles["ws-10"]["operators"] == ["Li Wei"]
+    for path in ("/api/v1/work-orders", "/api/v1/holds", "/api/v1/performance/reasons"):
+        assert httpx.get(f"{mes.base}{path}", headers=tv).status_code == 403, path
+    r = httpx.post(
+        f"{mes.base}/api/v1/work-orders/{mes.orders['PO-ONTIME']}/suspend",
+        json={"reason": "tv"},
+        headers=tv,
+    )
+    assert r.status_code == 403
+
+
+def test_the_stream_sends_the_board_then_what_a_scan_changed(mes: Plant) -> None:
+    feed = mes.app.state.services.board
+    got: list[tuple[str, dict[str, Any]]] = []
+    with httpx.stream(
+        "GET", f"{mes.base}/api/v1/board/stream", headers=bearer(mes.token("sup1")), timeout=30
+    ) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        stream = events(r.iter_lines())
+        got.append(next(stream))
+        assert got[0][0] == "snapshot"
+        assert feed.subscribers == 1
+        builds = feed.builds
+        for _ in range(3):  # a burst of scans
+            mes.scan("QTY:1")
+        for name, body in stream:
+            got.append((name, body))
+            tiles = body.get("tiles", {}).get("upsert", [])
+            if any(t["station"] == "ws-10" and t["job"]["good"] == 33 for t in tiles):
+                break
+    name, body = got[-1]
+    assert name == "changes"
+    assert [t["station"] for t in body["tiles"]["upsert"]] == ["ws-10"]  # only what changed
+    assert "holds" not in body
+    assert feed.builds - builds <= 3  # one rebuild per burst, not per tile or per browser
+    # the browser went away: its subscription ends
+    wait_for(lambda: feed.subscribers == 0, 10, "the stream to notice the client left")
+
+
+def test_open_streams_end_when_the_server_stops(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    ended: list[float] = []
+    with serve(plant(f"sqlite:///{tmp_path / 'mes.db'}", mosquitto.url)) as (base, engine, app):
+        plant_ = seed(base, engine, app)
+        token = plant_.display_token
+
+        def watch() -> None:
+            with httpx.stream(
+                "GET", f"{base}/api/v1/board/stream", headers=bearer(token), timeout=30
+            ) as r:
+                for _ in r.iter_lines():
+                    pass
+            ended.append(time.monotonic())
+
+        threads = [threading.Thread(target=watch, daemon=True) for _ in range(3)]
+        for t in threads:
+            t.start()
+        wait_for(lambda: app.state.services.board.subscribers == 3, 10, "three boards")
+        stop = time.monotonic()
+    for t in threads:
+        t.join(10)
+    assert len(ended) == 3
+    assert max(ended) - stop < 3  # not uvicorn's graceful timeout (5 s here)
