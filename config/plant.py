@@ -253,6 +253,11 @@ class Mes(Strict):
         "little and the wait only adds latency",
     )
     shifts: Shifts = Shifts()
+    language: Literal["en", "zh-CN"] = Field(
+        default="en",
+        description="the plant's default language: pages and the names in the dashboard API "
+        "(a request's `lang`, a station's `language` or the browser may choose another)",
+    )
     outbox_retry_s: float = Field(
         default=5.0, gt=0, description="how often unpublished confirmations are retried"
     )

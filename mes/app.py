@@ -24,6 +24,7 @@ from mes.api.exposure import install_docs
 from mes.api.limits import install_limits
 from mes.api.problems import document_problems, install_problem_handlers
 from mes.auth import routes as auth_routes
+from mes.dashboard import routes as dashboard_routes
 from mes.orders import routes as order_routes
 from mes.performance import routes as performance_routes
 from mes.production import routes as genealogy_routes
@@ -111,6 +112,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         alarm_routes.router,
         audit_routes.router,
         performance_routes.router,
+        dashboard_routes.router,
+        dashboard_routes.reports,
     )
     _install_openapi(app)
     return app

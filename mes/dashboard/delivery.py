@@ -1,0 +1,192 @@
+"""The order delivery efficiency report: per order its dates, lateness, the lead time split
+into queue, run, hold and downtime, and the cause of lateness (docs/dashboard.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
+
+from mes.core.audit import AuditEntry
+from mes.core.clock import aware
+from mes.dashboard import figures as fg
+from mes.dashboard.periods import Period
+from mes.dashboard.queries import due_in
+from mes.dashboard.spans import Span
+from mes.dashboard.sql import when
+from mes.orders.models import Operation, WorkOrder
+from mes.performance.models import DowntimeEvent
+from mes.quality.models import HoldRecord
+
+HOLD_TARGETS = ("work_order", "operation")
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    work_order: str
+    erp_id: str
+    product: str
+    quantity: float
+    state: str
+    released_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    due: datetime | None
+    lateness_h: float | None
+    late: bool
+    lead_time_h: float
+    queue_h: float
+    run_h: float
+    hold_h: float
+    downtime_h: float
+    cause: str | None
+    contributions_h: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Order:
+    wo: WorkOrder
+    runs: list[Span] = field(default_factory=list)
+    holds: list[Span] = field(default_factory=list)
+    downtime: list[Span] = field(default_factory=list)
+    standard_s: float = 0.0
+    cycle_s: float = 0.0
+
+
+def _load(session: Session, orders: Sequence[WorkOrder], now: datetime) -> dict[int, _Order]:
+    by_id = {w.id: _Order(w) for w in orders if w.id is not None}
+    if not by_id:
+        return {}
+    ids = list(by_id)
+    ops = session.exec(
+        select(  # type: ignore[call-overload]
+            Operation.work_order_id,
+            Operation.started_at,
+            Operation.ended_at,
+            Operation.cycle_time_s,
+            Operation.setup_time_s,
+        ).where(col(Operation.work_order_id).in_(ids))
+    ).all()
+    for wo_id, started, ended, cycle, setup in ops:
+        o = by_id[wo_id]
+        o.cycle_s += cycle
+        o.standard_s += setup + cycle * o.wo.quantity
+        if started is not None:
+            o.runs.append((aware(started), aware(ended or o.wo.completed_at) or now))
+    # the stops of each operation's workstation while it ran there
+    op_end = func.coalesce(Operation.ended_at, when(now))
+    stops = session.exec(
+        select(Operation.work_order_id, DowntimeEvent.start, DowntimeEvent.end)
+        .join(
+            DowntimeEvent,
+            and_(
+                col(DowntimeEvent.work_unit) == col(Operation.workstation),
+                col(DowntimeEvent.start) < op_end,
+                or_(
+                    col(DowntimeEvent.end) > col(Operation.started_at),
+                    col(DowntimeEvent.end).is_(None),
+                ),
+            ),
+        )
+        .where(col(Operation.work_order_id).in_(ids))
+        .where(col(Operation.started_at).is_not(None))
+    ).all()
+    for wo_id, start, end in stops:
+        by_id[wo_id].downtime.append((aware(start), aware(end) or now))
+    numbers = {w.number: w.id for w in orders if w.number}
+    first = min(aware(w.created_at) for w in orders)
+    holds = session.exec(
+        select(HoldRecord.target_id, HoldRecord.placed_at, HoldRecord.released_at)
+        .where(col(HoldRecord.target_kind).in_(HOLD_TARGETS))
+        .where(
+            or_(col(HoldRecord.released_at) > when(first), col(HoldRecord.released_at).is_(None))
+        )
+    ).all()
+    for target, placed, released in holds:
+        wo_id = numbers.get(target.split("/", 1)[0])
+        if wo_id is not None:
+            by_id[wo_id].holds.append((aware(placed), aware(released) or now))
+    return by_id
+
+
+def _added_quantity(session: Session, numbers: Sequence[str]) -> dict[str, int]:
+    """Per order: how much its quantity grew after its release (ERP changes and replaces)."""
+    if not numbers:
+        return {}
+    rows = session.exec(
+        select(AuditEntry.target, AuditEntry.action, AuditEntry.detail_json)
+        .where(col(AuditEntry.target).in_(list(numbers)))
+        .where(col(AuditEntry.action).in_(["order.release", "order.replace", "order.change"]))
+        .order_by(col(AuditEntry.id))
+    ).all()
+    first: dict[str, int] = {}
+    latest: dict[str, int] = {}
+    for target, action, detail in rows:
+        qty = json.loads(detail or "{}").get("quantity")
+        if qty is None:
+            continue
+        if action == "order.release":
+            first.setdefault(target, int(qty))
+        latest[target] = int(qty)
+    return {n: max(latest[n] - first[n], 0) for n in first if n in latest}
+
+
+def rows_of(session: Session, orders: Sequence[WorkOrder], now: datetime) -> list[DeliveryRow]:
+    loaded = _load(session, orders, now)
+    late_numbers = []
+    for o in loaded.values():
+        due, done = aware(o.wo.due_at), aware(o.wo.completed_at)
+        if due is not None and (done or now) > due:
+            late_numbers.append(o.wo.number or "")
+    added = _added_quantity(session, late_numbers)
+    out = []
+    for o in loaded.values():
+        w = o.wo
+        released, due, done = aware(w.created_at), aware(w.due_at), aware(w.completed_at)
+        times = fg.split(released, done or now, o.runs, o.holds, o.downtime)
+        late = due is not None and (done or now) > due
+        contributed: dict[fg.Cause, float] = {}
+        if late and due is not None:
+            extra_h = added.get(w.number or "", 0) * o.cycle_s / 3600
+            contributed = fg.contributions(times, released, due, o.standard_s / 3600, extra_h)
+        cause = fg.cause_of_lateness(late, contributed)
+        out.append(
+            DeliveryRow(
+                work_order=w.number or "",
+                erp_id=w.erp_id,
+                product=w.product,
+                quantity=float(w.quantity),
+                state=w.status,
+                released_at=released,
+                started_at=aware(w.started_at),
+                completed_at=done,
+                due=due,
+                lateness_h=fg.lateness_hours(due, done, now),
+                late=late,
+                lead_time_h=times.lead_h,
+                queue_h=times.queue_h,
+                run_h=times.run_h,
+                hold_h=times.hold_h,
+                downtime_h=times.downtime_h,
+                cause=cause.value if cause else None,
+                contributions_h={c.value: h for c, h in contributed.items()},
+            )
+        )
+    return out
+
+
+def report(session: Session, period: Period, now: datetime) -> list[DeliveryRow]:
+    """Every order due in the period (cancelled ones left out), by due date."""
+    orders = session.exec(
+        select(WorkOrder).where(due_in(period)).order_by(col(WorkOrder.due_at), col(WorkOrder.id))
+    ).all()
+    return rows_of(session, orders, now)
+
+
+def one(session: Session, number: str, now: datetime) -> DeliveryRow | None:
+    wo = session.exec(select(WorkOrder).where(WorkOrder.number == number)).first()
+    return rows_of(session, [wo], now)[0] if wo is not None else None
