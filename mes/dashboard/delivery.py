@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from mes.core.audit import AuditEntry
@@ -77,14 +78,25 @@ def _load(session: Session, orders: Sequence[WorkOrder], now: datetime) -> dict[
         o.standard_s += setup + cycle * o.wo.quantity
         if started is not None:
             o.runs.append((aware(started), aware(ended or o.wo.completed_at) or now))
-    # the stops of each operation's workstation while it ran there
+    # the stops of each operation's workstation while it ran there. A unit's stops do not
+    # overlap: the first one needed is the last to start by the operation's start, which
+    # bounds the index range from below (else it runs from the unit's first stop ever)
     op_end = func.coalesce(Operation.ended_at, when(now))
+    earlier_stop = aliased(DowntimeEvent)
+    first = (
+        select(func.max(earlier_stop.start))
+        .where(col(earlier_stop.work_unit) == col(Operation.workstation))
+        .where(col(earlier_stop.start) <= col(Operation.started_at))
+        .correlate(Operation)
+        .scalar_subquery()
+    )
     stops = session.exec(
         select(Operation.work_order_id, DowntimeEvent.start, DowntimeEvent.end)
         .join(
             DowntimeEvent,
             and_(
                 col(DowntimeEvent.work_unit) == col(Operation.workstation),
+                col(DowntimeEvent.start) >= func.coalesce(first, Operation.started_at),
                 col(DowntimeEvent.start) < op_end,
                 or_(
                     col(DowntimeEvent.end) > col(Operation.started_at),

@@ -4,7 +4,7 @@ XLSX), the same endpoints the pages draw and an ERP or a BI tool reads. See docs
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -275,23 +275,6 @@ def downtime_top(
     return _downtime(session, p, Names.of(services.cfg), lang)
 
 
-class OrderView(BaseModel):
-    work_order: str
-    product: str
-    quantity: float
-    good: float = Field(description="good quantity at the last operation")
-    scrap: float = Field(description="scrap at every operation")
-    state: str
-    released_at: datetime
-    started_at: datetime | None
-    completed_at: datetime | None
-    due: datetime | None
-    lateness_h: float | None
-    figure_quantity: float | None = Field(
-        description="the order's part of the figure: WIP units, or scrap in the period"
-    )
-
-
 @router.get("/orders", summary="The work orders behind a figure", responses=BAD_PERIOD)
 def orders(
     _: Reader,
@@ -302,31 +285,10 @@ def orders(
     reason: Text | None = Query(default=None, description="scrap: the reason code"),
     product: Text | None = Query(default=None, description="any figure: the product"),
     limit: int = Query(default=1000, ge=1, le=min(10_000, ID_MAX)),
-) -> list[OrderView]:
+) -> list[drilldown.OrderRow]:
     filters = drilldown.Filters(operation, reason, product)
     rows = drilldown.orders(session, figure, p, utcnow(), filters, limit)
-    return [OrderView.model_validate(r, from_attributes=True) for r in rows]
-
-
-class DeliveryView(BaseModel):
-    work_order: str
-    erp_id: str
-    product: str
-    quantity: float
-    state: str
-    released_at: datetime
-    started_at: datetime | None
-    completed_at: datetime | None
-    due: datetime | None
-    lateness_h: float | None = Field(description="completion (or now) minus due date")
-    late: bool
-    lead_time_h: float = Field(description="release to completion (or now)")
-    queue_h: float
-    run_h: float
-    hold_h: float
-    downtime_h: float
-    cause: Literal["holds", "downtime", "late_release", "quantity_change"] | None
-    contributions_h: dict[str, float] = Field(description="hours each cause cost a late order")
+    return rows
 
 
 FILE_TYPES: dict[int | str, dict[str, Any]] = {
@@ -342,7 +304,7 @@ FILE_TYPES: dict[int | str, dict[str, Any]] = {
 @reports.get(
     "/delivery",
     summary="Order delivery efficiency report (JSON, CSV or XLSX)",
-    response_model=list[DeliveryView],
+    response_model=list[delivery.DeliveryRow],
     responses={**BAD_PERIOD, **FILE_TYPES},
 )
 def delivery_report(
@@ -353,7 +315,7 @@ def delivery_report(
 ) -> Any:
     rows = delivery.report(session, p, utcnow())
     if format == "json":
-        return [DeliveryView.model_validate(r, from_attributes=True) for r in rows]
+        return rows
     stem = f"delivery-{p.local_day(p.start)}-{p.local_day(p.end)}"
     if format == "csv":
         body, kind = export.to_csv(rows, p.timezone), export.CSV_TYPE
@@ -368,8 +330,8 @@ def delivery_report(
     summary="The delivery efficiency of one work order",
     responses=refusals("WORK_ORDER_NOT_FOUND"),
 )
-def delivery_of(work_order: Text, _: Reader, session: SessionDep) -> DeliveryView:
+def delivery_of(work_order: Text, _: Reader, session: SessionDep) -> delivery.DeliveryRow:
     row = delivery.one(session, work_order, utcnow())
     if row is None:
         raise Problem(404, "WORK_ORDER_NOT_FOUND", f"no work order {work_order!r}")
-    return DeliveryView.model_validate(row, from_attributes=True)
+    return row
