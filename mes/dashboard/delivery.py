@@ -83,7 +83,7 @@ def _load(session: Session, orders: Sequence[WorkOrder], now: datetime) -> dict[
     # bounds the index range from below (else it runs from the unit's first stop ever)
     op_end = func.coalesce(Operation.ended_at, when(now))
     earlier_stop = aliased(DowntimeEvent)
-    first = (
+    first_stop = (
         select(func.max(earlier_stop.start))
         .where(col(earlier_stop.work_unit) == col(Operation.workstation))
         .where(col(earlier_stop.start) <= col(Operation.started_at))
@@ -96,7 +96,7 @@ def _load(session: Session, orders: Sequence[WorkOrder], now: datetime) -> dict[
             DowntimeEvent,
             and_(
                 col(DowntimeEvent.work_unit) == col(Operation.workstation),
-                col(DowntimeEvent.start) >= func.coalesce(first, Operation.started_at),
+                col(DowntimeEvent.start) >= func.coalesce(first_stop, Operation.started_at),
                 col(DowntimeEvent.start) < op_end,
                 or_(
                     col(DowntimeEvent.end) > col(Operation.started_at),
