@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -16,7 +16,7 @@ from mes.dashboard.queries import due_in, order_totals, outcome_case, scrap_in, 
 from mes.orders.models import WorkOrder
 from mes.production.models import ProductionEvent
 
-FIGURES = ("due", "on_time", "late", "open_overdue", "wip", "scrap")
+Figure = Literal["due", "on_time", "late", "open_overdue", "wip", "scrap"]
 
 
 @dataclass(frozen=True, slots=True)

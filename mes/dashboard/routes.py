@@ -4,7 +4,7 @@ XLSX), the same endpoints the pages draw and an ERP or a BI tool reads. See docs
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from mes.api.deps import ServicesDep, SessionDep, require
 from mes.api.problems import Problem, refusals
-from mes.api.types import ID_MAX, OneOf, Text
+from mes.api.types import ID_MAX, Text
 from mes.auth.roles import Permission, Principal
 from mes.core.clock import utcnow
 from mes.dashboard import delivery, drilldown, export, queries
@@ -25,8 +25,8 @@ router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 reports = APIRouter(prefix="/api/v1/reports", tags=["dashboard"])
 
 Reader = Annotated[Principal, require(Permission.READ)]
-PeriodName = Annotated[str, OneOf(("today", "week", "month", "range"))]
-Lang = Annotated[str, OneOf(("en", "zh-CN"))]
+PeriodName = Literal["today", "week", "month", "range"]
+Lang = Literal["en", "zh-CN"]
 BAD_PERIOD = refusals("INVALID_REQUEST")
 
 
@@ -253,7 +253,7 @@ def scrap(
     services: ServicesDep,
     p: PeriodDep,
     lang: LangDep,
-    by: Annotated[str, OneOf(("reason", "product"))] = "reason",
+    by: Literal["reason", "product"] = "reason",
 ) -> list[ParetoView]:
     return _scrap(session, p, by, Names.of(services.cfg), lang)
 
@@ -280,7 +280,7 @@ def orders(
     _: Reader,
     session: SessionDep,
     p: PeriodDep,
-    figure: Annotated[str, OneOf(drilldown.FIGURES)],
+    figure: drilldown.Figure,
     operation: Text | None = Query(default=None, description="wip: the operation number"),
     reason: Text | None = Query(default=None, description="scrap: the reason code"),
     product: Text | None = Query(default=None, description="any figure: the product"),
@@ -311,7 +311,7 @@ def delivery_report(
     _: Reader,
     session: SessionDep,
     p: PeriodDep,
-    format: Annotated[str, OneOf(("json", "csv", "xlsx"))] = "json",
+    format: Literal["json", "csv", "xlsx"] = "json",
 ) -> Any:
     rows = delivery.report(session, p, utcnow())
     if format == "json":
