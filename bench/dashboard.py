@@ -12,6 +12,7 @@ Target: every p95 <= 200 ms.
 
 import argparse
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -321,6 +322,8 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
+    # a stopped run still drops its database and broker (the `finally`s)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     orders, units = (2_000, 10) if args.quick else (20_000, 50)
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
         for db in args.db:

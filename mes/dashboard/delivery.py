@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import aliased
@@ -18,7 +19,7 @@ from mes.dashboard import figures as fg
 from mes.dashboard.periods import Period
 from mes.dashboard.queries import due_in
 from mes.dashboard.spans import Span
-from mes.dashboard.sql import when
+from mes.dashboard.sql import hours, hours_of, when
 from mes.orders.models import Operation, WorkOrder
 from mes.performance.models import DowntimeEvent
 from mes.quality.models import HoldRecord
@@ -50,10 +51,12 @@ class DeliveryRow:
 
 @dataclass
 class _Order:
+    """One order's timeline in hours since the Unix epoch (see `sql.hours`)."""
+
     wo: WorkOrder
-    runs: list[Span] = field(default_factory=list)
-    holds: list[Span] = field(default_factory=list)
-    downtime: list[Span] = field(default_factory=list)
+    runs: list[Span[float]] = field(default_factory=list)
+    holds: list[Span[float]] = field(default_factory=list)
+    downtime: list[Span[float]] = field(default_factory=list)
     standard_s: float = 0.0
     cycle_s: float = 0.0
 
@@ -63,11 +66,13 @@ def _load(session: Session, orders: Sequence[WorkOrder], now: datetime) -> dict[
     if not by_id:
         return {}
     ids = list(by_id)
-    ops = session.exec(
+    now_h = hours_of(now)
+    done_h = {i: hours_of(aware(o.wo.completed_at) or now) for i, o in by_id.items()}
+    ops: Any = session.exec(
         select(  # type: ignore[call-overload]
             Operation.work_order_id,
-            Operation.started_at,
-            Operation.ended_at,
+            hours(session, Operation.started_at),
+            hours(session, Operation.ended_at),
             Operation.cycle_time_s,
             Operation.setup_time_s,
         ).where(col(Operation.work_order_id).in_(ids))
@@ -77,7 +82,7 @@ def _load(session: Session, orders: Sequence[WorkOrder], now: datetime) -> dict[
         o.cycle_s += cycle
         o.standard_s += setup + cycle * o.wo.quantity
         if started is not None:
-            o.runs.append((aware(started), aware(ended or o.wo.completed_at) or now))
+            o.runs.append((started, done_h[wo_id] if ended is None else ended))
     # the stops of each operation's workstation while it ran there. A unit's stops do not
     # overlap: the first one needed is the last to start by the operation's start, which
     # bounds the index range from below (else it runs from the unit's first stop ever)
@@ -90,8 +95,12 @@ def _load(session: Session, orders: Sequence[WorkOrder], now: datetime) -> dict[
         .correlate(Operation)
         .scalar_subquery()
     )
-    stops = session.exec(
-        select(Operation.work_order_id, DowntimeEvent.start, DowntimeEvent.end)
+    stops: Any = session.exec(
+        select(
+            Operation.work_order_id,
+            hours(session, DowntimeEvent.start),
+            hours(session, DowntimeEvent.end),
+        )
         .join(
             DowntimeEvent,
             and_(
@@ -108,20 +117,24 @@ def _load(session: Session, orders: Sequence[WorkOrder], now: datetime) -> dict[
         .where(col(Operation.started_at).is_not(None))
     ).all()
     for wo_id, start, end in stops:
-        by_id[wo_id].downtime.append((aware(start), aware(end) or now))
+        by_id[wo_id].downtime.append((start, now_h if end is None else end))
     numbers = {w.number: w.id for w in orders if w.number}
-    first = min(aware(w.created_at) for w in orders)
-    holds = session.exec(
-        select(HoldRecord.target_id, HoldRecord.placed_at, HoldRecord.released_at)
+    released = min(aware(w.created_at) for w in orders)
+    holds: Any = session.exec(
+        select(
+            HoldRecord.target_id,
+            hours(session, HoldRecord.placed_at),
+            hours(session, HoldRecord.released_at),
+        )
         .where(col(HoldRecord.target_kind).in_(HOLD_TARGETS))
         .where(
-            or_(col(HoldRecord.released_at) > when(first), col(HoldRecord.released_at).is_(None))
+            or_(col(HoldRecord.released_at) > when(released), col(HoldRecord.released_at).is_(None))
         )
     ).all()
-    for target, placed, released in holds:
+    for target, placed, lifted in holds:
         wo_id = numbers.get(target.split("/", 1)[0])
         if wo_id is not None:
-            by_id[wo_id].holds.append((aware(placed), aware(released) or now))
+            by_id[wo_id].holds.append((placed, now_h if lifted is None else lifted))
     return by_id
 
 
@@ -147,6 +160,11 @@ def _added_quantity(session: Session, numbers: Sequence[str]) -> dict[str, int]:
     return {n: max(latest[n] - first[n], 0) for n in first if n in latest}
 
 
+def _h(value: float) -> float:
+    """Hours to the microhour (3.6 ms): what the float timestamps of `sql.hours` resolve."""
+    return round(value, 6)
+
+
 def rows_of(session: Session, orders: Sequence[WorkOrder], now: datetime) -> list[DeliveryRow]:
     loaded = _load(session, orders, now)
     late_numbers = []
@@ -159,12 +177,13 @@ def rows_of(session: Session, orders: Sequence[WorkOrder], now: datetime) -> lis
     for o in loaded.values():
         w = o.wo
         released, due, done = aware(w.created_at), aware(w.due_at), aware(w.completed_at)
-        times = fg.split(released, done or now, o.runs, o.holds, o.downtime)
+        times = fg.split(hours_of(released), hours_of(done or now), o.runs, o.holds, o.downtime)
         late = due is not None and (done or now) > due
         contributed: dict[fg.Cause, float] = {}
         if late and due is not None:
             extra_h = added.get(w.number or "", 0) * o.cycle_s / 3600
-            contributed = fg.contributions(times, released, due, o.standard_s / 3600, extra_h)
+            window_h = (due - released).total_seconds() / 3600
+            contributed = fg.contributions(times, window_h, o.standard_s / 3600, extra_h)
         cause = fg.cause_of_lateness(late, contributed)
         out.append(
             DeliveryRow(
@@ -179,13 +198,13 @@ def rows_of(session: Session, orders: Sequence[WorkOrder], now: datetime) -> lis
                 due=due,
                 lateness_h=fg.lateness_hours(due, done, now),
                 late=late,
-                lead_time_h=times.lead_h,
-                queue_h=times.queue_h,
-                run_h=times.run_h,
-                hold_h=times.hold_h,
-                downtime_h=times.downtime_h,
+                lead_time_h=_h(times.lead_h),
+                queue_h=_h(times.queue_h),
+                run_h=_h(times.run_h),
+                hold_h=_h(times.hold_h),
+                downtime_h=_h(times.downtime_h),
                 cause=cause.value if cause else None,
-                contributions_h={c.value: h for c, h in contributed.items()},
+                contributions_h={c.value: _h(h) for c, h in contributed.items()},
             )
         )
     return out

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from mes.dashboard import spans
-from mes.dashboard.spans import Span
+from mes.dashboard.spans import P, Span
 
 ON_TIME_DEFINITION = (
     "orders completed by their due date / orders due in the period whose outcome is known "
@@ -163,37 +163,33 @@ class Split:
 
 
 def split(
-    released: datetime,
-    end: datetime,
-    runs: Iterable[Span],
-    holds: Iterable[Span],
-    downtime: Iterable[Span],
+    released: P,
+    end: P,
+    runs: Iterable[Span[P]],
+    holds: Iterable[Span[P]],
+    downtime: Iterable[Span[P]],
 ) -> Split:
     """Hold time: the order (or one of its operations) on hold. Downtime: a workstation of
     the order stopped while the order's operation ran there, outside holds. Run: an operation
     running, outside holds and downtime. Queue: the rest of [released, end)."""
-    window = [(released, end)]
     hold = spans.clip(holds, released, end)
     running = spans.clip(runs, released, end)
     down = spans.subtract(spans.intersect(running, downtime), hold)
-    run = spans.subtract(running, [*hold, *down])
-    lead = spans.hours(window)
-    hold_h, down_h, run_h = spans.hours(hold), spans.hours(down), spans.hours(run)
+    lead = spans.hours([(released, end)])
+    hold_h, down_h = spans.merged_hours(hold), spans.merged_hours(down)
+    # downtime lies inside the running time and outside holds: run = running - hold - down
+    held_running = spans.merged_hours(spans.intersect(running, hold))
+    run_h = spans.merged_hours(running) - held_running - down_h
     return Split(lead, max(lead - hold_h - down_h - run_h, 0.0), run_h, hold_h, down_h)
 
 
 def contributions(
-    times: Split,
-    released: datetime,
-    due: datetime,
-    standard_h: float,
-    added_h: float,
+    times: Split, window_h: float, standard_h: float, added_h: float
 ) -> dict[Cause, float]:
     """Hours each cause cost a late order: its hold and downtime hours; for late release, how
     much longer the routing's standard time (setup + cycle x quantity of every operation) was
-    than the time between release and due date; for a quantity change, the standard time of
-    the quantity added after release (`added_h`)."""
-    window_h = (due - released).total_seconds() / 3600
+    than the time between release and due date (`window_h`); for a quantity change, the
+    standard time of the quantity added after release (`added_h`)."""
     return {
         Cause.HOLDS: times.hold_h,
         Cause.DOWNTIME: times.downtime_h,

@@ -31,3 +31,19 @@ def later(session: Session, a: Any, b: Any) -> ColumnElement[Any]:
 
 def earlier(session: Session, a: Any, b: Any) -> ColumnElement[Any]:
     return func.min(a, b) if _sqlite(session) else func.least(a, b)
+
+
+#: the Unix epoch as a Julian day number (SQLite's julianday)
+_UNIX_JULIAN_DAY = 2440587.5
+
+
+def hours(session: Session, at: Any) -> ColumnElement[float]:
+    """A timestamp as hours since the Unix epoch: a float to fetch, not a string to parse."""
+    if _sqlite(session):
+        return (func.julianday(at) - _UNIX_JULIAN_DAY) * 24.0
+    return cast(func.extract("epoch", at) / 3600.0, Float)
+
+
+def hours_of(at: datetime) -> float:
+    """The same scale in Python."""
+    return at.timestamp() / 3600

@@ -89,15 +89,25 @@ def test_split_parts_add_up_to_the_lead_time() -> None:
     )
 
 
+def test_split_in_float_hours_equals_split_in_datetimes() -> None:
+    runs, holds, stops = [(1.0, 4.0), (26.0, 52.0)], [(28.0, 48.0)], [(26.0, 28.0), (30.0, 31.0)]
+    as_hours = fg.split(0.0, 52.0, runs, holds, stops)
+
+    def dt(s: list[tuple[float, float]]) -> list[tuple[datetime, datetime]]:
+        return [(h(a), h(b)) for a, b in s]
+
+    assert as_hours == fg.split(h(0), h(52), dt(runs), dt(holds), dt(stops))
+
+
 def test_cause_is_the_largest_contributor() -> None:
     times = fg.Split(lead_h=50, queue_h=40, run_h=5, hold_h=3, downtime_h=2)
-    late_release = fg.contributions(times, h(0), h(10), standard_h=16, added_h=1)
+    late_release = fg.contributions(times, window_h=10, standard_h=16, added_h=1)
     assert late_release[fg.Cause.LATE_RELEASE] == 6
     assert fg.cause_of_lateness(True, late_release) is fg.Cause.LATE_RELEASE
-    added = fg.contributions(times, h(0), h(40), standard_h=16, added_h=4)
+    added = fg.contributions(times, window_h=40, standard_h=16, added_h=4)
     assert fg.cause_of_lateness(True, added) is fg.Cause.QUANTITY_CHANGE
     assert fg.cause_of_lateness(False, added) is None
-    nothing = fg.contributions(fg.Split(10, 10, 0, 0, 0), h(0), h(40), 1, 0)
+    nothing = fg.contributions(fg.Split(10, 10, 0, 0, 0), 40, 1, 0)
     assert fg.cause_of_lateness(True, nothing) is None
     tie = {fg.Cause.HOLDS: 2.0, fg.Cause.DOWNTIME: 2.0}
     assert fg.cause_of_lateness(True, tie) is fg.Cause.HOLDS
