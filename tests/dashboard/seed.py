@@ -1,12 +1,14 @@
 """A small plant of known orders, due dates, completions, scrap, holds and stops, seeded
 straight into the tables; the figures asserted in the tests are worked out by hand below."""
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from mes.core.audit import AuditEntry
 from mes.orders.models import ErpOrder, Operation, WorkOrder
 from mes.performance.models import DowntimeEvent, PeriodFigures
 from mes.production.models import ProductionEvent
@@ -156,7 +158,7 @@ def seed(engine: Engine) -> None:
                 Step("0010", "Cut", "ws-10", 20, 12, "BURR", started=at(4, 9), ended=at(5, 11)),
             ],
         )
-        order(
+        wo4 = order(
             s,
             4,
             "BRKT-200",
@@ -186,6 +188,16 @@ def seed(engine: Engine) -> None:
             ],
         )
         order(s, 6, "PLATE-9", 10, "CANCELLED", at(6, 8), at(7, 12), None, [])
+        # WO-4 was released for 40 and raised to 100 by the ERP: 60 more x 2 min of cycle time
+        for action, qty in (("order.release", 40), ("order.change", 100)):
+            s.add(
+                AuditEntry(
+                    actor="service:erp",
+                    action=action,
+                    target=wo4.number or "",
+                    detail_json=json.dumps({"quantity": qty}),
+                )
+            )
         # WO-2: on hold from 4 Nov 12:00 to 5 Nov 08:00 (20 h), a 2 h stop of ws-20 while
         # its 0020 ran (4 Nov 10:00-12:00), and an unrelated stop of ws-10 the next day
         s.add(

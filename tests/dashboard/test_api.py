@@ -145,6 +145,11 @@ def test_delivery_report_splits_lead_time_and_names_the_cause(api: Client) -> No
     on_time = get(api, "/reports/delivery/WO-000001")
     assert isinstance(on_time, dict)
     assert (on_time["cause"], on_time["lateness_h"]) == (None, -2)
+    # WO-4, open past due: 60 pieces added after release at 2 x 60 s each = 2 h; released
+    # 28 h before its due date for 100 x 2 min = 3.3 h of work: not a late release
+    wo4 = get(api, "/reports/delivery/WO-000004")
+    assert (wo4["cause"], wo4["contributions_h"]["quantity_change"]) == ("quantity_change", 2)
+    assert wo4["contributions_h"]["late_release"] == 0
     rows = get(api, "/reports/delivery")
     assert isinstance(rows, list)
     assert [r["work_order"] for r in rows] == ["WO-000001", "WO-000002", "WO-000003", "WO-000004"]
