@@ -221,8 +221,10 @@ def generate(engine: Engine, orders: int, units: int, now: datetime, seed: int =
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
-            for seq in ("erp_order_id_seq", "work_order_id_seq", "operation_id_seq"):
-                conn.exec_driver_sql(f"SELECT setval('{seq}', (SELECT max(id) FROM {seq[:-7]}))")
+            for sequence in ("erp_order_id_seq", "work_order_id_seq", "operation_id_seq"):
+                conn.exec_driver_sql(
+                    f"SELECT setval('{sequence}', (SELECT max(id) FROM {sequence[:-7]}))"
+                )
     else:
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
@@ -246,16 +248,24 @@ ENDPOINTS = (
 )
 
 
-def _times(call: Any, repeat: int) -> tuple[float, float]:
+def _p(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[max(int(len(ordered) * q + 0.5) - 1, 0)]
+
+
+def _times(call: Any, repeat: int) -> tuple[float, float, float]:
+    """p50 and p95 wall milliseconds, and the p95 of this process's CPU milliseconds per
+    request (the app runs in this process under TestClient, SQLite in it too): the CPU time
+    does not grow when other processes take the cores, the wall time does."""
     call()  # warm
-    samples = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         r = call()
-        samples.append((time.perf_counter() - t0) * 1000)
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         assert r.status_code == 200, r.text[:300]
-    samples.sort()
-    return statistics.median(samples), samples[max(int(len(samples) * 0.95 + 0.5) - 1, 0)]
+    return statistics.median(wall), _p(wall, 0.95), _p(cpu, 0.95)
 
 
 @contextmanager
@@ -295,21 +305,24 @@ def run(db: str, work: Path, orders: int, units: int, repeat: int) -> None:
                     "/api/v1/auth/login", json={"username": "boss", "password": "boss-password-1"}
                 )
                 who = bearer(r.json()["access_token"])
-                _, base = _times(lambda: client.get("/healthz"), repeat)
-                print(f"{db}: baseline GET /healthz p95 {base:.1f} ms")
-                worst = 0.0
+                _, base, base_cpu = _times(lambda: client.get("/healthz"), repeat)
+                print(f"{db}: baseline GET /healthz p95 {base:.1f} ms, CPU p95 {base_cpu:.1f} ms")
+                worst = worst_cpu = 0.0
                 for period in ("today", "week", "month"):
                     for path in ENDPOINTS:
                         sep = "&" if "?" in path else "?"
                         url_p = f"{path}{sep}period={period}"
-                        p50, p95 = _times(lambda u=url_p: client.get(u, headers=who), repeat)
-                        worst = max(worst, p95)
+                        p50, p95, cpu = _times(lambda u=url_p: client.get(u, headers=who), repeat)
+                        worst, worst_cpu = max(worst, p95), max(worst_cpu, cpu)
                         print(
                             f"{db}: {period:5} {path:40} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms"
-                            f"  ({p95 / base:5.1f}x healthz)"
+                            f"  ({p95 / base:5.1f}x healthz)  CPU p95 {cpu:7.1f} ms"
                         )
                 verdict = "meets" if worst <= 200 else "MISSES"
-                print(f"{db}: worst p95 {worst:.1f} ms: {verdict} the 200 ms target")
+                print(
+                    f"{db}: worst p95 {worst:.1f} ms: {verdict} the 200 ms target; worst CPU p95"
+                    f" {worst_cpu:.1f} ms (this process; PostgreSQL's own CPU is not in it)"
+                )
     finally:
         broker.stop()
 
