@@ -68,7 +68,7 @@ def _load(session: Session, orders: Sequence[WorkOrder], now: datetime) -> dict[
     ids = list(by_id)
     now_h = hours_of(now)
     done_h = {i: hours_of(aware(o.wo.completed_at) or now) for i, o in by_id.items()}
-    ops: Any = session.exec(
+    ops: Any = session.connection().execute(
         select(  # type: ignore[call-overload]
             Operation.work_order_id,
             hours(session, Operation.started_at),
@@ -95,7 +95,7 @@ def _load(session: Session, orders: Sequence[WorkOrder], now: datetime) -> dict[
         .correlate(Operation)
         .scalar_subquery()
     )
-    stops: Any = session.exec(
+    stops: Any = session.connection().execute(
         select(
             Operation.work_order_id,
             hours(session, DowntimeEvent.start),
@@ -120,7 +120,7 @@ def _load(session: Session, orders: Sequence[WorkOrder], now: datetime) -> dict[
         by_id[wo_id].downtime.append((start, now_h if end is None else end))
     numbers = {w.number: w.id for w in orders if w.number}
     released = min(aware(w.created_at) for w in orders)
-    holds: Any = session.exec(
+    holds: Any = session.connection().execute(
         select(
             HoldRecord.target_id,
             hours(session, HoldRecord.placed_at),
