@@ -68,15 +68,19 @@ def _load(session: Session, orders: Sequence[WorkOrder], now: datetime) -> dict[
     ids = list(by_id)
     now_h = hours_of(now)
     done_h = {i: hours_of(aware(o.wo.completed_at) or now) for i, o in by_id.items()}
-    ops: Any = session.connection().execute(
-        select(  # type: ignore[call-overload]
-            Operation.work_order_id,
-            hours(session, Operation.started_at),
-            hours(session, Operation.ended_at),
-            Operation.cycle_time_s,
-            Operation.setup_time_s,
-        ).where(col(Operation.work_order_id).in_(ids))
-    ).all()
+    ops: Any = (
+        session.connection()
+        .execute(
+            select(  # type: ignore[call-overload]
+                Operation.work_order_id,
+                hours(session, Operation.started_at),
+                hours(session, Operation.ended_at),
+                Operation.cycle_time_s,
+                Operation.setup_time_s,
+            ).where(col(Operation.work_order_id).in_(ids))
+        )
+        .all()
+    )
     for wo_id, started, ended, cycle, setup in ops:
         o = by_id[wo_id]
         o.cycle_s += cycle
@@ -95,42 +99,53 @@ def _load(session: Session, orders: Sequence[WorkOrder], now: datetime) -> dict[
         .correlate(Operation)
         .scalar_subquery()
     )
-    stops: Any = session.connection().execute(
-        select(
-            Operation.work_order_id,
-            hours(session, DowntimeEvent.start),
-            hours(session, DowntimeEvent.end),
-        )
-        .join(
-            DowntimeEvent,
-            and_(
-                col(DowntimeEvent.work_unit) == col(Operation.workstation),
-                col(DowntimeEvent.start) >= func.coalesce(first_stop, Operation.started_at),
-                col(DowntimeEvent.start) < op_end,
-                or_(
-                    col(DowntimeEvent.end) > col(Operation.started_at),
-                    col(DowntimeEvent.end).is_(None),
+    stops: Any = (
+        session.connection()
+        .execute(
+            select(
+                Operation.work_order_id,
+                hours(session, DowntimeEvent.start),
+                hours(session, DowntimeEvent.end),
+            )
+            .join(
+                DowntimeEvent,
+                and_(
+                    col(DowntimeEvent.work_unit) == col(Operation.workstation),
+                    col(DowntimeEvent.start) >= func.coalesce(first_stop, Operation.started_at),
+                    col(DowntimeEvent.start) < op_end,
+                    or_(
+                        col(DowntimeEvent.end) > col(Operation.started_at),
+                        col(DowntimeEvent.end).is_(None),
+                    ),
                 ),
-            ),
+            )
+            .where(col(Operation.work_order_id).in_(ids))
+            .where(col(Operation.started_at).is_not(None))
         )
-        .where(col(Operation.work_order_id).in_(ids))
-        .where(col(Operation.started_at).is_not(None))
-    ).all()
+        .all()
+    )
     for wo_id, start, end in stops:
         by_id[wo_id].downtime.append((start, now_h if end is None else end))
     numbers = {w.number: w.id for w in orders if w.number}
     released = min(aware(w.created_at) for w in orders)
-    holds: Any = session.connection().execute(
-        select(
-            HoldRecord.target_id,
-            hours(session, HoldRecord.placed_at),
-            hours(session, HoldRecord.released_at),
+    holds: Any = (
+        session.connection()
+        .execute(
+            select(
+                HoldRecord.target_id,
+                hours(session, HoldRecord.placed_at),
+                hours(session, HoldRecord.released_at),
+            )
+            .where(col(HoldRecord.target_kind).in_(HOLD_TARGETS))
+            .where(
+                or_(
+                    col(HoldRecord.released_at) > when(released),
+                    col(HoldRecord.released_at).is_(None),
+                )
+            )
         )
-        .where(col(HoldRecord.target_kind).in_(HOLD_TARGETS))
-        .where(
-            or_(col(HoldRecord.released_at) > when(released), col(HoldRecord.released_at).is_(None))
-        )
-    ).all()
+        .all()
+    )
     for target, placed, lifted in holds:
         wo_id = numbers.get(target.split("/", 1)[0])
         if wo_id is not None:
