@@ -6,7 +6,7 @@ of lateness. The definitions are in docs/dashboard.md; the adapters in `queries`
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -56,6 +56,12 @@ def on_time(outcomes: Iterable[Outcome]) -> OnTime:
     counts = dict.fromkeys(Outcome, 0)
     for o in outcomes:
         counts[o] += 1
+    return on_time_of(counts)
+
+
+def on_time_of(counts: Mapping[Outcome, int]) -> OnTime:
+    """The on-time figure from the number of orders of each outcome."""
+    counts = {o: counts.get(o, 0) for o in Outcome}
     late = counts[Outcome.LATE] + counts[Outcome.OPEN_OVERDUE]
     return OnTime(
         due=counts[Outcome.ON_TIME] + late,

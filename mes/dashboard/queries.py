@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, exists, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from mes.alarms.lifecycle import AlarmState
 from mes.alarms.models import AlarmCurrent
 from mes.core.clock import aware
 from mes.dashboard import figures as fg
@@ -20,7 +21,7 @@ from mes.dashboard.periods import Period
 from mes.dashboard.sql import earlier, later, seconds, when
 from mes.orders.models import Operation, WorkOrder
 from mes.orders.states import OperationState, WorkOrderState
-from mes.performance.kpi import TimeModel, kpis
+from mes.performance.kpi import Kpis, TimeModel, kpis
 from mes.performance.models import DowntimeEvent, PeriodFigures
 from mes.production.models import ProductionEvent
 from mes.quality.models import HoldRecord
@@ -40,7 +41,8 @@ def due_in(period: Period) -> Any:
 
 
 def outcome_case(now: datetime) -> Any:
-    """The SQL of `figures.outcome` for a work order row."""
+    """The SQL of `figures.outcome` for a work order row (the same rule, so that the database
+    counts; tests/dashboard hold both to the same hand-worked orders)."""
     done, due = col(WorkOrder.completed_at), col(WorkOrder.due_at)
     return case(
         (and_(done.is_not(None), done <= due), fg.Outcome.ON_TIME.value),
@@ -54,7 +56,7 @@ def outcome_case(now: datetime) -> Any:
 def on_time(session: Session, period: Period, now: datetime) -> fg.OnTime:
     outcome = outcome_case(now)
     rows = session.exec(select(outcome, func.count()).where(due_in(period)).group_by(outcome)).all()
-    return fg.on_time(fg.Outcome(o) for o, n in rows for _ in range(int(n)))
+    return fg.on_time_of({fg.Outcome(o): int(n) for o, n in rows})
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +165,7 @@ TIME_COLUMNS = tuple(TimeModel().as_record())
 class OeeDay:
     line: str
     day: str
-    kpis: Any
+    kpis: Kpis
 
 
 def _model(record: dict[str, float]) -> TimeModel:
@@ -255,7 +257,9 @@ def downtime_top(
 def alarms_open(session: Session) -> int:
     return int(
         session.exec(
-            select(func.count()).select_from(AlarmCurrent).where(AlarmCurrent.state != "normal")
+            select(func.count())
+            .select_from(AlarmCurrent)
+            .where(AlarmCurrent.state != AlarmState.NORMAL.value)
         ).one()
     )
 
