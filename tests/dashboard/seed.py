@@ -219,17 +219,21 @@ def seed(engine: Engine) -> None:
             )
         )
         s.add(DowntimeEvent(work_unit="ws-10", start=at(6, 1), end=at(6, 2), state="fault"))
-        # OEE of line1 on 3 Nov from two shifts of ws-10: 16 h planned, 12 h running
-        for start, apt in ((at(3, 6), 6 * 3600.0), (at(3, 14), 6 * 3600.0)):
+        # OEE of line1 on 3 Nov from an 8 h shift of ws-10 running 6 h (75 %) and a 4 h one
+        # of ws-20 running 1 h (25 %): availability 7 / 12, not the mean of 75 % and 25 %
+        for unit, start, hours, apt in (
+            ("ws-10", at(3, 6), 8, 6 * 3600.0),
+            ("ws-20", at(3, 14), 4, 1 * 3600.0),
+        ):
             s.add(
                 PeriodFigures(
-                    work_unit="ws-10",
+                    work_unit=unit,
                     line="acme/plant1/stamping/line1",
                     start=start,
-                    end=start + timedelta(hours=8),
-                    pot_s=8 * 3600,
+                    end=start + timedelta(hours=hours),
+                    pot_s=hours * 3600,
                     apt_s=apt,
-                    adet_fault_s=8 * 3600 - apt,
+                    adet_fault_s=hours * 3600 - apt,
                     produced=100,
                     good=90,
                     scrap=10,

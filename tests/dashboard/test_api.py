@@ -79,9 +79,12 @@ def check_summary(api: Client) -> None:
     # planned: WO-1..4 (270); good at last operations in the week: 95 + 50 + 20 (+40 at WO-4's
     # running last step); scrap at every operation: 27
     assert s["output"] == {"planned": 270, "good": 205, "scrap": 27, "ratio": 205 / 270}
+    # the times summed, then the ratios: availability 7 h / 12 h, effectiveness 3.5 h / 7 h
     (day,) = s["oee_trend"]
-    assert (day["day"], day["availability"], day["quality"]) == ("2026-11-03", 0.75, 0.9)
-    assert day["oee"] == pytest.approx(0.75 * 0.5 * 0.9)
+    assert (day["day"], day["quality"]) == ("2026-11-03", 0.9)
+    assert day["availability"] == pytest.approx(7 / 12)
+    assert day["effectiveness"] == pytest.approx(0.5)
+    assert day["oee"] == pytest.approx(7 / 12 * 0.5 * 0.9)
     # lead times: WO-1 26 h, WO-2 52 h, WO-3 27 h
     assert s["lead_time"] == {"orders": 3, "mean_h": 35.0, "p50_h": 27.0, "p90_h": 47.0}
     top = s["downtime_top"]
