@@ -322,6 +322,12 @@ class Mes(Strict):
         "little and the wait only adds latency",
     )
     shifts: Shifts = Shifts()
+    language: Literal["en", "zh-CN"] = Field(
+        default="en",
+        description="the plant's default language: the board, the owner's page and the names "
+        "in the dashboard API (a request's `lang`, a station's `language` or a person's own "
+        "choice on the page wins)",
+    )
     outbox_retry_s: float = Field(
         default=5.0, gt=0, description="how often unpublished confirmations are retried"
     )
@@ -329,11 +335,6 @@ class Mes(Strict):
         default=30.0, gt=0, description="published outbox rows are deleted after this"
     )
     security: MesSecurity = MesSecurity()
-    language: Literal["en", "zh-CN"] = Field(
-        default="en",
-        description="the plant's default language of the supervisor board and the owner's "
-        "page (a person's own choice on the page wins)",
-    )
 
 
 if TYPE_CHECKING:

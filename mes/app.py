@@ -25,6 +25,7 @@ from mes.api.limits import install_limits
 from mes.api.problems import document_problems, install_problem_handlers
 from mes.auth import routes as auth_routes
 from mes.board import routes as board_routes
+from mes.dashboard import routes as dashboard_routes
 from mes.orders import routes as order_routes
 from mes.performance import routes as performance_routes
 from mes.planning import routes as planning_routes
@@ -115,6 +116,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         performance_routes.router,
         planning_routes.router,
         board_routes.router,
+        dashboard_routes.router,
+        dashboard_routes.reports,
     )
     _install_openapi(app)
     return app

@@ -23,7 +23,7 @@ class AuditEntry(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, index=True)
     actor: str = Field(max_length=64, index=True)
     action: str = Field(max_length=64)
-    target: str = Field(max_length=128)
+    target: str = Field(max_length=128, index=True)
     station: str | None = Field(default=None, max_length=64)
     detail_json: str = "{}"
 

@@ -48,7 +48,7 @@ class WorkOrder(SQLModel, table=True):
     product: str = Field(max_length=64)
     quantity: int
     unit: str = Field(default="pcs", max_length=16)
-    due_at: datetime | None = None
+    due_at: datetime | None = Field(default=None, index=True)
     priority: int = 0
     routing_id: str = Field(max_length=64)
     status: str = Field(default="PLANNED", max_length=16, index=True)
@@ -56,7 +56,7 @@ class WorkOrder(SQLModel, table=True):
     final_message_id: str | None = Field(default=None, max_length=128)
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
-    completed_at: datetime | None = None
+    completed_at: datetime | None = Field(default=None, index=True)
     closed_at: datetime | None = None
 
 

@@ -52,6 +52,9 @@ class DowntimeEvent(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("work_unit", "start"),
         Index("ix_perf_downtime_unit_end", "work_unit", "end"),
+        # the dashboard's downtime over all units in a period
+        Index("ix_perf_downtime_start", "start"),
+        Index("ix_perf_downtime_end", "end"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
