@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import col, or_, select
 
 from mes.api.deps import ServicesDep, SessionDep, require
@@ -24,6 +24,9 @@ class QueuedJob(BaseModel):
     work_order: str
     operation: str
     name: str
+    names: dict[str, str] = Field(
+        default={}, description="the operation's name by language, from the routing (en, zh-CN)"
+    )
     product: str
     quantity: int
     unit: str
@@ -40,6 +43,18 @@ class StationQueueOut(BaseModel):
     area: str
     language: str | None
     jobs: list[QueuedJob]
+
+
+def operation_names(cfg: Any) -> dict[tuple[str, str], dict[str, str]]:
+    """(routing, operation number) -> its names by language, as the plant file gives them."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for routing in cfg.routings:
+        for op in routing.operations:
+            names = {"en": op.name}
+            if op.name_zh_cn:
+                names["zh-CN"] = op.name_zh_cn
+            out[(routing.id, op.number)] = names
+    return out
 
 
 @router.get(
@@ -71,11 +86,13 @@ def station_queue(
         .order_by(col(WorkOrder.priority).desc(), col(WorkOrder.due_at), col(WorkOrder.id))
         .limit(200)
     ).all()
+    names = operation_names(services.cfg)
     jobs = [
         QueuedJob(
             work_order=wo.number or str(wo.id),
             operation=op.number,
             name=op.name,
+            names=names.get((wo.routing_id, op.number), {}),
             product=wo.product,
             quantity=wo.quantity,
             unit=wo.unit,
