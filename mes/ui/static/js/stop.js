@@ -70,9 +70,11 @@ export function createStopPanel({ station, call, submit, changed }) {
     return b;
   }
 
+  let treeAsked = false;
   async function loadTree() {
     const r = await call("/api/v1/performance/reasons");
     if (!r.ok) return;
+    treeAsked = true;
     tree = await r.json();
     localStorage.setItem("sf.reasons", JSON.stringify(tree));
   }
@@ -80,10 +82,10 @@ export function createStopPanel({ station, call, submit, changed }) {
   // One request per refresh cycle: the station's events of the last day; the stop shown is the
   // latest one still open or without a reason (what `RSN:` explains).
   async function refresh() {
-    if (!tree.length) {
+    if (!treeAsked) {  // once a page load (then from localStorage when offline)
       try { await loadTree(); } catch (e) { return; }
-      if (!tree.length) return;  // no reason tree: no machine states for this plant
     }
+    if (!tree.length) return;  // no reason tree: no machine stops to explain at this plant
     const now = Date.now();
     const range = `start=${encodeURIComponent(new Date(now - LOOK_BACK_MS).toISOString())}` +
       `&end=${encodeURIComponent(new Date(now + 60000).toISOString())}`;
