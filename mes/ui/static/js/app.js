@@ -191,7 +191,10 @@ function showState(s) {
   state = s;
   $("operators").textContent = s.operators.length
     ? s.operators.map((o) => `${o.name} (${o.badge})`).join(", ") : t("operators.none");
-  $("job").textContent = s.work_order ? `${s.work_order} / ${s.operation || "?"}` : t("job.none");
+  // the operation's name (in the page's language) from the queue, when the job is in it
+  const queued = queue.jobs.find((q) => q.work_order === s.work_order && q.operation === s.operation);
+  const opName = queued ? ` ${(queued.names && queued.names[language()]) || queued.name}` : "";
+  $("job").textContent = s.work_order ? `${s.work_order} / ${s.operation || "?"}${opName}` : t("job.none");
   const j = s.job || {};
   $("good").textContent = j.good ?? "-";
   $("scrap").textContent = j.scrap ?? "-";
