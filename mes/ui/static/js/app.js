@@ -341,7 +341,7 @@ async function start() {
     $("setup").open = true;
     show("refused", t("answer.not_enrolled"));
   }
-  if (stopPanel && enrolled()) await stopPanel.refresh();
+  if (stopPanel && enrolled()) stopPanel.refresh();  // not awaited: a hanging MES must not delay the page
   await showQueue();
   if (online) flush();
   if (queue.area) watchAlarms(queue.area, headers, call);
