@@ -298,7 +298,9 @@ def test_layout_touch_targets_and_no_sideways_scroll(
 
 
 def test_pseudo_locale_finds_no_hard_coded_text(browser: Any, mes: Mes) -> None:
+    event_id = _stop(mes.engine, 2)  # the machine-stop panel shows too
     page = open_station(browser, mes, **{"sf.lang": "qps"})
+    page.locator("#stop").wait_for(state="visible", timeout=60_000)
     bare = page.evaluate(
         """() => {
         const out = [];
@@ -313,6 +315,12 @@ def test_pseudo_locale_finds_no_hard_coded_text(browser: Any, mes: Mes) -> None:
     }"""
     )
     assert bare == []
+    with Session(mes.engine) as s:  # explained: later tests start without a stop
+        event = s.get(DowntimeEvent, event_id)
+        assert event is not None
+        event.end, event.reason = datetime.now(UTC), "DIE"
+        s.add(event)
+        s.commit()
     page.context.close()
 
 

@@ -47,6 +47,7 @@ export function createStopPanel({ station, call, submit, changed }) {
     const groups = () => tree.map((g) => {
       const b = button(name(g), () => { group = g.code; draw(); });
       b.dataset.group = g.code;
+      b.dataset.value = "";  // the plant's words, not the page's
       return b;
     });
     const items = open ? [...open.reasons.map(pick), back()] : [...groups(), ...(reason ? [back()] : [])];
@@ -61,6 +62,7 @@ export function createStopPanel({ station, call, submit, changed }) {
       await submit(`RSN:${r.code}`);
     });
     b.dataset.reason = r.code;
+    b.dataset.value = "";
     return b;
   }
 
