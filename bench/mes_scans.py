@@ -45,11 +45,12 @@ def plant(
         },
         "database": {"url": db_url},
         "broker": {"url": broker_url},
-        # no shift ends: a shift-end logout in the middle of a run would refuse the next scans
+        # one shift end, 12 h away: a shift-end logout in the middle of a run would refuse the
+        # next scans, and the shift calendar needs at least one end (none fails at startup)
         "mes": {
             "debounce_s": 2.0,
             "bootstrap_admin_password": ADMIN_PASSWORD,
-            "shifts": {"ends": []},
+            "shifts": {"ends": [(datetime.now(UTC) + timedelta(hours=12)).strftime("%H:%M")]},
             "scan_writer_lanes": lanes,
             "scan_group_delay_ms": delay_ms,
             "security": {"metrics": "open"},  # read below without a token

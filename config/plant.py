@@ -200,6 +200,9 @@ class Alternative(Strict):
 class RoutingOperation(Strict):
     number: str = Field(pattern=r"^\d{4}$", description='e.g. "0010"')
     name: str
+    name_zh_cn: str | None = Field(
+        default=None, description="the name in Simplified Chinese (zh-CN station pages)"
+    )
     workstation: str | None = Field(default=None, description="one of workstation/work_centre")
     work_centre: str | None = None
     cycle_time_s: float = Field(gt=0, description="standard time per unit")

@@ -39,3 +39,33 @@ def refusal(code: str, language: str = "en", message: str = "") -> str:
     if key in catalogue("en"):
         return text(key, language)
     return text("refusal.other", language, message=message or code)
+
+
+def negotiate(accept_language: str | None, station_language: str | None = None) -> str:
+    """The language of an answer: the first of `Accept-Language` (by q-value) that has a
+    catalogue (`zh`, `zh-CN`, `zh-Hans*` mean zh-CN; `en-*` means en), else the station's
+    configured language, else en. A malformed header counts as absent."""
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate((accept_language or "").split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                continue
+        found = _language_of(tag.strip())
+        if found is not None and q > 0:
+            ranked.append((-q, i, found))
+    if ranked:
+        return min(ranked)[2]
+    return station_language if station_language in LANGUAGES else "en"
+
+
+def _language_of(tag: str) -> str | None:
+    low = tag.lower()
+    if low == "zh" or low.startswith(("zh-cn", "zh-hans", "zh-sg")):
+        return "zh-CN"
+    if low == "en" or low.startswith("en-"):
+        return "en"
+    return None

@@ -22,6 +22,7 @@ from mes.api.problems import PROBLEM_CONTENT, Problem
 from mes.api.types import RowId, Text
 from mes.auth.roles import Permission, Principal
 from mes.core.errors import Refusal
+from mes.i18n import negotiate, refusal
 from mes.reporting.actions import (
     Action,
     CommandScan,
@@ -73,14 +74,20 @@ STATION_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _run(services: Any, request: StationRequest) -> JSONResponse:
+async def _run(services: Any, request: StationRequest, http: Request) -> JSONResponse:
+    language = answer_language(services, request.station, http)
+    said = {"Content-Language": language, "Vary": "Accept-Language"}
     try:
         answer = await services.writer.process(request)
     except EventIdReused as exc:
-        raise Problem(409, "EVENT_ID_REUSED", str(exc)) from exc
+        text = refusal("EVENT_ID_REUSED", language)
+        raise Problem(409, "EVENT_ID_REUSED", str(exc), headers=said, text=text) from exc
     except WriterStopped as exc:
-        raise Problem(503, "NOT_STORED", str(exc), headers={"Retry-After": "1"}) from exc
-    return JSONResponse(answer.body, status_code=answer.status)
+        text = refusal("NOT_STORED", language)
+        raise Problem(
+            503, "NOT_STORED", str(exc), headers={"Retry-After": "1", **said}, text=text
+        ) from exc
+    return JSONResponse(with_text(answer.body, language), status_code=answer.status, headers=said)
 
 
 @router.post(
@@ -103,7 +110,23 @@ async def post_scan(
         source="scan",
         scanned_at=body.scanned_at,
     )
-    return await _run(services, request)
+    return await _run(services, request, http)
+
+
+def answer_language(services: Any, station: str, http: Request) -> str:
+    """Extension: refusal texts in `Accept-Language`, else the station's configured language."""
+    ws = next((w for w in services.cfg.workstations if w.id == station), None)
+    return negotiate(http.headers.get("accept-language"), ws.language if ws else None)
+
+
+def with_text(body: dict[str, Any], language: str) -> dict[str, Any]:
+    """Extension of the scan answer: a refusal's `error.text` says what to do next, in the
+    answer's language; `error.code` and `error.message` stay as the contract has them."""
+    error = body.get("error")
+    if not isinstance(error, dict) or "code" not in error:
+        return body
+    text = refusal(str(error["code"]), language, str(error.get("message") or ""))
+    return {**body, "error": {**error, "text": text}}
 
 
 def loggable(code: str) -> str:
@@ -112,7 +135,13 @@ def loggable(code: str) -> str:
 
 
 async def _button(
-    services: Any, who: Principal, station: str, body: ButtonIn, action: Action, code: str
+    services: Any,
+    who: Principal,
+    station: str,
+    body: ButtonIn,
+    action: Action,
+    code: str,
+    http: Request,
 ) -> JSONResponse:
     station = station_for(who, station, services)
     request = StationRequest(
@@ -124,7 +153,7 @@ async def _button(
         source="button",
         scanned_at=body.pressed_at,
     )
-    return await _run(services, request)
+    return await _run(services, request, http)
 
 
 Reporter = Annotated[Principal, require(Permission.REPORT)]
@@ -133,35 +162,35 @@ _BTN: dict[str, Any] = {"responses": STATION_RESPONSES, "response_model": ScanAc
 
 @router.post("/stations/{station}/operators/login", summary="Log an operator in", **_BTN)
 async def login_operator(
-    station: Text, body: BadgeIn, services: ServicesDep, who: Reporter
+    station: Text, body: BadgeIn, services: ServicesDep, who: Reporter, http: Request
 ) -> JSONResponse:
     action = OperatorLogin(body.badge, pin=body.pin)
-    return await _button(services, who, station, body, action, f"login:{body.badge}")
+    return await _button(services, who, station, body, action, f"login:{body.badge}", http)
 
 
 @router.post("/stations/{station}/operators/logout", summary="Log one or all out", **_BTN)
 async def logout_operator(
-    station: Text, body: LogoutIn, services: ServicesDep, who: Reporter
+    station: Text, body: LogoutIn, services: ServicesDep, who: Reporter, http: Request
 ) -> JSONResponse:
     action = OperatorLogout(body.badge)
-    return await _button(services, who, station, body, action, f"logout:{body.badge or '*'}")
+    return await _button(services, who, station, body, action, f"logout:{body.badge or '*'}", http)
 
 
 @router.post("/stations/{station}/job", summary="Select a work order (and operation)", **_BTN)
 async def select_job(
-    station: Text, body: JobIn, services: ServicesDep, who: Reporter
+    station: Text, body: JobIn, services: ServicesDep, who: Reporter, http: Request
 ) -> JSONResponse:
     action = JobScan(body.work_order.upper(), body.operation)
     code = f"job:{body.work_order}/{body.operation or ''}"
-    return await _button(services, who, station, body, action, code)
+    return await _button(services, who, station, body, action, code, http)
 
 
 def _command(command: Command) -> Any:
     async def press(
-        station: Text, body: ButtonIn, services: ServicesDep, who: Reporter
+        station: Text, body: ButtonIn, services: ServicesDep, who: Reporter, http: Request
     ) -> JSONResponse:
         action = CommandScan(command)
-        return await _button(services, who, station, body, action, command.value.lower())
+        return await _button(services, who, station, body, action, command.value.lower(), http)
 
     return press
 
@@ -178,31 +207,33 @@ for _cmd in (Command.START, Command.RESUME, Command.COMPLETE, Command.UNDO):
 
 
 @router.post("/stations/{station}/pause", summary="Pause, with a reason", **_BTN)
-async def pause(station: Text, body: PauseIn, services: ServicesDep, who: Reporter) -> JSONResponse:
+async def pause(
+    station: Text, body: PauseIn, services: ServicesDep, who: Reporter, http: Request
+) -> JSONResponse:
     action = Pause(body.reason.upper() if body.reason else None)
-    return await _button(services, who, station, body, action, f"pause:{body.reason or ''}")
+    return await _button(services, who, station, body, action, f"pause:{body.reason or ''}", http)
 
 
 @router.post("/stations/{station}/quantity", summary="Report good units", **_BTN)
 async def report_quantity(
-    station: Text, body: QuantityIn, services: ServicesDep, who: Reporter
+    station: Text, body: QuantityIn, services: ServicesDep, who: Reporter, http: Request
 ) -> JSONResponse:
     action = QuantityScan(body.quantity)
-    return await _button(services, who, station, body, action, f"quantity:{body.quantity}")
+    return await _button(services, who, station, body, action, f"quantity:{body.quantity}", http)
 
 
 @router.post("/stations/{station}/scrap", summary="Report scrapped units with a reason", **_BTN)
 async def report_scrap(
-    station: Text, body: ScrapIn, services: ServicesDep, who: Reporter
+    station: Text, body: ScrapIn, services: ServicesDep, who: Reporter, http: Request
 ) -> JSONResponse:
     action = ScrapScan(body.quantity, body.reason.upper())
     code = f"scrap:{body.quantity}:{body.reason}"
-    return await _button(services, who, station, body, action, code)
+    return await _button(services, who, station, body, action, code, http)
 
 
 @router.post("/stations/{station}/material", summary="Consume a material lot or serial", **_BTN)
 async def consume_material(
-    station: Text, body: MaterialIn, services: ServicesDep, who: Reporter
+    station: Text, body: MaterialIn, services: ServicesDep, who: Reporter, http: Request
 ) -> JSONResponse:
     if body.gtin is None and body.lot is None and body.serial is None:
         raise Problem(422, "INVALID_REQUEST", "give at least one of gtin, lot or serial")
@@ -211,7 +242,7 @@ async def consume_material(
         gtin=gtin, lot=body.lot, serial=body.serial, count=body.count, product=body.product
     )
     code = f"material:{body.gtin or ''}:{body.lot or ''}:{body.serial or ''}:{body.count or ''}"
-    return await _button(services, who, station, body, action, code)
+    return await _button(services, who, station, body, action, code, http)
 
 
 @router.post(
@@ -220,13 +251,13 @@ async def consume_material(
     **_BTN,
 )
 async def record_inspection(
-    station: Text, body: InspectionIn, services: ServicesDep, who: Reporter
+    station: Text, body: InspectionIn, services: ServicesDep, who: Reporter, http: Request
 ) -> JSONResponse:
     if isinstance(body.value, float) and not math.isfinite(body.value):
         raise Problem(422, "INVALID_REQUEST", "value must be a finite number, true or false")
     action = InspectionScan(body.characteristic, body.value)
     code = f"inspection:{body.characteristic}:{body.value}"
-    return await _button(services, who, station, body, action, code)
+    return await _button(services, who, station, body, action, code, http)
 
 
 @router.get(

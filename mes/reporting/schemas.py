@@ -120,6 +120,13 @@ class RefusalOut(BaseModel):
     message: str = Field(
         examples=["WO-000123 is held: oven temperature excursion (hold H-17)"],
     )
+    text: str | None = Field(
+        default=None,
+        description="extension: what the operator should do next, in the answer's language "
+        "(`Accept-Language`, else the station's configured language, else en; see "
+        "`Content-Language`)",
+        examples=["This work order is on hold. Do not produce; call the quality team."],
+    )
 
 
 class ScanRefused(BaseModel):

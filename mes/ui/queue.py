@@ -30,6 +30,9 @@ class QueuedJob(BaseModel):
     work_order: str
     operation: str
     name: str
+    names: dict[str, str] = Field(
+        default={}, description="the operation's name by language, from the routing (en, zh-CN)"
+    )
     product: str
     quantity: int
     unit: str
@@ -52,6 +55,18 @@ class StationQueueOut(BaseModel):
     area: str
     language: str | None
     jobs: list[QueuedJob]
+
+
+def operation_names(cfg: Any) -> dict[tuple[str, str], dict[str, str]]:
+    """(routing, operation number) -> its names by language, as the plant file gives them."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for routing in cfg.routings:
+        for op in routing.operations:
+            names = {"en": op.name}
+            if op.name_zh_cn:
+                names["zh-CN"] = op.name_zh_cn
+            out[(routing.id, op.number)] = names
+    return out
 
 
 @router.get(
@@ -93,11 +108,13 @@ def station_queue(
             .where(col(PlanSlot.work_order).in_(numbers))
         ):
             planned[(slot.work_order, slot.operation)] = slot
+    names = operation_names(services.cfg)
     jobs = [
         QueuedJob(
             work_order=wo.number or str(wo.id),
             operation=op.number,
             name=op.name,
+            names=names.get((wo.routing_id, op.number), {}),
             product=wo.product,
             quantity=wo.quantity,
             unit=wo.unit,

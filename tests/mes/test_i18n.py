@@ -77,3 +77,33 @@ def test_pseudo_locale_brackets_every_text() -> None:
     pseudo = catalogue(PSEUDO)
     assert set(pseudo) == set(catalogue("en"))
     assert all(v.startswith("\u27e6") and v.endswith("\u27e7") for v in pseudo.values())
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_refusal_code_has_a_text(language: str) -> None:
+    from mes.core.errors import RefusalCode
+
+    texts = catalogue(language)
+    assert sorted(c.value for c in RefusalCode if f"refusal.{c.value}" not in texts) == []
+
+
+@pytest.mark.parametrize(
+    ("header", "station", "expected"),
+    [
+        (None, None, "en"),
+        (None, "zh-CN", "zh-CN"),
+        ("", "zh-CN", "zh-CN"),
+        ("zh-CN,zh;q=0.9,en;q=0.8", None, "zh-CN"),
+        ("en-US,en;q=0.9", "zh-CN", "en"),
+        ("fr-FR, zh-Hans;q=0.5, en;q=0.4", "en", "zh-CN"),
+        ("de, fr;q=0.8", "zh-CN", "zh-CN"),  # nothing we have: the station's
+        ("en;q=0.1, zh;q=0.9", None, "zh-CN"),
+        ("zh;q=0, en", "zh-CN", "en"),
+        ("en;q=abc, zh", None, "zh-CN"),  # a malformed entry is skipped
+        ("*", "zh-CN", "zh-CN"),
+    ],
+)
+def test_answer_language(header: str | None, station: str | None, expected: str) -> None:
+    from mes.i18n import negotiate
+
+    assert negotiate(header, station) == expected

@@ -56,6 +56,9 @@ def test_unknown_badge_and_unknown_barcode_are_refused_and_logged(station: tuple
         "error": {
             "code": "UNKNOWN_BARCODE",
             "message": "Unknown barcode: 'hello world' matches no barcode this station knows",
+            # extension: what to do next, in the station's language (en: no Accept-Language)
+            "text": "This barcode means nothing here. Scan a badge, a work order sheet or a "
+            "command card.",
         },
         "station_state": r.json()["station_state"],
     }

@@ -1,10 +1,11 @@
 """The station page in a real browser (Debian's chromium through Playwright): scanner timing,
 IME, focus, offline queue with a dropped answer and a reload, languages, touch sizes, layouts."""
 
+import copy
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +14,21 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from config.plant import PlantConfig
 from mes.alarms.models import AlarmCurrent
+from mes.performance.models import DowntimeEvent
 from mes.reporting.models import ScanRecord
 from tests.mes.browser_support import ARGS, BARE_TEXT_JS, CHROMIUM, chromium, shot
 from tests.mes.orders_support import intake, release_message
-from tests.mes.scan_harness import plant_config, served
+from tests.mes.scan_harness import PLANT, served
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
 
 #: the scanner's inter-key gap for these tests: above the input jitter of a machine shared by
 #: many jobs (at a load average of 14 on 2 cores, keys typed 4 ms apart arrived over 150 ms
-#: apart), below the 450 ms a key of the "person typing" test (the default is 50 ms)
-SCANNER = {"maxGapMs": 220}
+#: apart, and at 220 ms a scan was still lost now and then at load 10-14), below the 450 ms a
+#: key of the "person typing" test (the default is 50 ms)
+SCANNER = {"maxGapMs": 300}
 #: a person typing, ms per key
 PERSON_MS = 450
 
@@ -45,10 +49,50 @@ def browser() -> Iterator[Any]:
         yield b
 
 
+def station_plant(db_url: str, broker_url: str) -> PlantConfig:
+    """The scan tests' plant, with ws-10's machine (a work unit), a two-level reason tree and
+    Chinese operation names."""
+    raw = copy.deepcopy(PLANT)
+    raw.update(database={"url": db_url}, broker={"url": broker_url})
+    for op, zh in zip(raw["routings"][0]["operations"], ("冲压", "折弯"), strict=True):
+        op["name_zh_cn"] = zh
+    raw["devices"] = [
+        {
+            "name": "press-01",
+            "path": "stamping/line1/c1",
+            "driver": "modbus_tcp",
+            "connection": {"host": "127.0.0.1", "port": 1},  # the MES never connects to it
+            "unit_id": 1,
+            "tags": [{"name": "state", "area": "holding_register", "address": 0, "type": "uint16"}],
+        }
+    ]
+    raw["performance"] = {
+        "work_units": [{"workstation": "ws-10", "device": "press-01", "code_tag": "state"}],
+        "reasons": [
+            {
+                "code": "MECH",
+                "en": "Mechanical",
+                "zh_cn": "机械故障",
+                "reasons": [
+                    {"code": "DIE", "en": "Die damaged", "zh_cn": "模具损坏"},
+                    {"code": "HYD", "en": "Hydraulics", "zh_cn": "液压故障"},
+                ],
+            },
+            {
+                "code": "MAT",
+                "en": "Material",
+                "zh_cn": "物料",
+                "reasons": [{"code": "NOMAT", "en": "No material", "zh_cn": "缺料"}],
+            },
+        ],
+    }
+    return PlantConfig.model_validate(raw)
+
+
 @pytest.fixture(scope="module")
 def mes(tmp_path_factory: pytest.TempPathFactory, mosquitto: Mosquitto) -> Iterator[Mes]:
     db = tmp_path_factory.mktemp("station") / "mes.db"
-    with served(plant_config(f"sqlite:///{db}", mosquitto.url, debounce_s=2.0)) as (base, engine):
+    with served(station_plant(f"sqlite:///{db}", mosquitto.url)) as (base, engine):
         admin = httpx.post(
             f"{base}/api/v1/auth/login", json={"username": "admin", "password": "admin-secret-1"}
         ).json()["access_token"]
@@ -107,10 +151,11 @@ def _wait_answer(page: Any, pattern: str, kind: str | None) -> None:
     )
 
 
-def test_scanner_module_unit_tests(browser: Any, mes: Mes) -> None:
+@pytest.mark.parametrize(("module", "least"), [("scanner", 10), ("steps", 15)])
+def test_module_unit_tests(browser: Any, mes: Mes, module: str, least: int) -> None:
     page = open_station(browser, mes)
-    results = page.evaluate("async () => (await import('/static/js/scanner.test.js')).run()")
-    assert len(results) >= 10
+    results = page.evaluate(f"async () => (await import('/static/js/{module}.test.js')).run()")
+    assert len(results) >= least
     assert [r for r in results if not r["ok"]] == []
     page.context.close()
 
@@ -209,9 +254,15 @@ def test_a_job_by_touch_in_chinese(browser: Any, mes: Mes) -> None:
     page = open_station(browser, mes, **{"sf.lang": "zh-CN"})
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     assert page.locator("[data-cmd=START]").text_content() == "开始"
+    jobs = str(page.locator("#job-list").text_content())
+    assert "冲压" in jobs
+    assert "件" in jobs
+    assert "Stamp" not in jobs
+    assert "pcs" not in jobs
     scan(page, "EMP:E2") if "E2" not in str(page.locator("#operators").text_content()) else None
     page.locator("#job-list button", has_text=mes.work_order).first.click()
     wait_answer(page, "已选择任务", "ok")
+    assert "冲压" in str(page.locator("#job").text_content())  # the current job's operation
     page.click("[data-cmd=START]")
     wait_answer(page, "已开始", "ok")
     page.click("[data-cmd=QTY]")
@@ -247,9 +298,17 @@ def test_layout_touch_targets_and_no_sideways_scroll(
 
 
 def test_pseudo_locale_finds_no_hard_coded_text(browser: Any, mes: Mes) -> None:
+    event_id = _stop(mes.engine, 2)  # the machine-stop panel shows too
     page = open_station(browser, mes, **{"sf.lang": "qps"})
+    page.locator("#stop").wait_for(state="visible", timeout=60_000)
     bare = page.evaluate(BARE_TEXT_JS)
     assert bare == []
+    with Session(mes.engine) as s:  # explained: later tests start without a stop
+        event = s.get(DowntimeEvent, event_id)
+        assert event is not None
+        event.end, event.reason = datetime.now(UTC), "DIE"
+        s.add(event)
+        s.commit()
     page.context.close()
 
 
@@ -338,6 +397,10 @@ def test_the_queue_survives_a_browser_restart(browser: Any, mes: Mes, tmp_path: 
     page.goto(f"{mes.base}/station/ws-10#token={mes.token}")
     page.wait_for_selector("body[data-ready='1']")
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=60_000)
+    # the network is down for every request of the context: with the offline emulation alone,
+    # now and then the page saw ERR_INTERNET_DISCONNECTED while the MES still got the scan
+    # ~60 ms later (seen at load 11; likely the service worker's fallback to the network)
+    context.route("**/api/v1/scans", lambda route: route.abort("internetdisconnected"))
     context.set_offline(True)
     scan(page, "EMP:E9")
     wait_answer(page, "Offline", "pending")
@@ -378,6 +441,175 @@ def test_setup_by_touch_when_not_enrolled(browser: Any, mes: Mes) -> None:
     with page.expect_navigation():
         page.click("#cfg-save")
     page.wait_for_selector("body[data-ready='1']")
-    assert answer(page) == ""
+    # no answer yet: the band says the next step, in calm grey
+    assert page.locator("#answer").get_attribute("class") == "next"
+    assert answer(page).startswith(("Scan", "Report parts", "Paused"))
     assert page.locator("#badge").text_content() == "Online"
     context.close()
+
+
+def logged_in(page: Any, badge: str) -> None:
+    if badge not in str(page.locator("#operators").text_content()):
+        scan(page, f"EMP:{badge}")
+        page.wait_for_function(
+            "b => document.getElementById('operators').textContent.includes(b)", arg=badge
+        )
+
+
+def enabled(page: Any) -> dict[str, bool]:
+    return dict(
+        page.evaluate(
+            "() => Object.fromEntries([...document.querySelectorAll('[data-cmd]')]"
+            ".map((b) => [b.dataset.cmd, !b.disabled]))"
+        )
+    )
+
+
+def primary(page: Any) -> list[str]:
+    return list(
+        page.evaluate(
+            "() => [...document.querySelectorAll('[data-cmd].primary')].map((b) => b.dataset.cmd)"
+        )
+    )
+
+
+def test_a_job_in_three_scans_without_a_touch(browser: Any, mes: Mes) -> None:
+    """Issue 12: with the operator logged in (the shift's badge scan), a job is reported in 3
+    scans: the work order sheet, CMD:START, QTY:<n>; no dialog, no touch. The buttons follow:
+    Start is the next step, then it is disabled while the job runs and Good parts stands out."""
+    result = intake(mes.engine, release_message("PO-3SCANS", 20))
+    wo = result.work_order
+    page = open_station(browser, mes)
+    logged_in(page, "E1")
+    sent: list[str] = []
+    page.on(
+        "request", lambda r: sent.append(r.post_data or "") if "/api/v1/scans" in r.url else None
+    )
+    scan(page, f"WO:{wo}/0010")
+    wait_answer(page, f"{wo}", "ok")
+    page.wait_for_function("() => !document.querySelector('[data-cmd=START]').disabled")
+    assert primary(page) == ["START"]
+    assert enabled(page)["QTY"] is False
+    scan(page, "CMD:START")
+    wait_answer(page, "started", "ok")
+    page.wait_for_function("() => document.querySelector('[data-cmd=START]').disabled")
+    assert primary(page) == ["QTY"]
+    assert enabled(page) == {
+        "START": False,
+        "PAUSE": True,
+        "RESUME": False,
+        "QTY": True,
+        "SCRAP": True,
+        "COMPLETE": True,
+    }
+    scan(page, "QTY:20")
+    wait_answer(page, "Good parts booked", "ok")
+    assert [json.loads(b)["code"] for b in sent] == [f"WO:{wo}/0010", "CMD:START", "QTY:20"]
+    assert page.evaluate("() => document.getElementById('dialog').open") is False
+    assert page.locator("#good").text_content() == "20"
+    assert primary(page) == ["COMPLETE"]  # the quantity is made: Complete is the next step
+    shot(page, "station-three-scans")
+    page.context.close()
+
+
+def _stop(engine: Engine, minutes_ago: float, state: str = "fault") -> int:
+    with Session(engine) as s:
+        event = DowntimeEvent(
+            work_unit="ws-10",
+            start=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+            state=state,
+        )
+        s.add(event)
+        s.commit()
+        assert event.id is not None
+        return event.id
+
+
+def _reason(engine: Engine, event_id: int) -> str | None:
+    with Session(engine) as s:
+        event = s.get(DowntimeEvent, event_id)
+        assert event is not None
+        return event.reason
+
+
+def test_machine_stop_reason_in_two_taps_live_and_offline(browser: Any, mes: Mes) -> None:
+    with Session(mes.engine) as s:  # earlier stops of this module explained
+        for e in s.exec(select(DowntimeEvent)):
+            e.end, e.reason = e.end or datetime.now(UTC), e.reason or "DIE"
+            s.add(e)
+        s.commit()
+    page = open_station(browser, mes)
+    logged_in(page, "E1")
+    assert page.locator("#stop").is_hidden()
+    # the machine stops while the page is open: the refresh cycle shows it, no reload
+    event_id = _stop(mes.engine, 7)
+    page.locator("#stop").wait_for(state="visible", timeout=60_000)
+    assert "Fault since" in str(page.locator("#stop-state").text_content())
+    groups = page.locator("#stop-picks button")
+    assert groups.all_text_contents() == ["Mechanical", "Material"]
+    for b in groups.all():
+        box = b.bounding_box()
+        assert box["height"] >= 64
+        assert box["width"] >= 64
+    shot(page, "station-stop-1280x800")
+    # two taps: the group, then the reason
+    page.locator("#stop-picks button", has_text="Mechanical").click()
+    assert page.locator("#stop-picks button").all_text_contents() == [
+        "Die damaged",
+        "Hydraulics",
+        "Back",
+    ]
+    page.locator("#stop-picks button", has_text="Die damaged").click()
+    wait_answer(page, "Reason booked", "ok")
+    wait_for(lambda: _reason(mes.engine, event_id) == "DIE", 10, "the stop's reason")
+    assert "Die damaged" in str(page.locator("#stop-reason").text_content())
+    # offline: the corrected reason waits in the outbox and goes out once, in order
+    page.context.set_offline(True)
+    page.locator("#stop-picks button", has_text="Change reason").click()
+    page.locator("#stop-picks button", has_text="Mechanical").click()
+    page.locator("#stop-picks button", has_text="Hydraulics").click()
+    wait_answer(page, "Offline", "pending")
+    assert "Hydraulics" in str(page.locator("#stop-reason").text_content())
+    page.context.set_offline(False)
+    wait_for(lambda: _reason(mes.engine, event_id) == "HYD", 60, "the reason sent on replay")
+    page.wait_for_function("() => document.getElementById('queue').textContent === ''")
+    assert len(mes.rows("RSN:HYD")) == 1
+    page.context.close()
+
+
+def test_machine_stop_in_chinese_on_a_phone(browser: Any, mes: Mes) -> None:
+    with Session(mes.engine) as s:
+        for e in s.exec(select(DowntimeEvent)):
+            e.end, e.reason = e.end or datetime.now(UTC), e.reason or "DIE"
+            s.add(e)
+        s.commit()
+    _stop(mes.engine, 3, "idle")
+    page = open_station(browser, mes, 390, 844, **{"sf.lang": "zh-CN"})
+    page.locator("#stop").wait_for(state="visible", timeout=60_000)
+    assert "空闲" in str(page.locator("#stop-state").text_content())
+    assert page.locator("#stop-picks button").all_text_contents() == ["机械故障", "物料"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "station-stop-zh-390x844")
+    page.context.close()
+
+
+AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_no_axe_core_violations(browser: Any, mes: Mes, language: str) -> None:
+    """axe-core (vendored for the tests, tests/vendor/MANIFEST.json) finds nothing on the
+    station page with a job, the alarm banner's area and a machine stop showing."""
+    _stop(mes.engine, 1)
+    page = open_station(browser, mes, **{"sf.lang": language})
+    logged_in(page, "E1")
+    page.locator("#stop").wait_for(state="visible", timeout=60_000)
+    page.evaluate(AXE.read_text(encoding="utf-8"))  # DevTools evaluation: the CSP allows it
+    result = page.evaluate(
+        "async () => { const r = await axe.run(document);"
+        " return {passes: r.passes.length, violations: r.violations.map((v) => ({id: v.id,"
+        " impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' '))}))}; }"
+    )
+    assert result["passes"] > 10  # axe ran its rules on this page
+    assert result["violations"] == []
+    page.context.close()

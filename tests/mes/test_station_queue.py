@@ -22,6 +22,7 @@ def _plant(tmp_path: Path, broker: str) -> PlantConfig:
     raw = plant_config(f"sqlite:///{tmp_path}/mes.db", broker).model_dump(mode="json")
     raw["mes"]["bootstrap_admin_password"] = PLANT["mes"]["bootstrap_admin_password"]
     raw["workstations"][1]["language"] = "zh-CN"
+    raw["routings"][0]["operations"][1]["name_zh_cn"] = "折弯"
     return PlantConfig.model_validate(raw)
 
 
@@ -48,6 +49,8 @@ def test_queue_of_a_station_and_its_work_centre(tmp_path: Path, mosquitto: Mosqu
             (low, "0010"),
         ]
         assert body["jobs"][0]["quantity"] == 5
+        # names by language from the routing: 0010 has no Chinese name in this plant file
+        assert body["jobs"][0]["names"] == {"en": "Stamp"}
         # ws-20 works 0020 (work centre PRESS): blocked until 0010 released good parts
         r = client.get("/api/v1/stations/ws-20/queue", headers=bearer(ws20))
         assert (r.json()["language"], r.json()["jobs"]) == ("zh-CN", [])
@@ -55,6 +58,7 @@ def test_queue_of_a_station_and_its_work_centre(tmp_path: Path, mosquitto: Mosqu
             assert scan(client, ws10, "ws-10", code).status_code == 200, code
         ws20_jobs = client.get("/api/v1/stations/ws-20/queue", headers=bearer(ws20)).json()["jobs"]
         assert [(j["work_order"], j["operation"]) for j in ws20_jobs] == [(urgent, "0020")]
+        assert ws20_jobs[0]["names"] == {"en": "Bend", "zh-CN": "折弯"}
         ws10_jobs = client.get("/api/v1/stations/ws-10/queue", headers=bearer(ws10)).json()["jobs"]
         assert [j["work_order"] for j in ws10_jobs] == [low]  # the done one left the queue
         # a station reads only its own queue; unknown stations are 404 problems

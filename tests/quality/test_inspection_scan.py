@@ -208,6 +208,7 @@ def test_operation_without_a_plan_is_refused_by_name(
     assert r.json()["error"] == {
         "code": "NO_INSPECTION_PLAN",
         "message": "Cannot record hole_dia: no inspection plan for RT-BRKT-200/0020",
+        "text": "No inspection is planned for this step.",  # extension: what to do, in words
     }
     log = client.get("/api/v1/stations/ws-20/scans", headers=bearer(token)).json()
     assert log[0]["code"] == "INSP:hole_dia:8.0"

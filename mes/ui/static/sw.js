@@ -1,10 +1,11 @@
 // Service worker: the app shell (page, styles, scripts, catalogues) from a cache, so a reload
 // while the MES is down still opens the station. API calls are never cached or answered here.
-const CACHE = "shopfloor-station-v2";
+const CACHE = "shopfloor-station-v3";
 const SHELL = [
   "/station-shell", "/static/station.css", "/static/station.webmanifest",
   "/static/js/app.js", "/static/js/scanner.js", "/static/js/outbox.js", "/static/js/i18n.js",
   "/static/js/sound.js", "/static/js/dialog.js", "/static/js/alarms.js", "/static/js/sse.js",
+  "/static/js/steps.js", "/static/js/stop.js",
   "/i18n/en.json", "/i18n/zh-CN.json",
 ];
 

@@ -2,10 +2,12 @@
 // outbox first and sent in order; answers are shown in words that say what to do next.
 import { createScanner } from "./scanner.js";
 import * as outbox from "./outbox.js";
-import { load, pick, t, translate, time, date, LANGUAGES } from "./i18n.js";
+import { load, pick, t, translate, time, date, language, LANGUAGES } from "./i18n.js";
 import { play, muted, setMuted } from "./sound.js";
 import { showDialog, button } from "./dialog.js";
 import { watchAlarms } from "./alarms.js";
+import { nextStep, buttons, expected } from "./steps.js";
+import { createStopPanel } from "./stop.js";
 
 const $ = (id) => document.getElementById(id);
 const TIMEOUT_MS = 5000;
@@ -25,7 +27,9 @@ if (station && fromHash) {
   history.replaceState(null, "", location.pathname);
 }
 
+// the MES words its refusals (error.text) in the page's language
 const headers = () => ({ "Content-Type": "application/json",
+                         "Accept-Language": language() === "zh-CN" ? "zh-CN" : "en",
                          "Authorization": "Bearer " + (localStorage.getItem(tokenKey) || "") });
 
 // A request the MES does not answer within TIMEOUT_MS counts as offline, like a network error.
@@ -51,11 +55,38 @@ function setOnline(up) {
   b.className = up ? "badge" : "badge offline";
 }
 
+// An answer stays a while (a refusal longer), then the band says what to do next again.
+const KEEP_MS = { ok: 15000, ignored: 15000, refused: 60000 };
+let answerTimer = null;
+
 function show(kind, text) {
   const a = $("answer");
   a.className = kind;
   a.textContent = text;
   if (kind === "ok" || kind === "refused") play(kind);
+  clearTimeout(answerTimer);
+  if (KEEP_MS[kind]) answerTimer = setTimeout(() => { a.className = ""; showNext(); }, KEEP_MS[kind]);
+}
+
+const enrolled = () => Boolean(station && localStorage.getItem(tokenKey));
+
+// The band is never empty: with no answer to show, it says the next step.
+function showNext() {
+  const a = $("answer");
+  if (a.className && a.className !== "next") return;
+  const key = nextStep({ enrolled: enrolled(), state, stop: stopPanel && stopPanel.current() });
+  a.className = "next";
+  a.textContent = t(key);
+}
+
+// The buttons follow the job's state: what it refuses is disabled, the next step stands out.
+function showButtons() {
+  const states = buttons(state);
+  for (const b of document.querySelectorAll("[data-cmd]")) {
+    const s = states[b.dataset.cmd];
+    b.disabled = !s.enabled;
+    b.classList.toggle("primary", s.primary);
+  }
 }
 
 function refusalText(error) {
@@ -106,7 +137,9 @@ async function answer(item, resp) {
     show(ignored ? "ignored" : "ok", ignored ? t("answer.ignored", { code: item.code })
       : actionText(body.action, body.station_state) || body.message);
   } else {
-    const text = body.error ? refusalText(body.error) : refusalText({ code: body.code, message: body.detail });
+    // the MES's own words in this page's language (error.text), else the page's catalogue
+    const error = body.error || { code: body.code, message: body.detail, text: body.text };
+    const text = error.text || refusalText(error);
     show("refused", text);
     if (item.tried) await outbox.needsAttention({ ...item, text });
   }
@@ -158,13 +191,18 @@ function showState(s) {
   state = s;
   $("operators").textContent = s.operators.length
     ? s.operators.map((o) => `${o.name} (${o.badge})`).join(", ") : t("operators.none");
-  $("job").textContent = s.work_order ? `${s.work_order} / ${s.operation || "?"}` : t("job.none");
+  // the operation's name (in the page's language) from the queue, when the job is in it
+  const queued = queue.jobs.find((q) => q.work_order === s.work_order && q.operation === s.operation);
+  const opName = queued ? ` ${(queued.names && queued.names[language()]) || queued.name}` : "";
+  $("job").textContent = s.work_order ? `${s.work_order} / ${s.operation || "?"}${opName}` : t("job.none");
   const j = s.job || {};
   $("good").textContent = j.good ?? "-";
   $("scrap").textContent = j.scrap ?? "-";
   $("target").textContent = j.quantity ?? "-";
   $("status").textContent = j.status ? t(`status.${j.status}`) : "-";
   showJobs();
+  showButtons();
+  showNext();
 }
 
 function showJobs() {
@@ -182,10 +220,12 @@ function showJobs() {
     b.setAttribute("aria-pressed", String(Boolean(selected)));
     b.dataset.value = "";  // the MES's data, not the page's words
     const title = document.createElement("strong");
-    title.textContent = `${j.work_order} / ${j.operation} ${j.name}`;
+    const name = (j.names && j.names[language()]) || j.name;
+    title.textContent = `${j.work_order} / ${j.operation} ${name}`;
     const meta = document.createElement("span");
     meta.className = "meta";
-    meta.textContent = `${j.product} · ${j.good}/${j.quantity} ${j.unit} · ${t(`status.${j.status}`)}` +
+    const unit = t(`unit.${j.unit}`).startsWith("unit.") ? j.unit : t(`unit.${j.unit}`);
+    meta.textContent = `${j.product} · ${j.good}/${j.quantity} ${unit} · ${t(`status.${j.status}`)}` +
       (j.due_at ? ` · ${t("jobs.due", { date: date(j.due_at) })}` : "");
     b.append(title, meta);
     li.append(b);
@@ -193,15 +233,17 @@ function showJobs() {
   }));
 }
 
-// HOOK(machine stop, issue 12 item 2): when mes/performance serves the workstation's current
-// stop and a downtime-reason route, fetch it here, fill the hidden #stop section ("stop.title")
-// and send the reason the operator picks as `RSN:<code>`. No such API exists on this branch yet.
+// The refresh cycle (every 5 s): the station's state, its queue and its machine's stop, one
+// request each; the alarm banner has its own event stream.
+const stopPanel = station ? createStopPanel({ station, call, submit, changed: showNext }) : null;
+
 async function refresh() {
   if (!station) return;
   try {
     const [s, q] = await Promise.all([
       call(`/api/v1/stations/${encodeURIComponent(station)}/state`),
       call(`/api/v1/stations/${encodeURIComponent(station)}/queue`),
+      stopPanel.refresh(),
     ]);
     if (q.ok) queue = await q.json();
     if (s.ok) showState(await s.json());
@@ -212,11 +254,18 @@ async function refresh() {
 const PAUSE_REASONS = ["MATERIAL", "SETUP", "BREAKDOWN", "BREAK", "QUALITY", "OTHER"];
 const SCRAP_REASONS = ["DIMENSION", "SURFACE", "MATERIAL", "SETUP", "OTHER"];
 
+// A command card or button; while it waits in the outbox (offline), the page shows the job as it
+// will be, so the next button is at hand.
+async function command(cmd) {
+  await submit(`CMD:${cmd}`);
+  if ((await outbox.all(station)).length && state) showState(expected(state, cmd));
+}
+
 async function press(cmd) {
   const job = (state && state.job) || {};
   if (cmd === "PAUSE") {
     const r = await showDialog({ title: t("dialog.pause"), reasons: PAUSE_REASONS });
-    if (r) { await submit(`RSN:${r.reason}`); await submit("CMD:PAUSE"); }
+    if (r) { await submit(`RSN:${r.reason}`); await command("PAUSE"); }
   } else if (cmd === "QTY") {
     const r = await showDialog({ title: t("dialog.quantity"), keypad: true });
     if (r && r.value > 0) submit(`QTY:${r.value}`);
@@ -225,9 +274,9 @@ async function press(cmd) {
     if (r && r.value > 0) submit(`SCRAP:${r.value}:${r.reason}`);
   } else if (cmd === "COMPLETE" && job.quantity && (job.good ?? 0) < job.quantity) {
     const r = await showDialog({ title: t("dialog.short", { good: job.good ?? 0, target: job.quantity }) });
-    if (r) submit("CMD:COMPLETE");
+    if (r) await command("COMPLETE");
   } else {
-    submit(`CMD:${cmd}`);
+    await command(cmd);
   }
 }
 
@@ -288,10 +337,11 @@ async function start() {
     b.addEventListener("click", () => press(b.dataset.cmd));
   }
   showState(current || { operators: [], work_order: null, operation: null, job: null });
-  if (!station || !localStorage.getItem(tokenKey)) {  // not enrolled yet: setup first
+  if (!enrolled()) {  // not enrolled yet: setup first
     $("setup").open = true;
     show("refused", t("answer.not_enrolled"));
   }
+  if (stopPanel && enrolled()) stopPanel.refresh();  // not awaited: a hanging MES must not delay the page
   await showQueue();
   if (online) flush();
   if (queue.area) watchAlarms(queue.area, headers, call);

@@ -33,6 +33,10 @@ export function pick(stationLanguage) {
 export function time(iso) {
   return new Date(iso).toLocaleTimeString(current === "qps" ? "en" : current);
 }
+export function clock(iso) {
+  return new Date(iso).toLocaleTimeString(current === "qps" ? "en" : current,
+                                          { hour: "2-digit", minute: "2-digit" });
+}
 export function date(iso) {
   return new Date(iso).toLocaleDateString(current === "qps" ? "en" : current);
 }
