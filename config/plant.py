@@ -109,10 +109,22 @@ class Queue(Strict):
     )
 
 
+#: the telemetry payloads an agent can publish (docs/northbound.md, "Choosing a payload")
+Payload = Literal["uns_json", "uns_compact"]
+
+
 class Edge(Strict):
     agent_id: Segment = Field(default="edge-1", description="the agent's name in the namespace")
     queue: Queue = Queue()
     per_tag_topics: bool = Field(default=False, description="also retained per-tag topics")
+    payloads: list[Payload] = Field(
+        default=["uns_json"],
+        min_length=1,
+        description="telemetry payloads published for every poll: `uns_json` (one object per "
+        "value on `{device}/_telemetry`, the default) and/or `uns_compact` (columns: tags once, "
+        "then arrays of values, on `{device}/_telemetry/compact`; about a third of the bytes and "
+        "half the consumer CPU). Both at once serve old and new consumers while they move",
+    )
     metrics_port: int | None = Field(
         default=None, ge=1, le=65535, description="/metrics and the write API; none: off"
     )

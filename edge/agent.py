@@ -23,7 +23,7 @@ from config.plant import Device, PlantConfig
 from edge.drivers.base import DeviceState, Driver, DriverHost
 from edge.drivers.registry import DriverRegistry, built_in
 from edge.metrics import AgentMetrics
-from edge.model import Reading
+from edge.model import Reading, ReadingBlock
 from edge.northbound.encode import write_result_payload
 from edge.northbound.http import AgentHttp, http_server
 from edge.northbound.publisher import Northbound
@@ -90,6 +90,10 @@ class _CountingHost:
     def readings(self, readings: Sequence[Reading]) -> None:
         self.count(len(readings))
         self.pipeline.readings(readings)
+
+    def poll(self, blocks: Sequence[ReadingBlock], readings: Sequence[Reading]) -> None:
+        self.count(len(readings) + sum(len(b.tags) for b in blocks))
+        self.pipeline.poll(blocks, readings)
 
     def status(self, state: DeviceState, error: str | None = None) -> None:
         self.pipeline.status(state, error)
@@ -161,8 +165,9 @@ class EdgeAgent:
             protocol = await asyncio.to_thread(self._probe)
         e = self.cfg.edge
         nb = Northbound(
-            self.cfg.broker, self.ns, e.agent_id, self.paths, e.queue, protocol, e.per_tag_topics
-        )
+            self.cfg.broker, self.ns, e.agent_id, self.paths, e.queue, protocol, e.per_tag_topics,
+            payloads=e.payloads,
+        )  # fmt: skip
         self.northbound = nb
         metrics = AgentMetrics(nb.stats, self._overruns)
         self.metrics = metrics
