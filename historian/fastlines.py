@@ -71,3 +71,49 @@ def good_values_lines(series_prefix: bytes, payload: bytes) -> tuple[bytes, int]
     out[4::6] = [_GOOD_TS] * n
     out[6::6] = [_EOL + series_prefix] * (n - 1) + [_EOL]
     return b"".join(out), n
+
+
+_VALUES_KEY = b'"values":['
+_TIMES_KEY = b'],"times":['
+#: a compact `values` array of JSON numbers only (what a poll of good numbers gives)
+_NUMBERS = re.compile(
+    rb"(?:-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?[0-9]++)?+,)*+"
+    rb"-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?[0-9]++)?+"
+)
+
+
+def compact_lines(
+    series_prefix: bytes, payload: bytes, tags: list[str], runs: list[list[int]]
+) -> tuple[bytes, int] | None:
+    """The lines of a compact message (docs/contracts.md section 2b) whose values are all
+    good numbers, cut from its bytes like `good_values_lines`: the numbers as the JSON spells
+    them, the tags and the timestamp runs from the decoded message (the caller checked that
+    it has no `marks` and that the runs cover the tags). None: take the general path."""
+    n = len(tags)
+    start = payload.find(_VALUES_KEY)
+    if start < 0 or not n:
+        return None
+    start += len(_VALUES_KEY)
+    end = payload.find(_TIMES_KEY, start)
+    if end < 0 or _NUMBERS.fullmatch(payload, start, end) is None:
+        return None
+    numbers = payload[start:end].split(b",")
+    joined = "".join(tags).encode()
+    if (
+        len(numbers) != n
+        or not all(tags)
+        or len(joined.translate(None, _NOT_IN_TAG)) != len(joined)
+    ):
+        return None
+    names = "\n".join(tags).encode().split(b"\n")
+    stamps: list[bytes] = []
+    for ts, count in runs:
+        stamps += [b"%d" % ts] * count
+    out = [series_prefix] * (6 * n + 1)
+    out[1::6] = names
+    out[2::6] = [_VALUE_EQ] * n
+    out[3::6] = numbers
+    out[4::6] = [_GOOD_TS] * n
+    out[5::6] = stamps
+    out[6::6] = [_EOL + series_prefix] * (n - 1) + [_EOL]
+    return b"".join(out), n

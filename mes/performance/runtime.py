@@ -33,7 +33,9 @@ class PerformanceRuntime:
         self.units: dict[str, Unit] = work_units(cfg)
         ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
         self.consumer = (
-            StateConsumer(engine, cfg.broker, ns, self.units, tick_s=tick_s)
+            StateConsumer(
+                engine, cfg.broker, ns, self.units, tick_s=tick_s, payloads=cfg.edge.payloads
+            )
             if consume and self.units
             else None
         )
