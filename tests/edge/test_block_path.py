@@ -60,11 +60,11 @@ def test_block_decisions_match_per_value_decisions() -> None:
                 kept = process_block(plan_block(by_block, block), block, now, odd)
                 got = odd + (kept.readings() if kept else [])
                 blocks_published += kept is not None
-                want = [
-                    r
+                arrivals = [
+                    Reading(t, v, Quality.GOOD, now, now, None, u)
                     for t, v, u in zip(TAGS, values, units, strict=True)
-                    if (r := by_value[t].process(Reading(t, v, Quality.GOOD, now, now, None, u), now))
-                ]  # fmt: skip
+                ]
+                want = [r for x in arrivals if (r := by_value[x.tag].process(x, now))]
             elif step < 0.8:
                 tag = rng.choice(TAGS)
                 r = Reading(tag, None, Quality.BAD, now, now, "comm_timeout")
@@ -185,7 +185,8 @@ def test_pipeline_poll_bad_in_the_middle_observers_and_payload() -> None:
         ]
         pipe.poll(blocks, bad)
     first, second, third = sink.batches
-    assert first.count == 6 and not first.blocks  # first values: one by one
+    assert first.count == 6
+    assert not first.blocks  # first values: one by one
     assert [r.tag for r in second.all_readings()] == ["t0", "t5"]  # bad unchanged: not again
     assert [blk.tags for blk in third.blocks] == [("t0",), ("t5",)]
     assert [len(rs) for rs in observed] == [6, 2, 2]
