@@ -174,7 +174,7 @@ def test_the_template_grants_match_the_contract_topics() -> None:
     assert writes
     assert not any(t.endswith("#") for t in writes)
     suffixes = {"_telemetry", "_telemetry/compact", "_status", "_cmd/result", "_cmd/write", "+",
-                "_erp/orders", "_erp/acks", "_erp/orders/rejected", "_mes/confirmations", "_mes/alarms",
-                "_mes/holds", "_mes/kpi", "_mes/deadletter"}  # fmt: skip
+                "_erp/orders", "_erp/acks", "_erp/orders/rejected", "_mes/confirmations",
+                "_mes/alarms", "_mes/holds", "_mes/kpi", "_mes/deadletter"}  # fmt: skip
     for topic in writes:
         assert any(topic.endswith("/" + s) for s in suffixes), topic
