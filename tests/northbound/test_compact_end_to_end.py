@@ -1,26 +1,36 @@
 """An agent publishing `uns_compact` feeds the historian (into a real VictoriaMetrics) and the
 MES state consumer the same data as one publishing `uns_json`, through a real Mosquitto."""
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from paho.mqtt.enums import MQTTProtocolVersion
 from sqlmodel import Session, col, select
 
+from config.loader import parse_plant
 from config.plant import Broker
+from edge.agent import EdgeAgent
 from edge.model import Quality, Reading, ReadingBlock, TelemetryBatch
 from historian.service import Historian
 from mes.performance.consumer import StateConsumer
 from mes.performance.models import StateInterval
 from mes.performance.units import work_units
-from tests.northbound.helpers import northbound
+from simulators.modbus.machine import ModbusSimulator
+from simulators.modbus.testing import press_config, press_tags
+from tests.northbound.helpers import NS as HELPER_NS
+from tests.northbound.helpers import Collector, northbound
+from tests.northbound.synthetic import plant as synthetic_plant
+from tests.northbound.test_agent import until
 from tests.northbound.test_historian import historian_cfg
 from tests.performance.adapters import NS, mes_db, ms, plant, s
 from tests.services.mosquitto import Mosquitto
-from tests.services.ports import wait_for
+from tests.services.ports import free_port, wait_for
 from tests.services.victoria import Victoria
+from uns.telemetry import compact_values
 
 BLOCK = tuple(f"t{i}" for i in range(8))
 
@@ -139,3 +149,42 @@ def test_mes_states_are_the_same_from_either_payload(mosquitto: Mosquitto, tmp_p
         got[payload] = states(engine, t0)
     assert got["uns_compact"] == got["uns_json"]
     assert [r[1] for r in got["uns_json"]][:3] == ["running", "micro_stop", "running"]
+
+
+async def test_agent_with_both_payloads_publishes_each_poll_twice_alike(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """The real agent and Modbus driver (block path) against the simulated press with
+    `edge.payloads: [uns_json, uns_compact]`: every poll goes out on both topics with the same
+    seq and, decoded, the same values."""
+    port = free_port()
+    data = synthetic_plant(mosquitto.url, tmp_path, devices=1)
+    data["edge"]["payloads"] = ["uns_json", "uns_compact"]
+    data["devices"][0].update(
+        connection={"host": "127.0.0.1", "port": port},
+        poll_interval_ms=50,
+        tags=press_tags(),
+    )
+    cfg = parse_plant(data)
+    col = Collector(mosquitto.url, f"{HELPER_NS.root}/+/+/+/press-01/_telemetry/#", "col-both")
+    json_topic = HELPER_NS.telemetry("stamping/line1/cell1", "press-01")
+
+    def by_seq(suffix: str) -> dict[int, dict[str, Any]]:
+        with col.lock:
+            msgs = [orjson.loads(p) for t, p, _ in col.messages if t == json_topic + suffix]
+        return {m["seq"]: m for m in msgs if m["agent"] == "edge-t"}
+
+    async with ModbusSimulator([press_config(port, name="press-01")]):
+        stop = asyncio.Event()
+        task = asyncio.create_task(EdgeAgent(cfg).run(stop))
+        await until(lambda: len(by_seq("/compact")) >= 8, 20, "compact telemetry")
+        stop.set()
+        await asyncio.wait_for(task, 15)
+    col.close()
+    as_json, compact = by_seq(""), by_seq("/compact")
+    assert set(compact) == set(as_json)
+    for seq, body in compact.items():
+        assert compact_values(body) == as_json[seq]["values"], seq
+        assert (body["ts"], body["device"]) == (as_json[seq]["ts"], as_json[seq]["device"])
+    assert all("marks" not in b for b in compact.values())  # a healthy press: all good
+    assert len({tuple(b["values"]) for b in compact.values()}) > 1  # the press is running
