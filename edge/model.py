@@ -2,7 +2,7 @@
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -62,12 +62,14 @@ class ReadingBlock:
     ts: int
     units: tuple[str | None, ...]
 
-    def readings(self) -> list[Reading]:
-        """The block as one `Reading` per value (for observers and per-value consumers)."""
+    def readings(self, only: Collection[str] | None = None) -> list[Reading]:
+        """The block as one `Reading` per value (for observers and per-value consumers); with
+        `only`, of those tags only."""
         ts, good = self.ts, Quality.GOOD
         return [
             Reading(t, v, good, ts, ts, None, u)
             for t, v, u in zip(self.tags, self.values, self.units, strict=True)
+            if only is None or t in only
         ]
 
 

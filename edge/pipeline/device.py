@@ -14,7 +14,21 @@ from edge.pipeline.processing import BlockPlan, TagProcessor, TagRules, plan_blo
 log = logging.getLogger(__name__)
 
 StatusCallback = Callable[[str, DeviceState, str | None], None]
+#: called with (device, processed readings) after each batch; an observer that has a
+#: `tags_of(device) -> Collection[str]` method is given the good block values of those tags
+#: only (plus every other reading), so the block path builds no reading it would ignore
 Observer = Callable[[str, list[Reading]], None]
+
+
+def _watched(observers: Sequence[Observer], device: str) -> frozenset[str] | None:
+    """The block tags the observers want as readings; None: all of them."""
+    out: set[str] = set()
+    for o in observers:
+        tags_of = getattr(o, "tags_of", None)
+        if tags_of is None:
+            return None
+        out.update(tags_of(device))
+    return frozenset(out)
 
 
 def _ms(seconds: float | None) -> int | None:
@@ -58,6 +72,7 @@ class DevicePipeline:
         self._sink = sink
         self._on_status = on_status
         self._observers = tuple(observers)
+        self._watched = _watched(self._observers, device_cfg.name)
         self._clock = clock
         created = clock()
         self._tags = {
@@ -129,7 +144,13 @@ class DevicePipeline:
         self._sink.put(batch)
         if not self._observers:
             return
-        readings = batch.all_readings() if blocks else out
+        readings = out
+        if blocks:
+            watched = self._watched
+            if watched is None:
+                readings = batch.all_readings()
+            else:
+                readings = [r for b in blocks for r in b.readings(watched)] + out
         for observer in self._observers:
             try:
                 observer(self.device, readings)

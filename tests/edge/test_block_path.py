@@ -194,3 +194,38 @@ def test_pipeline_poll_bad_in_the_middle_observers_and_payload() -> None:
     assert telemetry_payload("e", third, 3) == telemetry_payload("e", as_readings, 3)
     values = orjson.loads(telemetry_payload("e", third, 3))["values"]
     assert values[0] == {"tag": "t0", "value": 3.0, "quality": "good", "ts": 7, "unit": "bar"}
+
+
+class Watching:
+    """An observer that says which tags it looks at (like the alarm observer)."""
+
+    def __init__(self, tags: set[str]) -> None:
+        self.tags = tags
+        self.seen: list[list[str]] = []
+
+    def tags_of(self, device: str) -> set[str]:
+        return self.tags
+
+    def __call__(self, device: str, readings: list[Reading]) -> None:
+        self.seen.append([r.tag for r in readings])
+
+
+def test_observers_get_the_block_values_of_their_tags_and_every_other_reading() -> None:
+    cfg = device([{"name": f"t{i}", "address": 2 * i, "type": "float32"} for i in range(4)])
+    watching, everything = Watching({"t1"}), Watching(set())
+    seen_all: list[list[str]] = []
+    plain = DevicePipeline(
+        cfg, Sink(), lambda *a: None, [lambda d, rs: seen_all.append([r.tag for r in rs])]
+    )
+    picky = DevicePipeline(cfg, Sink(), lambda *a: None, [watching])
+    picky_none = DevicePipeline(cfg, Sink(), lambda *a: None, [everything])
+    tags = ("t0", "t1", "t2")
+    for n in range(3):
+        block = ReadingBlock(tags, [n + 0.5, n + 1.5, n + 2.5], n, (None,) * 3)
+        bad = [Reading("t3", None, Quality.BAD, n, n, f"reason-{n}")]
+        for pipe in (plain, picky, picky_none):
+            pipe.poll([block], bad)
+    # the first poll goes value by value: readings of every tag; then blocks
+    assert seen_all[1:] == [["t0", "t1", "t2", "t3"]] * 2
+    assert watching.seen[1:] == [["t1", "t3"]] * 2
+    assert everything.seen[1:] == [["t3"]] * 2
