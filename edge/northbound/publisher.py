@@ -38,6 +38,8 @@ from uns.topics import Namespace
 log = logging.getLogger(__name__)
 
 SEQ_PREFIX = "seq/"
+#: the telemetry payloads this publisher writes (docs/northbound.md, "Choosing a payload")
+UNS_PAYLOADS = ("uns_json", "uns_compact")
 _TAIL_BYTES = 4 * 1024 * 1024  # committed-but-unsent rows kept in memory to avoid re-reading
 _EXPIRE_EVERY_S = 1.0
 _STORE_RETRY_S = 1.0
@@ -98,11 +100,9 @@ class Northbound:
         self.queue_cfg = queue
         self.protocol = protocol
         self.per_tag_topics = per_tag_topics
-        #: the telemetry payloads of each batch (config `edge.payloads`), in this order
-        self.payloads = tuple(dict.fromkeys(payloads))
-        unknown = set(self.payloads) - {"uns_json", "uns_compact"}
-        if unknown or not self.payloads:
-            raise ValueError(f"unknown telemetry payloads {sorted(unknown)} (or none)")
+        #: the UNS telemetry payloads of each batch (config `edge.payloads`), in this order;
+        #: other payloads of that list (e.g. Sparkplug B) are published by their own adapters
+        self.payloads = tuple(p for p in dict.fromkeys(payloads) if p in UNS_PAYLOADS)
         self.window = inflight_window or queue.inflight_window
         self.stats = NorthboundStats()
         self.status_topic = namespace.agent_status(agent_id)

@@ -2,6 +2,7 @@
 per-value JSON carries, and every consumer reads the same data from either."""
 
 import random
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,6 +15,7 @@ from historian.fastlines import compact_lines
 from historian.points import BadTelemetry, Converter
 from mes.core.errors import BadMessage
 from mes.performance.ingest import telemetry_readings
+from tests.northbound.helpers import northbound
 from tests.northbound.synthetic import plant
 from uns.telemetry import compact_values, telemetry_filters
 from uns.topics import Namespace
@@ -136,10 +138,21 @@ def test_consumers_read_both_topics_unless_the_agent_publishes_both() -> None:
 
 
 def test_payloads_config() -> None:
-    data = plant("mqtt://127.0.0.1:1883", __import__("pathlib").Path("/tmp"), devices=0)
+    data = plant("mqtt://127.0.0.1:1883", Path("/tmp"), devices=0)
     assert parse_plant(data).edge.payloads == ["uns_json"]
     data["edge"]["payloads"] = ["uns_compact"]
     assert parse_plant(data).edge.payloads == ["uns_compact"]
     data["edge"]["payloads"] = ["protobuf"]
     with pytest.raises(Exception, match="payloads"):
         parse_plant(data)
+
+
+def test_the_publisher_writes_the_uns_payloads_and_leaves_others_to_their_adapters(
+    tmp_path: Path,
+) -> None:
+    def payloads(*kinds: str) -> tuple[str, ...]:
+        return northbound("mqtt://127.0.0.1:1", str(tmp_path / "q.sqlite"), payloads=kinds).payloads
+
+    assert payloads() == ()
+    assert payloads("uns_compact", "uns_json", "uns_compact") == ("uns_compact", "uns_json")
+    assert payloads("sparkplug_b", "uns_json") == ("uns_json",)  # Sparkplug: its own publisher
