@@ -183,7 +183,9 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def modbus_w1_files(broker: Mosquitto, d: Path, poll_ms: int) -> tuple[Path, Path]:
+def modbus_w1_files(
+    broker: Mosquitto, d: Path, poll_ms: int, payload: str = "uns_json"
+) -> tuple[Path, Path]:
     """10 simulated presses with 1,000 extra holding registers each (changing every
     `poll_ms / 2`), and a plant with 10 Modbus TCP devices x 500 float32 tags on them."""
     ports = [free_port() for _ in range(DEVICES)]
@@ -201,6 +203,7 @@ def modbus_w1_files(broker: Mosquitto, d: Path, poll_ms: int) -> tuple[Path, Pat
         ],
     }
     data = plant(broker.url, d, devices=DEVICES, tags=TAGS, poll_ms=poll_ms)
+    data["edge"]["payloads"] = [payload]
     for dev, port in zip(data["devices"], ports, strict=True):
         dev["connection"]["port"] = port
         dev["tags"] = [
@@ -212,14 +215,19 @@ def modbus_w1_files(broker: Mosquitto, d: Path, poll_ms: int) -> tuple[Path, Pat
 
 
 def bench_w1(
-    broker: Mosquitto, work: Path, poll_ms: int, seconds: float, source: str
+    broker: Mosquitto,
+    work: Path,
+    poll_ms: int,
+    seconds: float,
+    source: str,
+    payload: str = "uns_json",
 ) -> dict[str, float]:
-    d = work / f"w1-{source}-{poll_ms}"
+    d = work / f"w1-{source}-{poll_ms}-{payload}"
     d.mkdir()
     procs: list[subprocess.Popen[bytes]] = []
     shopfloor = str(Path(sys.executable).parent / "shopfloor")
     if source == "modbus":
-        cfg, sim_file = modbus_w1_files(broker, d, poll_ms)
+        cfg, sim_file = modbus_w1_files(broker, d, poll_ms, payload)
         procs.append(
             subprocess.Popen(
                 [shopfloor, "sim", "run", "-c", str(sim_file)],
@@ -232,20 +240,20 @@ def bench_w1(
         data = plant(broker.url, d, devices=DEVICES, tags=TAGS, poll_ms=poll_ms)
         cfg = write_plant(d / "plant.yaml", data)
         agent_cmd = [sys.executable, "-m", "tests.northbound.synthetic", str(cfg)]
-    counter = Counter(broker.port, "uns/v1/acme/plant1/+/+/+/+/_telemetry")
+    counter = DecodingConsumer(broker.port, "uns/v1/acme/plant1")
     proc = subprocess.Popen(
         agent_cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(d / "agent.log").open("wb")
     )
     procs.append(proc)
     try:
-        wait_for(lambda: counter.values > 0, 30, "W1 telemetry")
+        wait_for(lambda: counter.read()[0] > 0, 30, "W1 telemetry")
         warm_until = time.monotonic() + 3
         wait_for(lambda: time.monotonic() >= warm_until, 5, "warm-up")
         hz = os.sysconf("SC_CLK_TCK")
-        c0, v0, t0 = _cpu_ticks(proc.pid), counter.values, time.perf_counter()
+        c0, v0, t0 = _cpu_ticks(proc.pid), counter.read()[0], time.perf_counter()
         end = time.monotonic() + seconds
         wait_for(lambda: time.monotonic() >= end, seconds + 5, "measurement window")
-        c1, v1, t1 = _cpu_ticks(proc.pid), counter.values, time.perf_counter()
+        c1, v1, t1 = _cpu_ticks(proc.pid), counter.read()[0], time.perf_counter()
         rss = _rss_mb(proc.pid)
     finally:
         for p in reversed(procs):
@@ -850,6 +858,7 @@ def main() -> None:
     ap.add_argument("--outage", type=float, default=60.0, help="broker outage for the replay, s")
     ap.add_argument("--w1-seconds", type=float, default=10.0)
     ap.add_argument("--w1-source", choices=["modbus", "synthetic"], default="modbus")
+    ap.add_argument("--w1-payload", choices=list(CONSUMERS), default="uns_json")
     ap.add_argument("--batches", type=int, default=2000, help="batches of 500 values")
     ap.add_argument("--parts", default="publish,w1,historian,replay")
     ap.add_argument("--rounds", type=int, default=3, help="alternating runs, medians reported")
@@ -874,14 +883,16 @@ def main() -> None:
                 )
             if "w1" in parts:
                 for poll in (100, 20):
-                    w = bench_w1(broker, work, poll, args.w1_seconds, args.w1_source)
+                    w = bench_w1(
+                        broker, work, poll, args.w1_seconds, args.w1_source, args.w1_payload
+                    )
                     source = (
                         "Modbus simulator, real driver"
                         if args.w1_source == "modbus"
                         else "synthetic devices"
                     )
                     print(
-                        f"W1 {poll} ms poll ({source}, 10x500 float32, "
+                        f"W1 {poll} ms poll ({source}, {args.w1_payload}, 10x500 float32, "
                         f"{w['offered_per_s']:,.0f} values/s offered): delivered "
                         f"{w['delivered_per_s']:,.0f} values/s; agent CPU "
                         f"{w['cpu_percent']:.1f}% of one core; RSS {w['rss_mb']:.0f} MB",
