@@ -62,18 +62,31 @@ def compact_columns(body: Mapping[str, Any]) -> Columns:
     if len(values) != n:
         raise BadCompact(f"{n} tags but {len(values)} values")
     try:
-        if sum(count for _, count in runs) != n or any(c < 1 for _, c in runs):
-            raise BadCompact(f"the runs of `times` do not cover the {n} values")
-        times = list(chain.from_iterable(repeat(ts, count) for ts, count in runs))
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, BadCompact):
-            raise
-        raise BadCompact(f"`times` must be [ts, count] runs ({exc})") from None
+        "".join(tags)  # one C call: a TypeError names a tag that is not a string
+    except TypeError:
+        raise BadCompact("`tags` must be strings") from None
+    covered = 0
+    for run in runs:
+        if (
+            not isinstance(run, list)
+            or len(run) != 2
+            or type(run[0]) is not int
+            or type(run[1]) is not int
+            or run[1] < 1
+        ):
+            raise BadCompact(f"`times` must be [ts, count] runs of integers, got {run!r}")
+        covered += run[1]
+    if covered != n:
+        raise BadCompact(f"the runs of `times` cover {covered} values, not {n}")
+    times = list(chain.from_iterable(repeat(ts, count) for ts, count in runs))
     units = body.get("units")
     if units is not None and (not isinstance(units, list) or len(units) != n):
         raise BadCompact("`units` must be a list as long as `tags`")
+    given = body.get("marks") or []
+    if not isinstance(given, list):
+        raise BadCompact("`marks` must be a list")
     marks: dict[int, dict[str, Any]] = {}
-    for m in body.get("marks") or ():
+    for m in given:
         i = m.get("i") if isinstance(m, dict) else None
         if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < n:
             raise BadCompact(f"mark {m!r} has no index into the values")

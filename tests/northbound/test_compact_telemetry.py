@@ -111,6 +111,13 @@ def test_historian_writes_the_same_lines_from_either_form() -> None:
         {"format": "compact", "ts": 1, "tags": ["a"], "values": [1], "times": "x"},
         {"format": "compact", "ts": 1, "tags": ["a"], "values": [1], "times": [[1, 1]],
          "marks": [{"i": 5, "quality": "bad"}]},
+        {"format": "compact", "ts": 1, "tags": ["a"], "values": [1], "times": [["x", 1]]},
+        {"format": "compact", "ts": 1, "tags": ["a"], "values": [1], "times": [[1, 1.0]]},
+        {"format": "compact", "ts": 1, "tags": [7], "values": [1], "times": [[1, 1]]},
+        {"format": "compact", "ts": 1, "tags": ["a"], "values": [1], "times": [[1, 1]],
+         "marks": 3},
+        {"format": "compact", "ts": 1, "tags": ["a"], "values": [1], "times": [[1, 1]],
+         "marks": [{"i": 0, "quality": "awful"}]},
     ],
 )  # fmt: skip
 def test_a_broken_compact_message_is_refused_by_every_consumer(body: dict[str, Any]) -> None:
