@@ -110,14 +110,14 @@ class Queue(Strict):
 
 
 #: the telemetry payloads an agent can publish (docs/northbound.md, "Choosing a payload")
-Payload = Literal["uns_json", "uns_compact"]
+PayloadFormat = Literal["uns_json", "uns_compact"]
 
 
 class Edge(Strict):
     agent_id: Segment = Field(default="edge-1", description="the agent's name in the namespace")
     queue: Queue = Queue()
     per_tag_topics: bool = Field(default=False, description="also retained per-tag topics")
-    payloads: list[Payload] = Field(
+    payloads: list[PayloadFormat] = Field(
         default=["uns_json"],
         min_length=1,
         description="telemetry payloads published for every poll: `uns_json` (one object per "
