@@ -495,7 +495,11 @@ def micro_value_path(polls: int = 400) -> dict[str, float]:
         "block_compact": [],
         "consumer_json": [],
         "consumer_compact": [],
+        "historian_json": [],
+        "historian_compact": [],
     }
+    conv = Converter()
+    json_topic = f"uns/v1/acme/plant1/{PATH}/press-01/_telemetry"
     for _ in range(3):  # alternating, best of 3: the least disturbed by other load
         runs["bare"].append(bare())
         runs["per_value"].append(per_value())
@@ -503,6 +507,10 @@ def micro_value_path(polls: int = 400) -> dict[str, float]:
         runs["block_compact"].append(block_path(compact_payload))
         runs["consumer_json"].append(consume(_decode_json, as_json))
         runs["consumer_compact"].append(consume(_decode_compact, as_compact))
+        runs["historian_json"].append(consume(lambda p: conv.encode(json_topic, p), as_json))
+        runs["historian_compact"].append(
+            consume(lambda p: conv.encode(json_topic + "/compact", p), as_compact)
+        )
     work_dir.rmdir() if not any(work_dir.iterdir()) else None
     return {k: 1e6 * min(v) / (polls * TAGS) for k, v in runs.items()}
 
@@ -915,6 +923,13 @@ def main() -> None:
                     f"best of 3, us per value): per-value JSON {m['consumer_json']:.3f}; compact "
                     f"{m['consumer_compact']:.3f} (ratio "
                     f"{m['consumer_compact'] / m['consumer_json']:.2f})",
+                    flush=True,
+                )
+                print(
+                    "historian conversion to line protocol (the same message, fast paths): "
+                    f"per-value JSON {m['historian_json']:.3f} us per value; compact "
+                    f"{m['historian_compact']:.3f} (ratio "
+                    f"{m['historian_compact'] / m['historian_json']:.2f})",
                     flush=True,
                 )
             if "w1-change" in parts:

@@ -75,11 +75,9 @@ def good_values_lines(series_prefix: bytes, payload: bytes) -> tuple[bytes, int]
 
 _VALUES_KEY = b'"values":['
 _TIMES_KEY = b'],"times":['
-#: a compact `values` array of JSON numbers only (what a poll of good numbers gives)
-_NUMBERS = re.compile(
-    rb"(?:-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?[0-9]++)?+,)*+"
-    rb"-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?[0-9]++)?+"
-)
+#: the bytes of JSON numbers and their separators: a `values` array that parsed as JSON and
+#: holds nothing else is an array of numbers (true, false, null and strings need other bytes)
+_NUMBER_BYTES = b"0123456789.eE+-,"
 
 
 def compact_lines(
@@ -88,16 +86,20 @@ def compact_lines(
     """The lines of a compact message (docs/contracts.md section 2b) whose values are all
     good numbers, cut from its bytes like `good_values_lines`: the numbers as the JSON spells
     them, the tags and the timestamp runs from the decoded message (the caller checked that
-    it has no `marks` and that the runs cover the tags). None: take the general path."""
+    it has no `marks` and that the runs cover the tags) and that it parsed as JSON, so a
+    values array of number bytes only is an array of numbers. None: take the general path."""
     n = len(tags)
     start = payload.find(_VALUES_KEY)
     if start < 0 or not n:
         return None
     start += len(_VALUES_KEY)
     end = payload.find(_TIMES_KEY, start)
-    if end < 0 or _NUMBERS.fullmatch(payload, start, end) is None:
+    if end < 0:
         return None
-    numbers = payload[start:end].split(b",")
+    segment = payload[start:end]
+    if segment.translate(None, _NUMBER_BYTES):  # a string, a boolean or a null among them
+        return None
+    numbers = segment.split(b",")
     joined = "".join(tags).encode()
     if (
         len(numbers) != n
