@@ -13,7 +13,7 @@ from edge.drivers.modbus.config import ModbusDevice, ModbusLimits, ModbusTag
 from edge.drivers.modbus.driver import compile_read, decode_block
 from edge.drivers.modbus.planner import plan_reads
 from edge.model import Quality, Reading, ReadingBlock, TelemetryBatch
-from edge.northbound.encode import telemetry_payload
+from edge.northbound.encode import tag_payloads, telemetry_payload
 from edge.pipeline.device import DevicePipeline
 from edge.pipeline.processing import TagProcessor, TagRules, plan_block, process_block
 
@@ -229,3 +229,14 @@ def test_observers_get_the_block_values_of_their_tags_and_every_other_reading() 
     assert seen_all[1:] == [["t0", "t1", "t2", "t3"]] * 2
     assert watching.seen[1:] == [["t1", "t3"]] * 2
     assert everything.seen[1:] == [["t3"]] * 2
+
+
+def test_per_tag_payloads_cover_block_values() -> None:
+    block = ReadingBlock(("a", "b"), [1.5, 2.5], 9, ("bar", None))
+    batch = TelemetryBatch("p", [Reading("c", None, Quality.BAD, 9, 9, "comm_timeout")], 9, [block])
+    got = {tag: orjson.loads(p) for tag, p in tag_payloads(batch)}
+    assert got == {
+        "a": {"v": 1, "value": 1.5, "quality": "good", "ts": 9},
+        "b": {"v": 1, "value": 2.5, "quality": "good", "ts": 9},
+        "c": {"v": 1, "value": None, "quality": "bad", "ts": 9},
+    }
