@@ -89,8 +89,8 @@ class DevicePipeline:
         self.tick_interval_ms = max(50, min(1000, min(periods, default=4000) // 4))
         self.state: DeviceState = "connecting"
         self.error: str | None = None
-        #: block plans by the driver's tag tuple of each read (a handful per device)
-        self._plans: dict[tuple[str, ...], BlockPlan] = {}
+        #: block plans by the driver's tag and unit tuples of each read (a handful per device)
+        self._plans: dict[tuple[tuple[str, ...], tuple[str | None, ...]], BlockPlan] = {}
 
     # DriverHost
     def readings(self, readings: Sequence[Reading]) -> None:
@@ -101,11 +101,12 @@ class DevicePipeline:
         out: list[Reading] = []
         kept: list[ReadingBlock] = []
         for b in blocks:
-            plan = self._plans.get(b.tags)
+            layout = (b.tags, b.units)
+            plan = self._plans.get(layout)
             if plan is None:
                 if len(self._plans) > 4096:  # a driver that makes new tuples every poll
                     self._plans.clear()
-                plan = self._plans[b.tags] = plan_block(self._tags, b)
+                plan = self._plans[layout] = plan_block(self._tags, b)
             published = process_block(plan, b, now, out)
             if published is not None:
                 kept.append(published)
