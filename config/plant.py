@@ -122,8 +122,9 @@ class Edge(Strict):
         min_length=1,
         description="telemetry payloads published for every poll: `uns_json` (one object per "
         "value on `{device}/_telemetry`, the default) and/or `uns_compact` (columns: tags once, "
-        "then arrays of values, on `{device}/_telemetry/compact`; about a third of the bytes and "
-        "half the consumer CPU). Both at once serve old and new consumers while they move",
+        "then arrays of values, on `{device}/_telemetry/compact`; about a quarter of the bytes "
+        "and a third of the consumer's decode CPU). Both at once serve old and new consumers "
+        "while they move",
     )
     metrics_port: int | None = Field(
         default=None, ge=1, le=65535, description="/metrics and the write API; none: off"
