@@ -62,7 +62,7 @@ class NullSink:
         self.values = 0
 
     def put(self, batch: TelemetryBatch) -> None:
-        self.values += len(batch.readings)
+        self.values += batch.count
 
 
 class NullPublisher:

@@ -76,7 +76,7 @@ cfg = PlantConfig.model_validate(data)
 class Sink:
     n = 0
     def put(self, batch):
-        Sink.n += len(batch.readings)
+        Sink.n += batch.count
 async def main():
     sink = Sink()
     tasks = []
@@ -190,6 +190,10 @@ class CountingHost:
         self.values += len(readings)
         self.pipeline.readings(readings)
 
+    def poll(self, blocks: Any, readings: Any) -> None:
+        self.values += len(readings) + sum(len(b.tags) for b in blocks)
+        self.pipeline.poll(blocks, readings)
+
     def status(self, state: Any, error: str | None = None) -> None:
         self.pipeline.status(state, error)
 
@@ -199,7 +203,7 @@ class CountingSink:
         self.published = 0
 
     def put(self, batch: TelemetryBatch) -> None:
-        self.published += len(batch.readings)
+        self.published += batch.count
 
 
 async def driver_round(devices: list[ModbusDevice], window: float) -> tuple[float, float]:

@@ -30,12 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import orjson  # noqa: E402
 import paho.mqtt.client as mqtt  # noqa: E402
 import yaml  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E402
 
 from config.loader import parse_plant  # noqa: E402
-from edge.model import Quality, Reading, TelemetryBatch, now_ms  # noqa: E402
+from edge.model import Quality, Reading, ReadingBlock, TelemetryBatch, now_ms  # noqa: E402
 from edge.northbound.encode import telemetry_payload  # noqa: E402
 from historian.points import Converter  # noqa: E402
 from historian.service import Historian  # noqa: E402
@@ -44,6 +45,7 @@ from tests.northbound.synthetic import plant, write_plant  # noqa: E402
 from tests.services.mosquitto import Mosquitto  # noqa: E402
 from tests.services.ports import free_port, wait_for  # noqa: E402
 from tests.services.victoria import Victoria  # noqa: E402
+from uns.telemetry import compact_columns  # noqa: E402
 
 DEVICES, TAGS = 10, 500
 PATH = "stamping/line1/cell1"
@@ -181,7 +183,9 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def modbus_w1_files(broker: Mosquitto, d: Path, poll_ms: int) -> tuple[Path, Path]:
+def modbus_w1_files(
+    broker: Mosquitto, d: Path, poll_ms: int, payload: str = "uns_json"
+) -> tuple[Path, Path]:
     """10 simulated presses with 1,000 extra holding registers each (changing every
     `poll_ms / 2`), and a plant with 10 Modbus TCP devices x 500 float32 tags on them."""
     ports = [free_port() for _ in range(DEVICES)]
@@ -199,6 +203,7 @@ def modbus_w1_files(broker: Mosquitto, d: Path, poll_ms: int) -> tuple[Path, Pat
         ],
     }
     data = plant(broker.url, d, devices=DEVICES, tags=TAGS, poll_ms=poll_ms)
+    data["edge"]["payloads"] = [payload]
     for dev, port in zip(data["devices"], ports, strict=True):
         dev["connection"]["port"] = port
         dev["tags"] = [
@@ -210,14 +215,19 @@ def modbus_w1_files(broker: Mosquitto, d: Path, poll_ms: int) -> tuple[Path, Pat
 
 
 def bench_w1(
-    broker: Mosquitto, work: Path, poll_ms: int, seconds: float, source: str
+    broker: Mosquitto,
+    work: Path,
+    poll_ms: int,
+    seconds: float,
+    source: str,
+    payload: str = "uns_json",
 ) -> dict[str, float]:
-    d = work / f"w1-{source}-{poll_ms}"
+    d = work / f"w1-{source}-{poll_ms}-{payload}"
     d.mkdir()
     procs: list[subprocess.Popen[bytes]] = []
     shopfloor = str(Path(sys.executable).parent / "shopfloor")
     if source == "modbus":
-        cfg, sim_file = modbus_w1_files(broker, d, poll_ms)
+        cfg, sim_file = modbus_w1_files(broker, d, poll_ms, payload)
         procs.append(
             subprocess.Popen(
                 [shopfloor, "sim", "run", "-c", str(sim_file)],
@@ -230,20 +240,20 @@ def bench_w1(
         data = plant(broker.url, d, devices=DEVICES, tags=TAGS, poll_ms=poll_ms)
         cfg = write_plant(d / "plant.yaml", data)
         agent_cmd = [sys.executable, "-m", "tests.northbound.synthetic", str(cfg)]
-    counter = Counter(broker.port, "uns/v1/acme/plant1/+/+/+/+/_telemetry")
+    counter = DecodingConsumer(broker.port, "uns/v1/acme/plant1")
     proc = subprocess.Popen(
         agent_cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(d / "agent.log").open("wb")
     )
     procs.append(proc)
     try:
-        wait_for(lambda: counter.values > 0, 30, "W1 telemetry")
+        wait_for(lambda: counter.read()[0] > 0, 30, "W1 telemetry")
         warm_until = time.monotonic() + 3
         wait_for(lambda: time.monotonic() >= warm_until, 5, "warm-up")
         hz = os.sysconf("SC_CLK_TCK")
-        c0, v0, t0 = _cpu_ticks(proc.pid), counter.values, time.perf_counter()
+        c0, v0, t0 = _cpu_ticks(proc.pid), counter.read()[0], time.perf_counter()
         end = time.monotonic() + seconds
         wait_for(lambda: time.monotonic() >= end, seconds + 5, "measurement window")
-        c1, v1, t1 = _cpu_ticks(proc.pid), counter.values, time.perf_counter()
+        c1, v1, t1 = _cpu_ticks(proc.pid), counter.read()[0], time.perf_counter()
         rss = _rss_mb(proc.pid)
     finally:
         for p in reversed(procs):
@@ -259,6 +269,250 @@ def bench_w1(
         "delivered_per_s": (v1 - v0) / (t1 - t0),
         "offered_per_s": DEVICES * TAGS * 1000 / poll_ms,
     }
+
+
+# -- 2b. W1, every value changes at every poll (issue 17) --------------------------------------
+
+
+def _decode_json(payload: bytes) -> int:
+    """What a consumer of per-value JSON does: decode, then read every value's fields."""
+    n = 0
+    for v in orjson.loads(payload)["values"]:
+        tag, value, quality, ts = v["tag"], v["value"], v["quality"], v["ts"]  # noqa: F841
+        n += 1
+    return n
+
+
+def _decode_compact(payload: bytes) -> int:
+    """The same for the compact form: decode, expand the time runs, read every value (its
+    quality is `good` unless a mark says otherwise)."""
+    c = compact_columns(orjson.loads(payload))
+    n = 0
+    if c.marks:
+        for i, (tag, value, ts) in enumerate(zip(c.tags, c.values, c.times, strict=True)):  # noqa: B007
+            quality = c.marks[i]["quality"] if i in c.marks else "good"  # noqa: F841
+            n += 1
+        return n
+    for tag, value, ts in zip(c.tags, c.values, c.times, strict=True):  # noqa: B007
+        n += 1
+    return n
+
+
+#: payload kind -> (topic suffix, consumer decode). A new payload (e.g. `sparkplug_b` from the
+#: Sparkplug branch: its topics are not below `_telemetry`) joins the W1-change part by adding
+#: its subscription and decoder here and its encoding to bench/w1_agent.py `run_bare`.
+CONSUMERS: dict[str, tuple[str, Any]] = {
+    "uns_json": ("_telemetry", _decode_json),
+    "uns_compact": ("_telemetry/compact", _decode_compact),
+}
+
+
+class DecodingConsumer:
+    """A subscriber that decodes every telemetry message as a consumer would, counting values
+    and the CPU time its thread spent decoding (`time.thread_time`, so other load does not
+    count)."""
+
+    def __init__(self, port: int, root: str) -> None:
+        self.values = 0
+        self.decode_s = 0.0
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"decoder-{port}-{time.time()}"
+        )
+        done = threading.Event()
+        filters = [(f"{root}/+/+/+/+/{suffix}", 1) for suffix, _ in CONSUMERS.values()]
+        self.client.on_connect = lambda c, u, f, rc, p=None: c.subscribe(filters)
+        self.client.on_subscribe = lambda *a: done.set()
+        decoders = {suffix: fn for suffix, fn in CONSUMERS.values()}
+
+        def on_message(c: Any, u: Any, m: Any) -> None:
+            t0 = time.thread_time()
+            kind = "_telemetry/compact" if m.topic.endswith("/compact") else "_telemetry"
+            n = decoders[kind](m.payload)
+            dt = time.thread_time() - t0
+            with self.lock:
+                self.values += n
+                self.decode_s += dt
+
+        self.client.on_message = on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        done.wait(10)
+
+    def read(self) -> tuple[int, float]:
+        with self.lock:
+            return self.values, self.decode_s
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def bench_w1_change(
+    broker: Mosquitto, work: Path, poll_ms: int, seconds: float, payload: str, mode: str
+) -> dict[str, float]:
+    """One run of bench/w1_agent.py (`agent` or `bare`) publishing `payload`: its CPU per value
+    delivered, values/s delivered to a decoding consumer, and that consumer's decode CPU."""
+    d = work / f"w1c-{payload}-{poll_ms}-{mode}"
+    d.mkdir()
+    data = plant(broker.url, d, devices=DEVICES, tags=TAGS, poll_ms=poll_ms)
+    data["edge"]["payloads"] = [payload]
+    for dev in data["devices"]:
+        dev["tags"] = [
+            {"name": f"t{i}", "address": 100 + 2 * i, "type": "float32"} for i in range(TAGS)
+        ]
+    cfg = write_plant(d / "plant.yaml", data)
+    consumer = DecodingConsumer(broker.port, "uns/v1/acme/plant1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.w1_agent", mode, str(cfg)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(d / "agent.log").open("wb"),
+    )
+    try:
+        wait_for(lambda: consumer.read()[0] > 0, 30, "W1-change telemetry")
+        warm_until = time.monotonic() + 3
+        wait_for(lambda: time.monotonic() >= warm_until, 5, "warm-up")
+        hz = os.sysconf("SC_CLK_TCK")
+        (v0, s0), c0, t0 = consumer.read(), _cpu_ticks(proc.pid), time.perf_counter()
+        end = time.monotonic() + seconds
+        wait_for(lambda: time.monotonic() >= end, seconds + 5, "measurement window")
+        (v1, s1), c1, t1 = consumer.read(), _cpu_ticks(proc.pid), time.perf_counter()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        consumer.close()
+    values = max(1, v1 - v0)
+    return {
+        "delivered_per_s": (v1 - v0) / (t1 - t0),
+        "offered_per_s": DEVICES * TAGS * 1000 / poll_ms,
+        "cpu_us_per_value": 1e6 * (c1 - c0) / hz / values,
+        "cpu_percent": 100 * (c1 - c0) / hz / (t1 - t0),
+        "consumer_us_per_value": 1e6 * (s1 - s0) / values,
+    }
+
+
+def micro_value_path(polls: int = 400) -> dict[str, float]:
+    """CPU per value of decode + pipeline + encode in this process, for one device of 500
+    float32 (4 Modbus reads of 125 registers) whose every value changes at every poll:
+    the per-value path (a `Reading` per value, each processed, per-value JSON) against the
+    block path (`ReadingBlock` columns, `process_block`) with each payload; and a bare loop
+    that only unpacks the blocks and serialises the values (the floor)."""
+    import struct as _struct
+
+    from bench.w1_agent import CYCLE, registers
+    from edge.drivers.modbus.driver import compile_read, decode_block
+    from edge.drivers.modbus.planner import plan_reads
+    from edge.northbound.encode import compact_payload
+    from edge.pipeline.device import DevicePipeline
+
+    data = plant("mqtt://127.0.0.1:1", work_dir := Path(tempfile.mkdtemp()), devices=1, tags=TAGS)
+    data["devices"][0]["tags"] = [
+        {"name": f"t{i}", "address": 100 + 2 * i, "type": "float32"} for i in range(TAGS)
+    ]
+    dev = parse_plant(data).devices[0]
+    reads = [compile_read(r) for r in plan_reads(dev.tags, dev.limits, dev.addressing)]
+    blocks = []
+    for k in range(CYCLE):
+        regs = registers(TAGS, k)
+        blocks.append(
+            [
+                regs[r.request.address - 100 : r.request.address - 100 + r.request.count]
+                for r in reads
+            ]
+        )
+
+    class Sink:
+        def __init__(self, encode: Any) -> None:
+            self.encode = encode
+            self.bytes = 0
+
+        def put(self, batch: TelemetryBatch) -> None:
+            self.bytes += len(self.encode("edge", batch, 1))
+
+    def per_value() -> float:
+        pipe = DevicePipeline(dev, Sink(telemetry_payload), lambda *a: None)
+        t0 = time.process_time()
+        for k in range(polls):
+            out: list[Reading] = []
+            for rd, regs in zip(reads, blocks[k % CYCLE], strict=True):
+                decode_block(rd, regs, k, out)
+            pipe.readings(out)
+        return time.process_time() - t0
+
+    def block_path(encode: Any) -> float:
+        pipe = DevicePipeline(dev, Sink(encode), lambda *a: None)
+        t0 = time.process_time()
+        for k in range(polls):
+            out: list[Reading] = []
+            bks: list[ReadingBlock] = []
+            for rd, regs in zip(reads, blocks[k % CYCLE], strict=True):
+                decode_block(rd, regs, k, out, bks)
+            pipe.poll(bks, out)
+        return time.process_time() - t0
+
+    unpackers = [_struct.Struct(f">{r.request.count // 2}f") for r in reads]
+
+    def bare() -> float:
+        t0 = time.process_time()
+        for k in range(polls):
+            values: list[float] = []
+            for u, regs in zip(unpackers, blocks[k % CYCLE], strict=True):
+                values.extend(u.unpack(_struct.pack(f">{len(regs)}H", *regs)))
+            orjson.dumps({"values": values, "ts": k})
+        return time.process_time() - t0
+
+    # one poll's message in each form, for the consumer side
+    last: list[TelemetryBatch] = []
+
+    class Keep:
+        def put(self, batch: TelemetryBatch) -> None:
+            last.append(batch)
+
+    keep = DevicePipeline(dev, Keep(), lambda *a: None)
+    for k in range(2):
+        out0: list[Reading] = []
+        bks0: list[ReadingBlock] = []
+        for rd, regs in zip(reads, blocks[k], strict=True):
+            decode_block(rd, regs, k, out0, bks0)
+        keep.poll(bks0, out0)
+    as_json = telemetry_payload("edge", last[-1], 1)
+    as_compact = compact_payload("edge", last[-1], 1)
+
+    def consume(decode: Any, payload: bytes) -> float:
+        t0 = time.process_time()
+        for _ in range(polls):
+            decode(payload)
+        return time.process_time() - t0
+
+    runs: dict[str, list[float]] = {
+        "bare": [],
+        "per_value": [],
+        "block_json": [],
+        "block_compact": [],
+        "consumer_json": [],
+        "consumer_compact": [],
+        "historian_json": [],
+        "historian_compact": [],
+    }
+    conv = Converter()
+    json_topic = f"uns/v1/acme/plant1/{PATH}/press-01/_telemetry"
+    for _ in range(3):  # alternating, best of 3: the least disturbed by other load
+        runs["bare"].append(bare())
+        runs["per_value"].append(per_value())
+        runs["block_json"].append(block_path(telemetry_payload))
+        runs["block_compact"].append(block_path(compact_payload))
+        runs["consumer_json"].append(consume(_decode_json, as_json))
+        runs["consumer_compact"].append(consume(_decode_compact, as_compact))
+        runs["historian_json"].append(consume(lambda p: conv.encode(json_topic, p), as_json))
+        runs["historian_compact"].append(
+            consume(lambda p: conv.encode(json_topic + "/compact", p), as_compact)
+        )
+    work_dir.rmdir() if not any(work_dir.iterdir()) else None
+    return {k: 1e6 * min(v) / (polls * TAGS) for k, v in runs.items()}
 
 
 # -- 3. historian -----------------------------------------------------------------------------
@@ -573,14 +827,52 @@ def bench_replay(work: Path, outage_s: float) -> dict[str, float]:
     }
 
 
+def w1_change(broker: Mosquitto, work: Path, seconds: float, payloads: list[str]) -> None:
+    """W1 with every value changing at every poll, per payload and poll: the agent against the
+    bare loop publishing the same messages, and the consumer's decode per payload."""
+    unknown = [p for p in payloads if p not in CONSUMERS]
+    if unknown:
+        raise SystemExit(f"no consumer decoder for {unknown}: add it to CONSUMERS")
+    consumer: dict[str, float] = {}
+    for poll in (20, 10):
+        for payload in payloads:
+            bare = bench_w1_change(broker, work, poll, seconds, payload, "bare")
+            ours = bench_w1_change(broker, work, poll, seconds, payload, "agent")
+            consumer.setdefault(payload, ours["consumer_us_per_value"])
+            print(
+                f"W1-change {poll} ms poll, {payload} (10x500 float32, every value changing, "
+                f"{ours['offered_per_s']:,.0f} values/s offered): delivered "
+                f"{ours['delivered_per_s']:,.0f} values/s vs bare loop "
+                f"{bare['delivered_per_s']:,.0f} (ratio "
+                f"{ours['delivered_per_s'] / bare['delivered_per_s']:.2f}); agent CPU "
+                f"{ours['cpu_us_per_value']:.2f} us/value ({ours['cpu_percent']:.0f}% of a core) "
+                f"vs bare {bare['cpu_us_per_value']:.2f} us/value (ratio "
+                f"{ours['cpu_us_per_value'] / max(bare['cpu_us_per_value'], 1e-9):.1f}); consumer "
+                f"decode {ours['consumer_us_per_value']:.3f} us/value (bare run "
+                f"{bare['consumer_us_per_value']:.3f})",
+                flush=True,
+            )
+    if "uns_json" in consumer:
+        base = consumer["uns_json"]
+        print(
+            "consumer decode per value, ratio to per-value JSON (20 ms runs): "
+            + ", ".join(f"{p} {us / base:.2f}" for p, us in consumer.items()),
+            flush=True,
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--outage", type=float, default=60.0, help="broker outage for the replay, s")
     ap.add_argument("--w1-seconds", type=float, default=10.0)
     ap.add_argument("--w1-source", choices=["modbus", "synthetic"], default="modbus")
+    ap.add_argument("--w1-payload", choices=list(CONSUMERS), default="uns_json")
     ap.add_argument("--batches", type=int, default=2000, help="batches of 500 values")
     ap.add_argument("--parts", default="publish,w1,historian,replay")
     ap.add_argument("--rounds", type=int, default=3, help="alternating runs, medians reported")
+    ap.add_argument(
+        "--payloads", default="uns_json,uns_compact", help="payloads of the w1-change part"
+    )
     args = ap.parse_args()
     parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory() as tmp:
@@ -599,19 +891,49 @@ def main() -> None:
                 )
             if "w1" in parts:
                 for poll in (100, 20):
-                    w = bench_w1(broker, work, poll, args.w1_seconds, args.w1_source)
+                    w = bench_w1(
+                        broker, work, poll, args.w1_seconds, args.w1_source, args.w1_payload
+                    )
                     source = (
                         "Modbus simulator, real driver"
                         if args.w1_source == "modbus"
                         else "synthetic devices"
                     )
                     print(
-                        f"W1 {poll} ms poll ({source}, 10x500 float32, "
+                        f"W1 {poll} ms poll ({source}, {args.w1_payload}, 10x500 float32, "
                         f"{w['offered_per_s']:,.0f} values/s offered): delivered "
                         f"{w['delivered_per_s']:,.0f} values/s; agent CPU "
                         f"{w['cpu_percent']:.1f}% of one core; RSS {w['rss_mb']:.0f} MB",
                         flush=True,
                     )
+            if "micro" in parts:
+                m = micro_value_path()
+                print(
+                    "value path, decode + pipeline + encode, every value changing (best of 3, "
+                    f"us per value): bare unpack+dumps {m['bare']:.3f}; per-value path "
+                    f"{m['per_value']:.3f} ({m['per_value'] / m['bare']:.1f}x bare); block path "
+                    f"+ per-value JSON {m['block_json']:.3f} ({m['block_json'] / m['bare']:.1f}x; "
+                    f"{m['block_json'] / m['per_value']:.2f} of the per-value path); block path "
+                    f"+ compact {m['block_compact']:.3f} ({m['block_compact'] / m['bare']:.1f}x; "
+                    f"{m['block_compact'] / m['per_value']:.2f} of the per-value path)",
+                    flush=True,
+                )
+                print(
+                    "consumer decode (orjson.loads + reading every value, one 500-value poll, "
+                    f"best of 3, us per value): per-value JSON {m['consumer_json']:.3f}; compact "
+                    f"{m['consumer_compact']:.3f} (ratio "
+                    f"{m['consumer_compact'] / m['consumer_json']:.2f})",
+                    flush=True,
+                )
+                print(
+                    "historian conversion to line protocol (the same message, fast paths): "
+                    f"per-value JSON {m['historian_json']:.3f} us per value; compact "
+                    f"{m['historian_compact']:.3f} (ratio "
+                    f"{m['historian_compact'] / m['historian_json']:.2f})",
+                    flush=True,
+                )
+            if "w1-change" in parts:
+                w1_change(broker, work, args.w1_seconds, args.payloads.split(","))
             if "historian" in parts:
                 ours, bare = bench_historian(broker, vm, work, args.batches // 2, args.rounds)
                 print(

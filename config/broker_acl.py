@@ -29,6 +29,7 @@ def acl_for(cfg: PlantConfig) -> str:
         topic = ns.device(dev.path, dev.name)
         lines += [
             f"topic write {topic}/+",
+            f"topic write {ns.telemetry_compact(dev.path, dev.name)}",
             f"topic write {ns.cmd_result(dev.path, dev.name)}",
             f"topic read {ns.cmd_write(dev.path, dev.name)}",
         ]
@@ -46,12 +47,15 @@ def acl_for(cfg: PlantConfig) -> str:
         f"topic write {ns.dead_letter}",
         f"topic read {devices}/_conditions",
         f"topic read {devices}/_telemetry",  # machine states for OEE (docs/performance.md)
+        f"topic read {devices}/_telemetry/compact",
         f"topic read {devices}/_status",
         f"topic read {root}/_edge/+/_status",
         "",
         "user historian",
         f"topic read {ns.all_telemetry}",
         f"topic read $share/{cfg.historian.share_group}/{ns.all_telemetry}",
+        f"topic read {ns.all_telemetry_compact}",
+        f"topic read $share/{cfg.historian.share_group}/{ns.all_telemetry_compact}",
         f"topic read {ns.kpi}",
         f"topic read $share/{cfg.historian.share_group}/{ns.kpi}",
         "",

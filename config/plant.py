@@ -116,7 +116,8 @@ class Queue(Strict):
     )
 
 
-PayloadFormat = Literal["uns_json", "sparkplug_b"]
+#: the telemetry payloads an agent can publish (docs/northbound.md, "Choosing a payload")
+PayloadFormat = Literal["uns_json", "uns_compact", "sparkplug_b"]
 
 
 class Sparkplug(Strict):
@@ -147,6 +148,15 @@ class Edge(Strict):
     agent_id: Segment = Field(default="edge-1", description="the agent's name in the namespace")
     queue: Queue = Queue()
     per_tag_topics: bool = Field(default=False, description="also retained per-tag topics")
+    payloads: list[PayloadFormat] = Field(
+        default=["uns_json"],
+        min_length=1,
+        description="telemetry payloads published for every poll: `uns_json` (one object per "
+        "value on `{device}/_telemetry`, the default) and/or `uns_compact` (columns: tags once, "
+        "then arrays of values, on `{device}/_telemetry/compact`; about a quarter of the bytes "
+        "and a third of the consumer's decode CPU) and/or `sparkplug_b` (a Sparkplug B 3.0 edge "
+        "node, see `sparkplug`). Several at once serve old and new consumers while they move",
+    )
     metrics_port: int | None = Field(
         default=None, ge=1, le=65535, description="/metrics and the write API; none: off"
     )
@@ -157,12 +167,6 @@ class Edge(Strict):
     )
     api_tokens: dict[str, TokenHash] = Field(
         default={}, description="named callers of the write API: name -> SHA-256 of its token"
-    )
-    payloads: list[PayloadFormat] = Field(
-        default=["uns_json"],
-        min_length=1,
-        description="what the agent publishes: uns_json (the UNS contract, per-value JSON), "
-        "sparkplug_b (a Sparkplug B 3.0 edge node, see `sparkplug`), or both",
     )
     sparkplug: Sparkplug = Sparkplug()
 

@@ -24,10 +24,10 @@ from config.plant import Device, PlantConfig
 from edge.drivers.base import DeviceState, Driver, DriverHost
 from edge.drivers.registry import DriverRegistry, built_in
 from edge.metrics import AgentMetrics
-from edge.model import Reading
+from edge.model import Reading, ReadingBlock
 from edge.northbound.encode import write_result_payload
 from edge.northbound.http import AgentHttp, http_server
-from edge.northbound.publisher import Northbound, NorthboundStats
+from edge.northbound.publisher import UNS_PAYLOADS, Northbound, NorthboundStats
 from edge.northbound.tokens import CallerTokens
 from edge.sparkplug.fanout import Fanout
 from edge.sparkplug.node import SparkplugNode
@@ -93,6 +93,10 @@ class _CountingHost:
     def readings(self, readings: Sequence[Reading]) -> None:
         self.count(len(readings))
         self.pipeline.readings(readings)
+
+    def poll(self, blocks: Sequence[ReadingBlock], readings: Sequence[Reading]) -> None:
+        self.count(len(readings) + sum(len(b.tags) for b in blocks))
+        self.pipeline.poll(blocks, readings)
 
     def status(self, state: DeviceState, error: str | None = None) -> None:
         self.pipeline.status(state, error)
@@ -165,10 +169,10 @@ class EdgeAgent:
             protocol = await asyncio.to_thread(self._probe)
         e = self.cfg.edge
         nb = None
-        if "uns_json" in e.payloads:
+        if any(p in UNS_PAYLOADS for p in e.payloads):
             nb = Northbound(
                 self.cfg.broker, self.ns, e.agent_id, self.paths, e.queue, protocol,
-                e.per_tag_topics,
+                e.per_tag_topics, payloads=e.payloads,
             )  # fmt: skip
         self.northbound = nb
         spb = self._sparkplug(protocol) if "sparkplug_b" in e.payloads else None

@@ -2,6 +2,7 @@
 
 import math
 import time
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -45,13 +46,53 @@ class Reading:
             self.reason = "not_finite"
 
 
+@dataclass(frozen=True, slots=True)
+class ReadingBlock:
+    """Good readings of one read block, in columns: what a driver decodes from one block at
+    once (one `struct` call), without an object per value.
+
+    Every value is good, finite and has no reason; all share `ts` (source = acquisition time).
+    `tags` and `units` are the driver's own tuples, the same objects at every poll (the
+    pipeline caches per block on them). A value that is not plainly good travels as a
+    `Reading` next to the blocks instead.
+    """
+
+    tags: tuple[str, ...]
+    values: Sequence[Value]
+    ts: int
+    units: tuple[str | None, ...]
+
+    def readings(self, only: Collection[str] | None = None) -> list[Reading]:
+        """The block as one `Reading` per value (for observers and per-value consumers); with
+        `only`, of those tags only."""
+        ts, good = self.ts, Quality.GOOD
+        return [
+            Reading(t, v, good, ts, ts, None, u)
+            for t, v, u in zip(self.tags, self.values, self.units, strict=True)
+            if only is None or t in only
+        ]
+
+
 @dataclass(slots=True)
 class TelemetryBatch:
-    """The readings of one device from one poll (or one subscription publish)."""
+    """The readings of one device from one poll (or one subscription publish): good values of
+    whole read blocks in `blocks` (columns), every other value in `readings`."""
 
     device: str
     readings: list[Reading]
     ts: int = field(default_factory=now_ms)
+    blocks: list[ReadingBlock] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """How many values the batch carries."""
+        return len(self.readings) + sum(len(b.tags) for b in self.blocks)
+
+    def all_readings(self) -> list[Reading]:
+        """Every value as a `Reading`: the blocks' first, then the others."""
+        out = [r for b in self.blocks for r in b.readings()]
+        out.extend(self.readings)
+        return out
 
 
 class BatchSink(Protocol):

@@ -71,3 +71,51 @@ def good_values_lines(series_prefix: bytes, payload: bytes) -> tuple[bytes, int]
     out[4::6] = [_GOOD_TS] * n
     out[6::6] = [_EOL + series_prefix] * (n - 1) + [_EOL]
     return b"".join(out), n
+
+
+_VALUES_KEY = b'"values":['
+_TIMES_KEY = b'],"times":['
+#: the bytes of JSON numbers and their separators: a `values` array that parsed as JSON and
+#: holds nothing else is an array of numbers (true, false, null and strings need other bytes)
+_NUMBER_BYTES = b"0123456789.eE+-,"
+
+
+def compact_lines(
+    series_prefix: bytes, payload: bytes, tags: list[str], runs: list[list[int]]
+) -> tuple[bytes, int] | None:
+    """The lines of a compact message (docs/contracts.md section 2b) whose values are all
+    good numbers, cut from its bytes like `good_values_lines`: the numbers as the JSON spells
+    them, the tags and the timestamp runs from the decoded message (the caller checked that
+    it has no `marks` and that the runs cover the tags) and that it parsed as JSON, so a
+    values array of number bytes only is an array of numbers. None: take the general path."""
+    n = len(tags)
+    start = payload.find(_VALUES_KEY)
+    if start < 0 or not n:
+        return None
+    start += len(_VALUES_KEY)
+    end = payload.find(_TIMES_KEY, start)
+    if end < 0:
+        return None
+    segment = payload[start:end]
+    if segment.translate(None, _NUMBER_BYTES):  # a string, a boolean or a null among them
+        return None
+    numbers = segment.split(b",")
+    joined = "".join(tags).encode()
+    if (
+        len(numbers) != n
+        or not all(tags)
+        or len(joined.translate(None, _NOT_IN_TAG)) != len(joined)
+    ):
+        return None
+    names = "\n".join(tags).encode().split(b"\n")
+    stamps: list[bytes] = []
+    for ts, count in runs:
+        stamps += [b"%d" % ts] * count
+    out = [series_prefix] * (6 * n + 1)
+    out[1::6] = names
+    out[2::6] = [_VALUE_EQ] * n
+    out[3::6] = numbers
+    out[4::6] = [_GOOD_TS] * n
+    out[5::6] = stamps
+    out[6::6] = [_EOL + series_prefix] * (n - 1) + [_EOL]
+    return b"".join(out), n

@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 
-from historian.fastlines import good_values_lines
+from historian.fastlines import compact_lines, good_values_lines
+from uns.telemetry import BadCompact, compact_columns, compact_values, is_compact_topic
 
 MEASUREMENT = "telemetry"
 QUALITY_CODE = {"good": 0, "uncertain": 1, "bad": 2}
@@ -45,8 +46,11 @@ def escape_tag(v: str) -> str:
 
 
 def topic_levels(topic: str) -> tuple[str, ...]:
-    """`uns/v1/{enterprise}/{site}/{area}/{line}/{cell}/{device}/_telemetry` -> its 6 levels."""
+    """`uns/v1/{enterprise}/{site}/{area}/{line}/{cell}/{device}/_telemetry` (or its
+    `/compact` sibling) -> its 6 levels."""
     parts = topic.split("/")
+    if len(parts) == 10 and parts[9] == "compact":
+        parts.pop()
     if len(parts) != 9 or parts[:2] != ["uns", "v1"] or parts[8] != "_telemetry":
         raise BadTelemetry(f"{topic}: not a telemetry topic")
     return tuple(parts[2:8])
@@ -68,10 +72,23 @@ class Converter:
             if len(self._series) > _PREFIX_CACHE_MAX:
                 self._series.clear()
             series = self._series[topic] = self._prefix(topic, "").encode()
-        fast = good_values_lines(series, payload)
-        if fast is not None:
-            return fast
-        lines = self.lines(topic, payload)
+        if is_compact_topic(topic):
+            body = _body(topic, payload)
+            if "marks" not in body:
+                try:
+                    columns = compact_columns(body)  # checks the shape the cut relies on
+                except BadCompact as exc:
+                    raise BadTelemetry(f"{topic}: {exc}") from None
+                fast = compact_lines(series, payload, columns.tags, body["times"])
+                if fast is not None:
+                    return fast
+            values = _compact(topic, body)
+            lines = self._lines(topic, values)
+        else:
+            fast = good_values_lines(series, payload)
+            if fast is not None:
+                return fast
+            lines = self.lines(topic, payload)
         if not lines:
             return b"", 0
         return ("\n".join(lines) + "\n").encode(), len(lines)
@@ -91,7 +108,9 @@ class Converter:
 
     def lines(self, topic: str, payload: bytes) -> list[str]:
         """The batch as line protocol, straight from the JSON (the historian's hot path)."""
-        values = _values(topic, payload)
+        return self._lines(topic, _values(topic, payload))
+
+    def _lines(self, topic: str, values: list[Any]) -> list[str]:
         prefixes = self._prefixes.get(topic)
         if prefixes is None:
             if len(self._prefixes) > _PREFIX_CACHE_MAX:
@@ -137,8 +156,27 @@ class Converter:
         return f"{MEASUREMENT},{keys},tag={escape_tag(tag)}"
 
 
+def _body(topic: str, payload: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise BadTelemetry(f"{topic}: not JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise BadTelemetry(f"{topic}: not a telemetry batch")
+    return body
+
+
+def _compact(topic: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    try:
+        return compact_values(body)
+    except BadCompact as exc:
+        raise BadTelemetry(f"{topic}: {exc}") from None
+
+
 def _values(topic: str, payload: bytes) -> list[Any]:
     topic_levels(topic)
+    if is_compact_topic(topic):
+        return _compact(topic, _body(topic, payload))
     try:
         values = orjson.loads(payload)["values"]
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:

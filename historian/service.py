@@ -1,5 +1,6 @@
-"""The historian: `_telemetry` (and the MES's `_mes/kpi`, see `historian.kpi`) from the broker
-into the time-series store, acknowledged to the broker only once the store accepted it.
+"""The historian: `_telemetry` and `_telemetry/compact` (and the MES's `_mes/kpi`, see
+`historian.kpi`) into the time-series store, acknowledged to the broker only once the store
+accepted it.
 
 paho's thread converts each message (line protocol for a server, points for the embedded
 store) and buffers it, unacknowledged; the writer threads send batches of up to
@@ -39,6 +40,7 @@ from uns.sparkplug.host import SparkplugHost, rebirth_request
 from uns.sparkplug.settings import group_of
 from uns.sparkplug.state import HostState
 from uns.sparkplug.topics import NAMESPACE, group_filter
+from uns.telemetry import telemetry_filters
 from uns.topics import Namespace
 
 log = logging.getLogger(__name__)
@@ -80,12 +82,19 @@ class _Held:
     size: int  # points in it; 1 for a message with none, so it still counts toward a batch
 
 
-def subscription(ns: Namespace, protocol: MQTTProtocolVersion, group: str = SHARE_GROUP) -> str:
+def subscription(
+    ns: Namespace,
+    protocol: MQTTProtocolVersion,
+    group: str = SHARE_GROUP,
+    telemetry: str | None = None,
+) -> str:
     """Shared subscription on MQTT 5 brokers; a plain one on 3.1.1-only brokers (the embedded
-    amqtt broker of the demo delivers nothing to `$share/...`)."""
+    amqtt broker of the demo delivers nothing to `$share/...`). `telemetry`: the filter
+    (default: the per-value JSON topics)."""
+    topic = telemetry or ns.all_telemetry
     if protocol is MQTTProtocolVersion.MQTTv5:
-        return f"$share/{group}/{ns.all_telemetry}"
-    return ns.all_telemetry
+        return f"$share/{group}/{topic}"
+    return topic
 
 
 def kpi_subscription(ns: Namespace, protocol: MQTTProtocolVersion, group: str = SHARE_GROUP) -> str:
@@ -103,7 +112,10 @@ class Historian:
         h = cfg.historian
         self.protocol = protocol
         self.ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
-        self.topic = subscription(self.ns, protocol, h.share_group)
+        #: the telemetry filters: both payload forms (uns/telemetry.py `telemetry_filters`)
+        self.filters = telemetry_filters(self.ns, cfg.edge.payloads)
+        self.topics = [subscription(self.ns, protocol, h.share_group, f) for f in self.filters]
+        self.topic = self.topics[0]
         self.kpi_topic = kpi_subscription(self.ns, protocol, h.share_group)
         self.store: Store = store or (
             InfluxStore(h.url, h.token.get_secret_value() if h.token else None, h.org, h.bucket)
@@ -198,13 +210,13 @@ class Historian:
         if self._connected_once:
             self.stats.reconnects += 1
         self._connected_once = True
-        topics = [(self.topic, 1), (self.kpi_topic, 1)]
+        topics = [(t, 1) for t in self.topics] + [(self.kpi_topic, 1)]
         if self._spb is not None:  # not shared: every instance needs the births
             topics.append((group_filter(self._spb.group), 1))
         client.subscribe(topics)
         if self._host_state is not None:  # after subscribing: the births that follow arrive
             self._host_state.announce(client)
-        log.info("historian subscribed", extra={"topic": self.topic, "kpi": self.kpi_topic})
+        log.info("historian subscribed", extra={"topics": self.topics, "kpi": self.kpi_topic})
 
     def _on_subscribe(
         self, client: mqtt.Client, userdata: Any, mid: int, rcs: Any, props: Any = None
@@ -226,7 +238,7 @@ class Historian:
         if ours is None:
             if len(self._telemetry_topics) > _TOPIC_CACHE_MAX:
                 self._telemetry_topics.clear()
-            ours = mqtt.topic_matches_sub(self.ns.all_telemetry, topic)
+            ours = any(mqtt.topic_matches_sub(f, topic) for f in self.filters)
             self._telemetry_topics[topic] = ours
         if ours:
             block, lines, points = self._convert(topic, bytes(msg.payload))

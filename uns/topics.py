@@ -18,6 +18,10 @@ class Namespace:
     def telemetry(self, path: str, device: str) -> str:
         return f"{self.device(path, device)}/_telemetry"
 
+    def telemetry_compact(self, path: str, device: str) -> str:
+        """The compact (columnar) telemetry of a device (docs/contracts.md section 2b)."""
+        return f"{self.telemetry(path, device)}/compact"
+
     def device_status(self, path: str, device: str) -> str:
         return f"{self.device(path, device)}/_status"
 
@@ -36,6 +40,10 @@ class Namespace:
     @property
     def all_telemetry(self) -> str:
         return f"{self.root}/+/+/+/+/_telemetry"
+
+    @property
+    def all_telemetry_compact(self) -> str:
+        return f"{self.root}/+/+/+/+/_telemetry/compact"
 
     @property
     def erp_orders(self) -> str:

@@ -424,6 +424,14 @@ class ConditionEngine:
     def devices(self) -> set[str]:
         return set(self._devices)
 
+    def watched_tags(self, device: str) -> frozenset[str]:
+        """The tags of `device` whose readings `observe` looks at (alarm and suppression tags):
+        the readings of any other tag change nothing."""
+        idx = self._devices.get(device)
+        if idx is None:
+            return frozenset()
+        return frozenset(idx.by_tag) | frozenset(idx.suppressors)
+
     def observe(self, device: str, readings: Sequence[Reading]) -> list[ConditionEvent]:
         """Feed one batch of a device's processed readings; returns the condition changes."""
         idx = self._devices.get(device)

@@ -73,6 +73,10 @@ class AlarmObserver:
             if unknown:
                 log.warning("condition state names alarms no longer defined: %s", unknown)
 
+    def tags_of(self, device: str) -> frozenset[str]:
+        """The only tags of `device` whose readings matter here (see `DevicePipeline`)."""
+        return self.engine.watched_tags(device)
+
     def __call__(self, device: str, readings: list[Reading]) -> None:
         events = self.engine.observe(device, readings)
         if events:

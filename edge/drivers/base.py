@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
-from edge.model import Reading, Value
+from edge.model import Reading, ReadingBlock, Value
 
 if TYPE_CHECKING:
     import typer
@@ -31,6 +31,10 @@ class DriverHost(Protocol):
 
     def readings(self, readings: Sequence[Reading]) -> None:
         """One poll's (or one subscription publish's) readings of this device."""
+
+    def poll(self, blocks: Sequence[ReadingBlock], readings: Sequence[Reading]) -> None:
+        """One poll's readings: the good values of whole read blocks in columns, the others
+        (bad, not finite, decoded one by one) as readings. The same as `readings` of all."""
 
     def status(self, state: DeviceState, error: str | None = None) -> None:
         """The connection state changed."""

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from config.plant import Broker, Queue
 from edge.model import TelemetryBatch, now_ms
 from edge.northbound.encode import (
     agent_status_payload,
+    compact_payload,
     device_status_payload,
     tag_payloads,
     telemetry_payload,
@@ -37,6 +38,8 @@ from uns.topics import Namespace
 log = logging.getLogger(__name__)
 
 SEQ_PREFIX = "seq/"
+#: the telemetry payloads this publisher writes (docs/northbound.md, "Choosing a payload")
+UNS_PAYLOADS = ("uns_json", "uns_compact")
 _TAIL_BYTES = 4 * 1024 * 1024  # committed-but-unsent rows kept in memory to avoid re-reading
 _EXPIRE_EVERY_S = 1.0
 _STORE_RETRY_S = 1.0
@@ -88,6 +91,7 @@ class Northbound:
         protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5,
         per_tag_topics: bool = False,
         inflight_window: int | None = None,
+        payloads: Sequence[str] = ("uns_json",),
     ) -> None:
         self.broker = broker
         self.ns = namespace
@@ -96,6 +100,9 @@ class Northbound:
         self.queue_cfg = queue
         self.protocol = protocol
         self.per_tag_topics = per_tag_topics
+        #: the UNS telemetry payloads of each batch (config `edge.payloads`), in this order;
+        #: other payloads of that list (e.g. Sparkplug B) are published by their own adapters
+        self.payloads = tuple(p for p in dict.fromkeys(payloads) if p in UNS_PAYLOADS)
         self.window = inflight_window or queue.inflight_window
         self.stats = NorthboundStats()
         self.status_topic = namespace.agent_status(agent_id)
@@ -142,14 +149,14 @@ class Northbound:
             self._pending[:0] = items
         else:
             self._pending.extend(items)
-        self._pending_values += sum(len(i.readings) for i in items if isinstance(i, TelemetryBatch))
+        self._pending_values += sum(i.count for i in items if isinstance(i, TelemetryBatch))
         if self._pending_values <= self.queue_cfg.max_pending_values:
             return
         kept: list[TelemetryBatch | Outgoing] = []
         excess = self._pending_values - self.queue_cfg.max_pending_values
         for item in self._pending:
             if excess > 0 and isinstance(item, TelemetryBatch):
-                n = len(item.readings)
+                n = item.count
                 excess -= n
                 self._pending_values -= n
                 self._overflow.add(1, n)
@@ -358,11 +365,18 @@ class Northbound:
             seq = seqs.get(SEQ_PREFIX + dev, self._seq.get(dev, 0)) + 1
             seqs[SEQ_PREFIX + dev] = seq
             path = self.device_paths[dev]
-            payload = telemetry_payload(self.agent_id, item, seq)
-            out.append(
-                Outgoing(self.ns.telemetry(path, dev), payload, 1, False, len(item.readings))
-            )
-            values += len(item.readings)
+            n = item.count
+            counted = n  # the values of a batch count once, whatever the number of payloads
+            for kind in self.payloads:
+                if kind == "uns_compact":
+                    topic = self.ns.telemetry_compact(path, dev)
+                    payload = compact_payload(self.agent_id, item, seq)
+                else:
+                    topic = self.ns.telemetry(path, dev)
+                    payload = telemetry_payload(self.agent_id, item, seq)
+                out.append(Outgoing(topic, payload, 1, False, counted))
+                counted = 0
+            values += n
             if self.per_tag_topics:
                 for tag, p in tag_payloads(item):
                     out.append(Outgoing(self.ns.tag(path, dev, tag), p, 1, True))

@@ -1,5 +1,6 @@
-"""`DevicePipeline`: the `DriverHost` of one device. Processes each reading per tag, hands one
-batch per poll to the sink and the processed readings to the observers (e.g. alarm detection)."""
+"""`DevicePipeline`: the `DriverHost` of one device. Processes each reading per tag (the good
+values of whole read blocks in columns), hands one batch per poll to the sink and the processed
+readings to the observers (e.g. alarm detection)."""
 
 import asyncio
 import logging
@@ -7,13 +8,27 @@ from collections.abc import Callable, Sequence
 
 from edge.drivers.base import Capabilities, DeviceConfig, DeviceState, TagConfig
 from edge.drivers.registry import DriverRegistry, built_in
-from edge.model import BatchSink, Reading, TelemetryBatch, now_ms
-from edge.pipeline.processing import TagProcessor, TagRules
+from edge.model import BatchSink, Reading, ReadingBlock, TelemetryBatch, now_ms
+from edge.pipeline.processing import BlockPlan, TagProcessor, TagRules, plan_block, process_block
 
 log = logging.getLogger(__name__)
 
 StatusCallback = Callable[[str, DeviceState, str | None], None]
+#: called with (device, processed readings) after each batch; an observer that has a
+#: `tags_of(device) -> Collection[str]` method is given the good block values of those tags
+#: only (plus every other reading), so the block path builds no reading it would ignore
 Observer = Callable[[str, list[Reading]], None]
+
+
+def _watched(observers: Sequence[Observer], device: str) -> frozenset[str] | None:
+    """The block tags the observers want as readings; None: all of them."""
+    out: set[str] = set()
+    for o in observers:
+        tags_of = getattr(o, "tags_of", None)
+        if tags_of is None:
+            return None
+        out.update(tags_of(device))
+    return frozenset(out)
 
 
 def _ms(seconds: float | None) -> int | None:
@@ -57,6 +72,7 @@ class DevicePipeline:
         self._sink = sink
         self._on_status = on_status
         self._observers = tuple(observers)
+        self._watched = _watched(self._observers, device_cfg.name)
         self._clock = clock
         created = clock()
         self._tags = {
@@ -73,20 +89,36 @@ class DevicePipeline:
         self.tick_interval_ms = max(50, min(1000, min(periods, default=4000) // 4))
         self.state: DeviceState = "connecting"
         self.error: str | None = None
+        #: block plans by the driver's tag and unit tuples of each read (a handful per device)
+        self._plans: dict[tuple[tuple[str, ...], tuple[str | None, ...]], BlockPlan] = {}
 
     # DriverHost
     def readings(self, readings: Sequence[Reading]) -> None:
+        self.poll((), readings)
+
+    def poll(self, blocks: Sequence[ReadingBlock], readings: Sequence[Reading]) -> None:
         now = self._clock()
         out: list[Reading] = []
+        kept: list[ReadingBlock] = []
+        for b in blocks:
+            layout = (b.tags, b.units)
+            plan = self._plans.get(layout)
+            if plan is None:
+                if len(self._plans) > 4096:  # a driver that makes new tuples every poll
+                    self._plans.clear()
+                plan = self._plans[layout] = plan_block(self._tags, b)
+            published = process_block(plan, b, now, out)
+            if published is not None:
+                kept.append(published)
         for r in readings:
             proc = self._tags.get(r.tag)
             if proc is None:  # a tag the config does not know: pass it through unprocessed
                 out.append(r)
                 continue
-            published = proc.process(r, now)
-            if published is not None:
-                out.append(published)
-        self._emit(out, now)
+            p = proc.process(r, now)
+            if p is not None:
+                out.append(p)
+        self._emit(out, now, kept)
 
     def status(self, state: DeviceState, error: str | None = None) -> None:
         if state == self.state and error == self.error:
@@ -106,12 +138,22 @@ class DevicePipeline:
             await asyncio.sleep(self.tick_interval_ms / 1000)
             self.tick()
 
-    def _emit(self, out: list[Reading], now: int) -> None:
-        if not out:
+    def _emit(self, out: list[Reading], now: int, blocks: list[ReadingBlock] | None = None) -> None:
+        if not out and not blocks:
             return
-        self._sink.put(TelemetryBatch(self.device, out, now))
+        batch = TelemetryBatch(self.device, out, now, blocks or [])
+        self._sink.put(batch)
+        if not self._observers:
+            return
+        readings = out
+        if blocks:
+            watched = self._watched
+            if watched is None:
+                readings = batch.all_readings()
+            else:
+                readings = [r for b in blocks for r in b.readings(watched)] + out
         for observer in self._observers:
             try:
-                observer(self.device, out)
+                observer(self.device, readings)
             except Exception:
                 log.exception("observer %r failed on device %s", observer, self.device)

@@ -8,11 +8,16 @@ A `TagProcessor` sees every reading of one tag and decides what is published:
   reason `stale`, the last value) is published; the next real reading is published again.
   A tag whose last published reading is already bad (device down, exception) is not flagged
   stale on top: its bad reason says more.
+
+`process_block` makes the same decisions for a whole `ReadingBlock` (good values in columns)
+without an object per value: a value that is not on the plain path (first value, after a bad
+or stale one, scaled by the pipeline, another unit) goes through `TagProcessor.process`.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from edge.model import Quality, Reading, Value
+from edge.model import Quality, Reading, ReadingBlock, Value
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +62,23 @@ def scaled(rules: TagRules, value: Value) -> Value:
 
 
 class TagProcessor:
-    """The publishing decisions of one tag; holds only this tag's state."""
+    """The publishing decisions of one tag; holds only this tag's state.
+
+    The last published reading is kept as its value and times when it was plain (good, no
+    reason, not stale, the tag's unit: nearly always), as the reading itself otherwise: so the
+    block path updates a few fields instead of building a reading per value.
+    """
 
     __slots__ = (
+        "_has_sent",
         "_last_good",
         "_last_seen_ms",
         "_no_deadband",
         "_scales",
-        "_sent",
         "_sent_ms",
+        "_sent_odd",
+        "_sent_ts",
+        "_sent_value",
         "_stale",
         "rules",
         "tag",
@@ -77,8 +90,12 @@ class TagProcessor:
         # decided once, not per reading (the per-value hot path)
         self._scales = rules.apply_scale and (rules.scale != 1.0 or rules.offset != 0.0)
         self._no_deadband = rules.deadband is None and rules.deadband_percent is None
-        self._sent: Reading | None = None
+        self._has_sent = False
+        self._sent_value: Value = None
+        self._sent_ts = 0
         self._sent_ms = 0
+        #: the last published reading when it was not plain, else None
+        self._sent_odd: Reading | None = None
         self._last_seen_ms = created_ms
         self._last_good: Value = None
         self._stale = False
@@ -99,15 +116,16 @@ class TagProcessor:
     def tick(self, now_ms: int) -> Reading | None:
         """A stale flag or a heartbeat due at `now_ms`, if any."""
         rules = self.rules
+        sent = self._has_sent
         if (
             rules.stale_after_ms is not None
             and not self._stale
             and now_ms - self._last_seen_ms >= rules.stale_after_ms
-            and (self._sent is None or self._sent.quality is not Quality.BAD)
+            and (not sent or self._sent_quality() is not Quality.BAD)
         ):
             self._stale = True
-            last = self._sent.value if self._sent else None
-            ts = self._sent.ts if self._sent else now_ms
+            last = self._sent_value if sent else None
+            ts = self._sent_ts if sent else now_ms
             stale = Reading(
                 self.tag, last, Quality.UNCERTAIN, ts, now_ms, "stale", rules.unit,
                 self._last_good, stale=True,
@@ -115,12 +133,26 @@ class TagProcessor:
             return self._publish(stale, now_ms)
         if (
             rules.max_age_ms is not None
-            and self._sent is not None
+            and sent
             and not self._stale
             and now_ms - self._sent_ms >= rules.max_age_ms
         ):
-            return self._publish(replace(self._sent, acquired_ms=now_ms), now_ms)
+            return self._publish(replace(self._sent_reading(), acquired_ms=now_ms), now_ms)
         return None
+
+    def _sent_quality(self) -> Quality:
+        odd = self._sent_odd
+        return Quality.GOOD if odd is None else odd.quality
+
+    def _sent_reading(self) -> Reading:
+        """The last published reading (call only once one was published)."""
+        odd = self._sent_odd
+        if odd is not None:
+            return odd
+        return Reading(
+            self.tag, self._sent_value, Quality.GOOD, self._sent_ts, self._sent_ms, None,
+            self.rules.unit,
+        )  # fmt: skip
 
     def _prepare(self, reading: Reading) -> Reading:
         rules = self.rules
@@ -137,10 +169,15 @@ class TagProcessor:
         return r
 
     def _should_publish(self, r: Reading, now_ms: int) -> bool:
-        sent = self._sent
-        if sent is None or sent.quality is not r.quality or sent.reason != r.reason:
+        if not self._has_sent:
             return True
-        last, new = sent.value, r.value
+        odd = self._sent_odd
+        if odd is None:
+            if r.quality is not Quality.GOOD or r.reason is not None:
+                return True
+        elif odd.quality is not r.quality or odd.reason != r.reason:
+            return True
+        last, new = self._sent_value, r.value
         if self._no_deadband and type(new) is float and type(last) is float:
             if new != last:  # what `exceeds_deadband` decides for two floats, inline
                 return True
@@ -150,6 +187,103 @@ class TagProcessor:
         return max_age is not None and now_ms - self._sent_ms >= max_age
 
     def _publish(self, r: Reading, now_ms: int) -> Reading:
-        self._sent = r
+        self._has_sent = True
+        self._sent_value = r.value
+        self._sent_ts = r.ts
         self._sent_ms = now_ms
+        plain = (
+            r.quality is Quality.GOOD
+            and r.reason is None
+            and not r.stale
+            and r.last_value is None
+            and r.unit == self.rules.unit
+        )
+        self._sent_odd = None if plain else r
         return r
+
+
+@dataclass(frozen=True, slots=True)
+class BlockPlan:
+    """How the pipeline processes one recurring read block (built once per block layout).
+
+    `procs[i]` is the processor of `tags[i]` (None: a tag the configuration does not know,
+    passed through unprocessed); `fast[i]` the same processor when the block path may decide
+    for it without a `Reading` (no pipeline scaling, the tag's own unit), else None; `units`
+    the units the published values carry.
+    """
+
+    tags: tuple[str, ...]
+    procs: tuple[TagProcessor | None, ...]
+    fast: tuple[TagProcessor | None, ...]
+    units: tuple[str | None, ...]
+
+
+def plan_block(processors: Mapping[str, TagProcessor], block: ReadingBlock) -> BlockPlan:
+    procs = tuple(processors.get(t) for t in block.tags)
+    fast = tuple(
+        p if p is not None and not p._scales and u in (None, p.rules.unit) else None
+        for p, u in zip(procs, block.units, strict=True)
+    )
+    units = tuple(
+        u if u is not None or p is None else p.rules.unit
+        for p, u in zip(procs, block.units, strict=True)
+    )
+    return BlockPlan(block.tags, procs, fast, units)
+
+
+def process_block(
+    plan: BlockPlan, block: ReadingBlock, now_ms: int, odd: list[Reading]
+) -> ReadingBlock | None:
+    """What to publish of one block: the plain values that changed (beyond the deadband, or
+    whose heartbeat is due) as a block, None when none did; values off the plain path are
+    decided by their `TagProcessor` and appended to `odd` when published.
+
+    The same decisions as `TagProcessor.process` of each value as a good `Reading`.
+    """
+    ts = block.ts
+    values = block.values
+    keep: list[int] = []
+    i = -1
+    for p, v in zip(plan.fast, values, strict=True):
+        i += 1
+        if p is None or p._sent_odd is not None or p._stale or not p._has_sent:
+            _one(plan, i, v, ts, now_ms, odd)
+            continue
+        p._last_seen_ms = now_ms
+        p._last_good = v
+        last = p._sent_value
+        if p._no_deadband and type(v) is float and type(last) is float:
+            changed = v != last
+        else:
+            changed = exceeds_deadband(p.rules, last, v)
+        if not changed:
+            max_age = p.rules.max_age_ms
+            if max_age is None or now_ms - p._sent_ms < max_age:
+                continue
+        p._sent_value = v
+        p._sent_ts = ts
+        p._sent_ms = now_ms
+        keep.append(i)
+    if not keep:
+        return None
+    if len(keep) == len(values):
+        return ReadingBlock(block.tags, values, ts, plan.units)
+    tags, units = block.tags, plan.units
+    return ReadingBlock(
+        tuple([tags[k] for k in keep]),
+        [values[k] for k in keep],
+        ts,
+        tuple([units[k] for k in keep]),
+    )
+
+
+def _one(plan: BlockPlan, i: int, v: Value, ts: int, now_ms: int, odd: list[Reading]) -> None:
+    """One value of a block through its processor as a `Reading` (the slow path)."""
+    r = Reading(plan.tags[i], v, Quality.GOOD, ts, ts, None, plan.units[i])
+    p = plan.procs[i]
+    if p is None:
+        odd.append(r)
+        return
+    published = p.process(r, now_ms)
+    if published is not None:
+        odd.append(published)

@@ -208,7 +208,7 @@ class SparkplugNode:
     def _handle(self, item: TelemetryBatch | _Event | tuple[str, Any]) -> None:
         now = now_ms()
         if isinstance(item, TelemetryBatch):
-            self.stats.values_enqueued += len(item.readings)
+            self.stats.values_enqueued += item.count
             self._do(self.core.telemetry(item, now))
         elif isinstance(item, _Event):
             self._event(item, now)

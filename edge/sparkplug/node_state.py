@@ -265,7 +265,7 @@ class EdgeNode:
         changed: list[Reading] = []
         metrics: list[Metric] = []
         rebirth = False
-        for r in batch.readings:
+        for r in batch.all_readings():  # block columns too (Modbus reads)
             tag = r.tag
             alias = aliases.get(tag)
             if alias is None:

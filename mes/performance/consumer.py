@@ -1,5 +1,5 @@
-"""MQTT in: telemetry, device and agent status of the devices that have work units, into state
-intervals (`ingest.StateBatch`).
+"""MQTT in: telemetry (per-value JSON or compact), device and agent status of the devices that
+have work units, into state intervals (`ingest.StateBatch`).
 
 Durable and at-least-once: a persistent session (clean_session false) keeps what arrives while
 the MES is down; each message is acknowledged (paho `manual_ack`) only after the transaction that
@@ -10,7 +10,7 @@ that cannot be applied is published to `_mes/deadletter` with the reason, then a
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import orjson
@@ -22,6 +22,7 @@ from mes.core.errors import BadMessage
 from mes.core.inbox import DurableConsumer
 from mes.performance.ingest import StateBatch, ms_time, telemetry_readings
 from mes.performance.units import Unit
+from uns.telemetry import telemetry_filters
 from uns.topics import Namespace
 
 
@@ -40,7 +41,10 @@ class StateConsumer(DurableConsumer[StateBatch]):
         tick_s: float = 5.0,
         on_commit: Callable[[], None] = lambda: None,
         sparkplug_group: str | None = None,
+        payloads: Sequence[str] = ("uns_json",),
     ) -> None:
+        """`payloads`: what the plant's agent publishes (`edge.payloads`): which telemetry
+        topics to read (uns/telemetry.py `telemetry_filters`)."""
         super().__init__(
             engine,
             broker,
@@ -52,6 +56,7 @@ class StateConsumer(DurableConsumer[StateBatch]):
             sparkplug_group=sparkplug_group,
         )
         self.units = dict(units)
+        self.telemetry = telemetry_filters(namespace, payloads)
         self._by_device: dict[str, list[str]] = {}
         for station, unit in self.units.items():
             self._by_device.setdefault(unit.device, []).append(station)
@@ -61,7 +66,7 @@ class StateConsumer(DurableConsumer[StateBatch]):
     def subscriptions(self) -> list[str]:
         root = self.ns.root
         return [
-            f"{root}/+/+/+/+/_telemetry",
+            *self.telemetry,
             f"{root}/+/+/+/+/_status",
             f"{root}/_edge/+/_status",
         ]
@@ -105,7 +110,9 @@ class StateConsumer(DurableConsumer[StateBatch]):
             )
             stations = [s for d in names for s in self._by_device.get(d, [])]
             return sum(states.observe(s, heard, online=online) for s in stations)
-        if len(parts) != 5 or parts[4] not in ("_telemetry", "_status"):
+        if len(parts) == 6 and parts[4:] == ["_telemetry", "compact"]:
+            parts.pop()
+        elif len(parts) != 5 or parts[4] not in ("_telemetry", "_status"):
             raise BadMessage("not a topic the state consumer reads")
         stations = self._by_device.get(parts[3], [])
         if parts[4] == "_status":

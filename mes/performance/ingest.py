@@ -34,6 +34,7 @@ from mes.performance.states import (
     TagReading,
 )
 from mes.performance.units import Unit
+from uns.telemetry import COMPACT, BadCompact, compact_columns
 
 
 def ms_time(value: Any, what: str) -> datetime:
@@ -46,8 +47,11 @@ def ms_time(value: Any, what: str) -> datetime:
 
 
 def telemetry_readings(body: Mapping[str, Any]) -> tuple[datetime, dict[str, TagReading]]:
-    """(batch time, latest reading per tag) of a telemetry batch (contracts section 2)."""
+    """(batch time, latest reading per tag) of a telemetry batch (contracts section 2, or the
+    compact form of section 2b)."""
     ts = ms_time(body.get("ts"), "ts")
+    if body.get("format") == COMPACT:
+        return ts, _compact_readings(body)
     values = body.get("values")
     if not isinstance(values, list):
         raise BadMessage("`values` must be a list")
@@ -61,6 +65,27 @@ def telemetry_readings(body: Mapping[str, Any]) -> tuple[datetime, dict[str, Tag
             raise BadMessage(f"values[{i}]: unknown quality {item.get('quality')!r}") from None
         out[item["tag"]] = TagReading(item.get("value"), quality)
     return ts, out
+
+
+def _compact_readings(body: Mapping[str, Any]) -> dict[str, TagReading]:
+    """The latest reading per tag of a compact batch: good unless a mark says otherwise."""
+    try:
+        c = compact_columns(body)
+    except BadCompact as exc:
+        raise BadMessage(str(exc)) from None
+    if not all(isinstance(t, str) for t in c.tags):
+        raise BadMessage("`tags` must be strings")
+    good = TagQuality.GOOD
+    out = {t: TagReading(v, good) for t, v in zip(c.tags, c.values, strict=True)}
+    last = {t: i for i, t in enumerate(c.tags)} if c.marks else {}
+    for i, mark in c.marks.items():
+        try:
+            quality = TagQuality(mark.get("quality", "good"))
+        except ValueError:
+            raise BadMessage(f"marks: unknown quality {mark.get('quality')!r}") from None
+        if last[c.tags[i]] == i:  # the tag's latest value is the one marked
+            out[c.tags[i]] = TagReading(c.values[i], quality)
+    return out
 
 
 def _state(cursor: WorkUnitCursor) -> BuilderState:

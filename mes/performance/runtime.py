@@ -35,7 +35,13 @@ class PerformanceRuntime:
         ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
         self.consumer = (
             StateConsumer(
-                engine, cfg.broker, ns, self.units, tick_s=tick_s, sparkplug_group=host_group(cfg)
+                engine,
+                cfg.broker,
+                ns,
+                self.units,
+                tick_s=tick_s,
+                sparkplug_group=host_group(cfg),
+                payloads=cfg.edge.payloads,
             )
             if consume and self.units
             else None

@@ -11,7 +11,7 @@ from typing import Any
 
 from edge.drivers.base import DeviceState
 from edge.drivers.opcua.config import OpcUaDevice
-from edge.model import Reading
+from edge.model import Reading, ReadingBlock
 from simulators.opcua.config import OpcUaMachineConfig
 
 
@@ -26,6 +26,9 @@ class RecordingHost:
     def readings(self, readings: Sequence[Reading]) -> None:
         self.batches.append(list(readings))
         self._changed.set()
+
+    def poll(self, blocks: Sequence[ReadingBlock], readings: Sequence[Reading]) -> None:
+        self.readings([r for b in blocks for r in b.readings()] + list(readings))
 
     def status(self, state: DeviceState, error: str | None = None) -> None:
         self.statuses.append((state, error))

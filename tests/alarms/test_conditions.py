@@ -157,3 +157,13 @@ def test_message_with_a_format_spec_survives_a_missing_value() -> None:
     eng = engine(alarm(kind="quality", for_s=0, message="{tag} bad: {value:.1f}"))
     (ev,) = eng.observe("oven-01", [reading("temperature", None, 0, Quality.BAD)])
     assert ev.message == "temperature bad: "
+
+
+def test_watched_tags_are_the_alarm_and_suppression_tags() -> None:
+    eng = engine(
+        alarm(
+            kind="limit", level="H", limit=100, suppress_when={"tag": "state", "values": ["SETUP"]}
+        )
+    )
+    assert eng.watched_tags("oven-01") == {"temperature", "state"}
+    assert eng.watched_tags("press-09") == frozenset()

@@ -166,14 +166,15 @@ def test_viewer_reads_and_publishes_nothing(broker: ShippedBroker, viewer: Sessi
 
 def test_the_template_grants_match_the_contract_topics() -> None:
     """Every topic the template grants is one of docs/contracts.md section 1 (or a documented
-    extension: condition events, per-tag topics), never the whole namespace for a writer."""
+    extension: condition events, per-tag topics, compact telemetry), never the whole namespace
+    for a writer."""
     text = (REPO / "config" / "mosquitto.acl.example").read_text()
     grants = [ln.split() for ln in text.splitlines() if ln.startswith(("topic", "pattern"))]
     writes = [g[-1] for g in grants if g[1] in ("write", "readwrite")]
     assert writes
     assert not any(t.endswith("#") for t in writes)
-    suffixes = {"_telemetry", "_status", "_cmd/result", "_cmd/write", "+", "_erp/orders",
-                "_erp/acks", "_erp/orders/rejected", "_mes/confirmations", "_mes/alarms",
-                "_mes/holds", "_mes/kpi", "_mes/deadletter"}  # fmt: skip
+    suffixes = {"_telemetry", "_telemetry/compact", "_status", "_cmd/result", "_cmd/write", "+",
+                "_erp/orders", "_erp/acks", "_erp/orders/rejected", "_mes/confirmations",
+                "_mes/alarms", "_mes/holds", "_mes/kpi", "_mes/deadletter"}  # fmt: skip
     for topic in writes:
         assert any(topic.endswith("/" + s) for s in suffixes), topic

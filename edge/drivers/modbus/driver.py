@@ -16,6 +16,7 @@
 
 import asyncio
 import logging
+import math
 import random
 import struct
 from collections.abc import Sequence
@@ -39,7 +40,7 @@ from edge.drivers.modbus.learned import LearnedSplits
 from edge.drivers.modbus.link import DeviceException, LinkDown, ModbusLink
 from edge.drivers.modbus.planner import ReadRequest, plan_reads, protocol_address
 from edge.drivers.modbus.polling import PollGroup, backoff_delay, next_due
-from edge.model import Quality, Reading, Value, now_ms
+from edge.model import Quality, Reading, ReadingBlock, Value, now_ms
 from edge.stopping import raise_if_cancelled
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,9 @@ class _Read:
     unpack: struct.Struct | None = None
     #: (position in slots, scale, offset) of the tags the block decoder leaves to scale
     scaled: tuple[tuple[int, float, float], ...] = ()
+    #: the tag names and units of the slots, the same tuples at every poll (`ReadingBlock`)
+    tags: tuple[str, ...] = ()
+    units: tuple[str | None, ...] = ()
 
 
 def compile_read(req: ReadRequest) -> _Read:
@@ -83,7 +87,9 @@ def compile_read(req: ReadRequest) -> _Read:
         for i, p in enumerate(req.tags)
         if p.tag.layout.scale != 1.0 or p.tag.layout.offset != 0.0
     )
-    return _Read(req, slots, unpack, scaled)
+    tags = tuple(s.name for s in slots)
+    units = tuple(s.unit for s in slots)
+    return _Read(req, slots, unpack, scaled, tags, units)
 
 
 @dataclass(slots=True)
@@ -100,8 +106,19 @@ def bad_reading(tag: ModbusTag, reason: str, at: int) -> Reading:
     return Reading(tag.name, None, Quality.BAD, at, at, reason, tag.unit)
 
 
-def decode_block(read: _Read, data: Sequence[Any], at: int, out: list[Reading]) -> None:
-    """The readings of every tag of one read block (the polling hot path)."""
+def decode_block(
+    read: _Read,
+    data: Sequence[Any],
+    at: int,
+    out: list[Reading],
+    blocks: list[ReadingBlock] | None = None,
+) -> None:
+    """The readings of every tag of one read block (the polling hot path).
+
+    With `blocks`, a block decoded in one call whose values are all finite is appended there
+    as one `ReadingBlock` (no object per value); otherwise every value becomes a `Reading` in
+    `out` (a value that is not finite then turns bad with reason `not_finite`).
+    """
     good = Quality.GOOD
     if read.unpack is not None:
         try:
@@ -114,6 +131,11 @@ def decode_block(read: _Read, data: Sequence[Any], at: int, out: list[Reading]) 
                 for i, scale, offset in read.scaled:
                     scaled[i] = scaled[i] * scale + offset
                 values = tuple(scaled)
+            # one C-level sum: NaN or an infinity anywhere makes it non-finite (an overflow
+            # of huge finite values too, which only costs the per-value path)
+            if blocks is not None and math.isfinite(sum(values)):
+                blocks.append(ReadingBlock(read.tags, values, at, read.units))
+                return
             out.extend(
                 [
                     Reading(s.name, v, good, at, at, None, s.unit)
@@ -259,6 +281,7 @@ class ModbusDriver:
     async def _poll_group(self, group: _Group, host: DriverHost) -> None:
         pause = self.cfg.limits.pause_between_requests_ms / 1000
         out: list[Reading] = []
+        blocks: list[ReadingBlock] = []
         problems: list[str] = []
         replan = False
         reads = list(group.reads)
@@ -281,7 +304,7 @@ class ModbusDriver:
                 problems.append(f"{req.area} {req.address}+{req.count}: {exc.reason}")
                 out.extend(bad_reading(p.tag, exc.reason, at) for p in req.tags)
                 continue
-            decode_block(rd, data, now_ms(), out)
+            decode_block(rd, data, now_ms(), out, blocks)
         illegal = self.illegal
         if illegal:  # not a scan of every tag on every poll of a healthy device
             at = now_ms()
@@ -290,7 +313,7 @@ class ModbusDriver:
             )
         if replan:
             self._replan(group)
-        host.readings(out)
+        host.poll(blocks, out)
         if self.illegal:
             problems.append(f"{ILLEGAL_ADDRESS_REASON}: {', '.join(sorted(self.illegal))}")
         host.status("degraded" if problems else "connected", "; ".join(problems) or None)
