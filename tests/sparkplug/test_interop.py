@@ -75,6 +75,13 @@ async def test_edge_node_against_an_independent_host(mosquitto: Mosquitto, tmp_p
         assert all(m.name is None and m.alias for p in history for m in p.metrics)
         seqs = [p.seq for p in [dbirth, *host.of("DDATA")]]
         assert seqs == [(seqs[0] + i) % 256 for i in range(len(seqs))]
+        # live values reach DDATA: the running press counts cycles
+        counter = metrics["cycle_count"].alias
+        await until(
+            lambda: any(m.alias == counter for p in host.of("DDATA") for m in p.metrics),
+            10,
+            "cycle_count in DDATA",
+        )
 
         # rebirth on NCMD, same session: same bdSeq, seq from 0
         host.command(

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from config.loader import ConfigError, parse_plant
-from edge.model import Quality, Reading, TelemetryBatch
+from edge.model import Quality, Reading, ReadingBlock, TelemetryBatch
 from edge.sparkplug.bdseq import BdSeq
 from edge.sparkplug.metrics import alias_table
 from edge.sparkplug.node_state import (
@@ -100,6 +100,21 @@ def test_ddata_by_exception_with_aliases_only_and_seq_wraps(tmp_path: Path) -> N
         seqs.append(wire.read(p.payload).seq)
     assert max(seqs) == 255
     assert all(b == (a + 1) % 256 for a, b in itertools.pairwise(seqs))
+
+
+def test_values_read_in_blocks_travel_like_the_others(tmp_path: Path) -> None:
+    """The Modbus driver hands plain-order numbers over in columns (`ReadingBlock`), the rest
+    as readings: DDATA carries both."""
+    n = node(tmp_path)
+    births = online(n)
+    by_name = wire.read(births[1].payload).by_name()
+    block = ReadingBlock(("t0", "t1"), [1, 2.5], NOW, (None, None))
+    n.telemetry(TelemetryBatch("press-01", [], NOW, [block]), NOW)  # first values
+    block = ReadingBlock(("t0", "t1"), [5, 7.5], NOW, (None, None))
+    (ddata,) = n.telemetry(TelemetryBatch("press-01", [], NOW, [block]), NOW)
+    assert isinstance(ddata, Publish)
+    values = {m.alias: m.value for m in wire.read(ddata.payload).metrics}
+    assert values == {by_name["t0"].alias: 5, by_name["t1"].alias: 7.5}
 
 
 def test_bad_quality_travels_as_a_property_and_null(tmp_path: Path) -> None:
