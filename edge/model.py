@@ -106,6 +106,12 @@ def reading_to_json(r: Reading) -> dict[str, Any]:
     out: dict[str, Any] = {"tag": r.tag, "value": r.value, "quality": r.quality.value, "ts": r.ts}
     if r.unit is not None:
         out["unit"] = r.unit
+    return quality_fields(r, out)
+
+
+def quality_fields(r: Reading, out: dict[str, Any]) -> dict[str, Any]:
+    """Adds to `out` what the contract says about a value that is not plainly good (reason,
+    last good value, stale), in the contract's key order."""
     if r.reason is not None:
         out["reason"] = r.reason
     if r.quality is not Quality.GOOD and r.last_value is not None:

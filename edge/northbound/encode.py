@@ -5,7 +5,15 @@ from typing import Any
 
 import orjson
 
-from edge.model import Quality, Reading, ReadingBlock, TelemetryBatch, now_ms, reading_to_json
+from edge.model import (
+    Quality,
+    Reading,
+    ReadingBlock,
+    TelemetryBatch,
+    now_ms,
+    quality_fields,
+    reading_to_json,
+)
 
 
 def _block_values(b: ReadingBlock) -> list[dict[str, Any]]:
@@ -63,14 +71,7 @@ def _mark(i: int, r: Reading) -> dict[str, Any] | None:
     plain good value, else its index and the fields of `reading_to_json` that are not good."""
     if r.quality is Quality.GOOD and r.reason is None and not r.stale:
         return None
-    out: dict[str, Any] = {"i": i, "quality": r.quality.value}
-    if r.reason is not None:
-        out["reason"] = r.reason
-    if r.quality is not Quality.GOOD and r.last_value is not None:
-        out["last_value"] = r.last_value
-    if r.stale:
-        out["stale"] = True
-    return out
+    return quality_fields(r, {"i": i, "quality": r.quality.value})
 
 
 def compact_payload(agent: str, batch: TelemetryBatch, seq: int) -> bytes:
