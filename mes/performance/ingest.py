@@ -263,9 +263,11 @@ class StateBatch:
             self.session.add(entry.cursor)
             out += entry.closed
         events = downtime.follow(self.session, followed)
+        # Core executemany (not the ORM's bulk insert, which prepares each row again)
+        conn = self.session.connection()
         if intervals:
-            self.session.execute(insert(StateInterval), intervals)
+            conn.execute(insert(StateInterval.__table__), intervals)  # type: ignore[attr-defined]
         if events:
-            self.session.execute(insert(DowntimeEvent), events)
+            conn.execute(insert(DowntimeEvent.__table__), events)  # type: ignore[attr-defined]
         self._open.clear()
         return out
