@@ -255,7 +255,7 @@ def test_the_owner_page_on_a_phone_in_chinese(browser: Any, mes: Plant) -> None:
     assert widths[0] <= widths[1]
     shot(page, "owner-390x844-zh")
     page.locator("#on-time-counts button").nth(2).click()  # the late orders
-    page.wait_for_selector("#drill-list li")
+    page.wait_for_selector("#drill-list li:not(.meta)")  # answered, not "loading"
     listed = page.locator("#drill-list").text_content() or ""
     for order in late:
         assert order["work_order"] in listed
