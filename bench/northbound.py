@@ -45,6 +45,7 @@ from tests.northbound.synthetic import plant, write_plant  # noqa: E402
 from tests.services.mosquitto import Mosquitto  # noqa: E402
 from tests.services.ports import free_port, wait_for  # noqa: E402
 from tests.services.victoria import Victoria  # noqa: E402
+from uns.sparkplug.sparkplug_b_pb2 import Payload as SparkplugPayload  # noqa: E402
 from uns.telemetry import compact_columns  # noqa: E402
 
 DEVICES, TAGS = 10, 500
@@ -298,13 +299,30 @@ def _decode_compact(payload: bytes) -> int:
     return n
 
 
-#: payload kind -> (topic suffix, consumer decode). A new payload (e.g. `sparkplug_b` from the
-#: Sparkplug branch: its topics are not below `_telemetry`) joins the W1-change part by adding
-#: its subscription and decoder here and its encoding to bench/w1_agent.py `run_bare`.
+def _decode_sparkplug(payload: bytes) -> int:
+    """The same for Sparkplug B DDATA: parse the protobuf, read every metric's alias, time and
+    value (a host then maps aliases to the names of the birth)."""
+    p = SparkplugPayload()
+    p.ParseFromString(payload)
+    n = 0
+    for m in p.metrics:
+        alias, ts, value = m.alias, m.timestamp, getattr(m, m.WhichOneof("value") or "is_null")  # noqa: F841
+        n += 1
+    return n
+
+
+#: payload kind -> (topic filter below `{root}`, or absolute for Sparkplug; consumer decode)
 CONSUMERS: dict[str, tuple[str, Any]] = {
-    "uns_json": ("_telemetry", _decode_json),
-    "uns_compact": ("_telemetry/compact", _decode_compact),
+    "uns_json": ("{root}/+/+/+/+/_telemetry", _decode_json),
+    "uns_compact": ("{root}/+/+/+/+/_telemetry/compact", _decode_compact),
+    "sparkplug_b": ("spBv1.0/+/DDATA/+/+", _decode_sparkplug),
 }
+
+
+def _kind(topic: str) -> str:
+    if topic.startswith("spBv1.0/"):
+        return "sparkplug_b"
+    return "uns_compact" if topic.endswith("/compact") else "uns_json"
 
 
 class DecodingConsumer:
@@ -320,15 +338,14 @@ class DecodingConsumer:
             CallbackAPIVersion.VERSION2, client_id=f"decoder-{port}-{time.time()}"
         )
         done = threading.Event()
-        filters = [(f"{root}/+/+/+/+/{suffix}", 1) for suffix, _ in CONSUMERS.values()]
+        filters = [(f.format(root=root), 1) for f, _ in CONSUMERS.values()]
         self.client.on_connect = lambda c, u, f, rc, p=None: c.subscribe(filters)
         self.client.on_subscribe = lambda *a: done.set()
-        decoders = {suffix: fn for suffix, fn in CONSUMERS.values()}
+        decoders = {kind: fn for kind, (_, fn) in CONSUMERS.items()}
 
         def on_message(c: Any, u: Any, m: Any) -> None:
             t0 = time.thread_time()
-            kind = "_telemetry/compact" if m.topic.endswith("/compact") else "_telemetry"
-            n = decoders[kind](m.payload)
+            n = decoders[_kind(m.topic)](m.payload)
             dt = time.thread_time() - t0
             with self.lock:
                 self.values += n
@@ -871,7 +888,9 @@ def main() -> None:
     ap.add_argument("--parts", default="publish,w1,historian,replay")
     ap.add_argument("--rounds", type=int, default=3, help="alternating runs, medians reported")
     ap.add_argument(
-        "--payloads", default="uns_json,uns_compact", help="payloads of the w1-change part"
+        "--payloads",
+        default="uns_json,uns_compact,sparkplug_b",
+        help="payloads of the w1-change part",
     )
     args = ap.parse_args()
     parts = set(args.parts.split(","))

@@ -97,10 +97,17 @@ def run_bare(plant: Path) -> None:
     from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
     from edge.northbound.encode import compact_payload, telemetry_payload
+    from edge.sparkplug.metrics import alias_table
+    from uns.sparkplug.payload import Metric, Payload, encode
+    from uns.sparkplug.settings import group_of, node_of
+    from uns.sparkplug.topics import device_topic
+    from uns.sparkplug.types import DataType
     from uns.topics import Namespace
 
     cfg = load_plant(plant)
     ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
+    group, node = group_of(cfg), node_of(cfg)
+    aliases = {d.device: d for d in alias_table(cfg.devices)}
     messages: list[list[tuple[str, bytes]]] = []
     for k in range(CYCLE):
         poll = []
@@ -114,6 +121,14 @@ def run_bare(plant: Path) -> None:
                 if kind == "uns_compact":
                     topic = ns.telemetry_compact(dev.path, dev.name)
                     poll.append((topic, compact_payload("bare", batch, k)))
+                elif kind == "sparkplug_b":  # DDATA by alias: every value changed
+                    defs = aliases[dev.name].tags
+                    metrics = [
+                        Metric(None, defs[tag].alias, DataType.FLOAT, value, t)
+                        for tag, value in zip(tags, values, strict=True)
+                    ]
+                    topic = device_topic(group, "DDATA", node, dev.name)
+                    poll.append((topic, encode(Payload(t, metrics, k % 256))))
                 else:
                     poll.append(
                         (ns.telemetry(dev.path, dev.name), telemetry_payload("bare", batch, k))
