@@ -20,7 +20,7 @@ from enum import StrEnum
 
 import orjson
 
-from edge.model import Quality, Reading, TelemetryBatch, Value
+from edge.model import Quality, Reading, ReadingBlock, TelemetryBatch, Value
 from edge.sparkplug.metrics import (
     ALARMS_METRIC,
     BDSEQ,
@@ -265,7 +265,12 @@ class EdgeNode:
         changed: list[Reading] = []
         metrics: list[Metric] = []
         rebirth = False
-        for r in batch.all_readings():  # block columns too (Modbus reads)
+        if online:
+            readings = self._block_values(d, batch.blocks, metrics)
+            readings.extend(batch.readings)
+        else:
+            readings = batch.all_readings()
+        for r in readings:
             tag = r.tag
             alias = aliases.get(tag)
             if alias is None:
@@ -299,6 +304,45 @@ class EdgeNode:
         if not metrics:
             return []
         return [self._ddata(batch.device, metrics, now)]
+
+    @staticmethod
+    def _block_values(
+        d: _Device, blocks: list[ReadingBlock], metrics: list[Metric]
+    ) -> list[Reading]:
+        """The value path of an online node for the good values that drivers read in blocks
+        (columns): a known metric that was good and still fits its type becomes its DDATA
+        metric (or nothing, unchanged) without a `Reading`; the rest is returned as readings
+        for the general path."""
+        aliases, datatypes, last, learnt = d.aliases, d.datatypes, d.last, d.learnt
+        good = Quality.GOOD
+        rest: list[Reading] = []
+        for b in blocks:
+            ts = b.ts
+            odd: set[str] = set()
+            for tag, value in zip(b.tags, b.values, strict=True):
+                alias = aliases.get(tag)
+                if alias is None:
+                    continue
+                before = last.get(tag)
+                datatype = datatypes.get(tag)
+                if (
+                    before is None
+                    or before.quality is not good
+                    or datatype is None
+                    or tag in learnt
+                    or not (
+                        (type(value) is float and datatype in _FLOATS) or _fits(datatype, value)
+                    )
+                ):
+                    odd.add(tag)
+                    continue
+                unchanged = before.value == value and type(before.value) is type(value)
+                before.value, before.ts, before.reason = value, ts, None
+                if not unchanged:  # report by exception
+                    metrics.append(Metric(None, alias, datatype, value, ts))
+            if odd:
+                rest.extend(b.readings(odd))
+        return rest
 
     def _data_metric(
         self,
