@@ -4,7 +4,7 @@ roles; problem+json on bad periods and unknown orders; CSV and XLSX exports."""
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,15 @@ def _client(url: str, mosquitto: Mosquitto) -> Iterator[Client]:
 
 
 @pytest.fixture
-def api(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[Client]:
-    yield from _client(f"sqlite:///{tmp_path}/mes.db", mosquitto)
+def broker(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
+    """A broker of this test's own: the shared one keeps other tests' retained device
+    statuses, which would raise alarms here and change `alarms_open`."""
+    return mosquitto_factory().start()
+
+
+@pytest.fixture
+def api(tmp_path: Path, broker: Mosquitto) -> Iterator[Client]:
+    yield from _client(f"sqlite:///{tmp_path}/mes.db", broker)
 
 
 def get(api: Client, path: str, **params: str) -> Any:
@@ -210,10 +217,10 @@ def test_auth_and_problems(api: Client) -> None:
     assert r.status_code == 422
 
 
-def test_summary_on_postgresql(postgres: Postgres, mosquitto: Mosquitto) -> None:
+def test_summary_on_postgresql(postgres: Postgres, broker: Mosquitto) -> None:
     url = postgres.create_database()
     try:
-        for client in _client(url, mosquitto):
+        for client in _client(url, broker):
             check_summary(client)
             row = get(client, "/reports/delivery/WO-000002")
             assert isinstance(row, dict)
