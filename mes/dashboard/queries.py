@@ -53,10 +53,30 @@ def outcome_case(now: datetime) -> Any:
     )
 
 
-def on_time(session: Session, period: Period, now: datetime) -> fg.OnTime:
+@dataclass(frozen=True, slots=True)
+class Due:
+    """The orders due in the period in one pass: how many of each outcome, and the quantity
+    they plan (the on-time rate and the plan of `output` share it)."""
+
+    on_time: fg.OnTime
+    planned: float
+
+
+def due(session: Session, period: Period, now: datetime) -> Due:
     outcome = outcome_case(now)
-    rows = session.exec(select(outcome, func.count()).where(due_in(period)).group_by(outcome)).all()
-    return fg.on_time_of({fg.Outcome(o): int(n) for o, n in rows})
+    rows = session.exec(
+        select(outcome, func.count(), func.sum(WorkOrder.quantity))
+        .where(due_in(period))
+        .group_by(outcome)
+    ).all()
+    return Due(
+        fg.on_time_of({fg.Outcome(o): int(n) for o, n, _ in rows}),
+        float(sum(q or 0 for _, _, q in rows)),
+    )
+
+
+def on_time(session: Session, period: Period, now: datetime) -> fg.OnTime:
+    return due(session, period, now).on_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,21 +98,49 @@ def _is_last_operation() -> Any:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Made:
+    """The production events of the period in one pass, by scrap reason: finished units
+    (good at the last operation of an order), scrap, and the events that reported scrap."""
+
+    reason: str
+    finished: float
+    scrap: float
+    scrap_events: int
+
+
+def made(session: Session, period: Period) -> list[Made]:
+    reason = func.coalesce(ProductionEvent.reason, "")
+    rows = session.exec(
+        select(  # type: ignore[call-overload]
+            reason,
+            func.sum(case((_is_last_operation(), ProductionEvent.good), else_=0)),
+            func.sum(ProductionEvent.scrap),
+            func.sum(case((col(ProductionEvent.scrap) != 0, 1), else_=0)),
+        )
+        .join(Operation, col(Operation.id) == col(ProductionEvent.operation_id))
+        .where(col(ProductionEvent.at) >= when(period.start))
+        .where(col(ProductionEvent.at) < when(period.end))
+        .group_by(reason)
+    ).all()
+    return [Made(str(r), float(g or 0), float(sc or 0), int(n or 0)) for r, g, sc, n in rows]
+
+
+def output_of(planned: float, events: Sequence[Made]) -> Output:
+    return Output(planned, sum(m.finished for m in events), sum(m.scrap for m in events))
+
+
+def scrap_by_reason(events: Sequence[Made]) -> list[fg.ParetoRow]:
+    """The scrap Pareto by reason from the period's events (those that reported scrap)."""
+    return fg.pareto((m.reason, m.scrap) for m in events if m.scrap_events)
+
+
 def output(session: Session, period: Period) -> Output:
     """Planned: the quantity of the orders due in the period. Good: good quantity reported at
     the last operation of an order in the period (finished units). Scrap: scrap reported at
     any operation in the period."""
     planned = session.exec(select(func.sum(WorkOrder.quantity)).where(due_in(period))).one()
-    good, scrap = session.exec(
-        select(
-            func.sum(case((_is_last_operation(), ProductionEvent.good), else_=0)),
-            func.sum(ProductionEvent.scrap),
-        )
-        .join(Operation, col(Operation.id) == col(ProductionEvent.operation_id))
-        .where(col(ProductionEvent.at) >= when(period.start))
-        .where(col(ProductionEvent.at) < when(period.end))
-    ).one()
-    return Output(float(planned or 0), float(good or 0), float(scrap or 0))
+    return output_of(float(planned or 0), made(session, period))
 
 
 @dataclass(frozen=True, slots=True)
