@@ -1,4 +1,5 @@
-"""dashboard: each completed work order's stored delivery split, backfilled
+"""dashboard: each completed work order's stored delivery split (backfilled); operations by
+work order and sequence (an order's last operation)
 
 Revision ID: 0006_delivery_split
 Revises: 0005_dashboard
@@ -35,6 +36,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["work_order_id"], ["work_order.id"]),
         sa.PrimaryKeyConstraint("work_order_id"),
     )
+    with op.batch_alter_table("operation", schema=None) as batch_op:
+        batch_op.create_index("ix_operation_work_order_seq", ["work_order_id", "seq"], unique=False)
     # the history already completed: computed once here, as the MES stores it from now on
     from mes.dashboard.delivery import backfill
 
@@ -44,4 +47,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("operation", schema=None) as batch_op:
+        batch_op.drop_index("ix_operation_work_order_seq")
     op.drop_table("dashboard_delivery_split")
