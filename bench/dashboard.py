@@ -11,6 +11,7 @@ Target: every p95 <= 200 ms.
 """
 
 import argparse
+import os
 import random
 import signal
 import statistics
@@ -281,14 +282,16 @@ def database(db: str, work: Path) -> Iterator[str]:
     import psycopg
 
     admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    # one name per run: two benches on the shared server never drop each other's database
+    name = f"bench_dashboard_{os.getpid()}"
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute('DROP DATABASE IF EXISTS "bench_dashboard" WITH (FORCE)')
-        conn.execute('CREATE DATABASE "bench_dashboard"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield "postgresql+psycopg://postgres@127.0.0.1:5432/bench_dashboard"
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute('DROP DATABASE IF EXISTS "bench_dashboard" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def run(db: str, work: Path, orders: int, units: int, repeat: int) -> None:
