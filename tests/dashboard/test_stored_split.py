@@ -6,15 +6,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from sqlmodel import Session, col, select
 
 from mes.core.db import make_engine
 from mes.dashboard import delivery
 from mes.dashboard.models import DeliverySplit
-from mes.migrations.run import upgrade_head
+from mes.migrations.run import alembic_config, upgrade_head
 from mes.orders.models import WorkOrder
 from mes.wiring import production
 from tests.dashboard.seed import at, seed
+from tests.services.postgres import Postgres
 
 NOW = datetime(2026, 11, 7, 12, tzinfo=UTC)
 
@@ -84,5 +86,49 @@ def test_stored_split_equals_the_computed_one(tmp_path: Path) -> None:
             again = delivery.one(s, "WO-000004", NOW)
             assert again is not None
             assert again.lead_time_h == 36
+    finally:
+        engine.dispose()
+
+
+def test_the_migration_backfills_completed_history(tmp_path: Path) -> None:
+    """A database with history at 0005 gets a stored split for each completed order when it
+    upgrades, equal to the live computation."""
+    _backfilled_on_upgrade(f"sqlite:///{tmp_path}/mes.db")
+
+
+def test_the_migration_backfills_on_postgresql(postgres: Postgres) -> None:
+    url = postgres.create_database()
+    try:
+        _backfilled_on_upgrade(url)
+    finally:
+        postgres.drop_database(url)
+
+
+def _backfilled_on_upgrade(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0005_dashboard")
+            conn.commit()
+        seed(engine)
+        upgrade_head(engine)
+        with Session(engine) as s:
+            stored = {r.work_order_id: r for r in s.exec(select(DeliverySplit)).all()}
+            done = s.exec(select(WorkOrder).where(col(WorkOrder.completed_at).is_not(None))).all()
+            assert set(stored) == {w.id for w in done}
+            assert len(stored) == 3
+            live = delivery.figures_of(s, done, NOW)
+            for wo_id, f in live.items():
+                r = stored[wo_id]
+                assert (r.lead_time_h, r.queue_h, r.run_h, r.hold_h, r.downtime_h, r.cause) == (
+                    f.lead_time_h,
+                    f.queue_h,
+                    f.run_h,
+                    f.hold_h,
+                    f.downtime_h,
+                    f.cause,
+                )
     finally:
         engine.dispose()
