@@ -24,6 +24,7 @@ from mes.auth.gate import LoginGate
 from mes.auth.service import Authenticator, Passwords, bootstrap_admin
 from mes.board.feed import BoardFeed, board_feed
 from mes.core.db import make_engine
+from mes.dashboard.delivery import DeliverySplits
 from mes.migrations.run import upgrade_head
 from mes.performance.runtime import PerformanceRuntime
 from mes.planning.service import PlanningService
@@ -48,8 +49,9 @@ def open_database(cfg: PlantConfig) -> Engine:
 
 
 def production() -> Production:
-    """The production service, with quality holds."""
-    return Production(QualityHolds())
+    """The production service, with quality holds; a completed order's delivery split is
+    stored as it completes."""
+    return Production(QualityHolds(), [DeliverySplits()])
 
 
 def station_handler(

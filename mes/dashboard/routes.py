@@ -151,9 +151,12 @@ class Summary(BaseModel):
     holds_open: int
 
 
-def _output(session: Session, p: Period) -> OutputView:
-    o = queries.output(session, p)
+def _output_view(o: queries.Output) -> OutputView:
     return OutputView(planned=o.planned, good=o.good, scrap=o.scrap, ratio=o.ratio)
+
+
+def _output(session: Session, p: Period) -> OutputView:
+    return _output_view(queries.output(session, p))
 
 
 def _wip(session: Session) -> list[WipView]:
@@ -163,9 +166,9 @@ def _wip(session: Session) -> list[WipView]:
     ]
 
 
-def _scrap(session: Session, p: Period, by: str, names: Names, lang: str) -> list[ParetoView]:
+def _pareto(rows: list[fg.ParetoRow], by: str, names: Names, lang: str) -> list[ParetoView]:
     out = []
-    for r in queries.scrap_by(session, p, by):
+    for r in rows:
         label = names.product(r.key) if by == "product" else {"en": r.key, "zh-CN": r.key}
         out.append(
             ParetoView(
@@ -178,6 +181,10 @@ def _scrap(session: Session, p: Period, by: str, names: Names, lang: str) -> lis
             )
         )
     return out
+
+
+def _scrap(session: Session, p: Period, by: str, names: Names, lang: str) -> list[ParetoView]:
+    return _pareto(queries.scrap_by(session, p, by), by, names, lang)
 
 
 def _oee(session: Session, p: Period) -> list[OeeView]:
@@ -215,13 +222,17 @@ def _downtime(session: Session, p: Period, names: Names, lang: str) -> list[Down
 def summary(
     _: Reader, session: SessionDep, services: ServicesDep, p: PeriodDep, lang: LangDep
 ) -> Summary:
+    """One pass over the orders due (on-time rate and plan) and one over the period's
+    production events (output and scrap by reason) serve several figures each."""
     names = Names.of(services.cfg)
+    due = queries.due(session, p, utcnow())
+    made = queries.made(session, p)
     return Summary(
         period=PeriodView.of(p),
-        on_time=OnTimeView.of(queries.on_time(session, p, utcnow())),
-        output=_output(session, p),
+        on_time=OnTimeView.of(due.on_time),
+        output=_output_view(queries.output_of(due.planned, made)),
         wip=_wip(session),
-        scrap_by_reason=_scrap(session, p, "reason", names, lang),
+        scrap_by_reason=_pareto(queries.scrap_by_reason(made), "reason", names, lang),
         scrap_by_product=_scrap(session, p, "product", names, lang),
         oee_trend=_oee(session, p),
         lead_time=_lead(session, p),

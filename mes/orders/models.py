@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from mes.core.clock import utcnow
@@ -75,7 +76,11 @@ class Operation(SQLModel, table=True):
     """One routing step of one work order, with its running quantities."""
 
     __tablename__ = "operation"
-    __table_args__ = (UniqueConstraint("work_order_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("work_order_id", "number"),
+        # an order's last operation, probed per production event by the dashboard's output
+        Index("ix_operation_work_order_seq", "work_order_id", "seq"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     work_order_id: int = Field(foreign_key="work_order.id", index=True)

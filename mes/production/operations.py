@@ -19,6 +19,7 @@ from mes.orders.states import (
     WorkOrderState,
 )
 from mes.outbox.store import new_message_id
+from mes.production.completion import OrderCompleted
 from mes.production.confirm import confirm
 from mes.production.holds import HoldPolicy
 from mes.production.locking import work_order
@@ -35,6 +36,7 @@ from mes.production.rules import JobStatus, job_status, refuse_unless_workable
 
 class OperationMoves:
     holds: HoldPolicy
+    completions: tuple[OrderCompleted, ...] = ()
 
     def select_job(
         self,
@@ -214,6 +216,8 @@ class OperationMoves:
         if final:
             wo.final_message_id = message_id
             session.add(wo)
+            for hook in self.completions:
+                hook.completed(session, wo, utcnow())
         audit.record(
             session,
             ev.actor,

@@ -6,11 +6,15 @@ themselves. Each action locks the work-order row first (`mes.production.locking`
 rules and raises `Refusal` with a contract error code, or writes its production event, state
 changes and confirmation together. Nothing here commits.
 
-`Production(holds)` receives the quality hold policy (`HoldPolicy`) from the wiring
-(`mes.wiring`): production never imports quality.
+`Production(holds, completions)` receives the quality hold policy (`HoldPolicy`) and what
+runs when a work order completes (`OrderCompleted`: the dashboard's stored split) from the
+wiring (`mes.wiring`): production never imports quality or the dashboard.
 """
 
+from collections.abc import Sequence
+
 from mes.production import locking, work_orders
+from mes.production.completion import OrderCompleted
 from mes.production.corrections import Corrections
 from mes.production.holds import HoldPolicy
 from mes.production.operations import OperationMoves
@@ -18,8 +22,9 @@ from mes.production.reports import Reports
 
 
 class Production(OperationMoves, Reports, Corrections):
-    def __init__(self, holds: HoldPolicy) -> None:
+    def __init__(self, holds: HoldPolicy, completions: Sequence[OrderCompleted] = ()) -> None:
         self.holds = holds
+        self.completions = tuple(completions)
 
     prefetch = staticmethod(locking.prefetch)
     suspend_work_order = staticmethod(work_orders.suspend_work_order)
