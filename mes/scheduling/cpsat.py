@@ -59,8 +59,14 @@ class _OpVars:
 
 class _Model:
     def __init__(
-        self, inst: Instance, horizon: int, around: Schedule | None = None, neighbours: int = 0
+        self,
+        inst: Instance,
+        horizon: int,
+        around: Schedule | None = None,
+        neighbours: int = 0,
+        late_order_units: int = 0,
     ) -> None:
+        self.late_order_units = late_order_units
         self.around = around
         self.neighbours = neighbours
         self.inst = inst
@@ -131,6 +137,8 @@ class _Model:
         # objectives
         self.tardiness = []
         self.late: list[tuple[cp_model.IntVar, int, list[int]]] = []
+        # per order with a cost for being late at all: (is late, due, sinks)
+        self.is_late: list[tuple[cp_model.IntVar, int, list[int]]] = []
         for info in inst.orders:
             if not info.jobs:
                 continue
@@ -140,6 +148,12 @@ class _Model:
                 m.add(late >= self.ops[s].end - info.due)
             self.tardiness.append(w * late)
             self.late.append((late, info.due, info.sinks))
+            if self.late_order_units > 0 and w > 0:
+                is_late = m.new_bool_var(f"is_late{info.order.id}")
+                for s in info.sinks:
+                    m.add(self.ops[s].end <= info.due).only_enforce_if(~is_late)
+                self.tardiness.append(w * self.late_order_units * is_late)
+                self.is_late.append((is_late, info.due, info.sinks))
         self.makespan = m.new_int_var(0, h, "makespan")
         m.add_max_equality(self.makespan, [v.end for v in self.ops.values()])
 
@@ -289,6 +303,8 @@ class _Model:
                 self.m.add_hint(lit, pair in used or (pair == (-1, -1) and not seq))
         for late, due, sinks in self.late:
             self.m.add_hint(late, max(0, max(schedule[s].end for s in sinks) - due))
+        for is_late, due, sinks in self.is_late:
+            self.m.add_hint(is_late, max(schedule[s].end for s in sinks) > due)
         self.m.add_hint(self.makespan, max(s.end for s in schedule.values()))
 
     def read(self, solver: cp_model.CpSolver) -> Schedule:
@@ -313,11 +329,13 @@ def solve(
     horizon: int,
     start_from: Schedule | None,
     previous: Schedule | None = None,
+    late_order_units: int = 0,
 ) -> SolveOutcome:
     """Lexicographic solve; `start_from` is a feasible schedule to hint (a rule's plan or the
-    previous plan), `previous` the plan to stay close to."""
+    previous plan), `previous` the plan to stay close to; each late order adds
+    `late_order_units` of tardiness at its weight to the first objective."""
     t0 = time.monotonic()
-    model = _Model(inst, horizon, start_from, settings.neighbours)
+    model = _Model(inst, horizon, start_from, settings.neighbours, late_order_units)
     m = model.m
     stages: list[tuple[str, cp_model.LinearExprT]] = [
         ("weighted tardiness", sum(model.tardiness)),
