@@ -35,10 +35,12 @@ class SolverSettings:
     workers: int = 2
     seed: int = 0
     deterministic_time: float | None = None
-    stage_shares: tuple[float, ...] = (0.55, 0.15, 0.15, 0.15)
+    stage_shares: tuple[float, ...] = (0.8, 0.1, 0.05, 0.05)
     log: bool = False
     neighbours: int = 12  # successions modelled per operation on busy workstations (0: all)
     probing_level: int = 0  # presolve probing; the default (2) can eat the whole time limit
+    linearization_level: int = 1  # CP-SAT's default; 0 skips the LP relaxation
+    repair_hint: bool = False  # let CP-SAT repair an infeasible hint (costs time)
 
 
 @dataclass(slots=True)
@@ -388,6 +390,8 @@ def solve(
         p.log_search_progress = settings.log
         p.cp_model_probing_level = settings.probing_level
         p.symmetry_level = 0
+        p.linearization_level = settings.linearization_level
+        p.repair_hint = settings.repair_hint
         if settings.deterministic_time is not None:
             p.max_deterministic_time = settings.deterministic_time * share
             if settings.workers > 1:

@@ -29,7 +29,7 @@ class PlannerSettings:
     use_solver: bool = True
     # a late order costs as much as this much tardiness at its weight (0: weighted tardiness
     # alone ranks plans): the planner then keeps more orders on time on a congested floor
-    late_order_cost_s: float = 4 * 3600.0
+    late_order_cost_s: float = 8 * 3600.0
     # the order-priority search before the solver (fresh plans only; a replan starts from the
     # previous plan's sequence); None: rules, then the solver
     search: SearchSettings | None = field(default_factory=SearchSettings)
