@@ -39,8 +39,8 @@ GRID: tuple[tuple[float, float], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class SearchSettings:
-    share: float = 0.5  # of the planning time limit, at most
-    evaluations: int = 300  # list schedules, at most (the grid included)
+    share: float = 0.7  # of the planning time limit, at most
+    evaluations: int = 150  # list schedules, at most (the grid included)
 
 
 Rank = Callable[[Schedule], tuple[int, ...]]
