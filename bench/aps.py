@@ -188,6 +188,10 @@ def rules_only(rule: Rule) -> PlannerSettings:
     return PlannerSettings(rules=(rule,), use_solver=False)
 
 
+def _ratio(value: float, base: float) -> float:
+    return value / base if base else 0.0
+
+
 def against(label: str, planned: Row, base: Row) -> str:
     """The planner's figures against a baseline measured in the same run."""
     ratio = (
@@ -242,13 +246,9 @@ def bench_compare(seeds: list[int], congestion: float) -> None:
         gains.append(
             (
                 cp.on_time - edd.on_time,
-                cp.weighted_tardiness_h / edd.weighted_tardiness_h
-                if edd.weighted_tardiness_h
-                else 0.0,
+                _ratio(cp.weighted_tardiness_h, edd.weighted_tardiness_h),
                 cp.on_time - fifo.on_time,
-                cp.weighted_tardiness_h / fifo.weighted_tardiness_h
-                if fifo.weighted_tardiness_h
-                else 0.0,
+                _ratio(cp.weighted_tardiness_h, fifo.weighted_tardiness_h),
             )
         )
     print_rows(rows)

@@ -2,54 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from mes.scheduling import (
-    Capability,
-    Operation,
     Plan,
     PlannerSettings,
-    Problem,
     SolverSettings,
-    WorkOrder,
-    Workstation,
     plan,
 )
 from mes.scheduling.instance import Instance, build
 from mes.scheduling.result import Schedule, Slot, cost, late_orders, score
 from mes.scheduling.search import improve
-from tests.scheduling.instances import NOW, random_problem
+from tests.scheduling.instances import random_problem, single_machine
 from tests.scheduling.validator import validate
 
 SOLVER = SolverSettings(time_limit_s=3.0, workers=2)
-
-
-def one_machine(*orders: tuple[str, int, int, float]) -> Problem:
-    """(id, run minutes, due minute, weight), all released now on one always-open machine."""
-    return Problem(
-        NOW,
-        tuple(
-            WorkOrder(
-                oid,
-                "P",
-                "A",
-                10,
-                NOW,
-                NOW + timedelta(minutes=due),
-                (Operation("0010", "WC", (Capability("M1"),), minutes * 6.0),),
-                weight=weight,
-            )
-            for oid, minutes, due, weight in orders
-        ),
-        (Workstation("M1", "WC"),),
-    )
 
 
 def test_a_late_order_costs_enough_to_keep_two_others_on_time() -> None:
     # A first: A on time, B and C late by 8 and 18 min (weighted tardiness 26 min);
     # B and C first: both on time, A 20 min late at weight 1.5 (30 min): more tardiness,
     # one late order instead of two
-    problem = one_machine(("A", 30, 30, 1.5), ("B", 10, 32, 1.0), ("C", 10, 32, 1.0))
+    problem = single_machine(("A", 180, 0, 30, 1.5), ("B", 60, 0, 32), ("C", 60, 0, 32))
     tardiness_only = plan(problem, PlannerSettings(solver=SOLVER, late_order_cost_s=0.0))
     default = plan(problem, PlannerSettings(solver=SOLVER))
     for result in (tardiness_only, default):
@@ -61,7 +33,7 @@ def test_a_late_order_costs_enough_to_keep_two_others_on_time() -> None:
 
 
 def test_cost_adds_the_late_orders_at_their_weight() -> None:
-    problem = one_machine(("A", 30, 30, 1.5), ("B", 10, 32, 1.0), ("C", 10, 32, 1.0))
+    problem = single_machine(("A", 180, 0, 30, 1.5), ("B", 60, 0, 32), ("C", 60, 0, 32))
     result = plan(problem, PlannerSettings(search=None, use_solver=False))
     inst = build(problem)
     schedule = _schedule_of(inst, result)
