@@ -3,6 +3,7 @@ and public job-shop instances.
 
     .venv/bin/python bench/aps.py                 # everything (a few minutes)
     .venv/bin/python bench/aps.py --only plan     # plan, compare, simulate or jobshop
+    .venv/bin/python bench/aps.py --only compare --seeds 4 5 6   # other congested instances
 
 Instances are generated from a seed: machines in work centres of two or three alternatives with
 their own speeds, two-shift calendars with breaks (one work centre on three shifts), four
@@ -426,11 +427,14 @@ def main() -> None:
     parser.add_argument("--only", choices=["plan", "compare", "simulate", "jobshop"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--congestion", type=float, default=2.0)
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[1, 2, 3], help="of the congested instances"
+    )
     args = parser.parse_args()
     if args.only in (None, "plan"):
         bench_plan(args.seed)
     if args.only in (None, "compare"):
-        bench_compare([1, 2, 3], args.congestion)
+        bench_compare(args.seeds, args.congestion)
     if args.only in (None, "simulate"):
         bench_simulate([1, 2, 3])
     if args.only in (None, "jobshop"):
