@@ -8,8 +8,8 @@ setup from the family run before. Precedence with waits, release dates, and one 
 material (supply events up, consumption at an operation's start down, never below zero).
 
 Objectives, one stage after another, each stage keeping the previous optimum as a bound:
-weighted tardiness, (with a previous plan) the number of operations that moved, total setup
-time, makespan.
+weighted tardiness (plus a cost per late order, `late_order_units`), (with a previous plan)
+the number of operations that moved, total setup time, makespan.
 """
 
 from __future__ import annotations
