@@ -206,6 +206,18 @@ def against(label: str, planned: Row, base: Row) -> str:
     )
 
 
+def with_baselines(
+    problem: Problem, settings: PlannerSettings, label: str, planned_name: str
+) -> tuple[Row, Row, Row, list[str]]:
+    """The planner, then EDD and FIFO on the same problem in the same run, and the comparison
+    lines."""
+    planned = run(problem, settings, planned_name)[0]
+    edd = run(problem, rules_only(Rule.EDD), f"{label} {Rule.EDD}")[0]
+    fifo = run(problem, rules_only(Rule.FIFO), f"{label} {Rule.FIFO}")[0]
+    lines = [against(f"{label} vs EDD", planned, edd), against(f"{label} vs FIFO", planned, fifo)]
+    return planned, edd, fifo, lines
+
+
 def bench_plan(seed: int) -> None:
     print("\n## Plan time and quality (solver vs EDD and FIFO)\n")
     rows = []
@@ -214,14 +226,11 @@ def bench_plan(seed: int) -> None:
         problem = generate(seed, machines=machines, orders=orders)
         n_ops = sum(len(o.operations) for o in problem.orders)
         settings = PlannerSettings(solver=SolverSettings(time_limit_s=limit, workers=2, seed=0))
-        planned = run(problem, settings, f"{label} {machines}m/{n_ops}ops CP-SAT")[0]
-        edd = run(problem, rules_only(Rule.EDD), f"{label} {Rule.EDD}")[0]
-        fifo = run(problem, rules_only(Rule.FIFO), f"{label} {Rule.FIFO}")[0]
+        planned, edd, fifo, compared = with_baselines(
+            problem, settings, label, f"{label} {machines}m/{n_ops}ops CP-SAT"
+        )
         rows += [planned, edd, fifo]
-        lines += [
-            against(f"{label} vs EDD", planned, edd),
-            against(f"{label} vs FIFO", planned, fifo),
-        ]
+        lines += compared
     print_rows(rows)
     print()
     for line in lines:
@@ -236,14 +245,11 @@ def bench_compare(seeds: list[int], congestion: float) -> None:
     for seed in seeds:
         problem = generate(seed, machines=10, orders=50, congestion=congestion)
         settings = PlannerSettings(solver=SolverSettings(time_limit_s=5.0, workers=2))
-        cp = run(problem, settings, f"seed {seed} CP-SAT")[0]
-        edd = run(problem, rules_only(Rule.EDD), f"seed {seed} EDD")[0]
-        fifo = run(problem, rules_only(Rule.FIFO), f"seed {seed} FIFO")[0]
+        cp, edd, fifo, compared = with_baselines(
+            problem, settings, f"seed {seed}", f"seed {seed} CP-SAT"
+        )
         rows += [cp, edd, fifo]
-        lines += [
-            against(f"seed {seed} vs EDD", cp, edd),
-            against(f"seed {seed} vs FIFO", cp, fifo),
-        ]
+        lines += compared
         gains.append(
             (
                 cp.on_time - edd.on_time,
