@@ -3,6 +3,7 @@ and public job-shop instances.
 
     .venv/bin/python bench/aps.py                 # everything (a few minutes)
     .venv/bin/python bench/aps.py --only plan     # plan, compare, simulate or jobshop
+    .venv/bin/python bench/aps.py --only compare --seeds 4 5 6   # other congested instances
 
 Instances are generated from a seed: machines in work centres of two or three alternatives with
 their own speeds, two-shift calendars with breaks (one work centre on three shifts), four
@@ -188,42 +189,84 @@ def rules_only(rule: Rule) -> PlannerSettings:
     return PlannerSettings(rules=(rule,), use_solver=False)
 
 
+def _ratio(value: float, base: float) -> float:
+    return value / base if base else 0.0
+
+
+def against(label: str, planned: Row, base: Row) -> str:
+    """The planner's figures against a baseline measured in the same run."""
+    ratio = (
+        f"{planned.weighted_tardiness_h / base.weighted_tardiness_h:.2f}x"
+        if base.weighted_tardiness_h
+        else "n/a (baseline 0)"
+    )
+    return (
+        f"{label}: on time {(planned.on_time - base.on_time) * 100:+.0f} points,"
+        f" weighted tardiness {ratio}, CPU {planned.cpu_s:.1f} s vs {base.cpu_s:.2f} s"
+    )
+
+
+def with_baselines(
+    problem: Problem, settings: PlannerSettings, label: str, planned_name: str
+) -> tuple[Row, Row, Row, list[str]]:
+    """The planner, then EDD and FIFO on the same problem in the same run, and the comparison
+    lines."""
+    planned = run(problem, settings, planned_name)[0]
+    edd = run(problem, rules_only(Rule.EDD), f"{label} {Rule.EDD}")[0]
+    fifo = run(problem, rules_only(Rule.FIFO), f"{label} {Rule.FIFO}")[0]
+    lines = [against(f"{label} vs EDD", planned, edd), against(f"{label} vs FIFO", planned, fifo)]
+    return planned, edd, fifo, lines
+
+
 def bench_plan(seed: int) -> None:
     print("\n## Plan time and quality (solver vs EDD and FIFO)\n")
     rows = []
+    lines = []
     for label, machines, orders, limit in (("small", 10, 50, 5.0), ("large", 30, 250, 30.0)):
         problem = generate(seed, machines=machines, orders=orders)
         n_ops = sum(len(o.operations) for o in problem.orders)
         settings = PlannerSettings(solver=SolverSettings(time_limit_s=limit, workers=2, seed=0))
-        rows.append(run(problem, settings, f"{label} {machines}m/{n_ops}ops CP-SAT")[0])
-        for rule in (Rule.EDD, Rule.FIFO):
-            rows.append(run(problem, rules_only(rule), f"{label} {rule}")[0])
+        planned, edd, fifo, compared = with_baselines(
+            problem, settings, label, f"{label} {machines}m/{n_ops}ops CP-SAT"
+        )
+        rows += [planned, edd, fifo]
+        lines += compared
     print_rows(rows)
+    print()
+    for line in lines:
+        print(f"- {line}")
 
 
 def bench_compare(seeds: list[int], congestion: float) -> None:
     print(f"\n## Congested instances (congestion {congestion}), 10 machines / ~200 operations\n")
     rows = []
     gains = []
+    lines = []
     for seed in seeds:
         problem = generate(seed, machines=10, orders=50, congestion=congestion)
         settings = PlannerSettings(solver=SolverSettings(time_limit_s=5.0, workers=2))
-        cp = run(problem, settings, f"seed {seed} CP-SAT")[0]
-        edd = run(problem, rules_only(Rule.EDD), f"seed {seed} EDD")[0]
-        fifo = run(problem, rules_only(Rule.FIFO), f"seed {seed} FIFO")[0]
+        cp, edd, fifo, compared = with_baselines(
+            problem, settings, f"seed {seed}", f"seed {seed} CP-SAT"
+        )
         rows += [cp, edd, fifo]
+        lines += compared
         gains.append(
             (
                 cp.on_time - edd.on_time,
-                cp.weighted_tardiness_h / edd.weighted_tardiness_h
-                if edd.weighted_tardiness_h
-                else 0.0,
+                _ratio(cp.weighted_tardiness_h, edd.weighted_tardiness_h),
+                cp.on_time - fifo.on_time,
+                _ratio(cp.weighted_tardiness_h, fifo.weighted_tardiness_h),
             )
         )
     print_rows(rows)
+    print()
+    for line in lines:
+        print(f"- {line}")
+    mean = [statistics.mean(g[k] for g in gains) for k in range(4)]
     print(
-        f"\non-time rate vs EDD: mean +{statistics.mean(g[0] for g in gains) * 100:.1f} points;"
-        f" weighted tardiness / EDD's: mean {statistics.mean(g[1] for g in gains):.2f}"
+        f"\nmean vs EDD: on time {mean[0] * 100:+.1f} points (target >= +15),"
+        f" weighted tardiness {mean[1]:.2f}x (target <= 0.5x);"
+        f" vs FIFO: {mean[2] * 100:+.1f} points, {mean[3]:.2f}x"
     )
 
 
@@ -390,11 +433,14 @@ def main() -> None:
     parser.add_argument("--only", choices=["plan", "compare", "simulate", "jobshop"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--congestion", type=float, default=2.0)
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[1, 2, 3], help="of the congested instances"
+    )
     args = parser.parse_args()
     if args.only in (None, "plan"):
         bench_plan(args.seed)
     if args.only in (None, "compare"):
-        bench_compare([1, 2, 3], args.congestion)
+        bench_compare(args.seeds, args.congestion)
     if args.only in (None, "simulate"):
         bench_simulate([1, 2, 3])
     if args.only in (None, "jobshop"):

@@ -26,6 +26,7 @@ from mes.scheduling.model import (
 )
 from mes.scheduling.plan import Assignment, OrderOutcome, Pin, Plan, PlanningError
 from mes.scheduling.planner import PlannerSettings, plan
+from mes.scheduling.search import SearchSettings
 
 __all__ = [
     "Assignment",
@@ -46,6 +47,7 @@ __all__ = [
     "Receipt",
     "Rule",
     "RunningOperation",
+    "SearchSettings",
     "SetupMatrix",
     "SlotLock",
     "SolverSettings",

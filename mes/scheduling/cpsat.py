@@ -8,8 +8,8 @@ setup from the family run before. Precedence with waits, release dates, and one 
 material (supply events up, consumption at an operation's start down, never below zero).
 
 Objectives, one stage after another, each stage keeping the previous optimum as a bound:
-weighted tardiness, (with a previous plan) the number of operations that moved, total setup
-time, makespan.
+weighted tardiness (plus a cost per late order, `late_order_units`), (with a previous plan)
+the number of operations that moved, total setup time, makespan.
 """
 
 from __future__ import annotations
@@ -35,10 +35,12 @@ class SolverSettings:
     workers: int = 2
     seed: int = 0
     deterministic_time: float | None = None
-    stage_shares: tuple[float, ...] = (0.55, 0.15, 0.15, 0.15)
+    stage_shares: tuple[float, ...] = (0.8, 0.1, 0.05, 0.05)
     log: bool = False
     neighbours: int = 12  # successions modelled per operation on busy workstations (0: all)
     probing_level: int = 0  # presolve probing; the default (2) can eat the whole time limit
+    linearization_level: int = 1  # CP-SAT's default; 0 skips the LP relaxation
+    repair_hint: bool = False  # let CP-SAT repair an infeasible hint (costs time)
 
 
 @dataclass(slots=True)
@@ -59,8 +61,14 @@ class _OpVars:
 
 class _Model:
     def __init__(
-        self, inst: Instance, horizon: int, around: Schedule | None = None, neighbours: int = 0
+        self,
+        inst: Instance,
+        horizon: int,
+        around: Schedule | None = None,
+        neighbours: int = 0,
+        late_order_units: int = 0,
     ) -> None:
+        self.late_order_units = late_order_units
         self.around = around
         self.neighbours = neighbours
         self.inst = inst
@@ -131,6 +139,8 @@ class _Model:
         # objectives
         self.tardiness = []
         self.late: list[tuple[cp_model.IntVar, int, list[int]]] = []
+        # per order with a cost for being late at all: (is late, due, sinks)
+        self.is_late: list[tuple[cp_model.IntVar, int, list[int]]] = []
         for info in inst.orders:
             if not info.jobs:
                 continue
@@ -140,6 +150,12 @@ class _Model:
                 m.add(late >= self.ops[s].end - info.due)
             self.tardiness.append(w * late)
             self.late.append((late, info.due, info.sinks))
+            if self.late_order_units > 0 and w > 0:
+                is_late = m.new_bool_var(f"is_late{info.order.id}")
+                for s in info.sinks:
+                    m.add(self.ops[s].end <= info.due).only_enforce_if(~is_late)
+                self.tardiness.append(w * self.late_order_units * is_late)
+                self.is_late.append((is_late, info.due, info.sinks))
         self.makespan = m.new_int_var(0, h, "makespan")
         m.add_max_equality(self.makespan, [v.end for v in self.ops.values()])
 
@@ -289,6 +305,8 @@ class _Model:
                 self.m.add_hint(lit, pair in used or (pair == (-1, -1) and not seq))
         for late, due, sinks in self.late:
             self.m.add_hint(late, max(0, max(schedule[s].end for s in sinks) - due))
+        for is_late, due, sinks in self.is_late:
+            self.m.add_hint(is_late, max(schedule[s].end for s in sinks) > due)
         self.m.add_hint(self.makespan, max(s.end for s in schedule.values()))
 
     def read(self, solver: cp_model.CpSolver) -> Schedule:
@@ -313,11 +331,13 @@ def solve(
     horizon: int,
     start_from: Schedule | None,
     previous: Schedule | None = None,
+    late_order_units: int = 0,
 ) -> SolveOutcome:
     """Lexicographic solve; `start_from` is a feasible schedule to hint (a rule's plan or the
-    previous plan), `previous` the plan to stay close to."""
+    previous plan), `previous` the plan to stay close to; each late order adds
+    `late_order_units` of tardiness at its weight to the first objective."""
     t0 = time.monotonic()
-    model = _Model(inst, horizon, start_from, settings.neighbours)
+    model = _Model(inst, horizon, start_from, settings.neighbours, late_order_units)
     m = model.m
     stages: list[tuple[str, cp_model.LinearExprT]] = [
         ("weighted tardiness", sum(model.tardiness)),
@@ -370,6 +390,8 @@ def solve(
         p.log_search_progress = settings.log
         p.cp_model_probing_level = settings.probing_level
         p.symmetry_level = 0
+        p.linearization_level = settings.linearization_level
+        p.repair_hint = settings.repair_hint
         if settings.deterministic_time is not None:
             p.max_deterministic_time = settings.deterministic_time * share
             if settings.workers > 1:

@@ -252,13 +252,17 @@ def dispatch(inst: Instance, rule: Rule | Priority) -> Schedule:
 
 
 def best_rule(
-    inst: Instance, rules: tuple[Rule, ...] = tuple(Rule)
-) -> tuple[Rule, Schedule, dict[Rule, tuple[int, int, int]]]:
-    """Every rule's schedule; the best by (weighted tardiness, setups, makespan)."""
-    results: dict[Rule, tuple[Schedule, tuple[int, int, int]]] = {}
+    inst: Instance,
+    rules: tuple[Rule, ...] = tuple(Rule),
+    rank: Callable[[Schedule], tuple[int, ...]] | None = None,
+) -> tuple[Rule, Schedule, dict[Rule, tuple[int, ...]]]:
+    """Every rule's schedule; the best by `rank` (default: weighted tardiness, setups,
+    makespan)."""
+    ranked = rank or (lambda schedule: score(inst, schedule))
+    results: dict[Rule, tuple[Schedule, tuple[int, ...]]] = {}
     for rule in rules:
         schedule = dispatch(inst, rule)
-        results[rule] = (schedule, score(inst, schedule))
-    key: Callable[[Rule], tuple[int, int, int]] = lambda r: results[r][1]  # noqa: E731
+        results[rule] = (schedule, ranked(schedule))
+    key: Callable[[Rule], tuple[int, ...]] = lambda r: results[r][1]  # noqa: E731
     best = min(results, key=key)
     return best, results[best][0], {r: v[1] for r, v in results.items()}

@@ -1,8 +1,10 @@
 """The entry point: `plan(problem, settings, previous)` -> `Plan`.
 
-The dispatch rules always run first: the best rule's plan bounds the solver's horizon, warm
-starts it (or, with a previous plan, the previous sequence repaired by the list scheduler
-does), and is the answer when the solver finds nothing in time or nothing better.
+The dispatch rules always run first; for a fresh plan the search (`search.py`) then improves
+on the best of them. The best plan so far bounds the solver's horizon, warm starts it (with a
+previous plan, the previous sequence repaired by the list scheduler does), and is the answer
+when the solver finds nothing in time or nothing better. Every plan is ranked by the same
+first objective: weighted tardiness plus `late_order_cost_s` per late order at its weight.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from mes.scheduling.dispatch import Key, Priority, Rule, Unschedulable, best_rul
 from mes.scheduling.instance import Instance, Job, build
 from mes.scheduling.model import Problem
 from mes.scheduling.plan import Plan
-from mes.scheduling.result import Schedule, Slot, score, to_plan
+from mes.scheduling.result import Schedule, Slot, cost, score, to_plan
+from mes.scheduling.search import SearchSettings, improve
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,12 @@ class PlannerSettings:
     solver: SolverSettings = field(default_factory=SolverSettings)
     rules: tuple[Rule, ...] = tuple(Rule)
     use_solver: bool = True
+    # a late order costs as much as this much tardiness at its weight (0: weighted tardiness
+    # alone ranks plans): the planner then keeps more orders on time on a congested floor
+    late_order_cost_s: float = 8 * 3600.0
+    # the order-priority search before the solver (fresh plans only; a replan starts from the
+    # previous plan's sequence); None: rules, then the solver
+    search: SearchSettings | None = field(default_factory=SearchSettings)
 
 
 def plan(
@@ -36,21 +45,41 @@ def plan(
     inst = build(problem, resolution_s=settings.resolution_s)
     if not inst.jobs:
         return to_plan(inst, {}, method="none", note="nothing to plan")
-    rule, rule_schedule, _ = best_rule(inst, settings.rules)
-    if not settings.use_solver:
-        return to_plan(inst, rule_schedule, method=f"rule:{rule}")
+    late_units = round(settings.late_order_cost_s / inst.unit_s)
     prev = _previous_schedule(inst, previous) if previous is not None else None
 
     def rank(schedule: Schedule) -> tuple[int, ...]:
         """The score; with a previous plan the operations moved rank right after tardiness."""
-        wt, setups, makespan = score(inst, schedule)
-        return (wt, _moved(schedule, prev), setups, makespan) if prev else (wt, setups, makespan)
+        _, setups, makespan = score(inst, schedule)
+        first = cost(inst, schedule, late_units)
+        return (
+            (first, _moved(schedule, prev), setups, makespan) if prev else (first, setups, makespan)
+        )
+
+    rule, rule_schedule, _ = best_rule(
+        inst, settings.rules, lambda s: rank(s)[:1] + score(inst, s)[1:]
+    )
+    if not settings.use_solver:
+        return to_plan(inst, rule_schedule, method=f"rule:{rule}")
 
     start_from, source, label = rule_schedule, f"rule:{rule}", f"the best dispatch rule's ({rule})"
     if prev:
         for repaired in (dispatch(inst, _follow(prev)), _right_shifted(inst, prev)):
             if repaired is not None and rank(repaired) <= rank(start_from):
                 start_from, source, label = repaired, "previous", "the previous plan's sequence"
+    else:
+        if settings.search is not None:
+            budget = settings.solver.time_limit_s * settings.search.share
+            found, how = improve(
+                inst,
+                start_from,
+                rank,
+                seconds=budget - (time.monotonic() - began),
+                evaluations=settings.search.evaluations,
+                seed=settings.solver.seed,
+            )
+            if how:
+                start_from, source, label = found, f"search:{how}", f"the search's ({how})"
     span = max(s.end for s in start_from.values())
     horizon = min(inst.horizon, span + span // 2 + 1)
     # CP-SAT may overrun its limit a little (presolve is not interrupted at once): keep 8 %
@@ -61,6 +90,7 @@ def plan(
         horizon=horizon,
         start_from=start_from,
         previous=prev,
+        late_order_units=late_units,
     )
     if outcome.schedule is None:
         return to_plan(
@@ -82,7 +112,13 @@ def plan(
             note=f"CP-SAT's plan was worse than {label} within the time limit; that plan is used",
             solver_status=outcome.status,
         )
-    return to_plan(inst, solved, method="cp-sat", solver_status=outcome.status)
+    return to_plan(
+        inst,
+        solved,
+        method="cp-sat",
+        note=f"warm-started from {label} plan",
+        solver_status=outcome.status,
+    )
 
 
 def _right_shifted(inst: Instance, prev: Schedule) -> Schedule | None:

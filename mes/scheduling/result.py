@@ -31,6 +31,25 @@ def score(inst: Instance, schedule: Schedule) -> tuple[int, int, int]:
     return wt, setups, makespan
 
 
+def late_orders(inst: Instance, schedule: Schedule) -> list[int]:
+    """The orders (indexes) that finish after their due date."""
+    return [
+        k
+        for k, info in enumerate(inst.orders)
+        if info.jobs and max(schedule[j].end for j in info.jobs) > info.due
+    ]
+
+
+def cost(inst: Instance, schedule: Schedule, late_order_units: int) -> int:
+    """The first objective: weighted tardiness plus, per late order, `late_order_units` of
+    tardiness at its weight (so a plan that keeps more orders on time ranks better)."""
+    wt = score(inst, schedule)[0]
+    if late_order_units <= 0:
+        return wt
+    weights = sum(weight_int(inst.orders[k].order.weight) for k in late_orders(inst, schedule))
+    return wt + late_order_units * weights
+
+
 def weight_int(weight: float) -> int:
     return round(weight * 100)
 

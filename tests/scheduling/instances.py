@@ -97,3 +97,27 @@ def random_problem(seed: int, *, orders: int = 8, machines: int = 4, ops: int = 
             )
         )
     return Problem(NOW, tuple(out), stations, materials, setups())
+
+
+def single_machine(
+    *orders: tuple[str, float, int, int] | tuple[str, float, int, int, float],
+) -> Problem:
+    """(id, seconds per unit, release minute, due minute[, weight]) of 10 units each, on one
+    always-open machine."""
+    return Problem(
+        NOW,
+        tuple(
+            WorkOrder(
+                spec[0],
+                "P",
+                "A",
+                10,
+                NOW + timedelta(minutes=spec[2]),
+                NOW + timedelta(minutes=spec[3]),
+                (Operation("0010", "WC", (Capability("M1"),), spec[1]),),
+                weight=spec[4] if len(spec) > 4 else 1.0,
+            )
+            for spec in orders
+        ),
+        (Workstation("M1", "WC"),),
+    )

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import timedelta
 from pathlib import Path
 
 from mes.scheduling import (
-    Capability,
-    Operation,
     PlannerSettings,
     Problem,
     Rule,
     SolverSettings,
-    WorkOrder,
-    Workstation,
     plan,
 )
-from tests.scheduling.instances import NOW, random_problem
+from tests.scheduling.instances import random_problem, single_machine
 from tests.scheduling.validator import validate
 
 
@@ -41,26 +36,6 @@ def test_deterministic_with_fixed_seed_workers_and_deterministic_time() -> None:
     a, b = plan(problem, settings), plan(problem, settings)
     assert a.method == b.method == "cp-sat"
     assert a.assignments == b.assignments
-
-
-def single_machine(*orders: tuple[str, float, int, int]) -> Problem:
-    """(id, seconds per unit, release minute, due minute) on one always-open machine."""
-    return Problem(
-        NOW,
-        tuple(
-            WorkOrder(
-                oid,
-                "P",
-                "A",
-                10,
-                NOW + timedelta(minutes=rel),
-                NOW + timedelta(minutes=due),
-                (Operation("0010", "WC", (Capability("M1"),), per_unit),),
-            )
-            for oid, per_unit, rel, due in orders
-        ),
-        (Workstation("M1", "WC"),),
-    )
 
 
 def sequence(problem: Problem, rule: Rule) -> list[str]:
