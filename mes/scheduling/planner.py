@@ -1,10 +1,10 @@
 """The entry point: `plan(problem, settings, previous)` -> `Plan`.
 
 The dispatch rules always run first; the search (`search.py`) then improves on the best of
-them (on a replan: on the better of them and the previous plan's repaired sequence). The best plan so far bounds the solver's horizon, warm starts it (with a
-previous plan, the previous sequence repaired by the list scheduler does), and is the answer
-when the solver finds nothing in time or nothing better. Every plan is ranked by the same
-first objective: weighted tardiness plus `late_order_cost_s` per late order at its weight.
+them (on a replan: on the better of them and the previous plan's repaired sequence). The best
+plan so far bounds the solver's horizon, warm starts it, and is the answer when the solver
+finds nothing in time or nothing better. Every plan is ranked by the same first objective:
+weighted tardiness plus `late_order_cost_s` per late order at its weight.
 """
 
 from __future__ import annotations
