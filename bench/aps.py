@@ -308,7 +308,9 @@ def simulate(seed: int, *, replan: bool, events: int = 6) -> tuple[float, float,
     tardiness (hours), and the orders on time: original / rush (`R...`)."""
     rng = random.Random(seed * 7919 + 1)
     problem = generate(seed, machines=10, orders=40, congestion=1.2)
-    settings = PlannerSettings(solver=SolverSettings(time_limit_s=5.0, workers=2))
+    settings = PlannerSettings(
+        solver=SolverSettings(time_limit_s=5.0, workers=2), replan_search=True
+    )
     current = plan(problem, settings)
     done: dict[tuple[str, str], datetime] = {}
     progress: dict[tuple[str, str], float] = {}
