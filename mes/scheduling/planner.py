@@ -1,10 +1,11 @@
 """The entry point: `plan(problem, settings, previous)` -> `Plan`.
 
-The dispatch rules always run first; for a fresh plan the search (`search.py`) then improves
-on the best of them. The best plan so far bounds the solver's horizon, warm starts it (with a
-previous plan, the previous sequence repaired by the list scheduler does), and is the answer
-when the solver finds nothing in time or nothing better. Every plan is ranked by the same
-first objective: weighted tardiness plus `late_order_cost_s` per late order at its weight.
+The dispatch rules always run first; the search (`search.py`) then improves on the best of
+them (on a replan with `replan_search`: on the better of them and the previous plan's
+repaired sequence). The best
+plan so far bounds the solver's horizon, warm starts it, and is the answer when the solver
+finds nothing in time or nothing better. Every plan is ranked by the same first objective:
+weighted tardiness plus `late_order_cost_s` per late order at its weight.
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ class PlannerSettings:
     # a late order costs as much as this much tardiness at its weight (0: weighted tardiness
     # alone ranks plans): the planner then keeps more orders on time on a congested floor
     late_order_cost_s: float = 8 * 3600.0
-    # the order-priority search before the solver (fresh plans only; a replan starts from the
-    # previous plan's sequence); None: rules, then the solver
+    # the order-priority search before the solver; None: rules, then the solver
     search: SearchSettings | None = field(default_factory=SearchSettings)
+    # a replan searches too (against the previous plan's repaired sequence): more orders on
+    # time, but on a large floor whose plan is far from optimal it may move most operations
+    replan_search: bool = False
 
 
 def plan(
@@ -67,19 +70,20 @@ def plan(
         for repaired in (dispatch(inst, _follow(prev)), _right_shifted(inst, prev)):
             if repaired is not None and rank(repaired) <= rank(start_from):
                 start_from, source, label = repaired, "previous", "the previous plan's sequence"
-    else:
-        if settings.search is not None:
-            budget = settings.solver.time_limit_s * settings.search.share
-            found, how = improve(
-                inst,
-                start_from,
-                rank,
-                seconds=budget - (time.monotonic() - began),
-                evaluations=settings.search.evaluations,
-                seed=settings.solver.seed,
-            )
-            if how:
-                start_from, source, label = found, f"search:{how}", f"the search's ({how})"
+    if settings.search is not None and (prev is None or settings.replan_search):
+        # a replan searches too (its rank puts moved operations right after the first
+        # objective, so the search's plan wins only when it is better than the repaired one)
+        budget = settings.solver.time_limit_s * settings.search.share
+        found, how = improve(
+            inst,
+            start_from,
+            rank,
+            seconds=budget - (time.monotonic() - began),
+            evaluations=settings.search.evaluations,
+            seed=settings.solver.seed,
+        )
+        if how:
+            start_from, source, label = found, f"search:{how}", f"the search's ({how})"
     span = max(s.end for s in start_from.values())
     horizon = min(inst.horizon, span + span // 2 + 1)
     # CP-SAT may overrun its limit a little (presolve is not interrupted at once): keep 8 %

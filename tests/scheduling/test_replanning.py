@@ -87,6 +87,15 @@ def test_replan_without_change_moves_nothing() -> None:
     assert slots(again) == slots(first)
 
 
+def test_replan_with_the_search_without_change_moves_nothing() -> None:
+    problem = two_groups()
+    searching = dataclasses.replace(SETTINGS, replan_search=True)
+    first = plan(problem, searching)
+    again = plan(problem, searching, previous=first)
+    assert validate(problem, again) == []
+    assert slots(again) == slots(first)
+
+
 def test_running_operation_continues_and_pauses_over_a_break() -> None:
     shift = Shift("day", time(6), time(18), frozenset(range(7)), (Break(time(9), time(9, 30)),))
     cal = ShiftCalendar((CalendarVersion(NOW - timedelta(days=1), "UTC", (shift,)),))
