@@ -93,18 +93,20 @@ def test_stored_split_equals_the_computed_one(tmp_path: Path) -> None:
 def test_the_migration_backfills_completed_history(tmp_path: Path) -> None:
     """A database with history at 0005 gets a stored split for each completed order when it
     upgrades, equal to the live computation."""
-    _backfilled_on_upgrade(f"sqlite:///{tmp_path}/mes.db")
+    assert _backfilled_on_upgrade(f"sqlite:///{tmp_path}/mes.db") == 3
 
 
 def test_the_migration_backfills_on_postgresql(postgres: Postgres) -> None:
     url = postgres.create_database()
     try:
-        _backfilled_on_upgrade(url)
+        assert _backfilled_on_upgrade(url) == 3
     finally:
         postgres.drop_database(url)
 
 
-def _backfilled_on_upgrade(url: str) -> None:
+def _backfilled_on_upgrade(url: str) -> int:
+    """Upgrades a seeded 0005 database to the head; checks each stored split against the live
+    computation and returns how many were stored."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -130,5 +132,6 @@ def _backfilled_on_upgrade(url: str) -> None:
                     f.downtime_h,
                     f.cause,
                 )
+            return len(stored)
     finally:
         engine.dispose()
