@@ -124,10 +124,12 @@ def create_app(runtime: Runtime) -> FastAPI:
 
 
 def end_streams(app: FastAPI) -> None:
-    """End the live streams (the board's) of a running app: the server is stopping."""
+    """End the live streams (the board's, the alarms') of a running app: the server is
+    stopping."""
     services = getattr(app.state, "services", None)
     if services is not None:
         services.board.close()
+        services.alarms.hub.close()
 
 
 def _add_routes(app: FastAPI, *routers: APIRouter) -> None:

@@ -50,6 +50,10 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+#: offered to every stream when the hub closes: the stream ends after it
+END_OF_STREAM: dict[str, Any] = {"topic": None}
+
+
 class EventHub:
     """Fan-out to server-sent-event streams; fed from any thread."""
 
@@ -57,12 +61,25 @@ class EventHub:
         self._subs: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[dict[str, Any]]]] = []
         self._lock = threading.Lock()
         self._max = max_queue
+        self._closed = False
 
     def subscribe(self) -> "asyncio.Queue[dict[str, Any]]":
         q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self._max)
         with self._lock:
             self._subs.append((asyncio.get_running_loop(), q))
+            if self._closed:
+                q.put_nowait(END_OF_STREAM)
         return q
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subs)
+
+    def close(self) -> None:
+        """End every stream (the server is stopping); any thread."""
+        with self._lock:
+            self._closed = True
+        self.publish(END_OF_STREAM)
 
     def unsubscribe(self, q: "asyncio.Queue[dict[str, Any]]") -> None:
         with self._lock:

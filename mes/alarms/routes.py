@@ -15,6 +15,7 @@ from mes.alarms import lifecycle as lc
 from mes.alarms.authority import AlarmRefused, check_scope, check_shelve_minutes
 from mes.alarms.health import ActiveAlarm, RaiseRecord, health
 from mes.alarms.models import AlarmCurrent, AlarmJournal
+from mes.alarms.notify import END_OF_STREAM
 from mes.alarms.runtime import AlarmRuntime
 from mes.api.deps import SessionDep, require
 from mes.api.problems import Problem, refusals
@@ -246,6 +247,9 @@ async def stream(_: Reader, request: Request) -> StreamingResponse:
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
+                if ev is END_OF_STREAM:
+                    yield b": server stopping\n\n"
+                    return
                 data = json.dumps(ev, default=str)
                 yield f"event: {ev.get('topic', 'alarms')}\ndata: {data}\n\n".encode()
         finally:

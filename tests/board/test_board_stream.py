@@ -102,9 +102,11 @@ def test_the_stream_sends_the_board_then_what_a_scan_changed(mes: Plant) -> None
 
 def test_open_streams_end_when_the_server_stops(tmp_path: Path, mosquitto: Mosquitto) -> None:
     ended: list[float] = []
+    last_alarm_lines: list[str] = []
     with serve(plant(f"sqlite:///{tmp_path / 'mes.db'}", mosquitto.url)) as (base, engine, app):
         plant_ = seed(base, engine, app)
         token = plant_.display_token
+        supervisor = plant_.token("sup1")
 
         def watch() -> None:
             with httpx.stream(
@@ -114,12 +116,24 @@ def test_open_streams_end_when_the_server_stops(tmp_path: Path, mosquitto: Mosqu
                     pass
             ended.append(time.monotonic())
 
+        def watch_alarms() -> None:
+            with httpx.stream(
+                "GET", f"{base}/api/v1/alarms/stream", headers=bearer(supervisor), timeout=30
+            ) as r:
+                lines = [line for line in r.iter_lines() if line]
+            last_alarm_lines.append(lines[-1])
+            ended.append(time.monotonic())
+
         threads = [threading.Thread(target=watch, daemon=True) for _ in range(3)]
+        threads += [threading.Thread(target=watch_alarms, daemon=True) for _ in range(2)]
         for t in threads:
             t.start()
         wait_for(lambda: app.state.services.board.subscribers == 3, 10, "three boards")
+        wait_for(lambda: app.state.services.alarms.hub.subscribers == 2, 10, "two alarm streams")
         stop = time.monotonic()
     for t in threads:
         t.join(10)
-    assert len(ended) == 3
+    assert len(ended) == 5
+    # the alarm streams were ended by the server, not cut by uvicorn's graceful timeout
+    assert last_alarm_lines == [": server stopping"] * 2
     assert max(ended) - stop < 3  # not uvicorn's graceful timeout (5 s here)
