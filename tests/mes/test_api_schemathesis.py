@@ -40,6 +40,9 @@ CHECKS = [
 ]
 #: Who fuzzes: station actions, corrections, ERP intake; hold release; users and enrolment.
 USERS = {"sup1": "sup-password", "qa1": "qa-password", "admin": "admin-secret-1"}
+#: PostgreSQL's own faults (NUL in text, integers past its range) are found by any role that
+#: reaches the database: there the two widest roles fuzz, every role on SQLite (suite time).
+POSTGRESQL_USERS = {"sup1", "admin"}
 #: Not fuzzed: logout revokes the token the run uses; the alarm and board streams never end (SSE).
 SKIPPED = {
     ("POST", "/api/v1/auth/logout"),
@@ -70,7 +73,7 @@ def api(
                 r = httpx.post(f"{base}/api/v1/auth/login", json={"username": user, "password": pw})
                 tokens[user] = r.json()["access_token"]
             schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
-            yield {"base": base, "schema": schema, "tokens": tokens}
+            yield {"base": base, "schema": schema, "tokens": tokens, "db": request.param}
     finally:
         drop()
 
@@ -88,6 +91,8 @@ def _operations(api: dict[str, Any]) -> list[Any]:
 def test_every_answer_conforms_to_the_document(
     api: dict[str, Any], user: str, mode: GenerationMode
 ) -> None:
+    if api["db"] == "postgresql" and user not in POSTGRESQL_USERS:
+        pytest.skip("this role's routes are fuzzed on SQLite")
     operations = _operations(api)
     assert len(operations) > 30
     headers = {"Authorization": f"Bearer {api['tokens'][user]}"}
