@@ -106,8 +106,8 @@ def test_the_gantt_is_the_plan_by_workstation(mes: Plant) -> None:
     running = bar(g, ontime, "0010")
     assert (running["workstation"], running["pin"], running["late"]) == ("ws-10", "running", False)
     assert running["eligible"] == ["ws-10", "ws-11"]
-    assert running["name"] == "Stamp" and running["name_zh_cn"] == "冲压"
-    assert bar(g, late, "0010")["late"] and bar(g, late, "0020")["late"]
+    assert (running["name"], running["name_zh_cn"]) == ("Stamp", "冲压")
+    assert (bar(g, late, "0010")["late"], bar(g, late, "0020")["late"]) == (True, True)
     assert bar(g, late, "0020")["eligible"] == ["ws-20"]
     assert not bar(g, ontime, "0020")["late"]
     # the oven's open fault is a breakdown until the planner's expected return; the presses'
