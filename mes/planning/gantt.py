@@ -20,10 +20,11 @@ from mes.planning import eligible, store
 from mes.planning.models import PlanRecord, SlotLockRecord
 from mes.planning.problem import breakdowns
 
-#: the Gantt shows from this long before now ...
-BEFORE_NOW = timedelta(hours=2)
-#: ... to the plan's last end, at least this long after now, at most `MAX_AHEAD`
-MIN_AHEAD = timedelta(hours=8)
+#: the Gantt's windows cover from this long before now ...
+BEFORE_NOW = timedelta(hours=1)
+#: ... to the plan's last end, at least this long after now (the page's longest zoom), at most
+#: `MAX_AHEAD`
+MIN_AHEAD = timedelta(days=3)
 MAX_AHEAD = timedelta(days=14)
 
 
@@ -70,6 +71,7 @@ class Gantt(BaseModel):
     now: datetime
     start: datetime = Field(description="the span the windows cover")
     end: datetime
+    plan_end: datetime | None = Field(description="the end of the plan's last operation")
     plan: GanttPlan | None = Field(description="None before the first plan")
     workstations: list[GanttStation]
     bars: list[GanttBar]
@@ -81,8 +83,8 @@ def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
     record = store.current(session)
     bars = _bars(session, cfg, record) if record is not None else []
     start = now - BEFORE_NOW
-    last = max((b.end for b in bars), default=now)
-    end = min(max(last, now + MIN_AHEAD), now + MAX_AHEAD)
+    last = max((b.end for b in bars), default=None)
+    end = min(max(last or now, now + MIN_AHEAD), now + MAX_AHEAD)
     plan = None
     notices: list[str] = []
     if record is not None and record.id is not None:
@@ -98,6 +100,7 @@ def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
         now=now,
         start=start,
         end=end,
+        plan_end=last,
         plan=plan,
         workstations=[
             GanttStation(id=w.id, name=w.name, work_centre=w.work_centre) for w in cfg.workstations

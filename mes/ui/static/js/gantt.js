@@ -125,11 +125,14 @@ async function moveForm(bar) {
 
 // --- drawing ------------------------------------------------------------------------------
 
+// The span shown: from an hour before now to the plan's end (with a margin to drop on), or
+// the zoom chosen; the lane's width is the span (no sideways scrolling).
 function range() {
   const from = ms(data.start);
   const hours = SPANS.find(([k]) => k === span)[1];
-  const to = hours ? Math.min(ms(data.end), from + hours * 3600000) : ms(data.end);
-  return [from, Math.max(to, from + 3600000)];
+  if (hours) return [from, Math.min(ms(data.end), from + hours * 3600000)];
+  const last = Math.max(data.plan_end ? ms(data.plan_end) : 0, Date.now() + 3600000);
+  return [from, Math.min(ms(data.end), last + (last - from) * 0.15)];
 }
 
 const pct = (t0, [from, to]) => ((t0 - from) / (to - from)) * 100;
@@ -151,7 +154,7 @@ function axis(r) {
   for (let x = first; x < r[1]; x += step * 60000) {
     const d = new Date(x);
     const label = d.getHours() === 0 && d.getMinutes() === 0 ? fmt.day(d.toISOString()) : fmt.clock(d);
-    const tick = el("span", { className: "g-tick", textContent: label });
+    const tick = el("span", { className: "g-tick", textContent: label, dataset: { value: "" } });
     tick.style.left = `${pct(x, r)}%`;
     ticks.push(tick);
   }
@@ -174,28 +177,33 @@ function barLabel(b) {
 
 function barNode(b, r) {
   const signs = `${b.late ? "\u2716" : ""}${b.pin === "locked" ? "\u25A3" : ""}${b.pin === "running" ? "\u25B6" : ""}`;
-  const node = el("button", {
-    type: "button",
+  // on the TV a bar is a picture with words (nothing to press); elsewhere a button
+  const node = el(ctx.canMove ? "button" : "div", {
+    ...(ctx.canMove ? { type: "button" } : { role: "img" }),
     className: `g-bar ${b.pin} ${b.late ? "late" : ""}`,
     ariaLabel: barLabel(b),
     dataset: { wo: b.work_order, op: b.operation, station: b.workstation, pin: b.pin,
                late: String(b.late), start: b.setup_start },
   },
-  signs ? el("span", { className: "g-signs", textContent: signs }) : null,
-  el("span", { className: "g-text", textContent: `${b.work_order} ${b.operation} ${opName(b)} · ${b.product}` }));
+  signs ? el("span", { className: "g-signs", textContent: signs, dataset: { value: "" } }) : null,
+  el("span", { className: "g-text", textContent: `${b.work_order} ${b.operation} ${opName(b)} · ${b.product}`,
+               dataset: { value: "" } }));
   if (!place(node, ms(b.setup_start), ms(b.end), r)) return null;
   if (ms(b.start) > ms(b.setup_start)) {  // the setup, hatched, at the bar's start
     const setup = el("span", { className: "g-setup" });
     setup.style.width = `${((ms(b.start) - ms(b.setup_start)) / (ms(b.end) - ms(b.setup_start))) * 100}%`;
     node.prepend(setup);
   }
-  node.addEventListener("click", (ev) => {
-    if (node.dataset.dragged) { delete node.dataset.dragged; return; }
-    ev.preventDefault();
-    if (ctx.tv || !ctx.canMove) return;
-    moveForm(b);
-  });
-  if (!ctx.tv) node.addEventListener("pointerdown", (ev) => drag(ev, node, b, r));
+  if (ctx.canMove) {
+    node.addEventListener("click", (ev) => {
+      ev.preventDefault();
+      if (node.dataset.dragged) { delete node.dataset.dragged; return; }
+      moveForm(b);
+    });
+    node.addEventListener("pointerdown", (ev) => drag(ev, node, b, r));
+  } else {  // a display token, the owner, quality: the plan is read here, not changed
+    node.addEventListener("pointerdown", () => ctx.show("refused", t("gantt.read_only")));
+  }
   return node;
 }
 
@@ -231,6 +239,7 @@ function draw() {
               lane);
   });
   $("gantt").replaceChildren(axis(r), ...rows);
+  Object.assign($("gantt").dataset, { from: String(r[0]), to: String(r[1]) });
   const late = data.bars.filter((b) => b.late);
   $("gantt-late").textContent = late.length
     ? t("gantt.late_list", { list: [...new Set(late.map((b) => b.work_order))].join(", ") }) : "";
