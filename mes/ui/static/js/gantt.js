@@ -34,7 +34,7 @@ export function setUpGantt(options) {
   $("gantt-legend").replaceChildren(
     el("span", { className: "g-key late", textContent: `\u2716 ${t("gantt.legend.late")}` }),
     el("span", { className: "g-key locked", textContent: `\u25A3 ${t("gantt.legend.locked")}` }),
-    el("span", { className: "g-key frozen", textContent: `\u25AE ${t("gantt.legend.frozen")}` }),
+    el("span", { className: "g-key frozen", textContent: t("gantt.legend.frozen") }),
     el("span", { className: "g-key running", textContent: `\u25B6 ${t("gantt.legend.running")}` }),
     el("span", { className: "g-key closed", textContent: t("gantt.legend.closed") }),
     el("span", { className: "g-key breakdown", textContent: `\u26A0 ${t("gantt.legend.breakdown")}` }),
@@ -151,7 +151,7 @@ function axis(r) {
   const step = TICKS_MIN.find((m) => (width / minutes) * m >= 72) || 1440;
   const first = Math.ceil(r[0] / (step * 60000)) * step * 60000;
   const ticks = [];
-  for (let x = first; x < r[1]; x += step * 60000) {
+  for (let x = first; pct(x, r) < 96; x += step * 60000) {
     const d = new Date(x);
     const label = d.getHours() === 0 && d.getMinutes() === 0 ? fmt.day(d.toISOString()) : fmt.clock(d);
     const tick = el("span", { className: "g-tick", textContent: label, dataset: { value: "" } });
