@@ -193,6 +193,20 @@ def test_the_keyboard_moves_a_bar_too(browser: Any, mes: Plant) -> None:
     )
     slot = bar(gantt(mes, mes.display_token), late, "0010")
     assert datetime.fromisoformat(slot["setup_start"]) == at
+    # the same form lets the slot go again: the planner places it where it fits
+    locked = bar_at(page, "ws-11", late, "0010")
+    locked.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#form[open]")
+    page.select_option("#form select[name=action]", "unlock")
+    page.click("#form-ok")
+    page.wait_for_function(
+        "wo => !document.querySelector(`.g-bar[data-wo='${wo}'][data-op='0010'][data-pin='locked']`)",
+        arg=late,
+        timeout=60_000,
+    )
+    assert bar(gantt(mes, mes.display_token), late, "0010")["pin"] != "locked"
+    assert "unlocked" in str(page.locator("#answer").text_content())
     page.context.close()
 
 

@@ -8,7 +8,7 @@ import { createSession } from "./session.js";
 import { follow } from "./sse.js";
 import * as fmt from "./format.js";
 import { ask, el } from "./form.js";
-import { setUpGantt, follow as followPlan, redraw as redrawGantt } from "./gantt.js";
+import { setUpGantt, follow as followPlan, redraw as redrawGantt, showGantt } from "./gantt.js";
 
 const $ = (id) => document.getElementById(id);
 const tv = new URLSearchParams(location.search).get("tv") === "1";
@@ -294,7 +294,7 @@ function showView(next) {
   const q = new URLSearchParams(location.search);
   if (view === "gantt") q.set("view", "gantt"); else q.delete("view");
   history.replaceState(null, "", `${location.pathname}${q.toString() ? `?${q}` : ""}`);
-  if (view === "gantt") redrawGantt();
+  showGantt(view === "gantt");
 }
 
 function setLive(up) {

@@ -43,12 +43,25 @@ export function setUpGantt(options) {
   window.addEventListener("resize", redraw);
 }
 
-// The board's stream named a plan: load the Gantt when it is new (or on demand).
-export async function follow(plan, force = false) {
-  if (!force && data && (data.plan?.id ?? null) === (plan?.id ?? null)) return;
-  if (loading) { await loading; if (!force && data && (data.plan?.id ?? null) === (plan?.id ?? null)) return; }
+// The board's stream named a plan: load the Gantt when it is new and shown (a board showing
+// its tiles fetches no plan; the Gantt loads when it is opened).
+let wanted = undefined;
+let shown = false;
+
+export async function follow(plan) {
+  wanted = plan ? plan.id : null;
+  if (!shown || (data && (data.plan?.id ?? null) === wanted)) return;
+  if (loading) await loading;
+  if (data && (data.plan?.id ?? null) === wanted) return;
   loading = load().finally(() => { loading = null; });
   await loading;
+}
+
+export function showGantt(on) {
+  shown = on;
+  if (!on) return;
+  if (data) draw();
+  if (wanted !== undefined) follow(wanted === null ? null : { id: wanted });
 }
 
 async function load() {
@@ -61,7 +74,7 @@ async function load() {
 }
 
 export function redraw() {
-  if (data && !$("gantt").classList.contains("dragging")) draw();
+  if (data && shown && !$("gantt").classList.contains("dragging")) draw();
 }
 
 // --- the move's answer --------------------------------------------------------------------
@@ -106,18 +119,35 @@ async function move(bar, station, start) {
   return true;
 }
 
+async function unlock(bar) {
+  const wo = bar.work_order, op = bar.operation;
+  let r;
+  try {
+    r = await ctx.session.call("/api/v1/schedule/unlock", { method: "POST",
+                                                            body: JSON.stringify({ work_order: wo, operation: op }) });
+  } catch (e) { ctx.show("refused", t("answer.offline")); return; }
+  if (r.ok) ctx.show("ok", t("gantt.unlocked", { wo, op }));
+  else ctx.show("refused", ctx.problemText(r.status, await r.json().catch(() => ({}))));
+}
+
 // The keyboard's (and a tap's) way to the same move: a form with the workstations able to run
 // it and the start.
 async function moveForm(bar) {
   if (!ctx.canMove) return;
   if (bar.pin === "running") { ctx.show("refused", t("gantt.running", { wo: bar.work_order, op: bar.operation })); return; }
   const local = new Date(ms(bar.setup_start) - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
-  const f = await ask(t("gantt.dialog", { wo: bar.work_order, op: bar.operation }), [
+  const fields = [
     { name: "station", label: t("gantt.field.station"), options: bar.eligible.map((w) => [w, w]),
       value: bar.workstation },
     { name: "start", label: t("gantt.field.start"), type: "datetime-local", value: local },
-  ]);
+  ];
+  if (bar.pin === "locked") {  // a locked slot may also be let go: the planner places it again
+    fields.unshift({ name: "action", label: t("gantt.field.action"), value: "move",
+                     options: [["move", t("gantt.action.move")], ["unlock", t("gantt.action.unlock")]] });
+  }
+  const f = await ask(t("gantt.dialog", { wo: bar.work_order, op: bar.operation }), fields);
   if (!f) return;
+  if (f.action === "unlock") { await unlock(bar); return; }
   const start = new Date(f.start).getTime();
   if (Number.isNaN(start)) { ctx.show("refused", t("gantt.bad_time")); return; }
   await move(bar, f.station, start);
