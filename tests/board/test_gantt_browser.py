@@ -201,7 +201,8 @@ def test_the_keyboard_moves_a_bar_too(browser: Any, mes: Plant) -> None:
     page.select_option("#form select[name=action]", "unlock")
     page.click("#form-ok")
     page.wait_for_function(
-        "wo => !document.querySelector(`.g-bar[data-wo='${wo}'][data-op='0010'][data-pin='locked']`)",
+        "wo => !document.querySelector("
+        "  `.g-bar[data-wo='${wo}'][data-op='0010'][data-pin='locked']`)",
         arg=late,
         timeout=60_000,
     )
