@@ -119,28 +119,27 @@ def _bars(session: Session, cfg: PlantConfig, record: PlanRecord) -> list[GanttB
     locks = {(r.work_order, r.operation): r.locked_by for r in session.exec(select(SlotLockRecord))}
     out = []
     for a in plan.assignments:
-        found = rows.get((a.order, a.operation))
-        if found is None:  # the order was replaced since the plan was made
+        op = rows.get((a.order, a.operation))
+        if op is None:  # the order was replaced since the plan was made
             continue
-        wo, op = found
-        step = routing.get((wo.routing_id, op.number))
+        step = routing.get((op.routing_id, op.number))
         out.append(
             GanttBar(
                 work_order=a.order,
                 operation=a.operation,
                 name=op.name,
                 name_zh_cn=step.name_zh_cn if step is not None else None,
-                product=wo.product,
+                product=op.product,
                 workstation=a.workstation,
                 setup_start=a.setup_start,
                 start=a.start,
                 end=a.end,
                 pin=str(a.pin),
                 late=a.order in late,
-                due_at=aware(wo.due_at),
-                priority=wo.priority,
+                due_at=aware(op.due_at),
+                priority=op.priority,
                 locked_by=locks.get((a.order, a.operation)),
-                eligible=eligible.eligible(cfg, wo, op, routing),
+                eligible=eligible.eligible(cfg, op, routing),
             )
         )
     return out
@@ -149,20 +148,25 @@ def _bars(session: Session, cfg: PlantConfig, record: PlanRecord) -> list[GanttB
 def closed_windows(
     session: Session, cfg: PlantConfig, start: datetime, end: datetime
 ) -> list[GanttWindow]:
-    """Each workstation's closed time in [start, end): outside its shifts and in their breaks."""
+    """Each workstation's closed time in [start, end): outside its shifts and in their breaks
+    (worked out once per work centre: its workstations share the calendar)."""
+    by_centre: dict[str | None, list[tuple[datetime, datetime]]] = {}
     out = []
-    calendars = {}
     for w in cfg.workstations:
-        if w.work_centre not in calendars:
-            calendars[w.work_centre] = calendar_for(session, cfg, w.work_centre)
-        cursor = start
-        for inst in shift_instances(calendars[w.work_centre], start, end):
-            for lo, hi in ((cursor, inst.start), *inst.breaks):
-                if lo < hi:
-                    out.append(GanttWindow(workstation=w.id, start=lo, end=hi, kind="closed"))
-            cursor = max(cursor, inst.end)
-        if cursor < end:
-            out.append(GanttWindow(workstation=w.id, start=cursor, end=end, kind="closed"))
+        if w.work_centre not in by_centre:
+            spans = []
+            cursor = start
+            calendar = calendar_for(session, cfg, w.work_centre)
+            for inst in shift_instances(calendar, start, end):
+                spans += [(lo, hi) for lo, hi in ((cursor, inst.start), *inst.breaks) if lo < hi]
+                cursor = max(cursor, inst.end)
+            if cursor < end:
+                spans.append((cursor, end))
+            by_centre[w.work_centre] = spans
+        out += [
+            GanttWindow(workstation=w.id, start=lo, end=hi, kind="closed")
+            for lo, hi in by_centre[w.work_centre]
+        ]
     return out
 
 

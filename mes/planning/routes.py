@@ -335,10 +335,9 @@ def _check_movable(session: Session, cfg: PlantConfig, body: LockIn, station: st
     """A slot moves only for an operation not started yet, to a workstation able to run it,
     and not into the past (plans start on the minute)."""
     ref = f"{body.work_order}/{body.operation}"
-    found = eligible.operations(session, [body.work_order]).get((body.work_order, body.operation))
-    if found is None:
+    op = eligible.operations(session, [body.work_order]).get((body.work_order, body.operation))
+    if op is None:
         raise Problem(404, "OPERATION_NOT_FOUND", f"{ref} is not an operation of the plant")
-    wo, op = found
     if op.status in _STARTED:
         where = f" on {op.workstation}" if op.workstation else ""
         raise Problem(
@@ -346,7 +345,7 @@ def _check_movable(session: Session, cfg: PlantConfig, body: LockIn, station: st
             "OPERATION_STARTED",
             f"{ref} is {op.status.lower()}{where}: it keeps its workstation and time",
         )
-    able = eligible.eligible(cfg, wo, op, eligible.steps(cfg))
+    able = eligible.eligible(cfg, op, eligible.steps(cfg))
     if station not in able:
         raise Problem(
             422,
