@@ -182,6 +182,7 @@ function axis(r) {
   const first = Math.ceil(r[0] / (step * 60000)) * step * 60000;
   const ticks = [];
   for (let x = first; pct(x, r) < 96; x += step * 60000) {
+    if (pct(x, r) < 4) continue;  // its label would be cut at the lane's start
     const d = new Date(x);
     const label = d.getHours() === 0 && d.getMinutes() === 0 ? fmt.day(d.toISOString()) : fmt.clock(d);
     const tick = el("span", { className: "g-tick", textContent: label, dataset: { value: "" } });
