@@ -218,9 +218,17 @@ def test_a_supervisor_reprioritises_a_work_order(mes: Plant) -> None:
         "to": 7,
         "reason": "customer line down",
     }
+
     # a replan follows at once, and the board shows the priority
-    again = wait_gantt(mes, lambda g: g["plan"]["id"] > first["plan"]["id"], "a replan")
-    assert bar(again, late, "0010")["priority"] == 7
+    def replanned() -> bool:
+        r = httpx.get(f"{mes.base}/api/v1/schedule/history", headers=sup)
+        return any(
+            p["id"] > first["plan"]["id"] and p["trigger"] == f"priority of {late} by user:sup1"
+            for p in r.json()
+        )
+
+    wait_for(replanned, 60, "the replan the new priority started")
+    assert bar(gantt(mes, mes.display_token), late, "0010")["priority"] == 7
     board = httpx.get(f"{mes.base}/api/v1/board", headers=sup).json()
     assert next(o for o in board["orders"] if o["work_order"] == late)["priority"] == 7
     unknown = f"{mes.base}/api/v1/work-orders/WO-999999/priority"
