@@ -16,6 +16,7 @@ from tests.board.test_board_browser import open_page
 from tests.board.test_gantt_api import bar, gantt, open_start, planned
 from tests.mes.browser_support import BARE_TEXT_JS, chromium
 from tests.services.mosquitto import Mosquitto
+from tests.services.ports import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -208,6 +209,50 @@ def test_the_keyboard_moves_a_bar_too(browser: Any, mes: Plant) -> None:
     )
     assert bar(gantt(mes, mes.display_token), late, "0010")["pin"] != "locked"
     assert "unlocked" in str(page.locator("#answer").text_content())
+    page.context.close()
+
+
+def test_a_move_the_plan_cannot_keep_says_why(browser: Any, mes: Plant) -> None:
+    """Into the oven's breakdown: the lock is taken, the planner places the cure after the
+    breakdown, and the page says so instead of leaving the bar where it was dropped."""
+    page = open_gantt(browser, mes, "sup1")
+    ontime = mes.orders["PO-ONTIME"]
+    g = gantt(mes, mes.display_token)
+    down = next(w for w in g["windows"] if (w["workstation"], w["kind"]) == ("ws-20", "breakdown"))
+    at = datetime.fromisoformat(g["now"]).replace(second=0, microsecond=0) + timedelta(minutes=10)
+    assert at + timedelta(minutes=5) < datetime.fromisoformat(down["end"])  # inside it
+    node = bar_at(page, "ws-20", ontime, "0020")
+    node.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#form[open]")
+    local = page.evaluate(
+        "ms => new Date(ms - new Date(ms).getTimezoneOffset() * 60000).toISOString().slice(0, 16)",
+        at.timestamp() * 1000,
+    )
+    page.fill("#form input[name=start]", local)
+    page.click("#form-ok")
+    page.wait_for_function(
+        "() => document.querySelector('#answer').textContent.includes('could not keep')",
+        timeout=60_000,
+    )
+    assert "refused" in str(page.locator("#answer").get_attribute("class"))
+    shot(page, "gantt-lock-not-kept")
+    cure = bar(gantt(mes, mes.display_token), ontime, "0020")
+    assert datetime.fromisoformat(cure["setup_start"]) >= datetime.fromisoformat(down["end"])
+    # the lock stays (each plan says it cannot keep it) until the supervisor lets it go
+    node.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#form[open]")
+    page.select_option("#form select[name=action]", "unlock")
+    page.click("#form-ok")
+    page.wait_for_function(
+        "() => document.querySelector('#answer').textContent.includes('unlocked')"
+    )
+    wait_for(
+        lambda: bar(gantt(mes, mes.display_token), ontime, "0020")["locked_by"] is None,
+        30,
+        "the lock gone",
+    )
     page.context.close()
 
 

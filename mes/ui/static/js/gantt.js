@@ -141,7 +141,7 @@ async function moveForm(bar) {
       value: bar.workstation },
     { name: "start", label: t("gantt.field.start"), type: "datetime-local", value: local },
   ];
-  if (bar.pin === "locked") {  // a locked slot may also be let go: the planner places it again
+  if (bar.locked_by) {  // a lock (kept or not) may also be let go: the planner places it again
     fields.unshift({ name: "action", label: t("gantt.field.action"), value: "move",
                      options: [["move", t("gantt.action.move")], ["unlock", t("gantt.action.unlock")]] });
   }
