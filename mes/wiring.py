@@ -28,6 +28,7 @@ from mes.dashboard.delivery import DeliverySplits
 from mes.migrations.run import upgrade_head
 from mes.performance.runtime import PerformanceRuntime
 from mes.planning.service import PlanningService
+from mes.planning.store import board_plan
 from mes.production.service import Production
 from mes.quality.policy import QualityHolds
 from mes.reporting.grammar import Prefixes
@@ -155,5 +156,5 @@ def build_services(
         logins=LoginGate(cfg.mes.security.login),
         performance=performance,
         planning=PlanningService(cfg, engine, after_commit=after_commit),
-        board=board_feed(cfg, engine, performance.units),
+        board=board_feed(cfg, engine, performance.units, plan_of=board_plan),
     )

@@ -1,5 +1,6 @@
 """What changed between two board snapshots (pure): per part, the items added or changed
-(`upsert`) and the keys of those gone (`remove`). The live stream sends only these."""
+(`upsert`) and the keys of those gone (`remove`); a single value (`plan`, the current plan)
+whole when it changed. The live stream sends only these."""
 
 from typing import Any
 
@@ -10,6 +11,8 @@ KEYS = {
     "holds": "hold_id",
     "nonconformances": "number",
 }
+#: parts that are one value, sent whole when they change
+VALUES = ("plan",)
 
 
 def _by_key(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
@@ -25,6 +28,9 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | N
         remove = [k for k in old if k not in new]
         if upsert or remove:
             out[part] = {"upsert": upsert, "remove": remove}
+    for part in VALUES:
+        if before.get(part) != after.get(part):
+            out[part] = after.get(part)
     if not out:
         return None
     return {"at": after.get("at"), **out}

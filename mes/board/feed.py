@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from mes.board.changes import changes
-from mes.board.snapshot import board
+from mes.board.snapshot import PlanOf, board
 from mes.performance.units import Unit
 
 if TYPE_CHECKING:
@@ -58,6 +58,8 @@ class BoardFeed:
         self._last: dict[str, Any] | None = None
         self._closed = False
         self._engine: Engine | None = None
+        #: how the board reads the current plan (set by `board_feed`)
+        self.plan_of: PlanOf | None = None
         #: boards built since start, and how long the last one took (tests, the bench)
         self.builds = 0
         self.last_build_s = 0.0
@@ -167,13 +169,15 @@ def board_feed(
     cfg: "PlantConfig",
     engine: Engine,
     units: Mapping[str, Unit],
+    plan_of: PlanOf | None = None,
 ) -> BoardFeed:
     """The feed of the plant's board, poked by every commit on `engine`."""
 
     def build() -> dict[str, Any]:
         with Session(engine) as session:
-            return board(session, cfg, units).model_dump(mode="json")
+            return board(session, cfg, units, plan_of=plan_of).model_dump(mode="json")
 
     feed = BoardFeed(build)
+    feed.plan_of = plan_of
     feed.watch(engine)
     return feed

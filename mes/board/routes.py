@@ -28,7 +28,7 @@ class EventStream(StreamingResponse):
     summary="The supervisor board: orders with forecast, workstation tiles, holds, NCRs",
 )
 def get_board(_: BoardReader, session: SessionDep, services: ServicesDep) -> Board:
-    return board(session, services.cfg, services.performance.units)
+    return board(session, services.cfg, services.performance.units, plan_of=services.board.plan_of)
 
 
 @router.get(

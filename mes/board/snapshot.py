@@ -2,7 +2,7 @@
 progress and forecast, a tile per workstation, holds and nonconformances waiting."""
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
@@ -107,12 +107,24 @@ class BoardNonconformance(BaseModel):
     hold_id: str | None
 
 
+class BoardPlan(BaseModel):
+    """The current plan (the Gantt's source): a new one redraws the Gantt."""
+
+    id: int
+    created_at: datetime
+
+
+#: reads the current plan (the planning layer, above the board, provides it)
+PlanOf = Callable[[Session], BoardPlan | None]
+
+
 class Board(BaseModel):
     at: datetime
     orders: list[BoardOrder]
     tiles: list[BoardTile]
     holds: list[BoardHold]
     nonconformances: list[BoardNonconformance]
+    plan: BoardPlan | None = None
 
 
 def _utc(at: datetime | None) -> datetime | None:
@@ -348,7 +360,11 @@ def waiting_nonconformances(session: Session, active_holds: set[str]) -> list[Bo
 
 
 def board(
-    session: Session, cfg: PlantConfig, units: Mapping[str, Unit], now: datetime | None = None
+    session: Session,
+    cfg: PlantConfig,
+    units: Mapping[str, Unit],
+    now: datetime | None = None,
+    plan_of: PlanOf | None = None,
 ) -> Board:
     at = now or datetime.now(UTC)
     on_hold = holds(session)
@@ -358,4 +374,5 @@ def board(
         tiles=tiles(session, cfg, units, at),
         holds=on_hold,
         nonconformances=waiting_nonconformances(session, {h.hold_id for h in on_hold}),
+        plan=plan_of(session) if plan_of is not None else None,
     )

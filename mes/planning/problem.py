@@ -25,6 +25,7 @@ from mes.orders.stock_models import MaterialReceipt, MaterialStock
 from mes.performance.calendars import calendar_for
 from mes.performance.models import DowntimeEvent
 from mes.performance.states import MachineState
+from mes.planning import eligible
 from mes.planning.models import PlanSlot, SlotLockRecord
 from mes.scheduling import (
     Breakdown,
@@ -55,7 +56,7 @@ def build_problem(
 ) -> Problem:
     """`previous`: the current plan's slots (those inside the frozen horizon stay)."""
     families = {p.code: p.family or p.code for p in cfg.products}
-    steps = {(r.id, op.number): op for r in cfg.routings for op in r.operations}
+    steps = eligible.steps(cfg)
     rows = session.exec(
         select(OperationRow, WorkOrderRow)
         .join(WorkOrderRow, col(WorkOrderRow.id) == col(OperationRow.work_order_id))
@@ -136,21 +137,11 @@ def _operation(
     tracked: set[str],
     started: bool,
 ) -> Operation:
-    speeds = {w.id: w.speed for w in cfg.workstations}
-    # the routing says who may run it; the row's workstation is where it runs once started
     station = step.workstation if step is not None else op.workstation
     centre = step.work_centre if step is not None else op.work_centre
-    capable: dict[str, float] = {}
-    if station is not None:
-        capable[station] = speeds.get(station, 1.0)
-    elif centre is not None:
-        for w in cfg.workstations:
-            if w.work_centre == centre:
-                capable[w.id] = w.speed
-    for alt in step.alternatives if step is not None else ():
-        capable.setdefault(alt.workstation, alt.speed)
-    if started and op.workstation is not None:
-        capable.setdefault(op.workstation, speeds.get(op.workstation, 1.0))
+    capable = eligible.capable(
+        cfg, step, op, op.workstation if started and op.workstation is not None else None
+    )
     quantity = max(wo.quantity, 1)
     needs: list[MaterialNeed] = []
     if not started:  # a started operation took its material already

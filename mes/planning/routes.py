@@ -12,13 +12,16 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlmodel import Session, col, select
 
+from config.plant import PlantConfig
 from mes.api.deps import ServicesDep, SessionDep, require
 from mes.api.problems import Problem, refusals
 from mes.api.types import RowId, Text
 from mes.auth.roles import Permission, Principal
 from mes.core import audit
 from mes.core.clock import aware, utcnow
-from mes.planning import store
+from mes.orders.states import OperationState
+from mes.planning import eligible, store
+from mes.planning.gantt import Gantt, gantt
 from mes.planning.models import PlanRecord, PlanSlot, SlotLockRecord
 from mes.scheduling import OrderOutcome
 
@@ -230,6 +233,20 @@ def order_forecast(
     }
 
 
+@router.get(
+    "/gantt",
+    response_model=Gantt,
+    responses=_READ,
+    summary="The current plan by workstation for the board's Gantt (board readers, the TV too)",
+)
+def board_gantt(
+    session: SessionDep,
+    services: ServicesDep,
+    _who: Annotated[Principal, require(Permission.BOARD_READ)],
+) -> Gantt:
+    return gantt(session, services.cfg, utcnow())
+
+
 @router.post(
     "/replan",
     response_model=PlanOut,
@@ -249,7 +266,14 @@ def replan(
     "/lock",
     response_model=LockOut,
     responses=refusals(
-        "UNAUTHENTICATED", "FORBIDDEN", "NO_PLAN", "OPERATION_NOT_FOUND", "UNKNOWN_STATION"
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "NO_PLAN",
+        "OPERATION_NOT_FOUND",
+        "UNKNOWN_STATION",
+        "OPERATION_STARTED",
+        "NOT_ELIGIBLE",
+        "START_IN_THE_PAST",
     ),
     summary="Lock an operation's slot (supervisors): every plan keeps it there",
 )
@@ -275,6 +299,7 @@ def lock(
     station = body.workstation or slot.workstation
     if station not in services.stations:
         raise Problem(404, "UNKNOWN_STATION", f"no workstation {station!r} in the plant file")
+    _check_movable(session, services.cfg, body, station)
     row = session.get(SlotLockRecord, (body.work_order, body.operation)) or SlotLockRecord(
         work_order=body.work_order,
         operation=body.operation,
@@ -301,6 +326,37 @@ def lock(
         start=row.start,
         locked_by=row.locked_by,
     ).model_dump()
+
+
+_STARTED = (OperationState.RUNNING, OperationState.PAUSED, OperationState.DONE)
+
+
+def _check_movable(session: Session, cfg: PlantConfig, body: LockIn, station: str) -> None:
+    """A slot moves only for an operation not started yet, to a workstation able to run it,
+    and not into the past (plans start on the minute)."""
+    ref = f"{body.work_order}/{body.operation}"
+    op = eligible.operations(session, [body.work_order]).get((body.work_order, body.operation))
+    if op is None:
+        raise Problem(404, "OPERATION_NOT_FOUND", f"{ref} is not an operation of the plant")
+    if op.status in _STARTED:
+        where = f" on {op.workstation}" if op.workstation else ""
+        raise Problem(
+            409,
+            "OPERATION_STARTED",
+            f"{ref} is {op.status.lower()}{where}: it keeps its workstation and time",
+        )
+    able = eligible.eligible(cfg, op, eligible.steps(cfg))
+    if station not in able:
+        raise Problem(
+            422,
+            "NOT_ELIGIBLE",
+            f"{station} cannot run {ref}; it may go on {', '.join(able) or 'no workstation'}",
+        )
+    minute = utcnow().replace(second=0, microsecond=0)
+    if body.start is not None and body.start < minute:
+        raise Problem(
+            422, "START_IN_THE_PAST", f"{ref} cannot start in the past ({body.start.isoformat()})"
+        )
 
 
 @router.post(

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, delete, select
 
+from mes.board.snapshot import BoardPlan
 from mes.core.clock import aware
 from mes.orders.models import WorkOrder
 from mes.outbox.store import enqueue, new_message_id
@@ -21,6 +22,16 @@ from mes.scheduling import Assignment, OrderOutcome, Pin, Plan, PlanningError
 
 def current(session: Session) -> PlanRecord | None:
     return session.exec(select(PlanRecord).order_by(col(PlanRecord.id).desc()).limit(1)).first()
+
+
+def board_plan(session: Session) -> BoardPlan | None:
+    """The current plan as the board names it (its Gantt follows the id)."""
+    row = session.exec(
+        select(PlanRecord.id, PlanRecord.created_at).order_by(col(PlanRecord.id).desc()).limit(1)
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    return BoardPlan(id=row[0], created_at=aware(row[1]))
 
 
 def slots_of(session: Session, plan_id: int | None) -> list[PlanSlot]:

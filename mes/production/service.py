@@ -30,5 +30,6 @@ class Production(OperationMoves, Reports, Corrections):
     suspend_work_order = staticmethod(work_orders.suspend_work_order)
     resume_work_order = staticmethod(work_orders.resume_work_order)
     abort_work_order = staticmethod(work_orders.abort_work_order)
+    reprioritise_work_order = staticmethod(work_orders.reprioritise_work_order)
     hold_work_order = staticmethod(work_orders.hold_work_order)
     release_work_order_hold = staticmethod(work_orders.release_work_order_hold)

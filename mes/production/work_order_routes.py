@@ -15,6 +15,7 @@ from mes.auth.roles import Permission, Principal
 from mes.core.errors import Refusal, RefusalCode
 from mes.production import corrections
 from mes.production.locking import work_order
+from mes.production.work_orders import PRIORITY_MAX
 
 router = APIRouter(prefix="/api/v1/work-orders", tags=["work orders"])
 
@@ -109,6 +110,48 @@ def abort(
             session, number, actor=who.label[:64], reason=body.reason
         ),
     )
+
+
+class PriorityIn(BaseModel):
+    priority: int = Field(
+        ge=0,
+        le=PRIORITY_MAX,
+        description="0 (lowest) .. 1000; the planner weighs lateness by 1 + priority",
+        examples=[5],
+    )
+    reason: Text = Field(min_length=1, max_length=500, examples=["customer line down"])
+
+
+class PriorityOut(BaseModel):
+    number: str
+    status: str
+    priority: int
+    previous: int = Field(description="the priority it had")
+
+
+@router.post(
+    "/{number}/priority",
+    response_model=PriorityOut,
+    responses={**_RESPONSES, 409: {**_RESPONSES[409], "description": "the order is closed"}},
+    summary="Give an open work order another priority (supervisor); the plan follows at once",
+)
+def reprioritise(
+    number: Number, body: PriorityIn, who: Supervisor, session: SessionDep, services: ServicesDep
+) -> PriorityOut:
+    try:
+        before = services.production.reprioritise_work_order(
+            session, number, actor=who.label[:64], priority=body.priority, reason=body.reason
+        )
+        wo = work_order(session, number)
+    except Refusal as exc:
+        raise Problem(_STATUS.get(exc.code, 422), exc.code, exc.message) from exc
+    out = PriorityOut(
+        number=wo.number or "", status=wo.status, priority=wo.priority, previous=before
+    )
+    session.commit()
+    if services.cfg.planning.enabled:
+        services.planning.soon(f"priority of {out.number} by {who.label}")
+    return out
 
 
 class ProductionEventOut(BaseModel):

@@ -46,6 +46,38 @@ def abort_work_order(session: Session, number: str, *, actor: str, reason: str) 
     audit.record(session, actor, "work_order.abort", wo.number or "", {"reason": reason})
 
 
+#: a priority a supervisor may give (the ERP message's range, docs/contracts.md)
+PRIORITY_MAX = 1000
+#: orders whose priority no longer matters: nothing left to plan
+_CLOSED = ("COMPLETED", "CLOSED", "CANCELLED", "ABORTED")
+
+
+def reprioritise_work_order(
+    session: Session, number: str, *, actor: str, priority: int, reason: str
+) -> int:
+    """Give an open order another priority (supervisor; the planner weighs its lateness by
+    1 + priority). Answers the priority it had."""
+    if not reason.strip():
+        raise Refusal(RefusalCode.REASON_REQUIRED, "a new priority needs a reason")
+    wo = work_order(session, number)
+    if wo.status in _CLOSED:
+        raise Refusal(
+            RefusalCode.ILLEGAL_STATE,
+            f"work order {wo.number} is {wo.status.lower()}: its priority no longer matters",
+        )
+    before = wo.priority
+    wo.priority = priority
+    session.add(wo)
+    audit.record(
+        session,
+        actor,
+        "work_order.reprioritise",
+        wo.number or "",
+        {"from": before, "to": priority, "reason": reason},
+    )
+    return before
+
+
 def hold_work_order(
     session: Session, wo_id: int | str, hold_id: str, reason: str = "", actor: str = "quality"
 ) -> None:

@@ -6,7 +6,7 @@ import socket
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,8 +39,16 @@ def shot(page: Any, name: str) -> Path:
     return path
 
 
-def plant(db_url: str, broker_url: str, language: str = "en") -> PlantConfig:
+def plant(
+    db_url: str,
+    broker_url: str,
+    language: str = "en",
+    edit: Callable[[dict[str, Any]], None] | None = None,
+) -> PlantConfig:
+    """The demo plant file on `db_url`; `edit(data)` may change the parsed file first."""
     data = yaml.safe_load(PLANT_YAML.read_text(encoding="utf-8"))
+    if edit is not None:
+        edit(data)
     data["database"] = {"url": db_url}
     data["broker"] = {"url": broker_url}
     data["plant"]["site"] = f"t{uuid.uuid4().hex[:10]}"  # topics of its own
@@ -123,6 +131,25 @@ def _admin(base: str) -> dict[str, str]:
         f"{base}/api/v1/auth/login", json={"username": "admin", "password": "admin-secret-1"}
     )
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def second_press(data: dict[str, Any]) -> None:
+    """A plant file edit for the Gantt: a second press (ws-11) able to stamp (an alternative of
+    0010), and a planning service that answers quickly and freezes nothing."""
+    data["workstations"].insert(
+        1,
+        {"id": "ws-11", "name": "Press 2", "path": "stamping/line1/cell1", "work_centre": "PRESS"},
+    )
+    stamp = data["routings"][0]["operations"][0]
+    stamp["alternatives"] = [{"workstation": "ws-11", "speed": 1.0}]
+    data["planning"] = {
+        "time_limit_s": 2,
+        "workers": 1,
+        "debounce_s": 0,
+        "max_delay_s": 0,
+        "poll_s": 0.5,
+        "frozen_horizon_s": 0,
+    }
 
 
 def seed(base: str, engine: Engine, app: FastAPI) -> Plant:

@@ -72,3 +72,12 @@ def test_changes_carry_only_what_changed() -> None:
         "orders": {"upsert": [], "remove": ["WO-1"]},
         "holds": {"upsert": [{"hold_id": "H-1"}], "remove": []},
     }
+
+
+def test_a_new_plan_is_a_change_sent_whole() -> None:
+    before = {"at": "t0", "tiles": [], "plan": {"id": 3, "created_at": "c3"}}
+    assert changes(before, {**before, "at": "t1"}) is None
+    newer = {"id": 4, "created_at": "c4"}
+    assert changes(before, {**before, "at": "t1", "plan": newer}) == {"at": "t1", "plan": newer}
+    assert changes({"at": "t0"}, {"at": "t1", "plan": None}) is None  # none before, none now
+    assert changes(before, {"at": "t1", "tiles": [], "plan": None}) == {"at": "t1", "plan": None}

@@ -8,6 +8,7 @@ import { createSession } from "./session.js";
 import { follow } from "./sse.js";
 import * as fmt from "./format.js";
 import { ask, el } from "./form.js";
+import { setUpGantt, follow as followPlan, redraw as redrawGantt, showGantt } from "./gantt.js";
 
 const $ = (id) => document.getElementById(id);
 const tv = new URLSearchParams(location.search).get("tv") === "1";
@@ -20,6 +21,8 @@ let can = new Set();
 let reasons = [];
 let stream = null;
 let events = 0;
+let view = new URLSearchParams(location.search).get("view") === "gantt" ? "gantt" : "board";
+const CLOSED = ["COMPLETED", "CLOSED", "CANCELLED", "ABORTED"];
 
 
 function problemText(status, body) {
@@ -69,6 +72,17 @@ function orderActions(o) {
                  t("answer.suspended", { wo: o.work_order }));
     }));
   }
+  if (can.has("work_order.admin") && !CLOSED.includes(o.state)) {
+    out.push(button(t("btn.priority"), async () => {
+      const f = await ask(t("dialog.priority", { wo: o.work_order, priority: o.priority }), [
+        { name: "priority", label: t("field.priority"), type: "number", min: 0, max: 1000,
+          value: String(o.priority + 1) },
+        { name: "reason", label: t("field.reason") }]);
+      if (f) act(`/api/v1/work-orders/${encodeURIComponent(o.work_order)}/priority`,
+                 { priority: Number(f.priority), reason: f.reason },
+                 t("answer.reprioritised", { wo: o.work_order, priority: f.priority }));
+    }));
+  }
   if (can.has("work_order.admin") && o.state === "SUSPENDED") {
     out.push(button(t("btn.resume"), () => act(
       `/api/v1/work-orders/${encodeURIComponent(o.work_order)}/resume`, null,
@@ -90,6 +104,7 @@ function orderRow(o) {
     el("div", { className: "order-head" },
        el("strong", { className: "wo", textContent: o.work_order, dataset: { value: "" } }),
        el("span", { className: "product", textContent: o.product, dataset: { value: "" } }),
+       o.priority ? el("span", { className: "priority", textContent: t("order.priority", { priority: o.priority }) }) : null,
        flag ? el("span", { className: `flag ${flag[0]}`, textContent: flag[1] }) : null),
     bar,
     el("div", { className: "order-meta" },
@@ -268,6 +283,18 @@ function apply(name, data) {
   } else return;
   events += 1;
   draw();
+  if (name === "snapshot" || "plan" in data) followPlan(data.plan ?? null);
+}
+
+function showView(next) {
+  view = next;
+  $("main").hidden = view !== "board";
+  $("gantt-view").hidden = view !== "gantt";
+  for (const b of $("views").children) b.setAttribute("aria-pressed", String(b.dataset.view === view));
+  const q = new URLSearchParams(location.search);
+  if (view === "gantt") q.set("view", "gantt"); else q.delete("view");
+  history.replaceState(null, "", `${location.pathname}${q.toString() ? `?${q}` : ""}`);
+  showGantt(view === "gantt");
 }
 
 function setLive(up) {
@@ -281,6 +308,8 @@ function setLive(up) {
 function showLogin() {
   if (stream) stream.stop();
   $("main").hidden = true;
+  $("gantt-view").hidden = true;
+  $("views").hidden = true;
   $("login").hidden = false;
   for (const p of document.querySelectorAll(".login-user")) p.hidden = tv;
   for (const p of document.querySelectorAll(".login-token")) p.hidden = !tv;
@@ -298,7 +327,9 @@ async function open() {
     if (r && r.ok) reasons = await r.json();
   }
   $("login").hidden = true;
-  $("main").hidden = false;
+  $("views").hidden = false;
+  setUpGantt({ session, show, problemText, tv, canMove: !tv && can.has("work_order.admin") });
+  showView(view);
   stream = follow("/api/v1/board/stream", session.headers, {
     onEvent: apply, onState: setLive,
     onDenied: () => { session.forget(); showLogin(); } });
@@ -318,7 +349,8 @@ async function start() {
     show("", "");
     open();
   });
-  const tick = () => { $("clock").textContent = fmt.clock(); };
+  for (const b of $("views").children) b.addEventListener("click", () => showView(b.dataset.view));
+  const tick = () => { $("clock").textContent = fmt.clock(); redrawGantt(); };
   tick();
   setInterval(tick, 30000);
   setLive(false);

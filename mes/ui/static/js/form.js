@@ -21,9 +21,11 @@ export function ask(title, fields) {
   const inputs = fields.map((f) => {
     const input = f.options
       ? el("select", { name: f.name, required: true },
-           ...f.options.map(([value, label]) => el("option", { value, textContent: label })))
+           ...f.options.map(([value, label]) => el("option", { value, textContent: label,
+                                                               selected: value === f.value })))
       : el("input", { name: f.name, required: f.required !== false, maxLength: 200,
-                      autocomplete: "off", value: f.value || "" });
+                      autocomplete: "off", value: f.value || "", type: f.type || "text",
+                      ...(f.min !== undefined ? { min: f.min, max: f.max } : {}) });
     return [f.name, input, el("p", {}, el("label", {}, el("span", { textContent: f.label }), input))];
   });
   $("form-fields").replaceChildren(...inputs.map(([, , p]) => p));

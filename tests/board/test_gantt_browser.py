@@ -1,0 +1,330 @@
+"""The board's Gantt in Debian's chromium (Playwright) on the seeded plant with a second press:
+the plan's bars on the right rows with the late ones marked (colour and a sign and words), the
+breakdown; a drag to the other press locks the operation there and the new plan shows it where
+it was dropped, live; refused drops say why; the keyboard does the same move; the TV's display
+token cannot move anything; Chinese; a tablet at 1280 x 800 without sideways scrolling."""
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.board.support import Plant, plant, second_press, seed, serve, shot
+from tests.board.test_board_browser import open_page
+from tests.board.test_gantt_api import bar, gantt, open_start, planned
+from tests.mes.browser_support import BARE_TEXT_JS, chromium
+from tests.services.mosquitto import Mosquitto
+from tests.services.ports import wait_for
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def mes(tmp_path_factory: pytest.TempPathFactory, mosquitto: Mosquitto) -> Iterator[Plant]:
+    db = tmp_path_factory.mktemp("gantt") / "mes.db"
+    cfg = plant(f"sqlite:///{db}", mosquitto.url, edit=second_press)
+    with serve(cfg) as (base, engine, app):
+        p = seed(base, engine, app)
+        planned(p)
+        yield p
+
+
+def open_gantt(browser: Any, mes: Plant, user: str, lang: str = "en", **kw: Any) -> Any:
+    storage = {"sf.board.token": mes.token(user), "sf.lang": lang}
+    page = open_page(browser, f"{mes.base}/board?view=gantt", storage, **kw)
+    page.wait_for_selector("body[data-gantt]")
+    page.wait_for_selector(".g-bar")
+    return page
+
+
+def bar_at(page: Any, station: str, wo: str, op: str) -> Any:
+    return page.locator(f".g-row[data-station='{station}'] .g-bar[data-wo='{wo}'][data-op='{op}']")
+
+
+def no_sideways_scroll(page: Any) -> None:
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1]
+
+
+def x_of(page: Any, station: str, at: datetime) -> float:
+    """Where `at` is on `station`'s lane (the span the page shows is on #gantt)."""
+    box = page.locator(f".g-lane[data-station='{station}']").bounding_box()
+    span = page.locator("#gantt").evaluate("g => [Number(g.dataset.from), Number(g.dataset.to)]")
+    return float(box["x"] + (at.timestamp() * 1000 - span[0]) / (span[1] - span[0]) * box["width"])
+
+
+def drag(page: Any, node: Any, to_x: float, to_station: str) -> None:
+    """Press on the bar's left edge (its setup start) and let go at `to_x` on another row."""
+    box = node.bounding_box()
+    row = page.locator(f".g-lane[data-station='{to_station}']").bounding_box()
+    page.mouse.move(box["x"] + 3, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(to_x + 3, row["y"] + row["height"] / 2, steps=12)
+    page.mouse.up()
+
+
+def test_the_gantt_shows_the_plan_on_its_rows_with_the_late_marked(
+    browser: Any, mes: Plant
+) -> None:
+    page = open_gantt(browser, mes, "sup1")
+    g = gantt(mes, mes.display_token)
+    assert page.locator(".g-row:not(.g-axis)").evaluate_all(
+        "rows => rows.map(r => r.dataset.station)"
+    ) == ["ws-10", "ws-11", "ws-20"]
+    for b in g["bars"]:
+        assert bar_at(page, b["workstation"], b["work_order"], b["operation"]).count() == 1, b
+    stamp = bar(g, mes.orders["PO-LATE"], "0010")
+    late = bar_at(page, stamp["workstation"], mes.orders["PO-LATE"], "0010")
+    assert "late" in str(late.get_attribute("class"))  # red, and a sign and words with it
+    assert "\u2716" in str(late.text_content())
+    assert "late" in str(late.get_attribute("aria-label"))
+    assert mes.orders["PO-LATE"] in str(page.locator("#gantt-late").text_content())
+    running = bar_at(page, "ws-10", mes.orders["PO-ONTIME"], "0010")
+    assert "late" not in str(running.get_attribute("class"))
+    assert "\u25b6" in str(running.text_content())
+    assert "running" in str(running.get_attribute("aria-label"))
+    assert "Stamp" in str(running.text_content())
+    assert "BRKT-200" in str(running.text_content())
+    oven = page.locator(".g-lane[data-station='ws-20'] .g-window.breakdown")
+    assert "breakdown" in str(oven.text_content())
+    assert page.locator(".g-lane[data-station='ws-10'] .g-now").count() == 1
+    no_sideways_scroll(page)
+    shot(page, "gantt-supervisor-1280x800")
+    assert page.csp_refused == []
+    page.context.close()
+
+
+def test_a_drag_locks_the_operation_where_it_was_dropped(browser: Any, mes: Plant) -> None:
+    page = open_gantt(browser, mes, "sup1")
+    page.evaluate("window.notReloaded = true")
+    risk = mes.orders["PO-RISK"]
+    g = gantt(mes, mes.display_token)
+    moved = bar(g, risk, "0010")
+    other = "ws-11" if moved["workstation"] == "ws-10" else "ws-10"  # the other press
+    length = datetime.fromisoformat(moved["end"]) - datetime.fromisoformat(moved["setup_start"])
+    at = open_start(g, other, length + timedelta(minutes=30))
+    before = g["plan"]["id"]
+    node = bar_at(page, moved["workstation"], risk, "0010")
+    drag(page, node, x_of(page, other, at), other)
+    # the new plan arrives through the board's stream: the bar stays where it was put, locked
+    page.wait_for_selector(
+        f".g-row[data-station='{other}'] .g-bar[data-wo='{risk}'][data-op='0010']"
+        "[data-pin='locked']",
+        timeout=60_000,
+    )
+    page.wait_for_function(f"() => Number(document.body.dataset.gantt) > {before}")
+    assert page.evaluate("window.notReloaded") is True
+    after = gantt(mes, mes.display_token)
+    slot = bar(after, risk, "0010")
+    assert (slot["workstation"], slot["pin"]) == (other, "locked")
+    assert datetime.fromisoformat(slot["setup_start"]) == at  # where it was dropped
+    answer = page.locator("#answer")
+    assert "ok" in str(answer.get_attribute("class"))
+    assert "New plan" in str(answer.text_content())
+    shot(page, "gantt-after-drag")
+    page.context.close()
+
+
+def test_a_refused_drop_says_why(browser: Any, mes: Plant) -> None:
+    page = open_gantt(browser, mes, "sup1")
+    g = gantt(mes, mes.display_token)
+    risk, ontime = mes.orders["PO-RISK"], mes.orders["PO-ONTIME"]
+    assert bar(g, risk, "0020")["eligible"] == ["ws-20"]
+    node = bar_at(page, "ws-20", risk, "0020")
+    drag(page, node, node.bounding_box()["x"] + 20, "ws-10")  # a press cannot cure
+    answer = page.locator("#answer")
+    page.wait_for_function("() => document.querySelector('#answer').className === 'refused'")
+    assert "ws-10 cannot run" in str(answer.text_content())
+    assert "ws-20" in str(answer.text_content())
+    assert node.evaluate("n => n.style.transform") == ""  # back, and the answer says why
+    shot(page, "gantt-refused-drop")
+    running = bar_at(page, "ws-10", ontime, "0010")
+    box = running.bounding_box()
+    drag(page, running, box["x"] + 80, "ws-11")
+    page.wait_for_function(
+        "() => document.querySelector('#answer').textContent.includes('is running')"
+    )
+    assert all(
+        b["pin"] != "locked"
+        for b in gantt(mes, mes.display_token)["bars"]
+        if b["work_order"] in (ontime,) or b["operation"] == "0020"
+    )
+    page.context.close()
+
+
+def test_the_keyboard_moves_a_bar_too(browser: Any, mes: Plant) -> None:
+    page = open_gantt(browser, mes, "sup1")
+    late = mes.orders["PO-LATE"]
+    g = gantt(mes, mes.display_token)
+    taken = [b for b in g["bars"] if b["workstation"] == "ws-11"]
+    last = max((datetime.fromisoformat(b["end"]) for b in taken), default=None)
+    moved = bar(g, late, "0010")
+    length = datetime.fromisoformat(moved["end"]) - datetime.fromisoformat(moved["setup_start"])
+    at = open_start(g, "ws-11", length + timedelta(minutes=30))
+    if last is not None:
+        while at < last + timedelta(minutes=30):
+            at = open_start(
+                {**g, "now": (at + timedelta(minutes=15)).isoformat()},
+                "ws-11",
+                length + timedelta(minutes=30),
+            )
+    node = bar_at(page, moved["workstation"], late, "0010")
+    node.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#form[open]")
+    page.select_option("#form select[name=station]", "ws-11")
+    local = page.evaluate(
+        "ms => new Date(ms - new Date(ms).getTimezoneOffset() * 60000).toISOString().slice(0, 16)",
+        at.timestamp() * 1000,
+    )
+    page.fill("#form input[name=start]", local)
+    shot(page, "gantt-move-form")
+    page.keyboard.press("Enter")  # submits the form
+    page.wait_for_selector(
+        f".g-row[data-station='ws-11'] .g-bar[data-wo='{late}'][data-op='0010'][data-pin='locked']",
+        timeout=60_000,
+    )
+    slot = bar(gantt(mes, mes.display_token), late, "0010")
+    assert datetime.fromisoformat(slot["setup_start"]) == at
+    # the same form lets the slot go again: the planner places it where it fits
+    locked = bar_at(page, "ws-11", late, "0010")
+    locked.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#form[open]")
+    page.select_option("#form select[name=action]", "unlock")
+    page.click("#form-ok")
+    page.wait_for_function(
+        "wo => !document.querySelector("
+        "  `.g-bar[data-wo='${wo}'][data-op='0010'][data-pin='locked']`)",
+        arg=late,
+        timeout=60_000,
+    )
+    assert bar(gantt(mes, mes.display_token), late, "0010")["pin"] != "locked"
+    assert "unlocked" in str(page.locator("#answer").text_content())
+    page.context.close()
+
+
+def test_a_move_the_plan_cannot_keep_says_why(browser: Any, mes: Plant) -> None:
+    """Into the oven's breakdown: the lock is taken, the planner places the cure after the
+    breakdown, and the page says so instead of leaving the bar where it was dropped."""
+    page = open_gantt(browser, mes, "sup1")
+    ontime = mes.orders["PO-ONTIME"]
+    g = gantt(mes, mes.display_token)
+    down = next(w for w in g["windows"] if (w["workstation"], w["kind"]) == ("ws-20", "breakdown"))
+    at = datetime.fromisoformat(g["now"]).replace(second=0, microsecond=0) + timedelta(minutes=10)
+    assert at + timedelta(minutes=5) < datetime.fromisoformat(down["end"])  # inside it
+    node = bar_at(page, "ws-20", ontime, "0020")
+    node.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#form[open]")
+    local = page.evaluate(
+        "ms => new Date(ms - new Date(ms).getTimezoneOffset() * 60000).toISOString().slice(0, 16)",
+        at.timestamp() * 1000,
+    )
+    page.fill("#form input[name=start]", local)
+    page.click("#form-ok")
+    page.wait_for_function(
+        "() => document.querySelector('#answer').textContent.includes('could not keep')",
+        timeout=60_000,
+    )
+    assert "refused" in str(page.locator("#answer").get_attribute("class"))
+    shot(page, "gantt-lock-not-kept")
+    cure = bar(gantt(mes, mes.display_token), ontime, "0020")
+    assert datetime.fromisoformat(cure["setup_start"]) >= datetime.fromisoformat(down["end"])
+    # the lock stays (each plan says it cannot keep it) until the supervisor lets it go
+    node.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#form[open]")
+    page.select_option("#form select[name=action]", "unlock")
+    page.click("#form-ok")
+    page.wait_for_function(
+        "() => document.querySelector('#answer').textContent.includes('unlocked')"
+    )
+    wait_for(
+        lambda: bar(gantt(mes, mes.display_token), ontime, "0020")["locked_by"] is None,
+        30,
+        "the lock gone",
+    )
+    page.context.close()
+
+
+def test_the_tv_wall_shows_the_gantt_and_cannot_move_it(browser: Any, mes: Plant) -> None:
+    page = open_page(
+        browser, f"{mes.base}/board?tv=1&view=gantt#token={mes.display_token}", {}, 1920, 1080
+    )
+    page.wait_for_selector(".g-bar")
+    before = gantt(mes, mes.display_token)
+    assert page.locator("#gantt-view button:visible").count() == 0  # nothing to press
+    risk = mes.orders["PO-RISK"]
+    node = page.locator(f".g-bar[data-wo='{risk}'][data-op='0020']")
+    where = "n => [n.parentElement.dataset.station, n.style.left, n.style.transform]"
+    placed = node.evaluate(where)
+    box = node.bounding_box()
+    page.mouse.move(box["x"] + 3, box["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 200, box["y"] - 80, steps=8)
+    page.mouse.up()
+    assert node.evaluate(where) == placed  # it did not move
+    assert "only a supervisor" in str(page.locator("#answer").text_content())
+    status = page.evaluate(
+        """async ([token, wo]) => {
+        const r = await fetch('/api/v1/schedule/lock', {method: 'POST', headers: {
+            'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'},
+            body: JSON.stringify({work_order: wo, operation: '0020'})});
+        return r.status;
+    }""",
+        [mes.display_token, risk],
+    )
+    assert status == 403
+    assert gantt(mes, mes.display_token)["plan"]["id"] == before["plan"]["id"]
+    no_sideways_scroll(page)
+    shot(page, "gantt-tv-1920x1080")
+    page.context.close()
+
+
+def test_the_gantt_in_chinese_and_the_pseudo_locale(browser: Any, mes: Plant) -> None:
+    page = open_gantt(browser, mes, "sup1", lang="zh-CN")
+    assert page.locator("#gantt-h").text_content() == "按工位排产计划"
+    assert page.locator("[data-view=gantt]").text_content() == "计划（甘特图）"
+    assert "订单延期" in str(page.locator("#gantt-legend").text_content())
+    late = page.locator(f".g-bar[data-wo='{mes.orders['PO-LATE']}'][data-op='0020']")
+    assert "延期" in str(late.get_attribute("aria-label"))
+    assert "冲压" in str(page.locator(".g-bar[data-op='0010']").first.text_content())
+    no_sideways_scroll(page)
+    shot(page, "gantt-zh-1280x800")
+    page.context.close()
+    qps = open_gantt(browser, mes, "sup1", lang="qps")
+    assert qps.evaluate(BARE_TEXT_JS) == []
+    qps.context.close()
+
+
+def test_a_supervisor_raises_an_orders_priority_from_the_board(browser: Any, mes: Plant) -> None:
+    storage = {"sf.board.token": mes.token("sup1"), "sf.lang": "en"}
+    page = open_page(browser, f"{mes.base}/board", storage)
+    page.wait_for_selector("body[data-events]")
+    row = page.locator(f"li[data-order='{mes.orders['PO-RISK']}']")
+    row.get_by_role("button", name="Priority").click()
+    page.fill("#form input[name=priority]", "9")
+    page.fill("#form input[name=reason]", "customer line down")
+    page.click("#form-ok")
+    page.wait_for_function(
+        "wo => document.querySelector(`li[data-order='${wo}']`).textContent.includes('priority 9')",
+        arg=mes.orders["PO-RISK"],
+    )
+    assert "ok" in str(page.locator("#answer").get_attribute("class"))
+    r = httpx.get(
+        f"{mes.base}/api/v1/board", headers={"Authorization": f"Bearer {mes.display_token}"}
+    )
+    assert (
+        next(o for o in r.json()["orders"] if o["work_order"] == mes.orders["PO-RISK"])["priority"]
+        == 9
+    )
+    page.context.close()
