@@ -123,19 +123,27 @@ class PlanningService:
             return None
         self._pending = None
         trigger = "changed: " + ", ".join(sorted(pending.parts))
+        # a floor change a lock's or an unlock's own replan may already have planned
+        unless_planned = LATE not in pending.parts
         if self._scheduler is not None:
-            self.soon(trigger)
+            self._scheduler.add_job(
+                self.replan, args=[trigger, unless_planned], misfire_grace_time=None
+            )
             return None
-        return self.replan(trigger)
+        return self.replan(trigger, unless_planned)
 
-    def replan(self, trigger: str) -> PlanRecord:
-        """Plan now (one planning run at a time per process) and store the plan."""
+    def replan(self, trigger: str, unless_planned: bool = False) -> PlanRecord:
+        """Plan now (one planning run at a time per process) and store the plan. With
+        `unless_planned`, a current plan made from the floor as it is now is kept instead."""
         with self._lock:
             # on the minute: the plan's grid (60 s units) meets whole-minute locks exactly
             now = self.clock().replace(second=0, microsecond=0)
             with Session(self.engine) as session:
                 digests = floor_digests(session)
                 last = store.current(session)
+                if unless_planned and last is not None and last.fingerprint == combined(digests):
+                    log.debug("replan (%s) skipped: plan %s is of this floor", trigger, last.id)
+                    return last
                 slots = store.slots_of(session, last.id if last else None)
                 previous = store.as_plan(last, slots) if last is not None else None
                 problem = build_problem(session, self.cfg, now, slots)
