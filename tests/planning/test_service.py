@@ -146,14 +146,16 @@ def test_a_change_its_own_replan_planned_is_not_planned_again(
     service._seen = seen
     clock.at = NOW + hours(20 / 3600)
     again = service.poll()
-    assert again is not None and again.id == own.id  # the lock's plan, not a new one
+    assert again is not None
+    assert again.id == own.id  # the lock's plan, not a new one
     with Session(engine) as s:
         assert store.current(s).id == own.id  # type: ignore[union-attr]
     intake(engine, release_message("PO-new", 10, due_at="2026-12-20T00:00:00Z"))
     assert service.poll() is None
     clock.at = NOW + hours(40 / 3600)
     newer = service.poll()  # a change no plan has seen yet is planned
-    assert newer is not None and newer.id != own.id
+    assert newer is not None
+    assert newer.id != own.id
 
 
 def test_replans_wait_for_the_floor_to_settle(engine: Engine, cfg: PlantConfig) -> None:
