@@ -120,4 +120,7 @@ class StateConsumer(DurableConsumer[StateBatch]):
                 raise BadMessage("device status without `state`")
             return 0  # device status: telemetry quality says what the tags are worth
         ts, readings = telemetry_readings(body)
-        return sum(states.observe(s, ts, readings=readings) for s in stations)
+        changed = 0
+        for station in stations:
+            changed += states.observe(station, ts, readings=readings)
+        return changed
