@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import NamedTuple
 
 from sqlalchemy import select as sa_select
@@ -70,7 +71,7 @@ class Followed:
     closed: Sequence[Interval]
     current: Interval
 
-    @property
+    @cached_property
     def stops(self) -> list[Interval]:
         # running, setup, ...: never had an event
         return [

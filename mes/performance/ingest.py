@@ -36,9 +36,11 @@ from mes.performance.states import (
 from mes.performance.units import Unit
 from uns.telemetry import COMPACT, BadCompact, compact_columns
 
+_NUMBERS = (int, float)
+
 
 def ms_time(value: Any, what: str) -> datetime:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, _NUMBERS):
         raise BadMessage(f"`{what}` must be milliseconds since the epoch, got {value!r}")
     try:
         return datetime.fromtimestamp(value / 1000, UTC)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from mes.core.db import make_engine
@@ -66,7 +67,7 @@ spans = Table(
     "spans",
     meta,
     Column("id", Integer, primary_key=True),
-    Column("name", String(16), nullable=False),
+    Column("name", String(16), nullable=False, unique=True),
     Column("start", UTCDateTime(), nullable=False),
     Column("end", UTCDateTime(), nullable=True),
 )
@@ -104,3 +105,19 @@ def test_rows_written_by_the_driver_read_back_through_sqlalchemy(engine: Engine)
         ("b", TIMES[1], TIMES[2]),
     ]
     assert all(s.tzinfo is not None for _, s, _ in got)
+
+
+def test_a_row_the_database_refuses_raises_sqlalchemys_integrity_error(engine: Engine) -> None:
+    """What the durable consumer takes for one message's fault (dead-lettered, the rest of the
+    batch committed), not for a database that is away (retried forever): on PostgreSQL the
+    rows go through COPY, outside SQLAlchemy's statement execution."""
+    with engine.begin() as conn:
+        first = RowWriter(conn)
+        first.insert("spans", ("name", "start"), [("a", first.time(TIMES[0]))])
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        rows = RowWriter(conn)
+        rows.insert(
+            "spans", ("name", "start"), [("b", rows.time(TIMES[1])), ("a", rows.time(TIMES[2]))]
+        )
+    with engine.connect() as conn:
+        assert list(conn.execute(select(spans.c.name)).scalars()) == ["a"]
