@@ -114,10 +114,11 @@ def test_a_row_the_database_refuses_raises_sqlalchemys_integrity_error(engine: E
     with engine.begin() as conn:
         first = RowWriter(conn)
         first.insert("spans", ("name", "start"), [("a", first.time(TIMES[0]))])
-    with pytest.raises(IntegrityError), engine.begin() as conn:
+    with engine.begin() as conn:
         rows = RowWriter(conn)
-        rows.insert(
-            "spans", ("name", "start"), [("b", rows.time(TIMES[1])), ("a", rows.time(TIMES[2]))]
-        )
+        again = [("b", rows.time(TIMES[1])), ("a", rows.time(TIMES[2]))]
+        with pytest.raises(IntegrityError):
+            rows.insert("spans", ("name", "start"), again)
+        conn.rollback()
     with engine.connect() as conn:
         assert list(conn.execute(select(spans.c.name)).scalars()) == ["a"]
