@@ -110,7 +110,8 @@ class DurableConsumer(ABC, Generic[S]):
 
     def start(self) -> None:
         self._stopping.clear()
-        # what a previous connection left unacknowledged comes again with new message ids
+        # what a previous connection left unacknowledged, the broker sends again (persistent
+        # session): copies still waiting here are not applied twice
         self._pending.clear()
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
