@@ -11,10 +11,10 @@ never holds the others back. While the database is away, the batch is retried.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -67,7 +67,11 @@ class DurableConsumer(ABC, Generic[S]):
         self._max_batch = max_batch
         self._tick_s = tick_s
         self._on_commit = on_commit
-        self._inbox: queue.Queue[mqtt.MQTTMessage | None] = queue.Queue()
+        # paho's thread appends, the consumer's thread takes batches; None: stop. The event
+        # wakes a consumer that found nothing waiting (set only while it is clear: one cheap
+        # check per message, no lock)
+        self._pending: deque[mqtt.MQTTMessage | None] = deque()
+        self._wake = threading.Event()
         self._client = make_client(
             broker,
             client_id,
@@ -106,6 +110,9 @@ class DurableConsumer(ABC, Generic[S]):
 
     def start(self) -> None:
         self._stopping.clear()
+        # what a previous connection left unacknowledged, the broker sends again (persistent
+        # session): copies still waiting here are not applied twice
+        self._pending.clear()
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
         addr = parse_broker_url(self._broker.url)
@@ -116,7 +123,8 @@ class DurableConsumer(ABC, Generic[S]):
         self._stopping.set()
         self._client.disconnect()
         self._client.loop_stop()
-        self._inbox.put(None)
+        self._pending.append(None)
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(10)
 
@@ -132,36 +140,39 @@ class DurableConsumer(ABC, Generic[S]):
         self.subscribed.set()
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-        self._inbox.put(msg)
+        self._pending.append(msg)
+        if not self._wake.is_set():
+            self._wake.set()
 
     def _run(self) -> None:
         last_tick = time.monotonic()
+        pending = self._pending
         while True:
-            try:
-                first = self._inbox.get(timeout=self._tick_s)
-            except queue.Empty:
-                first = None if self._stopping.is_set() else _TICK
-            if first is None:
+            if not pending:
+                # clear, then look again: a message appended in between is seen here, one
+                # appended after sets the event again
+                self._wake.clear()
+                if not pending:
+                    self._wake.wait(self._tick_s)
+            batch: list[mqtt.MQTTMessage] = []
+            end = False
+            while pending and len(batch) < self._max_batch:
+                msg = pending.popleft()
+                if msg is None:
+                    end = True
+                    break
+                batch.append(msg)
+            if not batch and (end or self._stopping.is_set()):
                 return
-            batch = [] if first is _TICK else [first]
-            while batch and len(batch) < self._max_batch:
-                try:
-                    nxt = self._inbox.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._inbox.put(None)
-                    break
-                batch.append(nxt)
             # time passes every tick_s, and only with nothing waiting: a backlog (after a
             # restart) is applied at its own times before the clock moves on
             now = time.monotonic()
-            tick = (
-                self._tick_s is not None and self._inbox.empty() and now - last_tick >= self._tick_s
-            )
+            tick = self._tick_s is not None and not pending and now - last_tick >= self._tick_s
             if tick:
                 last_tick = now
             self._commit(batch, tick)
+            if end:
+                return
 
     def _commit(self, batch: list[mqtt.MQTTMessage], tick: bool) -> None:
         while not self._stopping.is_set():
@@ -196,8 +207,12 @@ class DurableConsumer(ABC, Generic[S]):
         changed = 0
         with Session(self.engine) as session:
             state = self.begin(session)
+            plain = self._spb is None
             for msg in batch:
                 try:
+                    if plain:
+                        changed += self.handle(state, msg.topic, bytes(msg.payload))
+                        continue
                     for topic, payload in self._translate(msg.topic, bytes(msg.payload)):
                         changed += self.handle(state, topic, payload)
                 except BadMessage as exc:
@@ -249,6 +264,3 @@ def dead_letter(topic: str, payload: bytes, reason: str) -> bytes:
             "at": datetime.now(UTC).isoformat(),
         }
     )
-
-
-_TICK: mqtt.MQTTMessage = mqtt.MQTTMessage()

@@ -60,6 +60,7 @@ class StateConsumer(DurableConsumer[StateBatch]):
         self._by_device: dict[str, list[str]] = {}
         for station, unit in self.units.items():
             self._by_device.setdefault(unit.device, []).append(station)
+        self._root = namespace.root + "/"
         #: intervals closed
         self.intervals = 0
 
@@ -92,10 +93,9 @@ class StateConsumer(DurableConsumer[StateBatch]):
             raise BadMessage("not JSON") from None
         if not isinstance(body, dict):
             raise BadMessage("not a JSON object")
-        root = self.ns.root + "/"
-        if not topic.startswith(root):
+        if not topic.startswith(self._root):
             raise BadMessage("outside our namespace")
-        parts = topic[len(root) :].split("/")
+        parts = topic[len(self._root) :].split("/")
         if len(parts) == 3 and parts[0] == "_edge" and parts[2] == "_status":
             online = body.get("online")
             if not isinstance(online, bool):
@@ -120,4 +120,7 @@ class StateConsumer(DurableConsumer[StateBatch]):
                 raise BadMessage("device status without `state`")
             return 0  # device status: telemetry quality says what the tags are worth
         ts, readings = telemetry_readings(body)
-        return sum(states.observe(s, ts, readings=readings) for s in stations)
+        changed = 0
+        for station in stations:
+            changed += states.observe(station, ts, readings=readings)
+        return changed

@@ -9,10 +9,12 @@ with its interval. The pause reason the scans gave becomes the event's reason.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import cached_property
+from typing import NamedTuple
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from mes.core.audit import record
@@ -29,20 +31,36 @@ class DowntimeRefused(ValueError):
 DOWNTIME = frozenset({MachineState.FAULT, MachineState.IDLE, MachineState.NO_ORDER})
 
 
-def _known(
-    session: Session, wanted: Mapping[str, Sequence[datetime]]
-) -> dict[tuple[str, datetime], DowntimeEvent]:
-    """The events of each station that start at one of its wanted times, in one query."""
-    starts = {t for times in wanted.values() for t in times}
-    if not starts:
-        return {}
-    with session.no_autoflush:
-        found = session.exec(
-            select(DowntimeEvent)
-            .where(col(DowntimeEvent.work_unit).in_(list(wanted)))
-            .where(col(DowntimeEvent.start).in_(list(starts)))
-        ).all()
-    return {(e.work_unit, aware(e.start) or e.start): e for e in found}
+@dataclass(frozen=True, slots=True)
+class KnownEvent:
+    """A stored event that a stop of the transaction may change (the columns `follow` reads)."""
+
+    id: int
+    end: datetime | None
+    state: str
+    reason: str | None
+
+
+class EventRow(NamedTuple):
+    """A new event, in the column order of `EVENT_COLUMNS`."""
+
+    work_unit: str
+    start: datetime
+    end: datetime | None
+    state: str
+    reason: str | None
+
+
+EVENT_COLUMNS = EventRow._fields
+
+
+class EventChange(NamedTuple):
+    """New `end`, `state` and `reason` of a known event, then its id (an UPDATE's row)."""
+
+    end: datetime | None
+    state: str
+    reason: str | None
+    id: int
 
 
 @dataclass(frozen=True)
@@ -53,7 +71,7 @@ class Followed:
     closed: Sequence[Interval]
     current: Interval
 
-    @property
+    @cached_property
     def stops(self) -> list[Interval]:
         # running, setup, ...: never had an event
         return [
@@ -69,46 +87,75 @@ class Followed:
         return current.state in DOWNTIME and long_enough
 
 
-def follow(session: Session, units: Sequence[Followed]) -> list[dict[str, Any]]:
-    """Update and close the units' known events after their builders produced intervals;
-    returns the rows of the new events, for the caller to insert in bulk."""
-    wanted = {
-        f.unit.workstation: [iv.start for iv in f.stops] + ([f.current.start] if f.opens else [])
-        for f in units
+@dataclass
+class Followup:
+    """What `follow` decided: the events to insert and the known events to change."""
+
+    new: list[EventRow] = field(default_factory=list)
+    changed: list[EventChange] = field(default_factory=list)
+
+
+def wanted(units: Sequence[Followed]) -> dict[str, list[datetime]]:
+    """Per station, the start times whose stored events `follow` needs."""
+    out = {}
+    for f in units:
+        times = [iv.start for iv in f.stops]
+        if f.opens:
+            times.append(f.current.start)
+        if times:
+            out[f.unit.workstation] = times
+    return out
+
+
+def known_events(
+    session: Session, wanted: Mapping[str, Sequence[datetime]]
+) -> dict[tuple[str, datetime], KnownEvent]:
+    """The events of each station that start at one of its wanted times, in one query."""
+    starts = {t for times in wanted.values() for t in times}
+    if not starts:
+        return {}
+    table = DowntimeEvent.__table__  # type: ignore[attr-defined]
+    found = session.connection().execute(
+        sa_select(
+            table.c.id, table.c.work_unit, table.c.start, table.c.end, table.c.state, table.c.reason
+        )
+        .where(table.c.work_unit.in_(list(wanted)))
+        .where(table.c.start.in_(list(starts)))
+    )
+    return {
+        (station, aware(start)): KnownEvent(id_, aware(end), state, reason)
+        for id_, station, start, end, state, reason in found
+        if id_ is not None
     }
-    known = _known(session, wanted)
-    new: list[dict[str, Any]] = []
+
+
+def follow(units: Sequence[Followed], known: Mapping[tuple[str, datetime], KnownEvent]) -> Followup:
+    """Pure: the events to insert and the known events to change after the units' builders
+    produced intervals (`known`: the stored events at the times `wanted` names).
+
+    A closed stop updates its event (end, state; the reason the scans gave if it has none) or
+    becomes a new, closed one; a stop that closed as a micro-stop closes its event as such,
+    keeping what was said about it; an open stop that lasted long enough opens an event."""
+    out = Followup()
     for f in units:
         station = f.unit.workstation
         for iv in f.stops:
             event = known.get((station, iv.start))
+            is_stop = iv.state in DOWNTIME and iv.end > iv.start
             if event is None:
-                if iv.state in DOWNTIME and iv.end > iv.start:
-                    new.append(_row(station, iv.start, iv.end, iv.state, iv.reason))
-            elif iv.state in DOWNTIME and iv.end > iv.start:
-                event.end = iv.end
-                event.state = iv.state.value
-                event.reason = event.reason or iv.reason
-                session.add(event)
-            elif event.end is None:
-                event.end = iv.end  # reclassified (a micro-stop): keep what was said about it
-                event.state = iv.state.value
-                session.add(event)
-        if f.opens and (station, f.current.start) not in known:
-            new.append(_row(station, f.current.start, None, f.current.state, f.current.reason))
-    return new
-
-
-def _row(
-    station: str, start: datetime, end: datetime | None, state: MachineState, reason: str | None
-) -> dict[str, Any]:
-    return {
-        "work_unit": station,
-        "start": start,
-        "end": end,
-        "state": state.value,
-        "reason": reason,
-    }
+                if is_stop:
+                    out.new.append(EventRow(station, iv.start, iv.end, iv.state.value, iv.reason))
+            elif is_stop:
+                reason = event.reason or iv.reason
+                out.changed.append(EventChange(iv.end, iv.state.value, reason, event.id))
+            elif event.end is None:  # reclassified (a micro-stop): keep what was said about it
+                out.changed.append(EventChange(iv.end, iv.state.value, event.reason, event.id))
+        current = f.current
+        if f.opens and (station, current.start) not in known:
+            out.new.append(
+                EventRow(station, current.start, None, current.state.value, current.reason)
+            )
+    return out
 
 
 def events(

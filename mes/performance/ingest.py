@@ -9,16 +9,16 @@ applied to a work unit is a redelivery and changes nothing (idempotent, at-least
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from mes.core.clock import aware
 from mes.core.errors import BadMessage
+from mes.core.rows import RowWriter
 from mes.orders.models import Operation
 from mes.performance import downtime
 from mes.performance.figures import invalidate
@@ -36,14 +36,19 @@ from mes.performance.states import (
 from mes.performance.units import Unit
 from uns.telemetry import COMPACT, BadCompact, compact_columns
 
+_NUMBERS = (int, float)
+
 
 def ms_time(value: Any, what: str) -> datetime:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, _NUMBERS):
         raise BadMessage(f"`{what}` must be milliseconds since the epoch, got {value!r}")
     try:
         return datetime.fromtimestamp(value / 1000, UTC)
     except (ValueError, OverflowError, OSError):
         raise BadMessage(f"`{what}` {value} is not a time") from None
+
+
+_QUALITIES = {q.value: q for q in TagQuality}
 
 
 def telemetry_readings(body: Mapping[str, Any]) -> tuple[datetime, dict[str, TagReading]]:
@@ -57,13 +62,16 @@ def telemetry_readings(body: Mapping[str, Any]) -> tuple[datetime, dict[str, Tag
         raise BadMessage("`values` must be a list")
     out: dict[str, TagReading] = {}
     for i, item in enumerate(values):
-        if not isinstance(item, dict) or not isinstance(item.get("tag"), str):
+        if not isinstance(item, dict):
             raise BadMessage(f"values[{i}]: needs a `tag`")
-        try:
-            quality = TagQuality(item.get("quality", "good"))
-        except ValueError:
-            raise BadMessage(f"values[{i}]: unknown quality {item.get('quality')!r}") from None
-        out[item["tag"]] = TagReading(item.get("value"), quality)
+        tag = item.get("tag")
+        if not isinstance(tag, str):
+            raise BadMessage(f"values[{i}]: needs a `tag`")
+        quality = item.get("quality", "good")
+        known = _QUALITIES.get(quality) if isinstance(quality, str) else None
+        if known is None:
+            raise BadMessage(f"values[{i}]: unknown quality {quality!r}")
+        out[tag] = TagReading(item.get("value"), known)
     return ts, out
 
 
@@ -88,38 +96,61 @@ def _compact_readings(body: Mapping[str, Any]) -> dict[str, TagReading]:
     return out
 
 
-def _state(cursor: WorkUnitCursor) -> BuilderState:
+#: the cursor's columns after `work_unit`, in the order of `_cursor_values`
+CURSOR_COLUMNS = (
+    "open_start",
+    "open_state",
+    "open_reason",
+    "now",
+    "heard",
+    "last_message",
+    "online",
+    "readings_json",
+    "job_status",
+    "job_reason",
+)
+INTERVAL_COLUMNS = ("work_unit", "start", "end", "state", "reason")
+CHANGED_EVENT_COLUMNS = ("end", "state", "reason")
+NO_JOB = JobContext()
+
+
+def _state(cursor: Any) -> BuilderState:
+    """The builder state a `perf_cursor` row holds."""
     readings = {
         tag: TagReading(v, TagQuality(q))
         for tag, (v, q) in json.loads(cursor.readings_json).items()
     }
-    now = aware(cursor.now) or cursor.now
     return BuilderState(
         open=Interval(
-            aware(cursor.open_start) or cursor.open_start,
-            now,
+            aware(cursor.open_start),
+            aware(cursor.now),
             MachineState(cursor.open_state),
             cursor.open_reason,
         ),
-        heard=aware(cursor.heard) or cursor.heard,
+        heard=aware(cursor.heard),
         online=cursor.online,
         readings=readings,
         job=JobContext(JobStatus(cursor.job_status), cursor.job_reason),
     )
 
 
-def _store(cursor: WorkUnitCursor, state: BuilderState) -> None:
-    cursor.open_start = state.open.start
-    cursor.open_state = state.open.state.value
-    cursor.open_reason = state.open.reason
-    cursor.now = state.now
-    cursor.heard = state.heard
-    cursor.online = state.online
-    cursor.readings_json = json.dumps(
-        {tag: [r.value, r.quality.value] for tag, r in state.readings.items()}, default=str
+def _cursor_values(
+    state: BuilderState, last_message: datetime | None, time: Callable[[datetime | None], Any]
+) -> tuple[Any, ...]:
+    """The `CURSOR_COLUMNS` values of a builder state (times as `time` makes them)."""
+    readings = {tag: [r.value, r.quality.value] for tag, r in state.readings.items()}
+    return (
+        time(state.open.start),
+        state.open.state.value,
+        state.open.reason,
+        time(state.now),
+        time(state.heard),
+        time(last_message),
+        state.online,
+        json.dumps(readings, default=str),
+        state.job.status.value,
+        state.job.reason,
     )
-    cursor.job_status = state.job.status.value
-    cursor.job_reason = state.job.reason
 
 
 def job_contexts(session: Session, stations: Iterable[str]) -> dict[str, JobContext]:
@@ -141,11 +172,13 @@ def job_contexts(session: Session, stations: Iterable[str]) -> dict[str, JobCont
     return out
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
     unit: Unit
     builder: IntervalBuilder
-    cursor: WorkUnitCursor
+    #: the unit has a cursor row (updated in `finish`; else inserted)
+    stored: bool
+    job: JobContext
     #: the newest message applied (written to the cursor once, in `finish`)
     last_message: datetime | None = None
     closed: list[Interval] = field(default_factory=list)
@@ -159,49 +192,36 @@ class StateBatch:
         self.units = units
         self._open: dict[str, _Open] = {}
         self._jobs: dict[str, JobContext] | None = None
-        self._cursors: dict[str, WorkUnitCursor] | None = None
-
-    def _job(self, station: str) -> JobContext:
-        if self._jobs is None:
-            self._jobs = job_contexts(self.session, self.units)
-        return self._jobs.get(station, JobContext())
+        self._cursors: dict[str, Any] | None = None
 
     def _get(self, station: str, ts: datetime) -> _Open:
         entry = self._open.get(station)
         if entry is not None:
             return entry
         unit = self.units[station]
-        if self._cursors is None:  # every unit's cursor in one query
-            self._cursors = {
-                c.work_unit: c
-                for c in self.session.exec(
-                    select(WorkUnitCursor).where(
-                        col(WorkUnitCursor.work_unit).in_(list(self.units))
-                    )
-                )
-            }
+        if self._jobs is None:
+            self._jobs = job_contexts(self.session, self.units)
+        if self._cursors is None:  # every unit's cursor in one query (columns, no ORM objects)
+            table = WorkUnitCursor.__table__  # type: ignore[attr-defined]
+            rows = self.session.connection().execute(
+                select(table).where(table.c.work_unit.in_(list(self.units)))
+            )
+            self._cursors = {row.work_unit: row for row in rows}
         cursor = self._cursors.get(station)
         micro, silence = unit.micro_stop_threshold, unit.silence_timeout
         if cursor is None:
             builder = IntervalBuilder(
                 unit.mapping, start=ts, micro_stop_threshold=micro, silence_timeout=silence
             )
-            cursor = self._cursors[station] = WorkUnitCursor(
-                work_unit=station, open_start=ts, open_state="unknown", now=ts, heard=ts
-            )
+            last = None
         else:
             builder = IntervalBuilder.resume(
                 unit.mapping, _state(cursor), micro_stop_threshold=micro, silence_timeout=silence
             )
-        entry = self._open[station] = _Open(unit, builder, cursor, aware(cursor.last_message))
+            last = aware(cursor.last_message)
+        job = self._jobs.get(station, NO_JOB)
+        entry = self._open[station] = _Open(unit, builder, cursor is not None, job, last)
         return entry
-
-    def _fresh(self, entry: _Open, ts: datetime) -> bool:
-        last = entry.last_message
-        if last is not None and ts <= last:
-            return False  # a redelivery, or older than what was applied
-        entry.last_message = ts
-        return True
 
     def observe(
         self,
@@ -213,61 +233,78 @@ class StateBatch:
     ) -> bool:
         """Apply one message's content to a work unit; False when it was not new. An agent
         status (`online` alone) is applied whenever it arrives: it is idempotent."""
-        entry = self._get(station, ts)
-        if readings is not None and not self._fresh(entry, ts):
-            return False
-        at = max(ts, entry.builder.current.end)
-        entry.closed += entry.builder.observe(
-            at, readings=readings, job=self._job(station), agent_online=online
+        entry = self._open.get(station) or self._get(station, ts)
+        if readings is not None:
+            last = entry.last_message
+            if last is not None and ts <= last:
+                return False  # a redelivery, or older than what was applied
+            entry.last_message = ts
+        builder = entry.builder
+        now = builder.now
+        closed = builder.observe(
+            ts if ts > now else now, readings=readings, job=entry.job, agent_online=online
         )
+        if closed:
+            entry.closed += closed
         return True
 
     def tick(self, station: str, now: datetime, *, heartbeat: bool) -> None:
         """Time passes; with `heartbeat` (the agent is online: a silent device only has
         unchanged values under report-by-exception), the agent counts as heard."""
         entry = self._get(station, now)
-        if now <= entry.builder.current.end:
+        if now <= entry.builder.now:
             return
-        if heartbeat and entry.builder.snapshot().online:
-            entry.closed += entry.builder.observe(now, readings={}, job=self._job(station))
+        if heartbeat and entry.builder.online:
+            entry.closed += entry.builder.observe(now, readings={}, job=entry.job)
         else:
             entry.closed += entry.builder.advance(now)
 
     def finish(self) -> list[Interval]:
         """Store closed intervals, downtime events and cursors; returns the closed intervals.
-        New rows go in with one bulk insert per table (no ORM object per row)."""
+        Every table gets one driver executemany per kind of change (no ORM object per row)."""
+        rows = RowWriter(self.session.connection())
+        t = rows.time
         out: list[Interval] = []
-        intervals: list[dict[str, Any]] = []
+        intervals: list[tuple[Any, ...]] = []
         followed: list[downtime.Followed] = []
+        updated: list[tuple[Any, ...]] = []
+        inserted: list[tuple[Any, ...]] = []
         for station, entry in self._open.items():
-            intervals += (
-                {
-                    "work_unit": station,
-                    "start": iv.start,
-                    "end": iv.end,
-                    "state": iv.state.value,
-                    "reason": iv.reason,
-                }
-                for iv in entry.closed
+            closed = entry.closed
+            intervals += [
+                (station, t(iv.start), t(iv.end), iv.state.value, iv.reason)
+                for iv in closed
                 if iv.end > iv.start
-            )
+            ]
             # stored periods counted an open stop as it was; one that closed as a micro-stop
             # changes their figures (a rare case: it is shorter than the threshold)
-            micro = [iv.start for iv in entry.closed if iv.state is MachineState.MICRO_STOP]
+            micro = [iv.start for iv in closed if iv.state is MachineState.MICRO_STOP]
             if micro:
                 invalidate(self.session, station, micro[0])
             state = entry.builder.snapshot()
-            followed.append(downtime.Followed(entry.unit, entry.closed, state.open))
-            _store(entry.cursor, state)
-            entry.cursor.last_message = entry.last_message
-            self.session.add(entry.cursor)
-            out += entry.closed
-        events = downtime.follow(self.session, followed)
-        # Core executemany (not the ORM's bulk insert, which prepares each row again)
-        conn = self.session.connection()
-        if intervals:
-            conn.execute(insert(StateInterval.__table__), intervals)  # type: ignore[attr-defined]
-        if events:
-            conn.execute(insert(DowntimeEvent.__table__), events)  # type: ignore[attr-defined]
+            followed.append(downtime.Followed(entry.unit, closed, state.open))
+            values = _cursor_values(state, entry.last_message, t)
+            if entry.stored:
+                updated.append((*values, station))
+            else:
+                inserted.append((station, *values))
+            out += closed
+        known = downtime.known_events(self.session, downtime.wanted(followed))
+        events = downtime.follow(followed, known)
+        rows.insert(StateInterval.__tablename__, INTERVAL_COLUMNS, intervals)
+        rows.insert(
+            DowntimeEvent.__tablename__,
+            downtime.EVENT_COLUMNS,
+            [(e.work_unit, t(e.start), t(e.end), e.state, e.reason) for e in events.new],
+        )
+        rows.update(
+            DowntimeEvent.__tablename__,
+            CHANGED_EVENT_COLUMNS,
+            "id",
+            [(t(c.end), c.state, c.reason, c.id) for c in events.changed],
+        )
+        table = WorkUnitCursor.__tablename__
+        rows.insert(table, ("work_unit", *CURSOR_COLUMNS), inserted)
+        rows.update(table, CURSOR_COLUMNS, "work_unit", updated)
         self._open.clear()
         return out

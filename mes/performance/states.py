@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
@@ -117,28 +117,34 @@ class StateMapping:
     codes: Mapping[Any, MachineState] = field(default_factory=dict)
     default: MachineState = MachineState.IDLE
     uncertain_is_unknown: bool = False
+    #: the referenced tags (made once: `machine_state` runs for every message)
+    _tags: frozenset[str] = field(init=False, repr=False, compare=False)
+    _unusable: frozenset[TagQuality] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.codes and self.code_tag is None:
             raise MappingError("state mapping: codes given without code_tag")
         if not self.rules and self.code_tag is None:
             raise MappingError("state mapping: no rules and no code_tag, nothing to map")
-
-    @property
-    def tags(self) -> frozenset[str]:
         names = {rule.tag for rule in self.rules}
         if self.code_tag is not None:
             names.add(self.code_tag)
-        return frozenset(names)
+        object.__setattr__(self, "_tags", frozenset(names))
+        unusable = {TagQuality.BAD}
+        if self.uncertain_is_unknown:
+            unusable.add(TagQuality.UNCERTAIN)
+        object.__setattr__(self, "_unusable", frozenset(unusable))
 
-    def _usable(self, reading: TagReading | None) -> bool:
-        if reading is None or reading.quality is TagQuality.BAD:
-            return False
-        return not (self.uncertain_is_unknown and reading.quality is TagQuality.UNCERTAIN)
+    @property
+    def tags(self) -> frozenset[str]:
+        return self._tags
 
     def machine_state(self, readings: Mapping[str, TagReading]) -> MachineState:
-        if not all(self._usable(readings.get(tag)) for tag in self.tags):
-            return MachineState.UNKNOWN
+        unusable = self._unusable
+        for tag in self._tags:
+            reading = readings.get(tag)
+            if reading is None or reading.quality in unusable:
+                return MachineState.UNKNOWN
         for rule in self.rules:
             if rule.matches(readings[rule.tag].value):
                 return rule.state
@@ -241,7 +247,10 @@ class IntervalBuilder:
         self._online = True
         self._heard = start
         self._now = start
-        self._open = Interval(start, start, MachineState.UNKNOWN)
+        # the open interval, as three fields changed in place (one Interval per closed span)
+        self._start = start
+        self._state = MachineState.UNKNOWN
+        self._reason: str | None = None
         self._closed = False
 
     def snapshot(self) -> BuilderState:
@@ -267,7 +276,8 @@ class IntervalBuilder:
             silence_timeout=silence_timeout,
             micro_stop_states=micro_stop_states,
         )
-        builder._open = replace(state.open, end=state.open.start)
+        builder._state = state.open.state
+        builder._reason = state.open.reason
         builder._now = state.now
         builder._heard = state.heard
         builder._online = state.online
@@ -278,7 +288,17 @@ class IntervalBuilder:
     @property
     def current(self) -> Interval:
         """The open interval (its end is the time of the last input)."""
-        return replace(self._open, end=self._now)
+        return Interval(self._start, self._now, self._state, self._reason)
+
+    @property
+    def now(self) -> datetime:
+        """The time of the last input (the end of `current`)."""
+        return self._now
+
+    @property
+    def online(self) -> bool:
+        """The agent was online at the last input."""
+        return self._online
 
     def _check_time(self, ts: datetime) -> None:
         if self._closed:
@@ -287,25 +307,25 @@ class IntervalBuilder:
             raise ValueError(f"observation at {ts} is older than the last one at {self._now}")
 
     def _finish(self, end: datetime) -> Interval:
-        done = replace(self._open, end=end)
-        if done.state in self.micro_stop_states and done.duration < self.micro_stop_threshold:
-            done = replace(done, state=MachineState.MICRO_STOP)
-        return done
+        state = self._state
+        if state in self.micro_stop_states and end - self._start < self.micro_stop_threshold:
+            state = MachineState.MICRO_STOP
+        return Interval(self._start, end, state, self._reason)
 
     def _switch(self, ts: datetime, state: MachineState, reason: str | None) -> list[Interval]:
-        if (state, reason) == (self._open.state, self._open.reason):
+        if state is self._state and reason == self._reason:
             return []
-        out = [self._finish(ts)] if ts > self._open.start else []
-        self._open = Interval(ts, ts, state, reason)
+        out = [self._finish(ts)] if ts > self._start else []
+        self._start, self._state, self._reason = ts, state, reason
         return out
 
     def _silence(self, ts: datetime) -> list[Interval]:
         deadline = self._heard + self.silence_timeout
         if ts <= deadline:
             return []
-        return self._switch(max(deadline, self._open.start), MachineState.UNKNOWN, None)
+        return self._switch(max(deadline, self._start), MachineState.UNKNOWN, None)
 
-    def _state(self, ts: datetime) -> tuple[MachineState, str | None]:
+    def _derive(self, ts: datetime) -> tuple[MachineState, str | None]:
         if not self._online or ts - self._heard > self.silence_timeout:
             return MachineState.UNKNOWN, None
         return combine(self.mapping.machine_state(self._readings), self._job)
@@ -329,7 +349,8 @@ class IntervalBuilder:
             self._job = job
         if agent_online is not None:
             self._online = agent_online
-        return out + self._switch(ts, *self._state(ts))
+        switched = self._switch(ts, *self._derive(ts))
+        return out + switched if out else switched
 
     def advance(self, ts: datetime) -> list[Interval]:
         self._check_time(ts)
@@ -340,6 +361,6 @@ class IntervalBuilder:
     def close(self, ts: datetime) -> list[Interval]:
         out = self.advance(ts)
         self._closed = True
-        if ts > self._open.start:
+        if ts > self._start:
             out.append(self._finish(ts))
         return out

@@ -4,7 +4,6 @@ messages are queued in the outbox, one per work unit and closed shift."""
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -15,14 +14,6 @@ from mes.performance.figures import close_periods, range_model, raw_model
 from mes.performance.ingest import StateBatch
 from mes.performance.kpi import aggregate
 from tests.performance.adapters import PRESS, T0, consumer, feed_press, mes_db, plant, press, s
-from tests.quality.db import database
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
-    if request.param == "postgres":
-        return database(request.getfixturevalue("postgres_url"))
-    return mes_db(tmp_path)
 
 
 def test_stored_periods_equal_the_raw_intervals(engine: Engine) -> None:

@@ -1,9 +1,11 @@
-"""The state consumer's `handle` and `StateBatch` on a real SQLite database: telemetry to
-state intervals, redeliveries, silence, bad messages, downtime events, restart continuity."""
+"""The state consumer's `handle` and `StateBatch` on real SQLite and PostgreSQL databases:
+telemetry to state intervals, redeliveries, silence, bad messages, downtime events, restart
+continuity (the `engine` fixture runs each test on both)."""
 
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from mes.performance.ingest import BadMessage, StateBatch
@@ -28,8 +30,7 @@ def intervals(engine):
         return [(r.state, (r.end - r.start).total_seconds()) for r in rows]
 
 
-def test_press_states_become_intervals_across_transactions(tmp_path: Path) -> None:
-    engine = mes_db(tmp_path)
+def test_press_states_become_intervals_across_transactions(engine: Engine) -> None:
     cons = consumer(engine)
     feed(engine, cons, [(PRESS, press(T0, 0)), (PRESS, press(T0 + s(100), 1))])
     # the next transaction resumes the builder from its cursor
@@ -39,16 +40,14 @@ def test_press_states_become_intervals_across_transactions(tmp_path: Path) -> No
     assert intervals(engine) == [("no_order", 100.0), ("running", 100.0), ("fault", 60.0)]
 
 
-def test_a_redelivered_message_changes_nothing(tmp_path: Path) -> None:
-    engine = mes_db(tmp_path)
+def test_a_redelivered_message_changes_nothing(engine: Engine) -> None:
     cons = consumer(engine)
     feed(engine, cons, [(PRESS, press(T0, 1)), (PRESS, press(T0 + s(100), 0))])
     feed(engine, cons, [(PRESS, press(T0, 1)), (PRESS, press(T0 + s(200), 1))])
     assert intervals(engine) == [("running", 100.0), ("no_order", 100.0)]
 
 
-def test_a_short_stop_is_a_micro_stop_and_no_downtime_event(tmp_path: Path) -> None:
-    engine = mes_db(tmp_path)
+def test_a_short_stop_is_a_micro_stop_and_no_downtime_event(engine: Engine) -> None:
     cons = consumer(engine)
     feed(engine, cons, [(PRESS, press(T0, 1)), (PRESS, press(T0 + s(10), 2, fault=True))])
     feed(engine, cons, [(PRESS, press(T0 + s(40), 1)), (PRESS, press(T0 + s(50), 1))])
@@ -57,8 +56,7 @@ def test_a_short_stop_is_a_micro_stop_and_no_downtime_event(tmp_path: Path) -> N
         assert session.exec(select(DowntimeEvent)).all() == []
 
 
-def test_a_long_stop_opens_a_downtime_event_that_closes_with_it(tmp_path: Path) -> None:
-    engine = mes_db(tmp_path)
+def test_a_long_stop_opens_a_downtime_event_that_closes_with_it(engine: Engine) -> None:
     cons = consumer(engine)
     feed(engine, cons, [(PRESS, press(T0, 1)), (PRESS, press(T0 + s(10), 2, fault=True))])
     feed(engine, cons, [(PRESS, press(T0 + s(100), 2, fault=True))])
@@ -72,8 +70,7 @@ def test_a_long_stop_opens_a_downtime_event_that_closes_with_it(tmp_path: Path) 
         assert (event.end - event.start).total_seconds() == 120.0
 
 
-def test_silence_and_bad_quality_are_unknown(tmp_path: Path) -> None:
-    engine = mes_db(tmp_path)
+def test_silence_and_bad_quality_are_unknown(engine: Engine) -> None:
     cons = consumer(engine)
     feed(engine, cons, [(PRESS, press(T0, 1))], tick=T0 + s(500))
     feed(engine, cons, [(PRESS, press(T0 + s(600), 1, quality="bad"))])
@@ -82,8 +79,7 @@ def test_silence_and_bad_quality_are_unknown(tmp_path: Path) -> None:
     assert intervals(engine) == [("running", 120.0), ("unknown", 530.0)]
 
 
-def test_agent_offline_is_unknown_at_once(tmp_path: Path) -> None:
-    engine = mes_db(tmp_path)
+def test_agent_offline_is_unknown_at_once(engine: Engine) -> None:
     cons = consumer(engine)
     feed(engine, cons, [(PRESS, press(T0, 1))])
     agent = f"{NS.root}/_edge/edge-1/_status"
@@ -102,6 +98,9 @@ def test_agent_offline_is_unknown_at_once(tmp_path: Path) -> None:
         (PRESS, b'{"ts": "x", "values": []}', "`ts` must be milliseconds"),
         (PRESS, b'{"ts": 1, "values": [{"value": 1}]}', "values[0]: needs a `tag`"),
         (PRESS, b'{"ts": 1, "values": [{"tag": "a", "quality": "meh"}]}', "unknown quality"),
+        (PRESS, b'{"ts": 1, "values": [{"tag": "a", "quality": ["good"]}]}', "unknown quality"),
+        (PRESS, b'{"ts": 1, "values": [{"tag": 7, "value": 1}]}', "values[0]: needs a `tag`"),
+        (PRESS, b'{"ts": 1, "values": [3]}', "values[0]: needs a `tag`"),
         (f"{NS.root}/_edge/edge-1/_status", b'{"online": "yes"}', "boolean `online`"),
         ("other/topic", b"{}", "outside our namespace"),
     ],
