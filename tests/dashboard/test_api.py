@@ -181,7 +181,7 @@ def test_delivery_exports(api: Client) -> None:
         ("WO-000001", ""),
         ("WO-000002", "holds"),
     ]
-    assert rows[1]["holds_h"] == "20.0"
+    assert (rows[1]["hold_h"], rows[1]["downtime_h"]) == ("20.0", "2.0")
     r = client.get("/api/v1/reports/delivery", params={**RANGE, "format": "xlsx"}, headers=who)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
@@ -193,6 +193,7 @@ def test_delivery_exports(api: Client) -> None:
     assert len(values) == 5
     assert values[2][0] == "WO-000002"
     assert values[2][15] == "holds"
+    assert sheet.freeze_panes == "A2"
 
 
 def test_auth_and_problems(api: Client) -> None:

@@ -1,0 +1,194 @@
+"""A one-sheet XLSX (Office Open XML SpreadsheetML) writer for tabular exports (pure: rows in,
+bytes out). openpyxl, even write-only, spent ~16 us per cell building a cell object and an
+lxml element; a month-end delivery report (~1,700 orders x 18 columns) took 300+ ms. Here a
+row is one string join (~1 us per cell). What it writes: a header row (bold, frozen, with an
+autofilter), numbers as numbers, booleans as booleans, naive datetimes as Excel serial dates
+with a date-time format, strings as inline strings, None as no cell. The package is the
+minimum the standard requires (content types, relationships, workbook, styles, one sheet)."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+#: Excel's day 0 (the 1900 date system, with its leap-year quirk folded in from 1900-03-01)
+EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001 (a wall-clock epoch: the values are naive)
+#: characters XML 1.0 does not allow (a stray control character in a product name)
+_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: what a text needs escaped or removed (most texts need neither: one search)
+_SPECIAL = re.compile('[&<>"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
+#: style ids in STYLES' cellXfs
+_BOLD, _DATE = 1, 2
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" '
+    'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" ContentType="application/'
+    'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
+    'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/styles.xml" ContentType="application/'
+    'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    "</Types>"
+)
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/officeDocument" Target="xl/workbook.xml"/>'
+    "</Relationships>"
+)
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/styles" Target="styles.xml"/>'
+    "</Relationships>"
+)
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_STYLES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<styleSheet xmlns="{_MAIN}">'
+    '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/></numFmts>'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    "</cellXfs>"
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    "</styleSheet>"
+)
+
+
+def column_letter(index: int) -> str:
+    """A, B, .., Z, AA, .. for 0, 1, .."""
+    out = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _text(value: str) -> str:
+    """Text for an element's content or a double-quoted attribute."""
+    if _SPECIAL.search(value) is None:
+        return value
+    return escape(_INVALID.sub("", value), {'"': "&quot;"})
+
+
+def excel_date(value: datetime) -> float:
+    """The serial day number Excel stores for a naive (wall-clock) datetime."""
+    return (value - EPOCH).total_seconds() / 86400
+
+
+def _cell(ref: str, value: object) -> str:
+    """One cell (no cell for None). The common types first, by exact type: this runs per cell."""
+    kind = type(value)
+    if kind is str:
+        return f'<c r="{ref}" t="inlineStr"><is><t>{_text(value)}</t></is></c>'  # type: ignore[arg-type]
+    if kind is float and math.isfinite(value):  # type: ignore[arg-type]
+        return f'<c r="{ref}"><v>{value!r}</v></c>'
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, int):
+        return f'<c r="{ref}"><v>{int(value)}</v></c>'
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return f'<c r="{ref}"><v>{float(value)!r}</v></c>'
+        return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            raise ValueError("XLSX has no time zones: give wall-clock (naive) datetimes")
+        return f'<c r="{ref}" s="{_DATE}"><v>{excel_date(value)!r}</v></c>'
+    return f'<c r="{ref}" t="inlineStr"><is><t>{_text(str(value))}</t></is></c>'
+
+
+def _sheet(
+    header: Sequence[str], rows: Iterable[Sequence[object]], widths: Sequence[float]
+) -> tuple[bytes, str]:
+    """The sheet's XML and the range of its table (for the autofilter's defined name)."""
+    letters = [column_letter(i) for i in range(len(header))]
+    cols = "".join(
+        f'<col min="{i + 1}" max="{i + 1}" width="{w}" customWidth="1"/>'
+        for i, w in enumerate(widths)
+    )
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">'
+        '<sheetViews><sheetView workbookViewId="0">'
+        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+        "</sheetView></sheetViews>"
+        '<sheetFormatPr defaultRowHeight="15"/>'
+        + (f"<cols>{cols}</cols>" if cols else "")
+        + '<sheetData><row r="1">'
+        + "".join(
+            f'<c r="{c}1" t="inlineStr" s="{_BOLD}"><is><t>{_text(h)}</t></is></c>'
+            for c, h in zip(letters, header, strict=True)
+        )
+        + "</row>"
+    ]
+    n = 1
+    for n, row in enumerate(rows, start=2):
+        cells = "".join(_cell(f"{c}{n}", v) for c, v in zip(letters, row, strict=True))
+        parts.append(f'<row r="{n}">{cells}</row>')
+    table = f"A1:{letters[-1]}{n}"
+    parts.append(
+        f'</sheetData><autoFilter ref="{table}"/>'
+        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
+        'footer="0.3"/></worksheet>'
+    )
+    return "".join(parts).encode(), f"$A$1:${letters[-1]}${n}"
+
+
+def workbook(
+    sheet: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    widths: Sequence[float] = (),
+    compresslevel: int = 1,
+) -> bytes:
+    """One sheet named `sheet`: the `header` row, then `rows` (each as long as the header);
+    `widths` in characters, per column from the first. Level 1 deflate: the sheet's XML is
+    repetitive (a month's report compresses ~10x at level 1, little more at 6, for 3x the
+    time)."""
+    if not header:
+        raise ValueError("a sheet needs at least one column")
+    sheet_xml, table = _sheet(header, rows, widths)
+    name = _text(sheet[:31]).replace("'", "''")
+    workbook_xml = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>'
+        f'<sheet name="{_text(sheet[:31])}" sheetId="1" r:id="rId1"/></sheets>'
+        "<definedNames>"
+        '<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
+        f"'{name}'!{table}</definedName>"
+        "</definedNames></workbook>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as z:
+        z.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        z.writestr("_rels/.rels", _ROOT_RELS)
+        z.writestr("xl/workbook.xml", workbook_xml)
+        z.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        z.writestr("xl/styles.xml", _STYLES)
+        z.writestr("xl/worksheets/sheet1.xml", sheet_xml)
+    return out.getvalue()
