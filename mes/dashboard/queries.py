@@ -167,9 +167,10 @@ def output(session: Session, period: Period) -> Output:
 @dataclass(frozen=True, slots=True)
 class WipRow:
     operation: str
-    name: str
+    name: str  # as the operation rows store it (the routing's name when released)
     work_orders: int
     quantity: float
+    routing: str = ""  # a routing of the orders there (the first by id): for its names
 
 
 def wip_by_order(session: Session) -> dict[int, list[tuple[fg.OperationStep, int]]]:
@@ -178,6 +179,7 @@ def wip_by_order(session: Session) -> dict[int, list[tuple[fg.OperationStep, int
         select(  # type: ignore[call-overload]
             WorkOrder.id,
             WorkOrder.quantity,
+            WorkOrder.routing_id,
             Operation.seq,
             Operation.number,
             Operation.name,
@@ -189,9 +191,15 @@ def wip_by_order(session: Session) -> dict[int, list[tuple[fg.OperationStep, int
         .where(col(WorkOrder.status).in_([s.value for s in OPEN_STATES]))
     ).all()
     steps: dict[int, tuple[int, list[fg.OperationStep]]] = {}
-    for wo_id, qty, seq, number, name, status, processed, released in rows:
+    for wo_id, qty, routing, seq, number, name, status, processed, released in rows:
         step = fg.OperationStep(
-            seq, number, name, status == OperationState.DONE, int(processed), int(released)
+            seq,
+            number,
+            name,
+            status == OperationState.DONE,
+            int(processed),
+            int(released),
+            routing or "",
         )
         steps.setdefault(int(wo_id), (int(qty), []))[1].append(step)
     return {wo: fg.wip_of_order(qty, ss) for wo, (qty, ss) in steps.items()}
@@ -200,11 +208,13 @@ def wip_by_order(session: Session) -> dict[int, list[tuple[fg.OperationStep, int
 def wip(session: Session) -> list[WipRow]:
     orders: dict[tuple[str, str], int] = defaultdict(int)
     units: dict[tuple[str, str], int] = defaultdict(int)
-    for at_steps in wip_by_order(session).values():
+    routings: dict[tuple[str, str], str] = {}
+    for _, at_steps in sorted(wip_by_order(session).items()):
         for step, n in at_steps:
             orders[step.number, step.name] += 1
             units[step.number, step.name] += n
-    return [WipRow(k[0], k[1], orders[k], float(units[k])) for k in sorted(orders)]
+            routings.setdefault((step.number, step.name), step.routing)
+    return [WipRow(k[0], k[1], orders[k], float(units[k]), routings[k]) for k in sorted(orders)]
 
 
 def scrap_in(period: Period) -> Any:
