@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -354,9 +355,10 @@ def run(db: str, work: Path, orders: int, units: int, repeat: int, only_report: 
                 due = len(client.get(REPORT[0], params=month, headers=who).json())
                 json_p95 = 0.0
                 for path in REPORT:
-                    p50, p95, cpu = _times(
-                        lambda u=path: client.get(u, params=month, headers=who), repeat
-                    )
+                    # the month in the URL: httpx's `params=` would replace its `format=`
+                    sep = "&" if "?" in path else "?"
+                    url_m = f"{path}{sep}{urlencode(month)}"
+                    p50, p95, cpu = _times(lambda u=url_m: client.get(u, headers=who), repeat)
                     json_p95 = json_p95 or p95
                     worst, worst_cpu = max(worst, p95), max(worst_cpu, cpu)
                     print(
