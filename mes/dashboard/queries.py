@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
+from config.plant import PlantConfig
 from mes.alarms.lifecycle import AlarmState
 from mes.alarms.models import AlarmCurrent
 from mes.core.clock import aware
@@ -20,8 +21,10 @@ from mes.dashboard.periods import Period
 from mes.dashboard.sql import earlier, later, seconds, when
 from mes.orders.models import Operation, WorkOrder
 from mes.orders.states import OperationState, WorkOrderState
+from mes.performance.figures import range_model
 from mes.performance.kpi import Kpis, TimeModel, kpis
 from mes.performance.models import DowntimeEvent, PeriodFigures
+from mes.performance.units import Unit
 from mes.production.models import ProductionEvent
 from mes.quality.models import HoldRecord
 
@@ -281,6 +284,29 @@ def oee_trend(session: Session, period: Period) -> list[OeeDay]:
         for name, v in zip(TIME_COLUMNS, values, strict=True):
             acc[name] += float(v or 0)
     return [OeeDay(line, day, kpis(_model(rec))) for (line, day), rec in sorted(days.items())]
+
+
+def oee_so_far(
+    session: Session, cfg: PlantConfig, units: Sequence[Unit], period: Period, now: datetime
+) -> list[OeeDay]:
+    """Per line, the plant day of `now` (when the period holds it) up to now: the stored
+    periods of that day and the raw state intervals since the last one (the shift still
+    open), as the board's tiles compute today's OEE. The stored figures alone wait for a
+    shift to close: a plant in its first shift would show no trend at all."""
+    zone = period.zone
+    midnight = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), zone)
+    start, end = max(midnight, period.start), min(now, period.end)
+    if start >= end:
+        return []
+    by_line: dict[str, list[Unit]] = defaultdict(list)
+    for unit in units:
+        by_line[unit.line].append(unit)
+    out = []
+    for line, members in sorted(by_line.items()):
+        model = range_model(session, cfg, members, start, end)
+        if model.pot > model.pdt:
+            out.append(OeeDay(line, period.local_day(now), kpis(model)))
+    return out
 
 
 def lead_times(session: Session, period: Period) -> list[float]:

@@ -197,7 +197,13 @@ def _scrap(session: Session, p: Period, by: str, names: Names, lang: str) -> lis
     return _pareto(queries.scrap_by(session, p, by), by, names, lang)
 
 
-def _oee(session: Session, p: Period) -> list[OeeView]:
+def _oee(session: Session, p: Period, services: Any) -> list[OeeView]:
+    """The stored days; the plant day of now up to now instead of its stored part."""
+    today = queries.oee_so_far(
+        session, services.cfg, list(services.performance.units.values()), p, utcnow()
+    )
+    live = {(d.line, d.day) for d in today}
+    days = [d for d in queries.oee_trend(session, p) if (d.line, d.day) not in live]
     return [
         OeeView(
             line=d.line,
@@ -207,7 +213,7 @@ def _oee(session: Session, p: Period) -> list[OeeView]:
             effectiveness=d.kpis.effectiveness,
             quality=d.kpis.quality_ratio,
         )
-        for d in queries.oee_trend(session, p)
+        for d in sorted([*days, *today], key=lambda d: (d.line, d.day))
     ]
 
 
@@ -244,7 +250,7 @@ def summary(
         wip=_wip(session, names, lang),
         scrap_by_reason=_pareto(queries.scrap_by_reason(made), "reason", names, lang),
         scrap_by_product=_scrap(session, p, "product", names, lang),
-        oee_trend=_oee(session, p),
+        oee_trend=_oee(session, p, services),
         lead_time=_lead(session, p),
         downtime_top=_downtime(session, p, names, lang),
         alarms_open=queries.alarms_open(session),
@@ -282,8 +288,8 @@ def scrap(
 
 
 @router.get("/oee-trend", summary="OEE per line and plant day", responses=BAD_PERIOD)
-def oee_trend(_: Reader, session: SessionDep, p: PeriodDep) -> list[OeeView]:
-    return _oee(session, p)
+def oee_trend(_: Reader, session: SessionDep, services: ServicesDep, p: PeriodDep) -> list[OeeView]:
+    return _oee(session, p, services)
 
 
 @router.get("/lead-time", summary="Lead time of the orders completed", responses=BAD_PERIOD)

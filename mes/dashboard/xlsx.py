@@ -1,7 +1,7 @@
 """A one-sheet XLSX (Office Open XML SpreadsheetML) writer for tabular exports (pure: rows in,
 bytes out). openpyxl, even write-only, spent ~16 us per cell building a cell object and an
 lxml element; a month-end delivery report (~1,700 orders x 18 columns) took 300+ ms. Here a
-row is one string join (~1 us per cell). What it writes: a header row (bold, frozen, with an
+row is one string join (~1 us per cell, no cell references: they are optional). What it writes: a header row (bold, frozen, with an
 autofilter), numbers as numbers, booleans as booleans, naive datetimes as Excel serial dates
 with a date-time format, strings as inline strings, None as no cell. The package is the
 minimum the standard requires (content types, relationships, workbook, styles, one sheet)."""
@@ -14,6 +14,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 #: Excel's day 0 (the 1900 date system, with its leap-year quirk folded in from 1900-03-01)
@@ -98,28 +99,48 @@ def excel_date(value: datetime) -> float:
     return (value - EPOCH).total_seconds() / 86400
 
 
-def _cell(ref: str, value: object) -> str:
-    """One cell (no cell for None). The common types first, by exact type: this runs per cell."""
-    kind = type(value)
-    if kind is str:
-        return f'<c r="{ref}" t="inlineStr"><is><t>{_text(value)}</t></is></c>'  # type: ignore[arg-type]
-    if kind is float and math.isfinite(value):  # type: ignore[arg-type]
-        return f'<c r="{ref}"><v>{value!r}</v></c>'
-    if value is None:
-        return ""
+def _text_cell(value: str) -> str:
+    return f'<c t="inlineStr"><is><t>{_text(value)}</t></is></c>'
+
+
+def _number_cell(value: float) -> str:
+    if math.isfinite(value):
+        return f"<c><v>{value!r}</v></c>"
+    return _text_cell(str(value))  # Excel has no NaN or infinity
+
+
+def _date_cell(value: datetime) -> str:
+    if value.tzinfo is not None:
+        raise ValueError("XLSX has no time zones: give wall-clock (naive) datetimes")
+    return f'<c s="{_DATE}"><v>{excel_date(value)!r}</v></c>'
+
+
+#: the writer of each common type, looked up by exact type (this runs once per cell)
+_CELLS: dict[type, Any] = {
+    str: _text_cell,
+    float: _number_cell,
+    int: lambda v: f"<c><v>{v}</v></c>",
+    bool: lambda v: f'<c t="b"><v>{int(v)}</v></c>',
+    type(None): lambda _: "<c/>",
+    datetime: _date_cell,
+}
+
+
+def _cell(value: object) -> str:
+    """One cell. Cells and rows carry no reference (`r` is optional): they follow each
+    other, an empty `<c/>` keeps a column for None."""
+    write = _CELLS.get(type(value))
+    if write is not None:
+        return str(write(value))
     if isinstance(value, bool):
-        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+        return f'<c t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int):
-        return f'<c r="{ref}"><v>{int(value)}</v></c>'
+        return f"<c><v>{int(value)}</v></c>"
     if isinstance(value, float):
-        if math.isfinite(value):
-            return f'<c r="{ref}"><v>{float(value)!r}</v></c>'
-        return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
+        return _number_cell(float(value))
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            raise ValueError("XLSX has no time zones: give wall-clock (naive) datetimes")
-        return f'<c r="{ref}" s="{_DATE}"><v>{excel_date(value)!r}</v></c>'
-    return f'<c r="{ref}" t="inlineStr"><is><t>{_text(str(value))}</t></is></c>'
+        return _date_cell(value)
+    return _text_cell(str(value))
 
 
 def _sheet(
@@ -148,8 +169,9 @@ def _sheet(
     ]
     n = 1
     for n, row in enumerate(rows, start=2):
-        cells = "".join(_cell(f"{c}{n}", v) for c, v in zip(letters, row, strict=True))
-        parts.append(f'<row r="{n}">{cells}</row>')
+        if len(row) != len(header):
+            raise ValueError(f"row {n} has {len(row)} values for {len(header)} columns")
+        parts.append(f"<row>{''.join(map(_cell, row))}</row>")
     table = f"A1:{letters[-1]}{n}"
     parts.append(
         f'</sheetData><autoFilter ref="{table}"/>'
