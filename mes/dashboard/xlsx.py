@@ -1,10 +1,11 @@
 """A one-sheet XLSX (Office Open XML SpreadsheetML) writer for tabular exports (pure: rows in,
 bytes out). openpyxl, even write-only, spent ~16 us per cell building a cell object and an
 lxml element; a month-end delivery report (~1,700 orders x 18 columns) took 300+ ms. Here a
-row is one string join (~1 us per cell, no cell references: they are optional). What it writes: a header row (bold, frozen, with an
-autofilter), numbers as numbers, booleans as booleans, naive datetimes as Excel serial dates
-with a date-time format, strings as inline strings, None as no cell. The package is the
-minimum the standard requires (content types, relationships, workbook, styles, one sheet)."""
+row is one string join (~1 us per cell; no cell references, which are optional). What it
+writes: a header row (bold, frozen, with an autofilter), numbers as numbers, booleans as
+booleans, naive datetimes as Excel serial dates with a date-time format, strings as inline
+strings, None as an empty cell. The package is the minimum the standard requires (content
+types, relationships, workbook, styles, one sheet)."""
 
 from __future__ import annotations
 
