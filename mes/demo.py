@@ -306,6 +306,17 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
         api = f"http://{cfg.mes.bind}:{cfg.mes.port}"
         if _port_open(cfg.mes.port):
             raise SystemExit(f"demo: port {cfg.mes.port} (mes.port) is in use; is a demo running?")
+        # the MES first: it hears the machines' first values (the edge sends changes only, so
+        # a state that holds from the start would otherwise stay unknown to it)
+        demo.cli("mes", f"MES API and station pages {api}", "mes", "serve", "-c", str(plant_file))
+        mes = demo.parts[-1].proc
+        if (
+            not _wait(
+                lambda: stop_requested or mes.poll() is not None or _http_ok(f"{api}/healthz"), 60
+            )
+            or mes.poll() is not None
+        ):
+            raise SystemExit(f"demo: the MES did not answer on {api} (see {demo.workdir}/mes.log)")
         demo.cli(
             "machines",
             f"Modbus TCP + OPC UA simulators ({demo.sim_file.name})",
@@ -317,15 +328,6 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
         demo.cli("edge", f"edge agent {cfg.edge.agent_id}", "edge", "run", "-c", str(plant_file))
         hist = cfg.historian.url or f"embedded store {demo.workdir / 'history.sqlite'}"
         demo.cli("historian", hist, "historian", "run", "-c", str(plant_file))
-        demo.cli("mes", f"MES API and station pages {api}", "mes", "serve", "-c", str(plant_file))
-        mes = demo.parts[-1].proc
-        if (
-            not _wait(
-                lambda: stop_requested or mes.poll() is not None or _http_ok(f"{api}/healthz"), 60
-            )
-            or mes.poll() is not None
-        ):
-            raise SystemExit(f"demo: the MES did not answer on {api} (see {demo.workdir}/mes.log)")
         demo.cli(
             "erp",
             f"ERP simulator (an order every {ERP_EVERY_S} s, due in minutes)",

@@ -147,14 +147,16 @@ class Floor:
             return
         now = datetime.now(UTC)
         params = f"start={(now - timedelta(hours=12)).isoformat()}&end={now.isoformat()}"
-        path = f"/api/v1/downtime?{params.replace('+', '%2B')}&work_unit={station}"
+        path = f"/api/v1/performance/downtime?{params.replace('+', '%2B')}&work_unit={station}"
         events = self.call("GET", path, token, None)
         for e in events if isinstance(events, list) else []:
             if e.get("reason") or e["id"] in self.given or e.get("state") == "micro_stop":
                 continue
             self.given.add(e["id"])
             reason = reason_for(e["id"], str(e.get("state")), self.reasons)
-            self.call("POST", f"/api/v1/downtime/{e['id']}/reason", token, {"reason": reason})
+            self.call(
+                "POST", f"/api/v1/performance/downtime/{e['id']}/reason", token, {"reason": reason}
+            )
 
 
 def run(floor: Floor, every_s: float, stop: Callable[[], bool]) -> None:
