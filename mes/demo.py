@@ -34,8 +34,8 @@ OPERATORS = ((DEMO_BADGE, DEMO_OPERATOR), ("E1043", "Demo Operator 2"))
 #: the demo's order book: an order of this many units every ERP_EVERY_S seconds, due
 #: DUE_MINUTES (x1, x2, x3 in turn) after its release; the operators step every FLOOR_STEP_S:
 #: the board and the owner's page fill within minutes, some orders on time, some late
-ORDER_QUANTITY = 40
-ERP_EVERY_S = 60
+ORDER_QUANTITY = 30
+ERP_EVERY_S = 120
 DUE_MINUTES = 2
 FLOOR_STEP_S = 2
 SECRETS_FILE = "secrets.json"

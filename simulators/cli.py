@@ -108,10 +108,16 @@ def floor_command(
     stations = [w.id for w in cfg.workstations if w.id in tokens][: len(badges)]
     scrap = [r.code for r in cfg.scrap_reasons] or ["BURR", "DENT", "SCRATCH"]
     reasons = [r.code for g in cfg.performance.reasons for r in g.reasons]
+    cycle = {
+        op.workstation: op.cycle_time_s
+        for rt in cfg.routings
+        for op in rt.operations
+        if op.workstation
+    }
     floor = Floor(
         http_call(api.rstrip("/")),
         tokens,
-        operators_for(stations, badges[: len(stations)], scrap),
+        operators_for(stations, badges[: len(stations)], scrap, cycle),
         reasons,
     )
     stopping = False

@@ -36,6 +36,11 @@ class Operator:
     scrap_reasons: Sequence[str]
     batch: int = 5
     scrap_every: int = 4  # a scrapped unit every n-th report
+    #: the routing's cycle time at this station: the operator reports no faster than the
+    #: machine makes parts (`pace` of the ideal rate); 0: as fast as asked (tests)
+    cycle_s: float = 0.0
+    pace: float = 0.85
+    made: float = 0.0  # units made since the last report (time x rate)
     logged_in: bool = False
     job: tuple[str, str] | None = None  # (work order, operation) being worked
     reports: int = 0
@@ -43,9 +48,10 @@ class Operator:
     finish: bool = False
 
 
-def next_codes(op: Operator, queue: Sequence[dict[str, Any]]) -> list[str]:
+def next_codes(op: Operator, queue: Sequence[dict[str, Any]], elapsed_s: float = 0.0) -> list[str]:
     """The scans of one step of the operator's work, given the station's queue (open jobs in
-    plan order, each with `work_order`, `operation`, `status`, `quantity`, `good`, `scrap`)."""
+    plan order, each with `work_order`, `operation`, `status`, `quantity`, `good`, `scrap`)
+    and the seconds since the last step (the parts the machine made meanwhile)."""
     if not op.logged_in:
         return [f"EMP:{op.badge}"]
     current = next((j for j in queue if op.job == (j["work_order"], j["operation"])), None)
@@ -55,17 +61,24 @@ def next_codes(op: Operator, queue: Sequence[dict[str, Any]]) -> list[str]:
             op.job = None
             return []
         op.job, op.reports, op.finish = (job["work_order"], job["operation"]), 0, False
+        op.made = 0.0
         codes = [f"WO:{job['work_order']}/{job['operation']}"]
         return [*codes, "CMD:RESUME" if job["status"] == "PAUSED" else "CMD:START"]
     left = int(current["quantity"]) - int(current["good"]) - int(current["scrap"])
     if op.finish or left <= 0:
         op.finish = False
         return ["CMD:COMPLETE"]
+    want = min(op.batch, left)
+    if op.cycle_s > 0:
+        op.made += elapsed_s * op.pace / op.cycle_s
+        if op.made < want:
+            return []
+        op.made -= want
     op.reports += 1
     if op.scrap_reasons and op.reports % op.scrap_every == 0:
         reason = op.scrap_reasons[(op.reports // op.scrap_every) % len(op.scrap_reasons)]
         return [f"SCRAP:1:{reason}"]
-    return [f"QTY:{min(op.batch, left)}"]
+    return [f"QTY:{want}"]
 
 
 def reason_for(event_id: int, state: str, reasons: Sequence[str]) -> str:
@@ -114,6 +127,7 @@ class Floor:
     operators: list[Operator]
     reasons: Sequence[str]
     given: set[int] = field(default_factory=set)
+    last: float | None = None  # time.monotonic() of the last step
 
     def scan(self, op: Operator, code: str) -> Answer:
         body = {"station": op.station, "code": code, "event_id": str(uuid.uuid4())}
@@ -122,11 +136,13 @@ class Floor:
         return Answer(bool((answer or {}).get("accepted")), error.get("code"))
 
     def step(self) -> None:
+        now = time.monotonic()
+        elapsed, self.last = (0.0 if self.last is None else now - self.last), now
         for op in self.operators:
             token = self.tokens[op.station]
             queue = self.call("GET", f"/api/v1/stations/{op.station}/queue", token, None)
             jobs = queue.get("jobs", []) if isinstance(queue, dict) else []
-            for code in next_codes(op, jobs):
+            for code in next_codes(op, jobs, elapsed):
                 answer = self.scan(op, code)
                 if code.startswith("EMP:"):
                     # accepted: logged in; refused as logged in elsewhere or already: so be it
@@ -169,10 +185,22 @@ def run(floor: Floor, every_s: float, stop: Callable[[], bool]) -> None:
 
 
 def operators_for(
-    stations: Sequence[str], badges: Sequence[str], scrap_reasons: Sequence[str], seed: int = 14
+    stations: Sequence[str],
+    badges: Sequence[str],
+    scrap_reasons: Sequence[str],
+    cycle_s: dict[str, float] | None = None,
+    seed: int = 14,
 ) -> list[Operator]:
+    """An operator per station; `cycle_s`: the routing's cycle time per station (none: the
+    operators report as fast as they are stepped)."""
     rnd = random.Random(seed)
     return [
-        Operator(ws, badge, list(scrap_reasons), batch=rnd.choice((4, 5, 6)))
+        Operator(
+            ws,
+            badge,
+            list(scrap_reasons),
+            batch=rnd.choice((4, 5, 6)),
+            cycle_s=(cycle_s or {}).get(ws, 0.0),
+        )
         for ws, badge in zip(stations, badges, strict=True)
     ]
