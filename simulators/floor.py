@@ -41,6 +41,7 @@ class Operator:
     cycle_s: float = 0.0
     pace: float = 0.85
     made: float = 0.0  # units made since the last report (time x rate)
+    scrapped: int = 0  # scrap reports so far: the reasons take turns across jobs
     logged_in: bool = False
     job: tuple[str, str] | None = None  # (work order, operation) being worked
     reports: int = 0
@@ -76,7 +77,8 @@ def next_codes(op: Operator, queue: Sequence[dict[str, Any]], elapsed_s: float =
         op.made -= want
     op.reports += 1
     if op.scrap_reasons and op.reports % op.scrap_every == 0:
-        reason = op.scrap_reasons[(op.reports // op.scrap_every) % len(op.scrap_reasons)]
+        reason = op.scrap_reasons[op.scrapped % len(op.scrap_reasons)]
+        op.scrapped += 1
         return [f"SCRAP:1:{reason}"]
     return [f"QTY:{want}"]
 

@@ -25,11 +25,14 @@ def test_an_operator_logs_in_takes_the_job_reports_and_completes() -> None:
     running = job(status="RUNNING")
     assert next_codes(op, [running]) == ["QTY:4"]
     assert next_codes(op, [job("RUNNING", good=4)]) == ["QTY:4"]
-    assert next_codes(op, [job("RUNNING", good=8)]) == ["SCRAP:1:DENT"]  # every 3rd report
+    assert next_codes(op, [job("RUNNING", good=8)]) == ["SCRAP:1:BURR"]  # every 3rd report
     assert next_codes(op, [job("RUNNING", good=8, scrap=1)]) == ["QTY:1"]  # what is left
     assert next_codes(op, [job("RUNNING", good=9, scrap=1)]) == ["CMD:COMPLETE"]
     assert next_codes(op, []) == []  # completed: off the queue, nothing else to do
     assert op.job is None
+    second = {**job(status="RUNNING"), "work_order": "WO-000002"}
+    codes = [next_codes(op, [second])[0] for _ in range(4)]
+    assert codes[1:] == ["QTY:4", "QTY:4", "SCRAP:1:DENT"]  # the reasons take turns
 
 
 def test_a_paused_job_is_resumed_and_a_refused_report_leads_to_completion() -> None:
