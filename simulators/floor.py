@@ -181,8 +181,10 @@ def run(floor: Floor, every_s: float, stop: Callable[[], bool]) -> None:
     while not stop():
         try:
             floor.step()
-        except OSError as exc:  # the MES restarting: try again next step
-            log.warning("floor: %s", exc)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # the MES restarting, or an answer not as expected: try again next step (the demo
+            # stops when one of its parts dies)
+            log.warning("floor: %r", exc)
         time.sleep(every_s)
 
 
