@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from mes.dashboard import xlsx
@@ -49,11 +50,20 @@ def _h(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def _values(rows: Sequence[DeliveryRow], zone: ZoneInfo) -> Iterator[tuple[object, ...]]:
-    """Each row's values in the order of COLUMNS: times as the plant's wall clock (naive)."""
+def _as_is(value: float | None) -> float | None:
+    return value
+
+
+def _values(
+    rows: Sequence[DeliveryRow], zone: ZoneInfo | None, hours: Callable[[float | None], Any] = _h
+) -> Iterator[tuple[object, ...]]:
+    """Each row's values in the order of COLUMNS: times as the plant's wall clock (naive),
+    or as they are (aware, UTC) without a `zone`; hours through `hours` (3 decimals)."""
 
     def local(at: datetime | None) -> datetime | None:
-        return None if at is None else at.astimezone(zone).replace(tzinfo=None)
+        if at is None or zone is None:
+            return at
+        return at.astimezone(zone).replace(tzinfo=None)
 
     for r in rows:
         c = r.contributions_h
@@ -67,15 +77,15 @@ def _values(rows: Sequence[DeliveryRow], zone: ZoneInfo) -> Iterator[tuple[objec
             local(r.started_at),
             local(r.completed_at),
             local(r.due),
-            _h(r.lateness_h),
-            _h(r.lead_time_h),
-            _h(r.queue_h),
-            _h(r.run_h),
-            _h(r.hold_h),
-            _h(r.downtime_h),
+            hours(r.lateness_h),
+            hours(r.lead_time_h),
+            hours(r.queue_h),
+            hours(r.run_h),
+            hours(r.hold_h),
+            hours(r.downtime_h),
             r.cause,
-            _h(c.get(_LATE_RELEASE)),
-            _h(c.get(_QUANTITY_CHANGE)),
+            hours(c.get(_LATE_RELEASE)),
+            hours(c.get(_QUANTITY_CHANGE)),
         )
 
 
@@ -96,4 +106,7 @@ def to_xlsx(rows: Sequence[DeliveryRow], timezone: str) -> bytes:
     """Times as Excel dates (the time zone named in their headers), hours and quantities as
     numbers, a frozen header row with an autofilter."""
     header = [f"{c} ({timezone})" if c in TIMES else c for c in COLUMNS]
-    return xlsx.workbook("delivery", header, _values(rows, ZoneInfo(timezone)), WIDTHS)
+    # the writer turns the UTC times into the zone's dates itself (cheaper than a local
+    # datetime per value); the hours as the report has them (to the microhour)
+    values = _values(rows, None, _as_is)
+    return xlsx.workbook("delivery", header, values, WIDTHS, zone=ZoneInfo(timezone))

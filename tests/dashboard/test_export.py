@@ -4,6 +4,7 @@ numbers, text, frozen header) and the export columns (one per figure, none repea
 import csv
 import io
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -120,3 +121,20 @@ def test_xlsx_writer_types_and_text() -> None:
     ]
     with pytest.raises(ValueError):
         xlsx.workbook("s", ["d"], [[datetime.now(UTC)]])
+
+
+def test_aware_times_in_a_zone_with_summer_time() -> None:
+    """Aware times become the zone's wall clock on either side of a change of offset (the
+    offset is cached per quarter hour of UTC)."""
+    berlin = ZoneInfo("Europe/Berlin")
+    times = [
+        datetime(2026, 3, 29, 0, 59, tzinfo=UTC),  # 01:59 CET
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),  # 03:00 CEST
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # 02:30 CEST
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),  # 02:30 CET
+    ]
+    data = xlsx.workbook("s", ["t"], [[t] for t in times], zone=berlin)
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    read = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert read == [t.astimezone(berlin).replace(tzinfo=None) for t in times]
