@@ -17,6 +17,8 @@ Priority = Literal["critical", "high", "medium", "low"]
 LimitLevel = Literal["HH", "H", "L", "LL"]
 StateValue = str | int | float | bool
 
+#: The message of a definition that gives none (pages show a translated text of its kind).
+DEFAULT_MESSAGE = "{alarm}: {value} (limit {limit})"
 #: Placeholders a message template may use.
 TEMPLATE_FIELDS = frozenset(
     {"alarm", "device", "tag", "name", "value", "limit", "unit", "priority", "path"}
@@ -48,7 +50,7 @@ class _AlarmBase(Strict):
     )
     priority: Priority = "medium"
     message: str = Field(
-        default="{alarm}: {value} (limit {limit})",
+        default=DEFAULT_MESSAGE,
         max_length=500,
         description="template: {alarm} {device} {tag} {name} {value} {limit} {unit} "
         "{priority} {path}",

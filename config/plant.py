@@ -233,11 +233,20 @@ class Routing(Strict):
 class Product(Strict):
     code: str
     name: str | None = None
+    name_zh_cn: str | None = Field(
+        default=None, description="the name in Simplified Chinese (zh-CN pages and the dashboard)"
+    )
     unit: str = "pcs"
     family: str | None = Field(
         default=None,
         description="planning: setup family (`planning.setups`); default: the product code",
     )
+
+
+class ScrapReason(Strict):
+    code: str = Field(min_length=1, max_length=64, description="what `SCRAP:<n>:<code>` reports")
+    en: str = Field(min_length=1, description="English name")
+    zh_cn: str = Field(min_length=1, description="Simplified Chinese name")
 
 
 class ScanPrefixes(Strict):
@@ -362,6 +371,11 @@ class PlantConfig(Strict):
     workstations: list[Workstation] = []
     products: list[Product] = []
     routings: list[Routing] = []
+    scrap_reasons: list[ScrapReason] = Field(
+        default=[],
+        description="names of scrap reason codes (the code a station reports with SCRAP:n:CODE) "
+        "in English and Simplified Chinese, for the dashboard; a code not listed shows as itself",
+    )
     alarms: list[AlarmDefinition] = []
     alarm_settings: AlarmSettings = AlarmSettings()
     performance: Performance = Field(

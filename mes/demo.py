@@ -29,6 +29,15 @@ from uns.client import BrokerUnreachable, parse_broker_url, probe_protocol
 
 DEMO_BADGE = "E1042"
 DEMO_OPERATOR = "Demo Operator"
+#: the operators `shopfloor sim floor` plays, one per workstation in the plant file's order
+OPERATORS = ((DEMO_BADGE, DEMO_OPERATOR), ("E1043", "Demo Operator 2"))
+#: the demo's order book: an order of this many units every ERP_EVERY_S seconds, due
+#: DUE_MINUTES (x1, x2, x3 in turn) after its release; the operators step every FLOOR_STEP_S:
+#: the board and the owner's page fill within minutes, some orders on time, some late
+ORDER_QUANTITY = 30
+ERP_EVERY_S = 120
+DUE_MINUTES = 2
+FLOOR_STEP_S = 2
 SECRETS_FILE = "secrets.json"
 ADMIN_PASSWORD_ENV = "SHOPFLOOR_MES__BOOTSTRAP_ADMIN_PASSWORD"
 DEMO_MOSQUITTO_CONF = """\
@@ -297,6 +306,17 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
         api = f"http://{cfg.mes.bind}:{cfg.mes.port}"
         if _port_open(cfg.mes.port):
             raise SystemExit(f"demo: port {cfg.mes.port} (mes.port) is in use; is a demo running?")
+        # the MES first: it hears the machines' first values (the edge sends changes only, so
+        # a state that holds from the start would otherwise stay unknown to it)
+        demo.cli("mes", f"MES API and station pages {api}", "mes", "serve", "-c", str(plant_file))
+        mes = demo.parts[-1].proc
+        if (
+            not _wait(
+                lambda: stop_requested or mes.poll() is not None or _http_ok(f"{api}/healthz"), 60
+            )
+            or mes.poll() is not None
+        ):
+            raise SystemExit(f"demo: the MES did not answer on {api} (see {demo.workdir}/mes.log)")
         demo.cli(
             "machines",
             f"Modbus TCP + OPC UA simulators ({demo.sim_file.name})",
@@ -308,28 +328,30 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
         demo.cli("edge", f"edge agent {cfg.edge.agent_id}", "edge", "run", "-c", str(plant_file))
         hist = cfg.historian.url or f"embedded store {demo.workdir / 'history.sqlite'}"
         demo.cli("historian", hist, "historian", "run", "-c", str(plant_file))
-        demo.cli("mes", f"MES API and station pages {api}", "mes", "serve", "-c", str(plant_file))
-        mes = demo.parts[-1].proc
-        if (
-            not _wait(
-                lambda: stop_requested or mes.poll() is not None or _http_ok(f"{api}/healthz"), 60
-            )
-            or mes.poll() is not None
-        ):
-            raise SystemExit(f"demo: the MES did not answer on {api} (see {demo.workdir}/mes.log)")
         demo.cli(
             "erp",
-            "ERP simulator (releases a production order)",
+            f"ERP simulator (an order every {ERP_EVERY_S} s, due in minutes)",
             "sim",
             "erp",
             "-c",
             str(plant_file),
-            "--orders",
-            "1",
+            *("--orders", "2", "--quantity", str(ORDER_QUANTITY)),
+            *("--every", str(ERP_EVERY_S), "--due-minutes", str(DUE_MINUTES)),
         )
-        demo.admin("operator", "add", DEMO_BADGE, DEMO_OPERATOR, "--exist-ok")
+        for badge, name in OPERATORS:
+            demo.admin("operator", "add", badge, name, "--exist-ok")
         tokens = demo.station_tokens(api, [w.id for w in cfg.workstations], kept)
         tv = demo.display_token(api, kept)
+        demo.cli(
+            "floor",
+            "operators at every station (take jobs, report, scrap, give stop reasons)",
+            "sim",
+            "floor",
+            "-c",
+            str(plant_file),
+            *("--api", api, "--secrets", str(kept.path), "--every", str(FLOOR_STEP_S)),
+            *(a for badge, _ in OPERATORS for a in ("--badge", badge)),
+        )
         print(banner(api, demo, tokens, broker_url, kept, tv), flush=True)
         while not stop_requested:
             dead = [p for p in demo.parts if p.proc.poll() is not None and p.name != "erp"]

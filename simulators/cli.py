@@ -78,3 +78,55 @@ def _register_erp() -> None:
 
 
 _register_erp()
+
+
+@app.command("floor")
+def floor_command(
+    config: Path = typer.Option(..., "-c", "--config", help="plant file"),
+    api: str = typer.Option("http://127.0.0.1:8000", help="the MES's address"),
+    secrets: Path = typer.Option(
+        Path("data/demo/secrets.json"), help="the station tokens (`station_tokens`) of a demo"
+    ),
+    badges: list[str] = typer.Option(
+        ["E1042", "E1043"], "--badge", help="an operator's badge per workstation, in order"
+    ),
+    every: float = typer.Option(3.0, min=0.1, help="seconds between two steps of each operator"),
+) -> None:
+    """The demo's operators: run the stations' jobs through the MES until Ctrl-C."""
+    import json
+
+    from config.loader import ConfigError, load_plant
+    from simulators.floor import Floor, http_call, operators_for, run
+
+    try:
+        cfg = load_plant(config)
+        tokens = dict(json.loads(secrets.read_text())["station_tokens"])
+    except (ConfigError, OSError, ValueError, KeyError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    setup_logging("info", service="floor-simulator")
+    stations = [w.id for w in cfg.workstations if w.id in tokens][: len(badges)]
+    scrap = [r.code for r in cfg.scrap_reasons] or ["BURR", "DENT", "SCRATCH"]
+    reasons = [r.code for g in cfg.performance.reasons for r in g.reasons]
+    cycle = {
+        op.workstation: op.cycle_time_s
+        for rt in cfg.routings
+        for op in rt.operations
+        if op.workstation
+    }
+    floor = Floor(
+        http_call(api.rstrip("/")),
+        tokens,
+        operators_for(stations, badges[: len(stations)], scrap, cycle),
+        reasons,
+    )
+    stopping = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    run(floor, every, lambda: stopping)
+    typer.echo("sim floor: stopped")

@@ -5,6 +5,7 @@ confirmations (de-duplicated by message_id) and rejections, and acknowledges con
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -223,15 +224,51 @@ class ErpSimulator:
             self._changed.notify_all()
 
 
+def due_in(index: int, due_minutes: float | None) -> timedelta:
+    """When the `index`-th order (from 0) is due after its release: `due_minutes`, twice
+    and three times that in turn (a demo's mix of tight and easy orders); 3 days without."""
+    if due_minutes is None:
+        return timedelta(days=3)
+    return timedelta(minutes=due_minutes * (1 + index % 3))
+
+
+@dataclass
+class Releases:
+    """The ERP's order book: numbered releases of one product and routing."""
+
+    sim: ErpSimulator
+    quantity: int
+    product: str
+    routing: str
+    due_minutes: float | None = None
+    stamp: str = field(default_factory=lambda: datetime.now(UTC).strftime("%y%m%d%H%M"))
+    sent: int = 0
+
+    def release(self) -> None:
+        self.sim.release(
+            f"PO-{self.stamp}-{self.sent + 1:03d}",
+            self.product,
+            self.quantity,
+            self.routing,
+            due_in=due_in(self.sent, self.due_minutes),
+        )
+        self.sent += 1
+
+
 def run_erp(
-    broker: Broker, ns: Namespace, orders: int, quantity: int, product: str, routing: str
-) -> ErpSimulator:
+    broker: Broker,
+    ns: Namespace,
+    orders: int,
+    quantity: int,
+    product: str,
+    routing: str,
+    due_minutes: float | None = None,
+) -> Releases:
     """Release `orders` orders and keep recording (the CLI blocks until interrupted)."""
-    sim = ErpSimulator(broker, ns).start()
-    stamp = datetime.now(UTC).strftime("%y%m%d%H%M")
-    for i in range(orders):
-        sim.release(f"PO-{stamp}-{i + 1:03d}", product, quantity, routing)
-    return sim
+    book = Releases(ErpSimulator(broker, ns).start(), quantity, product, routing, due_minutes)
+    for _ in range(orders):
+        book.release()
+    return book
 
 
 def erp_command(
@@ -239,6 +276,14 @@ def erp_command(
     orders: int = typer.Option(1, min=0, help="production orders to release at start"),
     quantity: int = typer.Option(50, min=1, help="quantity of each order"),
     routing: str | None = typer.Option(None, help="routing id (default: the first one)"),
+    every: float | None = typer.Option(
+        None, min=1, help="then release another order every this many seconds"
+    ),
+    due_minutes: float | None = typer.Option(
+        None,
+        min=0.1,
+        help="orders due this many minutes after release (x1, x2, x3 in turn); default: 3 days",
+    ),
 ) -> None:
     """Run the ERP simulator: release orders, record and acknowledge confirmations."""
     from config.loader import ConfigError, load_plant
@@ -257,11 +302,17 @@ def erp_command(
         raise typer.Exit(2)
     setup_logging("info", service="erp-simulator")
     ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
-    sim = run_erp(cfg.broker, ns, orders, quantity, rt.product, rt.id)
+    book = run_erp(cfg.broker, ns, orders, quantity, rt.product, rt.id, due_minutes)
+    sim = book.sim
     seen = 0
+    next_release = time.monotonic() + every if every else None
     try:
         while True:
-            sim.wait(lambda led, n=seen: len(led.confirmations) > n, 3600)
+            wait_s = 3600.0 if next_release is None else max(next_release - time.monotonic(), 0)
+            sim.wait(lambda led, n=seen: len(led.confirmations) > n, wait_s)
+            if next_release is not None and time.monotonic() >= next_release:
+                book.release()
+                next_release += every or 0
             new = list(sim.ledger.confirmations[seen:])
             seen += len(new)
             for c in new:

@@ -9,16 +9,28 @@ import threading
 import time
 import urllib.request
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from sqlmodel import Session
 
-from config.plant import Broker
+import config as config_pkg
+from config.loader import load_plant
+from config.plant import Broker, PlantConfig
 from historian.points import Point
 from historian.stores import EmbeddedStore
-from mes.demo import DemoSecrets
+from mes.demo import OPERATORS, DemoSecrets
+from mes.performance.models import DowntimeEvent
+from simulators.floor import Floor, http_call, operators_for
+from tests.mes.orders_support import intake, release_message
+from tests.mes.scan_harness import add_user, bearer, served
 from tests.services.ports import free_port, port_open, wait_for
 from uns.client import probe_protocol
+
+BOSS = {"username": "boss", "password": "boss-password-1"}
 
 DEMO_PORTS = (8000, 15020, 14840)  # MES, Modbus press, OPC UA oven (config/plant.yaml)
 
@@ -62,6 +74,23 @@ class DemoRun:
         self.reader.join(5)
         assert code == 0, "".join(self.out)
         assert "demo: stopped." in "".join(self.out)
+
+
+def _post(base: str, path: str, auth: dict[str, str] | None, body: Any) -> Any:
+    req = urllib.request.Request(
+        f"{base}{path}",
+        data=json.dumps(body).encode() if body is not None else b"",
+        headers={"Content-Type": "application/json", **(auth or {})},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def _get(base: str, path: str, auth: dict[str, str]) -> Any:
+    req = urllib.request.Request(f"{base}{path}", headers=auth)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
 
 
 def _login(api: str, token: str) -> None:
@@ -198,3 +227,88 @@ def test_demo_secrets_are_made_once_kept_private_and_never_replaced(tmp_path: Pa
     assert json.loads(first.path.read_text())["admin_password"] == first.admin_password
     first.path.write_text("{broken")
     assert DemoSecrets.load_or_create(tmp_path, None).new
+
+
+def test_demo_floor_fills_the_board_and_the_owner_page(
+    tmp_path: Path, mosquitto_factory: Any
+) -> None:
+    """The demo's operators (`shopfloor sim floor`) on the demo plant's MES: orders due in
+    the range run to completion, one on time and one late, with scrap by reason; a stop
+    gets a reason; one order stays open (WIP). The board and every owner's figure are then
+    non-empty. No machines here (fast): the stop is a row as the performance module writes
+    it, and the OEE of the open day is that of units without data."""
+    broker = mosquitto_factory().start()
+    raw = load_plant(Path(config_pkg.__file__).parent / "plant.yaml").model_dump()
+    raw.update(database={"url": f"sqlite:///{tmp_path}/mes.db"}, broker={"url": broker.url})
+    cfg = PlantConfig.model_validate(raw)
+    now = datetime.now(UTC)
+    with served(cfg) as (base, engine):
+        add_user(engine, "boss", "supervisor", "boss-password-1")
+        boss = bearer(_post(base, "/api/v1/auth/login", None, BOSS)["access_token"])
+        add_user(engine, "chief", "admin", "chief-password-1")
+        admin = {"username": "chief", "password": "chief-password-1"}
+        admin_auth = bearer(_post(base, "/api/v1/auth/login", None, admin)["access_token"])
+        tokens = {}
+        for (badge, name), ws in zip(OPERATORS, ("ws-10", "ws-20"), strict=True):
+            _post(base, "/api/v1/operators", admin_auth, {"badge": badge, "name": name})
+            tokens[ws] = _post(base, f"/api/v1/stations/{ws}/enrol", admin_auth, None)[
+                "access_token"
+            ]
+        # late (due before it can be done), on time, and one left open
+        for n, due in ((1, now - timedelta(minutes=5)), (2, now + timedelta(hours=1))):
+            intake(engine, release_message(f"PO-{n}", 30, due_at=due.isoformat()))
+        with Session(engine) as s:  # a machine stop of ws-10 as the performance module writes it
+            s.add(
+                DowntimeEvent(
+                    work_unit="ws-10",
+                    start=now - timedelta(minutes=20),
+                    end=now - timedelta(minutes=12),
+                    state="fault",
+                )
+            )
+            s.commit()
+        reasons = [r.code for g in cfg.performance.reasons for r in g.reasons]
+        ops = operators_for(
+            ["ws-10", "ws-20"], [b for b, _ in OPERATORS], [r.code for r in cfg.scrap_reasons]
+        )
+        floor = Floor(http_call(base), tokens, ops, reasons)
+
+        def completed() -> int:
+            orders = _get(base, "/api/v1/work-orders", boss)
+            return sum(o["status"] in ("COMPLETED", "CLOSED") for o in orders)
+
+        for _ in range(120):  # each step is one round of synchronous scans: no waiting
+            floor.step()
+            if completed() == 2:
+                break
+        assert completed() == 2
+        intake(engine, release_message("PO-3", 12, due_at=(now + timedelta(hours=2)).isoformat()))
+        floor.step()  # ws-10 takes the new order: work in progress
+
+        window = {
+            "period": "range",
+            "start": (now - timedelta(hours=1)).isoformat(),
+            "end": (now + timedelta(hours=3)).isoformat(),
+            "lang": "zh-CN",
+        }
+        s = _get(base, f"/api/v1/dashboard/summary?{urlencode(window)}", boss)
+        assert (s["on_time"]["due"], s["on_time"]["on_time"], s["on_time"]["late"]) == (2, 1, 1)
+        assert s["output"]["planned"] == 72  # 30 + 30 + 12
+        assert 0 < s["output"]["good"] < 60  # scrap at both operations
+        assert s["wip"]
+        assert s["wip"][0]["name"] == "冲压"
+        assert s["scrap_by_reason"]
+        assert {r["name"] for r in s["scrap_by_reason"]} <= {"毛刺", "凹痕", "划伤"}
+        assert s["scrap_by_product"][0]["name"] == "支架 200"
+        assert {d["line"] for d in s["oee_trend"]} == {"stamping/line1", "finishing/line1"}
+        assert s["lead_time"]["orders"] == 2
+        (stop,) = s["downtime_top"]
+        assert stop["reason"] in reasons
+        assert stop["seconds"] == 480
+        board = _get(base, "/api/v1/board", boss)
+        assert [t["station"] for t in board["tiles"]] == ["ws-10", "ws-20"]
+        assert board["tiles"][0]["operators"] == [OPERATORS[0][1]]
+        assert board["tiles"][0]["job"]["work_order"] == "WO-000003"
+        states = {o["work_order"]: o["state"] for o in board["orders"]}
+        assert states["WO-000003"] == "RUNNING"
+        assert {states["WO-000001"], states["WO-000002"]} <= {"COMPLETED", "CLOSED"}

@@ -17,6 +17,7 @@ from mes.alarms.health import ActiveAlarm, RaiseRecord, health
 from mes.alarms.models import AlarmCurrent, AlarmJournal
 from mes.alarms.notify import END_OF_STREAM
 from mes.alarms.runtime import AlarmRuntime
+from mes.alarms.texts import AlarmTexts
 from mes.api.deps import SessionDep, require
 from mes.api.problems import Problem, refusals
 from mes.api.types import Text
@@ -33,6 +34,12 @@ Admin = Annotated[Principal, require(Permission.ALARM_ADMIN)]
 
 class EventStream(StreamingResponse):
     media_type = "text/event-stream"
+
+
+def texts_of(request: Request) -> AlarmTexts:
+    """The plant file's alarm texts (none while the services start or stop)."""
+    services = getattr(request.app.state, "services", None)
+    return services.alarms.texts if services is not None else AlarmTexts(())
 
 
 def runtime_of(request: Request) -> AlarmRuntime:
@@ -52,7 +59,13 @@ class AlarmView(BaseModel):
     workstation: str | None
     value: Any
     limit: float | None
-    message: str
+    message: str = Field(description="the text the edge (the alarm's template) or the MES wrote")
+    message_key: str | None = Field(
+        default=None,
+        description="the message, language-neutral: a key of the pages' catalogues "
+        "(`/i18n/{lang}.json`, `alarm.msg.*`) filled with `message_params`; null: show `message`",
+    )
+    message_params: dict[str, Any] = Field(default={}, description="the key's {placeholders}")
     condition_active: bool
     active_since: datetime | None
     changed_at: datetime | None
@@ -61,7 +74,9 @@ class AlarmView(BaseModel):
     shelved_until: datetime | None
 
     @classmethod
-    def of(cls, row: AlarmCurrent) -> "AlarmView":
+    def of(cls, row: AlarmCurrent, texts: AlarmTexts) -> "AlarmView":
+        value = json.loads(row.value_json)
+        text = texts.of(row.alarm, value, row.limit, row.message, row.condition_active)
         return cls(
             alarm=row.alarm,
             state=row.state,
@@ -69,9 +84,11 @@ class AlarmView(BaseModel):
             area=row.area,
             path=row.path,
             workstation=row.workstation,
-            value=json.loads(row.value_json),
+            value=value,
             limit=row.limit,
             message=row.message,
+            message_key=text.key if text else None,
+            message_params=text.params if text else {},
             condition_active=row.condition_active,
             active_since=aware(row.active_since),
             changed_at=aware(row.changed_at),
@@ -114,6 +131,7 @@ class ServiceBody(BaseModel):
 def current(
     _: Reader,
     session: SessionDep,
+    request: Request,
     area: Annotated[Text | None, Query(max_length=64)] = None,
     priority: Priority | None = None,
     state: Annotated[list[lc.AlarmState] | None, Query()] = None,
@@ -129,7 +147,8 @@ def current(
     elif not include_normal:
         q = q.where(AlarmCurrent.state != lc.AlarmState.NORMAL.value)
     rows = session.exec(q.order_by(col(AlarmCurrent.changed_at).desc())).all()
-    return [AlarmView.of(r) for r in rows]
+    texts = texts_of(request)
+    return [AlarmView.of(r, texts) for r in rows]
 
 
 @router.get("/history", summary="The alarm journal, newest first")
@@ -278,7 +297,7 @@ def _act(request: Request, session: Session, alarm: str, event: lc.Event) -> Ala
     session.commit()
     session.refresh(row)
     rt.relay.wake()
-    return AlarmView.of(row)
+    return AlarmView.of(row, rt.texts)
 
 
 def _may_act(session: Session, who: Principal, alarm: str) -> AlarmCurrent:

@@ -20,6 +20,7 @@ from mes.alarms.consumer import ConditionConsumer
 from mes.alarms.models import AlarmCurrent, Notification
 from mes.alarms.notify import EventHub, NotificationRelay
 from mes.alarms.service import AlarmService, alarm_event
+from mes.alarms.texts import AlarmTexts
 from mes.core.clock import aware
 from uns.sparkplug.settings import host_group
 from uns.topics import Namespace
@@ -57,6 +58,7 @@ class AlarmRuntime:
     def __init__(self, cfg: PlantConfig, engine: Engine, consume: bool = True) -> None:
         self.cfg = cfg
         self.engine = engine
+        self.texts = AlarmTexts(cfg.alarms)
         ns = Namespace(cfg.plant.enterprise, cfg.plant.site)
         self.service = AlarmService(cfg)
         self.hub = EventHub()

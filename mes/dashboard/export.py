@@ -1,14 +1,20 @@
-"""The delivery report as CSV (csv module) and XLSX (openpyxl): one row per order, the
-timestamps in the plant's time zone."""
+"""The delivery report as CSV (csv module) and XLSX (`mes.dashboard.xlsx`): one row per order,
+the timestamps in the plant's time zone.
+
+The hold and downtime contributions to a late order's lateness are its `hold_h` and
+`downtime_h` (figures.contributions): the files carry only the other two contributions,
+`late_release_h` and `quantity_change_h` (empty for an order on time)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from mes.dashboard import xlsx
 from mes.dashboard.delivery import DeliveryRow
 from mes.dashboard.figures import Cause
 
@@ -31,51 +37,76 @@ COLUMNS = (
     "hold_h",
     "downtime_h",
     "cause",
-    *(f"{c.value}_h" for c in Cause),
+    "late_release_h",
+    "quantity_change_h",
 )
-#: the hours each cause cost a late order (empty for an order on time)
-CAUSE_COLUMNS = {f"{c.value}_h": c.value for c in Cause}
 TIMES = ("released_at", "started_at", "completed_at", "due")
+#: XLSX column widths in characters (work order .. cause, the two contributions)
+WIDTHS = (12, 12, 14, 9, 11, 17, 17, 17, 17, *(11,) * 6, 16, 15, 18)
+_LATE_RELEASE, _QUANTITY_CHANGE = Cause.LATE_RELEASE.value, Cause.QUANTITY_CHANGE.value
 
 
-def _values(row: DeliveryRow, zone: ZoneInfo) -> list[object]:
-    out: list[object] = []
-    for name in COLUMNS:
-        if name in CAUSE_COLUMNS:
-            value: object = row.contributions_h.get(CAUSE_COLUMNS[name])
-        else:
-            value = getattr(row, name)
-        if isinstance(value, datetime):
-            value = value.astimezone(zone).replace(tzinfo=None)
-        if isinstance(value, float):
-            value = round(value, 3)
-        out.append(value)
-    return out
+def _h(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _as_is(value: float | None) -> float | None:
+    return value
+
+
+def _values(
+    rows: Sequence[DeliveryRow], zone: ZoneInfo | None, hours: Callable[[float | None], Any] = _h
+) -> Iterator[tuple[object, ...]]:
+    """Each row's values in the order of COLUMNS: times as the plant's wall clock (naive),
+    or as they are (aware, UTC) without a `zone`; hours through `hours` (3 decimals)."""
+
+    def local(at: datetime | None) -> datetime | None:
+        if at is None or zone is None:
+            return at
+        return at.astimezone(zone).replace(tzinfo=None)
+
+    for r in rows:
+        c = r.contributions_h
+        yield (
+            r.work_order,
+            r.erp_id,
+            r.product,
+            r.quantity,
+            r.state,
+            local(r.released_at),
+            local(r.started_at),
+            local(r.completed_at),
+            local(r.due),
+            hours(r.lateness_h),
+            hours(r.lead_time_h),
+            hours(r.queue_h),
+            hours(r.run_h),
+            hours(r.hold_h),
+            hours(r.downtime_h),
+            r.cause,
+            hours(c.get(_LATE_RELEASE)),
+            hours(c.get(_QUANTITY_CHANGE)),
+        )
 
 
 def to_csv(rows: Sequence[DeliveryRow], timezone: str) -> bytes:
     """UTF-8 with a byte order mark, so that a spreadsheet opens Chinese product names right."""
-    zone = ZoneInfo(timezone)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
-    for row in rows:
+    for values in _values(rows, ZoneInfo(timezone)):
         writer.writerow(
             v.isoformat(sep=" ") if isinstance(v, datetime) else ("" if v is None else v)
-            for v in _values(row, zone)
+            for v in values
         )
     return ("\ufeff" + out.getvalue()).encode()
 
 
 def to_xlsx(rows: Sequence[DeliveryRow], timezone: str) -> bytes:
-    from openpyxl import Workbook
-
-    zone = ZoneInfo(timezone)
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("delivery")
-    sheet.append([f"{c} ({timezone})" if c in TIMES else c for c in COLUMNS])
-    for row in rows:
-        sheet.append(_values(row, zone))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """Times as Excel dates (the time zone named in their headers), hours and quantities as
+    numbers, a frozen header row with an autofilter."""
+    header = [f"{c} ({timezone})" if c in TIMES else c for c in COLUMNS]
+    # the writer turns the UTC times into the zone's dates itself (cheaper than a local
+    # datetime per value); the hours as the report has them (to the microhour)
+    values = _values(rows, None, _as_is)
+    return xlsx.workbook("delivery", header, values, WIDTHS, zone=ZoneInfo(timezone))

@@ -133,6 +133,7 @@ class OperationStep:
     done: bool
     processed: int  # good + scrap + rework reported at the step
     released: int  # good quantity handed on to the next step
+    routing: str = ""  # the order's routing: the step's names in master data
 
 
 def wip_of_order(quantity: int, steps: Sequence[OperationStep]) -> list[tuple[OperationStep, int]]:

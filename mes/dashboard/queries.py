@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
+from config.plant import PlantConfig
 from mes.alarms.lifecycle import AlarmState
 from mes.alarms.models import AlarmCurrent
 from mes.core.clock import aware
@@ -20,8 +21,10 @@ from mes.dashboard.periods import Period
 from mes.dashboard.sql import earlier, later, seconds, when
 from mes.orders.models import Operation, WorkOrder
 from mes.orders.states import OperationState, WorkOrderState
+from mes.performance.figures import range_model
 from mes.performance.kpi import Kpis, TimeModel, kpis
 from mes.performance.models import DowntimeEvent, PeriodFigures
+from mes.performance.units import Unit
 from mes.production.models import ProductionEvent
 from mes.quality.models import HoldRecord
 
@@ -167,9 +170,10 @@ def output(session: Session, period: Period) -> Output:
 @dataclass(frozen=True, slots=True)
 class WipRow:
     operation: str
-    name: str
+    name: str  # as the operation rows store it (the routing's name when released)
     work_orders: int
     quantity: float
+    routing: str = ""  # a routing of the orders there (the first by id): for its names
 
 
 def wip_by_order(session: Session) -> dict[int, list[tuple[fg.OperationStep, int]]]:
@@ -178,6 +182,7 @@ def wip_by_order(session: Session) -> dict[int, list[tuple[fg.OperationStep, int
         select(  # type: ignore[call-overload]
             WorkOrder.id,
             WorkOrder.quantity,
+            WorkOrder.routing_id,
             Operation.seq,
             Operation.number,
             Operation.name,
@@ -189,9 +194,15 @@ def wip_by_order(session: Session) -> dict[int, list[tuple[fg.OperationStep, int
         .where(col(WorkOrder.status).in_([s.value for s in OPEN_STATES]))
     ).all()
     steps: dict[int, tuple[int, list[fg.OperationStep]]] = {}
-    for wo_id, qty, seq, number, name, status, processed, released in rows:
+    for wo_id, qty, routing, seq, number, name, status, processed, released in rows:
         step = fg.OperationStep(
-            seq, number, name, status == OperationState.DONE, int(processed), int(released)
+            seq,
+            number,
+            name,
+            status == OperationState.DONE,
+            int(processed),
+            int(released),
+            routing or "",
         )
         steps.setdefault(int(wo_id), (int(qty), []))[1].append(step)
     return {wo: fg.wip_of_order(qty, ss) for wo, (qty, ss) in steps.items()}
@@ -200,11 +211,13 @@ def wip_by_order(session: Session) -> dict[int, list[tuple[fg.OperationStep, int
 def wip(session: Session) -> list[WipRow]:
     orders: dict[tuple[str, str], int] = defaultdict(int)
     units: dict[tuple[str, str], int] = defaultdict(int)
-    for at_steps in wip_by_order(session).values():
+    routings: dict[tuple[str, str], str] = {}
+    for _, at_steps in sorted(wip_by_order(session).items()):
         for step, n in at_steps:
             orders[step.number, step.name] += 1
             units[step.number, step.name] += n
-    return [WipRow(k[0], k[1], orders[k], float(units[k])) for k in sorted(orders)]
+            routings.setdefault((step.number, step.name), step.routing)
+    return [WipRow(k[0], k[1], orders[k], float(units[k]), routings[k]) for k in sorted(orders)]
 
 
 def scrap_in(period: Period) -> Any:
@@ -271,6 +284,29 @@ def oee_trend(session: Session, period: Period) -> list[OeeDay]:
         for name, v in zip(TIME_COLUMNS, values, strict=True):
             acc[name] += float(v or 0)
     return [OeeDay(line, day, kpis(_model(rec))) for (line, day), rec in sorted(days.items())]
+
+
+def oee_so_far(
+    session: Session, cfg: PlantConfig, units: Sequence[Unit], period: Period, now: datetime
+) -> list[OeeDay]:
+    """Per line, the plant day of `now` (when the period holds it) up to now: the stored
+    periods of that day and the raw state intervals since the last one (the shift still
+    open), as the board's tiles compute today's OEE. The stored figures alone wait for a
+    shift to close: a plant in its first shift would show no trend at all."""
+    zone = period.zone
+    midnight = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), zone)
+    start, end = max(midnight, period.start), min(now, period.end)
+    if start >= end:
+        return []
+    by_line: dict[str, list[Unit]] = defaultdict(list)
+    for unit in units:
+        by_line[unit.line].append(unit)
+    out = []
+    for line, members in sorted(by_line.items()):
+        model = range_model(session, cfg, members, start, end)
+        if model.pot > model.pdt:
+            out.append(OeeDay(line, period.local_day(now), kpis(model)))
+    return out
 
 
 def lead_times(session: Session, period: Period) -> list[float]:

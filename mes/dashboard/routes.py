@@ -99,7 +99,8 @@ class OutputView(BaseModel):
 
 class WipView(BaseModel):
     operation: str = Field(description="the routing operation's number")
-    name: str
+    name: str = Field(description="in the language asked for (`lang`)")
+    names: dict[str, str] = Field(description="en and zh-CN")
     work_orders: int
     quantity: float
 
@@ -159,17 +160,26 @@ def _output(session: Session, p: Period) -> OutputView:
     return _output_view(queries.output(session, p))
 
 
-def _wip(session: Session) -> list[WipView]:
-    return [
-        WipView(operation=w.operation, name=w.name, work_orders=w.work_orders, quantity=w.quantity)
-        for w in queries.wip(session)
-    ]
+def _wip(session: Session, names: Names, lang: str) -> list[WipView]:
+    out = []
+    for w in queries.wip(session):
+        label = names.operation(w.routing, w.operation, w.name)
+        out.append(
+            WipView(
+                operation=w.operation,
+                name=label[lang],
+                names=label,
+                work_orders=w.work_orders,
+                quantity=w.quantity,
+            )
+        )
+    return out
 
 
 def _pareto(rows: list[fg.ParetoRow], by: str, names: Names, lang: str) -> list[ParetoView]:
     out = []
     for r in rows:
-        label = names.product(r.key) if by == "product" else {"en": r.key, "zh-CN": r.key}
+        label = names.product(r.key) if by == "product" else names.scrap_reason(r.key)
         out.append(
             ParetoView(
                 key=r.key,
@@ -187,7 +197,13 @@ def _scrap(session: Session, p: Period, by: str, names: Names, lang: str) -> lis
     return _pareto(queries.scrap_by(session, p, by), by, names, lang)
 
 
-def _oee(session: Session, p: Period) -> list[OeeView]:
+def _oee(session: Session, p: Period, services: Any) -> list[OeeView]:
+    """The stored days; the plant day of now up to now instead of its stored part."""
+    today = queries.oee_so_far(
+        session, services.cfg, list(services.performance.units.values()), p, utcnow()
+    )
+    live = {(d.line, d.day) for d in today}
+    days = [d for d in queries.oee_trend(session, p) if (d.line, d.day) not in live]
     return [
         OeeView(
             line=d.line,
@@ -197,7 +213,7 @@ def _oee(session: Session, p: Period) -> list[OeeView]:
             effectiveness=d.kpis.effectiveness,
             quality=d.kpis.quality_ratio,
         )
-        for d in queries.oee_trend(session, p)
+        for d in sorted([*days, *today], key=lambda d: (d.line, d.day))
     ]
 
 
@@ -231,10 +247,10 @@ def summary(
         period=PeriodView.of(p),
         on_time=OnTimeView.of(due.on_time),
         output=_output_view(queries.output_of(due.planned, made)),
-        wip=_wip(session),
+        wip=_wip(session, names, lang),
         scrap_by_reason=_pareto(queries.scrap_by_reason(made), "reason", names, lang),
         scrap_by_product=_scrap(session, p, "product", names, lang),
-        oee_trend=_oee(session, p),
+        oee_trend=_oee(session, p, services),
         lead_time=_lead(session, p),
         downtime_top=_downtime(session, p, names, lang),
         alarms_open=queries.alarms_open(session),
@@ -253,8 +269,10 @@ def output(_: Reader, session: SessionDep, p: PeriodDep) -> OutputView:
 
 
 @router.get("/wip", summary="Work in progress by operation (now)", responses=BAD_PERIOD)
-def wip(_: Reader, session: SessionDep, p: PeriodDep) -> list[WipView]:
-    return _wip(session)
+def wip(
+    _: Reader, session: SessionDep, services: ServicesDep, p: PeriodDep, lang: LangDep
+) -> list[WipView]:
+    return _wip(session, Names.of(services.cfg), lang)
 
 
 @router.get("/scrap", summary="Scrap Pareto by reason or by product", responses=BAD_PERIOD)
@@ -270,8 +288,8 @@ def scrap(
 
 
 @router.get("/oee-trend", summary="OEE per line and plant day", responses=BAD_PERIOD)
-def oee_trend(_: Reader, session: SessionDep, p: PeriodDep) -> list[OeeView]:
-    return _oee(session, p)
+def oee_trend(_: Reader, session: SessionDep, services: ServicesDep, p: PeriodDep) -> list[OeeView]:
+    return _oee(session, p, services)
 
 
 @router.get("/lead-time", summary="Lead time of the orders completed", responses=BAD_PERIOD)

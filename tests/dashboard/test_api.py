@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from config.performance import Performance
+from config.plant import Product, Routing, RoutingOperation, ScrapReason
 from tests.dashboard.seed import RANGE, seed
 from tests.mes.scan_harness import add_user, admin_token, bearer, enrol, plant_config, running_app
 from tests.performance.adapters import plant
@@ -22,9 +23,34 @@ from tests.services.postgres import Postgres
 Client = tuple[TestClient, dict[str, str]]
 
 
-def _client(url: str, mosquitto: Mosquitto) -> Iterator[Client]:
+#: master data names of the seeded plant's routing, products and scrap reasons
+MASTER_DATA = {
+    "products": [Product(code="BRKT-200", name="Bracket 200", name_zh_cn="支架 200")],
+    "routings": [
+        Routing(
+            id="RT",
+            product="BRKT-200",
+            operations=[
+                RoutingOperation(
+                    number="0010",
+                    name="Cut",
+                    name_zh_cn="下料",
+                    workstation="ws-10",
+                    cycle_time_s=60,
+                ),
+                RoutingOperation(number="0020", name="Bend", workstation="ws-20", cycle_time_s=60),
+            ],
+        )
+    ],
+    "scrap_reasons": [ScrapReason(code="BURR", en="Burr", zh_cn="毛刺")],
+}
+
+
+def _client(url: str, mosquitto: Mosquitto, **master_data: Any) -> Iterator[Client]:
     cfg = plant_config(url, mosquitto.url)
-    cfg = cfg.model_copy(update={"performance": Performance(reasons=plant().performance.reasons)})
+    cfg = cfg.model_copy(
+        update={"performance": Performance(reasons=plant().performance.reasons), **master_data}
+    )
     with running_app(cfg) as (client, engine):
         seed(engine)
         add_user(engine, "boss", "supervisor", "boss-password-1")
@@ -80,9 +106,9 @@ def check_summary(api: Client) -> dict[str, Any]:
         ("BRKT-200", 15),
         ("PLATE-9", 12),
     ]
-    assert s["wip"] == [
-        {"operation": "0010", "name": "Cut", "work_orders": 1, "quantity": 30},
-        {"operation": "0020", "name": "Bend", "work_orders": 1, "quantity": 60},
+    assert [(w["operation"], w["name"], w["work_orders"], w["quantity"]) for w in s["wip"]] == [
+        ("0010", "Cut", 1, 30),
+        ("0020", "Bend", 1, 60),
     ]
     # planned: WO-1..4 (270); good at last operations in the week: 95 + 50 + 20 (+40 at WO-4's
     # running last step); scrap at every operation: 27
@@ -121,6 +147,37 @@ def test_each_figure_is_its_own_endpoint(api: Client) -> None:
     assert get(api, "/dashboard/downtime-top", lang="zh-CN") == s["downtime_top"]
     jam = s["downtime_top"][0]
     assert jam["name"] == jam["names"]["zh-CN"] != jam["names"]["en"]
+
+
+def test_names_from_master_data_in_the_language_asked(tmp_path: Path, broker: Mosquitto) -> None:
+    """The WIP operations, products and scrap reasons carry the master data's Chinese names
+    (they were the English operation names and bare codes in zh-CN); what master data does
+    not name shows as stored: in English, or as its code."""
+    api = _client(f"sqlite:///{tmp_path}/mes.db", broker, **MASTER_DATA)
+    client = next(api)
+    try:
+        zh = get(client, "/dashboard/summary", lang="zh-CN")
+        en = get(client, "/dashboard/summary", lang="en")
+        assert [(w["operation"], w["name"]) for w in zh["wip"]] == [
+            ("0010", "下料"),
+            ("0020", "Bend"),
+        ]
+        assert [w["name"] for w in en["wip"]] == ["Cut", "Bend"]
+        assert zh["wip"][0]["names"] == {"en": "Cut", "zh-CN": "下料"}
+        assert get(client, "/dashboard/wip", lang="zh-CN") == zh["wip"]
+        assert [(r["key"], r["name"]) for r in zh["scrap_by_product"]] == [
+            ("BRKT-200", "支架 200"),
+            ("PLATE-9", "PLATE-9"),
+        ]
+        assert en["scrap_by_product"][0]["name"] == "Bracket 200"
+        assert [(r["key"], r["name"]) for r in zh["scrap_by_reason"]] == [
+            ("BURR", "毛刺"),
+            ("SCRATCH", "SCRATCH"),
+            ("DENT", "DENT"),
+        ]
+        assert en["scrap_by_reason"][0]["name"] == "Burr"
+    finally:
+        api.close()
 
 
 def test_drill_down(api: Client) -> None:
@@ -181,7 +238,7 @@ def test_delivery_exports(api: Client) -> None:
         ("WO-000001", ""),
         ("WO-000002", "holds"),
     ]
-    assert rows[1]["holds_h"] == "20.0"
+    assert (rows[1]["hold_h"], rows[1]["downtime_h"]) == ("20.0", "2.0")
     r = client.get("/api/v1/reports/delivery", params={**RANGE, "format": "xlsx"}, headers=who)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
@@ -193,6 +250,7 @@ def test_delivery_exports(api: Client) -> None:
     assert len(values) == 5
     assert values[2][0] == "WO-000002"
     assert values[2][15] == "holds"
+    assert sheet.freeze_panes == "A2"
 
 
 def test_auth_and_problems(api: Client) -> None:

@@ -63,7 +63,23 @@ def station_plant(db_url: str, broker_url: str) -> PlantConfig:
             "driver": "modbus_tcp",
             "connection": {"host": "127.0.0.1", "port": 1},  # the MES never connects to it
             "unit_id": 1,
-            "tags": [{"name": "state", "area": "holding_register", "address": 0, "type": "uint16"}],
+            "tags": [
+                {"name": "state", "area": "holding_register", "address": 0, "type": "uint16"},
+                {"name": "temp", "area": "holding_register", "address": 1, "type": "uint16"},
+            ],
+        }
+    ]
+    # an alarm with the default message: the pages show their catalogue's text of its kind
+    raw["alarms"] = [
+        {
+            "device": "press-01",
+            "tag": "temp",
+            "name": "hot",
+            "kind": "limit",
+            "level": "HH",
+            "limit": 90,
+            "priority": "high",
+            "workstation": "ws-10",
         }
     ]
     raw["performance"] = {
@@ -348,6 +364,51 @@ def test_alarm_banner_by_priority_with_acknowledge(browser: Any, mes: Mes) -> No
     ).raise_for_status()
     page.wait_for_function("() => !document.querySelector('#alarms .alarm button')", timeout=60_000)
     page.context.close()
+
+
+def test_alarm_text_in_the_page_language(browser: Any, mes: Mes) -> None:
+    """The banner shows an alarm of the plant file in the page's language (the MES's
+    `message` is English: it showed as is on a Chinese page)."""
+    now = datetime.now(UTC)
+    alarm = "press-01.temp.hot"
+    with Session(mes.engine) as s:
+        s.add(
+            AlarmCurrent(
+                alarm=alarm,
+                state="active_unacked",
+                condition_active=True,
+                priority="high",
+                area="stamping",
+                path="stamping/line1/c1/press-01",
+                workstation="ws-10",
+                value_json="92.5",
+                limit=90.0,
+                message=f"{alarm}: 92.5 (limit 90.0)",
+                active_since=now,
+                changed_at=now,
+            )
+        )
+        s.commit()
+    try:
+        for lang, text in (
+            ("zh-CN", "press-01 temp 为 92.5：超过 HH 上限 90"),
+            ("en", "press-01 temp at 92.5: above the HH limit 90"),
+        ):
+            page = open_station(browser, mes, **{"sf.lang": lang})
+            row = page.locator("#alarms .alarm", has_text=text)
+            row.wait_for()
+            assert "limit 90.0" not in str(row.text_content())
+            if lang == "zh-CN":
+                assert "高" in str(row.text_content())  # the priority, translated as before
+                shot(page, "station-alarm-zh-CN")
+            page.context.close()
+    finally:
+        with Session(mes.engine) as s:  # later tests start without it
+            row_db = s.get(AlarmCurrent, alarm)
+            assert row_db is not None
+            row_db.state, row_db.condition_active = "normal", False
+            s.add(row_db)
+            s.commit()
 
 
 def test_a_hanging_mes_is_shown_offline(browser: Any, mes: Mes) -> None:
