@@ -106,7 +106,15 @@ def test_a_drag_locks_the_operation_where_it_was_dropped(browser: Any, mes: Plan
     page = open_gantt(browser, mes, "sup1")
     page.evaluate("window.notReloaded = true")
     risk = mes.orders["PO-RISK"]
-    g = gantt(mes, mes.display_token)
+    # the plan the page draws (a replan of the floor may come between the page and the API)
+    seen: list[dict[str, Any]] = []
+
+    def drawn() -> bool:
+        seen[:] = [gantt(mes, mes.display_token)]
+        return bool(page.evaluate("Number(document.body.dataset.gantt)") == seen[0]["plan"]["id"])
+
+    wait_for(drawn, 30, "the page drawing the current plan")
+    g = seen[0]
     moved = bar(g, risk, "0010")
     other = "ws-11" if moved["workstation"] == "ws-10" else "ws-10"  # the other press
     length = datetime.fromisoformat(moved["end"]) - datetime.fromisoformat(moved["setup_start"])
