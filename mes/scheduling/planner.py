@@ -19,8 +19,16 @@ from mes.scheduling.dispatch import Key, Priority, Rule, Unschedulable, best_rul
 from mes.scheduling.instance import Instance, Job, build
 from mes.scheduling.model import Problem
 from mes.scheduling.plan import Plan
-from mes.scheduling.result import Schedule, Slot, cost, score, to_plan
-from mes.scheduling.search import SearchSettings, improve
+from mes.scheduling.result import (
+    Schedule,
+    Slot,
+    cost,
+    promised_orders,
+    score,
+    to_plan,
+    weight_int,
+)
+from mes.scheduling.search import SearchSettings, improve, reinsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +41,14 @@ class PlannerSettings:
     # a late order costs as much as this much tardiness at its weight (0: weighted tardiness
     # alone ranks plans): the planner then keeps more orders on time on a congested floor
     late_order_cost_s: float = 8 * 3600.0
+    # on a replan, an order the previous plan had on time costs this much more when it is late
+    # (a broken promise, at its weight): a replan serves a rush order in the slack of the
+    # others, not by making them late (0: no such cost)
+    promise_cost_s: float = 14 * 24 * 3600.0
+    # on a replan, each operation of the previous plan moved (to another workstation or another
+    # setup start) costs this much tardiness at weight 1: a small gain does not reshuffle the
+    # floor (0: moves only break ties)
+    move_cost_s: float = 7200.0
     # the order-priority search before the solver; None: rules, then the solver
     search: SearchSettings | None = field(default_factory=SearchSettings)
     # a replan searches too (against the previous plan's repaired sequence): more orders on
@@ -50,14 +66,19 @@ def plan(
         return to_plan(inst, {}, method="none", note="nothing to plan")
     late_units = round(settings.late_order_cost_s / inst.unit_s)
     prev = _previous_schedule(inst, previous) if previous is not None else None
+    promised = promised_orders(inst, prev) if prev else frozenset()
+    promise_units = round(settings.promise_cost_s / inst.unit_s)
+    move_units = round(settings.move_cost_s / inst.unit_s) * weight_int(1.0)
 
     def rank(schedule: Schedule) -> tuple[int, ...]:
-        """The score; with a previous plan the operations moved rank right after tardiness."""
+        """The score; with a previous plan the operations moved count in the first objective
+        and rank again right after it."""
         _, setups, makespan = score(inst, schedule)
-        first = cost(inst, schedule, late_units)
-        return (
-            (first, _moved(schedule, prev), setups, makespan) if prev else (first, setups, makespan)
-        )
+        first = cost(inst, schedule, late_units, promised, promise_units)
+        if not prev:
+            return (first, setups, makespan)
+        moved = _moved(schedule, prev)
+        return (first + move_units * moved, moved, setups, makespan)
 
     rule, rule_schedule, _ = best_rule(
         inst, settings.rules, lambda s: rank(s)[:1] + score(inst, s)[1:]
@@ -74,14 +95,25 @@ def plan(
         # a replan searches too (its rank puts moved operations right after the first
         # objective, so the search's plan wins only when it is better than the repaired one)
         budget = settings.solver.time_limit_s * settings.search.share
-        found, how = improve(
-            inst,
-            start_from,
-            rank,
-            seconds=budget - (time.monotonic() - began),
-            evaluations=settings.search.evaluations,
-            seed=settings.solver.seed,
-        )
+        if prev:
+            found, how = reinsert(
+                inst,
+                prev,
+                start_from,
+                rank,
+                seconds=budget - (time.monotonic() - began),
+                evaluations=settings.search.evaluations,
+                seed=settings.solver.seed,
+            )
+        else:
+            found, how = improve(
+                inst,
+                start_from,
+                rank,
+                seconds=budget - (time.monotonic() - began),
+                evaluations=settings.search.evaluations,
+                seed=settings.solver.seed,
+            )
         if how:
             start_from, source, label = found, f"search:{how}", f"the search's ({how})"
     span = max(s.end for s in start_from.values())
@@ -95,6 +127,9 @@ def plan(
         start_from=start_from,
         previous=prev,
         late_order_units=late_units,
+        promised=promised,
+        promise_units=promise_units,
+        move_units=move_units,
     )
     if outcome.schedule is None:
         return to_plan(

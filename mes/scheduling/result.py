@@ -40,14 +40,36 @@ def late_orders(inst: Instance, schedule: Schedule) -> list[int]:
     ]
 
 
-def cost(inst: Instance, schedule: Schedule, late_order_units: int) -> int:
+def cost(
+    inst: Instance,
+    schedule: Schedule,
+    late_order_units: int,
+    promised: frozenset[int] = frozenset(),
+    promise_units: int = 0,
+) -> int:
     """The first objective: weighted tardiness plus, per late order, `late_order_units` of
-    tardiness at its weight (so a plan that keeps more orders on time ranks better)."""
+    tardiness at its weight (so a plan that keeps more orders on time ranks better); on a
+    replan, per late order of `promised` (on time in the previous plan), `promise_units` more
+    (a replan breaks a promise only where that saves more than it costs)."""
     wt = score(inst, schedule)[0]
-    if late_order_units <= 0:
+    if late_order_units <= 0 and not (promised and promise_units > 0):
         return wt
-    weights = sum(weight_int(inst.orders[k].order.weight) for k in late_orders(inst, schedule))
-    return wt + late_order_units * weights
+    late = late_orders(inst, schedule)
+    weights = sum(weight_int(inst.orders[k].order.weight) for k in late)
+    broken = sum(weight_int(inst.orders[k].order.weight) for k in late if k in promised)
+    return wt + max(late_order_units, 0) * weights + max(promise_units, 0) * broken
+
+
+def promised_orders(inst: Instance, previous: Schedule) -> frozenset[int]:
+    """The orders (indexes) that the previous plan, mapped onto `inst`, finishes on time: all
+    their operations still to plan are in it and the last ends by the due date."""
+    return frozenset(
+        k
+        for k, info in enumerate(inst.orders)
+        if info.jobs
+        and all(j in previous for j in info.jobs)
+        and max(previous[j].end for j in info.jobs) <= info.due
+    )
 
 
 def weight_int(weight: float) -> int:
