@@ -146,8 +146,15 @@ def generate(seed: int, *, machines: int, orders: int, congestion: float = 1.0) 
     return Problem(START, tuple(work_orders), tuple(stations), materials, setups)
 
 
-# the simulation's planner: replans run the search from the previous plan
-SIMULATION = PlannerSettings(solver=SolverSettings(time_limit_s=5.0, workers=2), replan_search=True)
+# the simulation's planner: replans run the search from the previous plan. Every plan stops on
+# an evaluation count (the search) and CP-SAT's deterministic time (2 workers, seed 0), with a
+# wall cap far off, so a run replays the same plans on a loaded machine (`--wall`: a 5 s wall
+# limit instead, as the MES plans)
+STEADY = PlannerSettings(
+    solver=SolverSettings(time_limit_s=30.0, workers=2, seed=0, deterministic_time=0.25),
+    replan_search=True,
+)
+WALL = PlannerSettings(solver=SolverSettings(time_limit_s=5.0, workers=2), replan_search=True)
 
 
 def _cpu() -> float:
@@ -318,6 +325,7 @@ class Realised:
     split: str
     moved: list[int]
     replan_wall_s: list[float]
+    replan_cpu_s: list[float]
 
 
 def _moved(before: Plan, after: Plan) -> int:
@@ -333,12 +341,18 @@ def _moved(before: Plan, after: Plan) -> int:
     )
 
 
-def simulate(seed: int, *, replan: bool, first: Plan | None = None, events: int = 6) -> Realised:
+def simulate(
+    seed: int,
+    *,
+    replan: bool,
+    first: Plan | None = None,
+    events: int = 6,
+    settings: PlannerSettings = STEADY,
+) -> Realised:
     """Execute plans through breakdowns and rush orders (from `first`, the plan both modes
     start from, when given)."""
     rng = random.Random(seed * 7919 + 1)
     problem = generate(seed, machines=10, orders=40, congestion=1.2)
-    settings = SIMULATION
     current = first if first is not None else plan(problem, settings)
     done: dict[tuple[str, str], datetime] = {}
     progress: dict[tuple[str, str], float] = {}
@@ -348,6 +362,7 @@ def simulate(seed: int, *, replan: bool, first: Plan | None = None, events: int 
     stations = [w.id for w in problem.workstations]
     moved: list[int] = []
     walls: list[float] = []
+    cpus: list[float] = []
     for e in range(events):
         now = now + timedelta(hours=rng.choice([4, 6, 8]))
         if rng.random() < 0.7:
@@ -359,13 +374,14 @@ def simulate(seed: int, *, replan: bool, first: Plan | None = None, events: int 
             )
         floor = _advance(now, current, problem, done, progress, breakdowns)
         problem = replace(problem, now=now, orders=tuple(orders), floor=floor)
-        w0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), _cpu()
         after = (
             plan(problem, settings, previous=current)
             if replan
             else _keep_sequence(problem, current)
         )
         walls.append(time.perf_counter() - w0)
+        cpus.append(_cpu() - c0)
         moved.append(_moved(current, after))
         current = after
     finish: dict[str, datetime] = {}
@@ -380,7 +396,7 @@ def simulate(seed: int, *, replan: bool, first: Plan | None = None, events: int 
     on_time = {o for o in finish if finish[o] <= due[o]}
     split = f"{len(on_time) - len(on_time & set(rush))}/{len(finish) - len(rush)}"
     split += f" + {len(on_time & set(rush))}/{len(rush)}"
-    return Realised(len(on_time) / len(finish), late / 3600, split, moved, walls)
+    return Realised(len(on_time) / len(finish), late / 3600, split, moved, walls, cpus)
 
 
 def _keep_sequence(problem: Problem, previous: Plan) -> Plan:
@@ -408,27 +424,27 @@ def _keep_sequence(problem: Problem, previous: Plan) -> Plan:
     return to_plan(inst, dispatch(inst, priority), method="keep sequence")
 
 
-def bench_simulate(seeds: list[int]) -> None:
+def bench_simulate(seeds: list[int], settings: PlannerSettings = STEADY) -> None:
     print("\n## Simulated execution: breakdowns and rush orders, replanning vs not\n")
     print(
         "| seed | on time, replanning | on time, keeping the plan |"
         " weighted tardiness h, replanning | weighted tardiness h, keeping the plan |"
         " on time original + rush, replanning | keeping the plan |"
-        " operations moved per replan | moved keeping the plan | replan wall s, max |"
+        " operations moved per replan | moved keeping the plan | replan wall s / CPU s, max |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for seed in seeds:
-        # both modes execute the same first plan (a time-limited solve differs run to run)
-        first = plan(generate(seed, machines=10, orders=40, congestion=1.2), SIMULATION)
-        a = simulate(seed, replan=True, first=first)
-        b = simulate(seed, replan=False, first=first)
+        # both modes execute the same first plan (a wall-limited solve differs run to run)
+        first = plan(generate(seed, machines=10, orders=40, congestion=1.2), settings)
+        a = simulate(seed, replan=True, first=first, settings=settings)
+        b = simulate(seed, replan=False, first=first, settings=settings)
         rows.append((a.on_time, b.on_time, a.weighted_tardiness_h, b.weighted_tardiness_h))
         print(
             f"| {seed} | {a.on_time:.0%} | {b.on_time:.0%} | {a.weighted_tardiness_h:.0f} |"
             f" {b.weighted_tardiness_h:.0f} | {a.split} | {b.split} |"
             f" {' '.join(map(str, a.moved))} | {' '.join(map(str, b.moved))} |"
-            f" {max(a.replan_wall_s):.1f} |"
+            f" {max(a.replan_wall_s):.1f} / {max(a.replan_cpu_s):.1f} |"
         )
     mean = [statistics.mean(r[k] for r in rows) for k in range(4)]
     print(f"| mean | {mean[0]:.0%} | {mean[1]:.0%} | {mean[2]:.0f} | {mean[3]:.0f} |")
@@ -494,13 +510,18 @@ def main() -> None:
     parser.add_argument(
         "--sim-seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5], help="of the simulation"
     )
+    parser.add_argument(
+        "--wall",
+        action="store_true",
+        help="simulation: plan with a 5 s wall limit (as the MES does), not deterministic time",
+    )
     args = parser.parse_args()
     if args.only in (None, "plan"):
         bench_plan(args.seed)
     if args.only in (None, "compare"):
         bench_compare(args.seeds, args.congestion)
     if args.only in (None, "simulate"):
-        bench_simulate(args.sim_seeds)
+        bench_simulate(args.sim_seeds, WALL if args.wall else STEADY)
     if args.only in (None, "jobshop"):
         bench_jobshop(10.0)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -68,11 +69,11 @@ class _Model:
         around: Schedule | None = None,
         neighbours: int = 0,
         late_order_units: int = 0,
-        promised: frozenset[int] = frozenset(),
+        promised: Mapping[int, int] | None = None,
         promise_units: int = 0,
     ) -> None:
         self.late_order_units = late_order_units
-        self.promised = promised
+        self.promised = promised or {}
         self.promise_units = promise_units
         self.around = around
         self.neighbours = neighbours
@@ -146,11 +147,20 @@ class _Model:
         self.late: list[tuple[cp_model.IntVar, int, list[int]]] = []
         # per order with a cost for being late at all: (is late, due, sinks)
         self.is_late: list[tuple[cp_model.IntVar, int, list[int]]] = []
+        # per promised order: (promise kept, promised time, sinks)
+        self.kept: list[tuple[cp_model.IntVar, int, list[int]]] = []
         for k, info in enumerate(inst.orders):
             if not info.jobs:
                 continue
             w = weight_int(info.order.weight)
-            per_late = self.late_order_units + (self.promise_units if k in self.promised else 0)
+            per_late = self.late_order_units
+            by = self.promised.get(k)
+            if by is not None and self.promise_units > 0 and w > 0:
+                kept = m.new_bool_var(f"kept{info.order.id}")
+                for s in info.sinks:
+                    m.add(self.ops[s].end <= by).only_enforce_if(kept)
+                self.tardiness.append(w * self.promise_units * (1 - kept))
+                self.kept.append((kept, by, info.sinks))
             late = m.new_int_var(0, h + max(0, -info.due), f"late{info.order.id}")
             for s in info.sinks:
                 m.add(late >= self.ops[s].end - info.due)
@@ -313,6 +323,8 @@ class _Model:
             self.m.add_hint(late, max(0, max(schedule[s].end for s in sinks) - due))
         for is_late, due, sinks in self.is_late:
             self.m.add_hint(is_late, max(schedule[s].end for s in sinks) > due)
+        for kept, by, sinks in self.kept:
+            self.m.add_hint(kept, max(schedule[s].end for s in sinks) <= by)
         self.m.add_hint(self.makespan, max(s.end for s in schedule.values()))
 
     def read(self, solver: cp_model.CpSolver) -> Schedule:
@@ -338,14 +350,15 @@ def solve(
     start_from: Schedule | None,
     previous: Schedule | None = None,
     late_order_units: int = 0,
-    promised: frozenset[int] = frozenset(),
+    promised: Mapping[int, int] | None = None,
     promise_units: int = 0,
     move_units: int = 0,
 ) -> SolveOutcome:
     """Lexicographic solve; `start_from` is a feasible schedule to hint (a rule's plan or the
     previous plan), `previous` the plan to stay close to; each late order adds
-    `late_order_units` of tardiness at its weight to the first objective, each late order
-    of `promised` `promise_units` more, and each operation moved off `previous` `move_units`."""
+    `late_order_units` of tardiness at its weight to the first objective, each order of
+    `promised` that ends after its promised time `promise_units` more, and each operation
+    moved off `previous` `move_units`."""
     t0 = time.monotonic()
     model = _Model(
         inst, horizon, start_from, settings.neighbours, late_order_units, promised, promise_units

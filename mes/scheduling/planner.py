@@ -45,6 +45,9 @@ class PlannerSettings:
     # (a broken promise, at its weight): a replan serves a rush order in the slack of the
     # others, not by making them late (0: no such cost)
     promise_cost_s: float = 14 * 24 * 3600.0
+    # a promised order is held to its due date less this much (or to its previous finish when
+    # that is later): a rush order does not eat all the slack the next breakdown needs
+    promise_margin_s: float = 4 * 3600.0
     # on a replan, each operation of the previous plan moved (to another workstation or another
     # setup start) costs this much tardiness at weight 1: a small gain does not reshuffle the
     # floor (0: moves only break ties)
@@ -66,7 +69,8 @@ def plan(
         return to_plan(inst, {}, method="none", note="nothing to plan")
     late_units = round(settings.late_order_cost_s / inst.unit_s)
     prev = _previous_schedule(inst, previous) if previous is not None else None
-    promised = promised_orders(inst, prev) if prev else frozenset()
+    margin = round(settings.promise_margin_s / inst.unit_s)
+    promised = promised_orders(inst, prev, margin) if prev else {}
     promise_units = round(settings.promise_cost_s / inst.unit_s)
     move_units = round(settings.move_cost_s / inst.unit_s) * weight_int(1.0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mes.scheduling.instance import Instance
@@ -44,32 +45,39 @@ def cost(
     inst: Instance,
     schedule: Schedule,
     late_order_units: int,
-    promised: frozenset[int] = frozenset(),
+    promised: Mapping[int, int] | None = None,
     promise_units: int = 0,
 ) -> int:
     """The first objective: weighted tardiness plus, per late order, `late_order_units` of
     tardiness at its weight (so a plan that keeps more orders on time ranks better); on a
-    replan, per late order of `promised` (on time in the previous plan), `promise_units` more
-    (a replan breaks a promise only where that saves more than it costs)."""
+    replan, per order of `promised` that finishes after its promised time, `promise_units`
+    more (a replan breaks a promise only where that saves more than it costs)."""
     wt = score(inst, schedule)[0]
+    promised = promised or {}
     if late_order_units <= 0 and not (promised and promise_units > 0):
         return wt
     late = late_orders(inst, schedule)
     weights = sum(weight_int(inst.orders[k].order.weight) for k in late)
-    broken = sum(weight_int(inst.orders[k].order.weight) for k in late if k in promised)
+    broken = sum(
+        weight_int(inst.orders[k].order.weight)
+        for k, by in promised.items()
+        if max(schedule[j].end for j in inst.orders[k].jobs) > by
+    )
     return wt + max(late_order_units, 0) * weights + max(promise_units, 0) * broken
 
 
-def promised_orders(inst: Instance, previous: Schedule) -> frozenset[int]:
-    """The orders (indexes) that the previous plan, mapped onto `inst`, finishes on time: all
-    their operations still to plan are in it and the last ends by the due date."""
-    return frozenset(
-        k
-        for k, info in enumerate(inst.orders)
-        if info.jobs
-        and all(j in previous for j in info.jobs)
-        and max(previous[j].end for j in info.jobs) <= info.due
-    )
+def promised_orders(inst: Instance, previous: Schedule, margin: int = 0) -> dict[int, int]:
+    """The orders (indexes) that the previous plan, mapped onto `inst`, finishes on time (all
+    their operations still to plan are in it and the last ends by the due date), and the time
+    (units) each is promised for: its due date less `margin`, or its previous finish when
+    that is later (a replan keeps that much of an order's slack for the next disturbance)."""
+    out = {}
+    for k, info in enumerate(inst.orders):
+        if info.jobs and all(j in previous for j in info.jobs):
+            finish = max(previous[j].end for j in info.jobs)
+            if finish <= info.due:
+                out[k] = max(finish, info.due - margin)
+    return out
 
 
 def weight_int(weight: float) -> int:

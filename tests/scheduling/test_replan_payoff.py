@@ -23,6 +23,11 @@ from tests.scheduling.instances import NOW, random_problem, single_machine
 from tests.scheduling.validator import validate
 
 SETTINGS = PlannerSettings(solver=SolverSettings(time_limit_s=5.0, workers=2, seed=0))
+# stops on CP-SAT's deterministic time (the wall limit is a cap far off): the same plan on a
+# loaded machine
+STEADY = PlannerSettings(
+    solver=SolverSettings(time_limit_s=30.0, workers=2, seed=0, deterministic_time=2.0)
+)
 
 
 def _schedule_of(inst: Instance, result: Plan) -> Schedule:
@@ -59,9 +64,13 @@ def test_promised_orders_are_those_the_previous_plan_has_on_time() -> None:
     first = plan(problem, PlannerSettings(use_solver=False, search=None))
     schedule = _schedule_of(inst, first)
     assert [inst.orders[k].order.id for k in late_orders(inst, schedule)] == ["B"]
-    assert {inst.orders[k].order.id for k in promised_orders(inst, schedule)} == {"A"}
+    a = next(k for k, info in enumerate(inst.orders) if info.order.id == "A")
+    # A ends at 60, due at 70: promised for 70, or with a 30 min margin for 60 (its finish)
+    assert promised_orders(inst, schedule) == {a: 70}
+    assert promised_orders(inst, schedule, 5) == {a: 65}
+    assert promised_orders(inst, schedule, 30) == {a: 60}
     # an order with an operation the previous plan does not have is promised nothing
-    assert promised_orders(inst, {}) == frozenset()
+    assert promised_orders(inst, {}) == {}
 
 
 def test_a_broken_promise_costs_its_weight_in_the_first_objective() -> None:
@@ -72,10 +81,11 @@ def test_a_broken_promise_costs_its_weight_in_the_first_objective() -> None:
     wt = score(inst, schedule)[0]
     assert wt == 50 * 100
     assert cost(inst, schedule, 480) == wt + 480 * 100
-    assert cost(inst, schedule, 480, frozenset({a}), 1000) == wt + 480 * 100 + 1000 * 100
-    # B is on time: its promise costs nothing
+    assert cost(inst, schedule, 480, {a: 70}, 1000) == wt + 480 * 100 + 1000 * 100
+    # B is on time: its promise costs nothing, unless it was promised earlier than it ends
     b = 1 - a
-    assert cost(inst, schedule, 480, frozenset({b}), 1000) == wt + 480 * 100
+    assert cost(inst, schedule, 480, {b: 100}, 1000) == wt + 480 * 100
+    assert cost(inst, schedule, 480, {b: 59}, 1000) == wt + 480 * 100 + 1000 * 200
 
 
 def test_a_rush_order_goes_into_the_slack_of_the_promised_orders() -> None:
@@ -85,10 +95,24 @@ def test_a_rush_order_goes_into_the_slack_of_the_promised_orders() -> None:
     first = plan(problem, SETTINGS)
     assert _on_time(first) == {"A", "B"}
     rushed = _with_rush(problem, single_machine(("R", 180, 0, 60, 5.0)))
-    again = plan(rushed, SETTINGS, previous=first)
+    no_margin = dataclasses.replace(SETTINGS, promise_margin_s=0.0)
+    again = plan(rushed, no_margin, previous=first)
     assert validate(rushed, again) == []
     assert _on_time(again) == {"A", "B", "R"}
     assert _starts(again)["R"] == NOW
+    # with the default margin (4 h) A and B keep their slack for the next disturbance: each is
+    # held to its previous finish, so R waits
+    kept = plan(rushed, SETTINGS, previous=first)
+    assert validate(rushed, kept) == []
+    assert _starts(kept)["R"] == NOW + timedelta(minutes=120)
+    # a margin of 20 min holds A to 130 and B to 160: R's 30 min still fit in front of both
+    some = plan(rushed, dataclasses.replace(SETTINGS, promise_margin_s=1200.0), previous=first)
+    assert validate(rushed, some) == []
+    assert _starts(some)["R"] == NOW
+    assert _on_time(some) == {"A", "B", "R"}
+    # 40 min holds B to 140: R in front would end B at 150, so R waits again
+    tight = plan(rushed, dataclasses.replace(SETTINGS, promise_margin_s=2400.0), previous=first)
+    assert _starts(tight)["R"] == NOW + timedelta(minutes=120)
 
 
 def test_a_replan_does_not_break_a_promise_for_a_rush_order() -> None:
@@ -144,13 +168,13 @@ def _forced(first: Plan, machine: str, until: datetime) -> set[tuple[str, str]]:
 def test_a_replan_after_a_breakdown_moves_nothing_the_breakdown_does_not_force() -> None:
     for seed in (3, 4, 5):
         problem = _far_due(random_problem(seed, orders=10, machines=5))
-        first = plan(problem, SETTINGS)
+        first = plan(problem, STEADY)
         machine = "M1"
         until = NOW + timedelta(hours=2)
         broken = dataclasses.replace(
             problem, floor=FloorState(breakdowns=(Breakdown(machine, until),))
         )
-        again = plan(broken, SETTINGS, previous=first)
+        again = plan(broken, STEADY, previous=first)
         assert validate(broken, again) == []
         before = {(a.order, a.operation): (a.workstation, a.setup_start) for a in first.assignments}
         after = {(a.order, a.operation): (a.workstation, a.setup_start) for a in again.assignments}
