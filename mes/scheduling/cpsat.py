@@ -358,13 +358,14 @@ def solve(
     previous plan), `previous` the plan to stay close to; each late order adds
     `late_order_units` of tardiness at its weight to the first objective, each order of
     `promised` that ends after its promised time `promise_units` more, and each operation
-    moved off `previous` `move_units`."""
+    of `previous` moved to another workstation or a later start `move_units`."""
     t0 = time.monotonic()
     model = _Model(
         inst, horizon, start_from, settings.neighbours, late_order_units, promised, promise_units
     )
     m = model.m
     moved: list[cp_model.LinearExprT] = []
+    delayed: list[cp_model.LinearExprT] = []  # moved off the workstation or to a later start
     if previous:
         for i, slot in previous.items():
             if i not in model.ops or inst.jobs[i].fixed is not None:
@@ -377,9 +378,14 @@ def solve(
             m.add(v.start == slot.setup_start).only_enforce_if(same)
             m.add_implication(same, lit)
             moved.append(1 - same)
+            if move_units > 0:
+                kept = m.new_bool_var("")
+                m.add(v.start <= slot.setup_start).only_enforce_if(kept)
+                m.add_implication(kept, lit)
+                delayed.append(1 - kept)
     first: cp_model.LinearExprT = sum(model.tardiness)
-    if moved and move_units > 0:
-        first = cp_model.LinearExpr.weighted_sum([first, sum(moved)], [1, move_units])
+    if delayed:
+        first = cp_model.LinearExpr.weighted_sum([first, sum(delayed)], [1, move_units])
     stages: list[tuple[str, cp_model.LinearExprT]] = [
         ("weighted tardiness", first),
         ("setups", sum(model.setup_terms)),

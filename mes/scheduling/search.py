@@ -12,6 +12,7 @@ is spent, whichever comes first.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import time
@@ -137,6 +138,7 @@ class Moves:
     shifts: dict[int, int]
     free: frozenset[int] = frozenset()
     stay: int = 0  # how much earlier an operation that can keep its old slot goes (units)
+    floors: bool = True  # orders left alone start no earlier than before
 
 
 def following(prev: Schedule, shifts: dict[int, int], stay: int = 0) -> Priority:
@@ -157,15 +159,16 @@ def following(prev: Schedule, shifts: dict[int, int], stay: int = 0) -> Priority
 
 def repaired(inst: Instance, prev: Schedule, moves: Moves) -> Instance:
     """`inst` for the previous plan under `moves`: each operation of an order left alone keeps
-    its workstation (while it may still run there) and starts no earlier than before; a shifted
-    order's keep their workstations; a freed order's may change workstation."""
+    its workstation (while it may still run there) and, with `floors`, starts no earlier than
+    before; a shifted order's keep their workstations; a freed order's may change
+    workstation."""
     jobs = []
     for job in inst.jobs:
         p = prev.get(job.index)
         if p is not None and job.fixed is None and p.machine in job.modes:
             if job.order not in moves.free:
                 job = replace(job, modes={p.machine: job.modes[p.machine]})
-            if job.order not in moves.free and job.order not in moves.shifts:
+            if moves.floors and job.order not in moves.free and job.order not in moves.shifts:
                 job = replace(job, release=max(job.release, p.setup_start))
         jobs.append(job)
     return replace(inst, jobs=jobs)
@@ -204,11 +207,11 @@ def reinsert(
     current: tuple[int, ...] | None = None
     late: dict[int, int] = {}
     state = Moves({})
-    for stay in (0, max(round(STAY_S / inst.unit_s), 1)):
+    for stay, floors in itertools.product((0, max(round(STAY_S / inst.unit_s), 1)), (True, False)):
         if spent():
             return best, found
         n += 1
-        trial = Moves({k: -last for k in new}, stay=stay)
+        trial = Moves({k: -last for k in new}, stay=stay, floors=floors)
         cand = attempt(trial)
         if cand is None:
             continue
@@ -240,7 +243,7 @@ def reinsert(
             if now <= -last:
                 continue
             shifts[order] = now - rng.choice(steps)
-        trial = Moves(shifts, free, state.stay)
+        trial = Moves(shifts, free, state.stay, state.floors)
         cand = attempt(trial)
         if cand is None:
             continue
