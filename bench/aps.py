@@ -151,7 +151,7 @@ def generate(seed: int, *, machines: int, orders: int, congestion: float = 1.0) 
 # wall cap far off, so a run replays the same plans on a loaded machine (`--wall`: a 5 s wall
 # limit instead, as the MES plans)
 STEADY = PlannerSettings(
-    solver=SolverSettings(time_limit_s=30.0, workers=2, seed=0, deterministic_time=0.25),
+    solver=SolverSettings(time_limit_s=300.0, workers=2, seed=0, deterministic_time=0.25),
     replan_search=True,
 )
 WALL = PlannerSettings(solver=SolverSettings(time_limit_s=5.0, workers=2), replan_search=True)
@@ -326,6 +326,7 @@ class Realised:
     moved: list[int]
     replan_wall_s: list[float]
     replan_cpu_s: list[float]
+    late: set[str]
 
 
 def _moved(before: Plan, after: Plan) -> int:
@@ -396,7 +397,9 @@ def simulate(
     on_time = {o for o in finish if finish[o] <= due[o]}
     split = f"{len(on_time) - len(on_time & set(rush))}/{len(finish) - len(rush)}"
     split += f" + {len(on_time & set(rush))}/{len(rush)}"
-    return Realised(len(on_time) / len(finish), late / 3600, split, moved, walls, cpus)
+    return Realised(
+        len(on_time) / len(finish), late / 3600, split, moved, walls, cpus, set(finish) - on_time
+    )
 
 
 def _keep_sequence(problem: Problem, previous: Plan) -> Plan:

@@ -1,11 +1,13 @@
 """The entry point: `plan(problem, settings, previous)` -> `Plan`.
 
 The dispatch rules always run first; the search (`search.py`) then improves on the best of
-them (on a replan with `replan_search`: on the better of them and the previous plan's
-repaired sequence). The best
+them (on a replan with `replan_search`, `reinsert`: on the better of them and the previous
+plan's repaired sequence, by moving orders in that sequence). The best
 plan so far bounds the solver's horizon, warm starts it, and is the answer when the solver
 finds nothing in time or nothing better. Every plan is ranked by the same first objective:
-weighted tardiness plus `late_order_cost_s` per late order at its weight.
+weighted tardiness plus `late_order_cost_s` per late order at its weight; on a replan plus
+`promise_cost_s` per promised order (on time in the previous plan) now late and
+`move_cost_s` per operation moved to another workstation or a later start.
 """
 
 from __future__ import annotations
@@ -56,9 +58,8 @@ class PlannerSettings:
     move_cost_s: float = 7200.0
     # the order-priority search before the solver; None: rules, then the solver
     search: SearchSettings | None = field(default_factory=SearchSettings)
-    # a replan searches too (against the previous plan's repaired sequence): more orders on
-    # time, but on a large floor whose plan is far from optimal it may move most operations
-    replan_search: bool = False
+    # a replan searches too (`search.reinsert`, from the previous plan's sequence)
+    replan_search: bool = True
 
 
 def plan(

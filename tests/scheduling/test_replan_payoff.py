@@ -100,9 +100,9 @@ def test_a_rush_order_goes_into_the_slack_of_the_promised_orders() -> None:
     assert validate(rushed, again) == []
     assert _on_time(again) == {"A", "B", "R"}
     assert _starts(again)["R"] == NOW
-    # with the default margin (4 h) A and B keep their slack for the next disturbance: each is
-    # held to its previous finish, so R waits
-    kept = plan(rushed, SETTINGS, previous=first)
+    # with a margin of 4 h A and B keep their slack for the next disturbance: each is held to
+    # its previous finish, so R waits
+    kept = plan(rushed, dataclasses.replace(SETTINGS, promise_margin_s=4 * 3600.0), previous=first)
     assert validate(rushed, kept) == []
     assert _starts(kept)["R"] == NOW + timedelta(minutes=120)
     # a margin of 20 min holds A to 130 and B to 160: R's 30 min still fit in front of both
