@@ -4,6 +4,7 @@ and public job-shop instances.
     .venv/bin/python bench/aps.py                 # everything (a few minutes)
     .venv/bin/python bench/aps.py --only plan     # plan, compare, simulate or jobshop
     .venv/bin/python bench/aps.py --only compare --seeds 4 5 6   # other congested instances
+    .venv/bin/python bench/aps.py --only simulate --sim-seeds 1 2 3 4 5 [--wall]
 
 Instances are generated from a seed: machines in work centres of two or three alternatives with
 their own speeds, two-shift calendars with breaks (one work centre on three shifts), four
@@ -518,13 +519,21 @@ def main() -> None:
         action="store_true",
         help="simulation: plan with a 5 s wall limit (as the MES does), not deterministic time",
     )
+    parser.add_argument(
+        "--promise-margin-h",
+        type=float,
+        help="simulation: PlannerSettings.promise_margin_s in hours (default: the planner's)",
+    )
     args = parser.parse_args()
     if args.only in (None, "plan"):
         bench_plan(args.seed)
     if args.only in (None, "compare"):
         bench_compare(args.seeds, args.congestion)
     if args.only in (None, "simulate"):
-        bench_simulate(args.sim_seeds, WALL if args.wall else STEADY)
+        settings = WALL if args.wall else STEADY
+        if args.promise_margin_h is not None:
+            settings = replace(settings, promise_margin_s=args.promise_margin_h * 3600.0)
+        bench_simulate(args.sim_seeds, settings)
     if args.only in (None, "jobshop"):
         bench_jobshop(10.0)
 
