@@ -4,6 +4,7 @@ and public job-shop instances.
     .venv/bin/python bench/aps.py                 # everything (a few minutes)
     .venv/bin/python bench/aps.py --only plan     # plan, compare, simulate or jobshop
     .venv/bin/python bench/aps.py --only compare --seeds 4 5 6   # other congested instances
+    .venv/bin/python bench/aps.py --only simulate --sim-seeds 1 2 3 4 5 [--wall]
 
 Instances are generated from a seed: machines in work centres of two or three alternatives with
 their own speeds, two-shift calendars with breaks (one work centre on three shifts), four
@@ -31,6 +32,7 @@ from mes.scheduling import (
     MaterialNeed,
     Operation,
     OperationRef,
+    Pin,
     Plan,
     PlannerSettings,
     Problem,
@@ -143,6 +145,17 @@ def generate(seed: int, *, machines: int, orders: int, congestion: float = 1.0) 
             )
         )
     return Problem(START, tuple(work_orders), tuple(stations), materials, setups)
+
+
+# the simulation's planner: replans run the search from the previous plan. Every plan stops on
+# an evaluation count (the search) and CP-SAT's deterministic time (2 workers, seed 0), with a
+# wall cap far off, so a run replays the same plans on a loaded machine (`--wall`: a 5 s wall
+# limit instead, as the MES plans)
+STEADY = PlannerSettings(
+    solver=SolverSettings(time_limit_s=300.0, workers=2, seed=0, deterministic_time=0.25),
+    replan_search=True,
+)
+WALL = PlannerSettings(solver=SolverSettings(time_limit_s=5.0, workers=2), replan_search=True)
 
 
 def _cpu() -> float:
@@ -303,21 +316,55 @@ def _advance(
     )
 
 
-def simulate(seed: int, *, replan: bool, events: int = 6) -> tuple[float, float, str]:
-    """Execute plans through breakdowns and rush orders; the realised on-time rate, weighted
-    tardiness (hours), and the orders on time: original / rush (`R...`)."""
+@dataclass
+class Realised:
+    """One simulated execution: the realised on-time rate and weighted tardiness (hours), the
+    orders on time (original / rush, `R...`) and the operations each replan moved."""
+
+    on_time: float
+    weighted_tardiness_h: float
+    split: str
+    moved: list[int]
+    replan_wall_s: list[float]
+    replan_cpu_s: list[float]
+    late: set[str]
+
+
+def _moved(before: Plan, after: Plan) -> int:
+    """Operations planned in both plans (not running or held) on another workstation or with
+    another setup start."""
+    old = {(a.order, a.operation): (a.workstation, a.setup_start) for a in before.assignments}
+    return sum(
+        1
+        for a in after.assignments
+        if a.pin is Pin.PLANNED
+        and (key := (a.order, a.operation)) in old
+        and old[key] != (a.workstation, a.setup_start)
+    )
+
+
+def simulate(
+    seed: int,
+    *,
+    replan: bool,
+    first: Plan | None = None,
+    events: int = 6,
+    settings: PlannerSettings = STEADY,
+) -> Realised:
+    """Execute plans through breakdowns and rush orders (from `first`, the plan both modes
+    start from, when given)."""
     rng = random.Random(seed * 7919 + 1)
     problem = generate(seed, machines=10, orders=40, congestion=1.2)
-    settings = PlannerSettings(
-        solver=SolverSettings(time_limit_s=5.0, workers=2), replan_search=True
-    )
-    current = plan(problem, settings)
+    current = first if first is not None else plan(problem, settings)
     done: dict[tuple[str, str], datetime] = {}
     progress: dict[tuple[str, str], float] = {}
     breakdowns: tuple[Breakdown, ...] = ()
     now = START
     orders = list(problem.orders)
     stations = [w.id for w in problem.workstations]
+    moved: list[int] = []
+    walls: list[float] = []
+    cpus: list[float] = []
     for e in range(events):
         now = now + timedelta(hours=rng.choice([4, 6, 8]))
         if rng.random() < 0.7:
@@ -329,11 +376,16 @@ def simulate(seed: int, *, replan: bool, events: int = 6) -> tuple[float, float,
             )
         floor = _advance(now, current, problem, done, progress, breakdowns)
         problem = replace(problem, now=now, orders=tuple(orders), floor=floor)
-        current = (
+        w0, c0 = time.perf_counter(), _cpu()
+        after = (
             plan(problem, settings, previous=current)
             if replan
             else _keep_sequence(problem, current)
         )
+        walls.append(time.perf_counter() - w0)
+        cpus.append(_cpu() - c0)
+        moved.append(_moved(current, after))
+        current = after
     finish: dict[str, datetime] = {}
     for (order, _), at in done.items():
         finish[order] = max(finish.get(order, at), at)
@@ -346,7 +398,9 @@ def simulate(seed: int, *, replan: bool, events: int = 6) -> tuple[float, float,
     on_time = {o for o in finish if finish[o] <= due[o]}
     split = f"{len(on_time) - len(on_time & set(rush))}/{len(finish) - len(rush)}"
     split += f" + {len(on_time & set(rush))}/{len(rush)}"
-    return len(on_time) / len(finish), late / 3600, split
+    return Realised(
+        len(on_time) / len(finish), late / 3600, split, moved, walls, cpus, set(finish) - on_time
+    )
 
 
 def _keep_sequence(problem: Problem, previous: Plan) -> Plan:
@@ -374,25 +428,35 @@ def _keep_sequence(problem: Problem, previous: Plan) -> Plan:
     return to_plan(inst, dispatch(inst, priority), method="keep sequence")
 
 
-def bench_simulate(seeds: list[int]) -> None:
+def bench_simulate(seeds: list[int], settings: PlannerSettings = STEADY) -> None:
     print("\n## Simulated execution: breakdowns and rush orders, replanning vs not\n")
     print(
         "| seed | on time, replanning | on time, keeping the plan |"
         " weighted tardiness h, replanning | weighted tardiness h, keeping the plan |"
         " on time original + rush, replanning | keeping the plan |"
+        " operations moved per replan | moved keeping the plan | replan wall s / CPU s, max |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for seed in seeds:
-        on_a, wt_a, split_a = simulate(seed, replan=True)
-        on_b, wt_b, split_b = simulate(seed, replan=False)
-        rows.append((on_a, on_b, wt_a, wt_b))
+        # both modes execute the same first plan (a wall-limited solve differs run to run)
+        first = plan(generate(seed, machines=10, orders=40, congestion=1.2), settings)
+        a = simulate(seed, replan=True, first=first, settings=settings)
+        b = simulate(seed, replan=False, first=first, settings=settings)
+        rows.append((a.on_time, b.on_time, a.weighted_tardiness_h, b.weighted_tardiness_h))
         print(
-            f"| {seed} | {on_a:.0%} | {on_b:.0%} | {wt_a:.0f} | {wt_b:.0f} |"
-            f" {split_a} | {split_b} |"
+            f"| {seed} | {a.on_time:.0%} | {b.on_time:.0%} | {a.weighted_tardiness_h:.0f} |"
+            f" {b.weighted_tardiness_h:.0f} | {a.split} | {b.split} |"
+            f" {' '.join(map(str, a.moved))} | {' '.join(map(str, b.moved))} |"
+            f" {max(a.replan_wall_s):.1f} / {max(a.replan_cpu_s):.1f} |"
         )
     mean = [statistics.mean(r[k] for r in rows) for k in range(4)]
     print(f"| mean | {mean[0]:.0%} | {mean[1]:.0%} | {mean[2]:.0f} | {mean[3]:.0f} |")
+    better = sum(1 for r in rows if r[0] >= r[1] and r[2] <= r[3])
+    print(
+        f"\nreplanning at least as good on both on-time rate and weighted tardiness:"
+        f" {better} of {len(rows)} seeds"
+    )
 
 
 # -- public job-shop instances ------------------------------------------------------------
@@ -447,13 +511,29 @@ def main() -> None:
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=[1, 2, 3], help="of the congested instances"
     )
+    parser.add_argument(
+        "--sim-seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5], help="of the simulation"
+    )
+    parser.add_argument(
+        "--wall",
+        action="store_true",
+        help="simulation: plan with a 5 s wall limit (as the MES does), not deterministic time",
+    )
+    parser.add_argument(
+        "--promise-margin-h",
+        type=float,
+        help="simulation: PlannerSettings.promise_margin_s in hours (default: the planner's)",
+    )
     args = parser.parse_args()
     if args.only in (None, "plan"):
         bench_plan(args.seed)
     if args.only in (None, "compare"):
         bench_compare(args.seeds, args.congestion)
     if args.only in (None, "simulate"):
-        bench_simulate([1, 2, 3])
+        settings = WALL if args.wall else STEADY
+        if args.promise_margin_h is not None:
+            settings = replace(settings, promise_margin_s=args.promise_margin_h * 3600.0)
+        bench_simulate(args.sim_seeds, settings)
     if args.only in (None, "jobshop"):
         bench_jobshop(10.0)
 

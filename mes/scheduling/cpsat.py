@@ -8,7 +8,8 @@ setup from the family run before. Precedence with waits, release dates, and one 
 material (supply events up, consumption at an operation's start down, never below zero).
 
 Objectives, one stage after another, each stage keeping the previous optimum as a bound:
-weighted tardiness (plus a cost per late order, `late_order_units`), (with a previous plan)
+weighted tardiness (plus a cost per late order, `late_order_units`, and on a replan per broken
+promise, `promise_units`), (with a previous plan)
 the number of operations that moved, total setup time, makespan.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -67,8 +69,12 @@ class _Model:
         around: Schedule | None = None,
         neighbours: int = 0,
         late_order_units: int = 0,
+        promised: Mapping[int, int] | None = None,
+        promise_units: int = 0,
     ) -> None:
         self.late_order_units = late_order_units
+        self.promised = promised or {}
+        self.promise_units = promise_units
         self.around = around
         self.neighbours = neighbours
         self.inst = inst
@@ -141,20 +147,30 @@ class _Model:
         self.late: list[tuple[cp_model.IntVar, int, list[int]]] = []
         # per order with a cost for being late at all: (is late, due, sinks)
         self.is_late: list[tuple[cp_model.IntVar, int, list[int]]] = []
-        for info in inst.orders:
+        # per promised order: (promise kept, promised time, sinks)
+        self.kept: list[tuple[cp_model.IntVar, int, list[int]]] = []
+        for k, info in enumerate(inst.orders):
             if not info.jobs:
                 continue
             w = weight_int(info.order.weight)
+            per_late = self.late_order_units
+            by = self.promised.get(k)
+            if by is not None and self.promise_units > 0 and w > 0:
+                kept = m.new_bool_var(f"kept{info.order.id}")
+                for s in info.sinks:
+                    m.add(self.ops[s].end <= by).only_enforce_if(kept)
+                self.tardiness.append(w * self.promise_units * (1 - kept))
+                self.kept.append((kept, by, info.sinks))
             late = m.new_int_var(0, h + max(0, -info.due), f"late{info.order.id}")
             for s in info.sinks:
                 m.add(late >= self.ops[s].end - info.due)
             self.tardiness.append(w * late)
             self.late.append((late, info.due, info.sinks))
-            if self.late_order_units > 0 and w > 0:
+            if per_late > 0 and w > 0:
                 is_late = m.new_bool_var(f"is_late{info.order.id}")
                 for s in info.sinks:
                     m.add(self.ops[s].end <= info.due).only_enforce_if(~is_late)
-                self.tardiness.append(w * self.late_order_units * is_late)
+                self.tardiness.append(w * per_late * is_late)
                 self.is_late.append((is_late, info.due, info.sinks))
         self.makespan = m.new_int_var(0, h, "makespan")
         m.add_max_equality(self.makespan, [v.end for v in self.ops.values()])
@@ -307,6 +323,8 @@ class _Model:
             self.m.add_hint(late, max(0, max(schedule[s].end for s in sinks) - due))
         for is_late, due, sinks in self.is_late:
             self.m.add_hint(is_late, max(schedule[s].end for s in sinks) > due)
+        for kept, by, sinks in self.kept:
+            self.m.add_hint(kept, max(schedule[s].end for s in sinks) <= by)
         self.m.add_hint(self.makespan, max(s.end for s in schedule.values()))
 
     def read(self, solver: cp_model.CpSolver) -> Schedule:
@@ -332,19 +350,22 @@ def solve(
     start_from: Schedule | None,
     previous: Schedule | None = None,
     late_order_units: int = 0,
+    promised: Mapping[int, int] | None = None,
+    promise_units: int = 0,
+    move_units: int = 0,
 ) -> SolveOutcome:
     """Lexicographic solve; `start_from` is a feasible schedule to hint (a rule's plan or the
     previous plan), `previous` the plan to stay close to; each late order adds
-    `late_order_units` of tardiness at its weight to the first objective."""
+    `late_order_units` of tardiness at its weight to the first objective, each order of
+    `promised` that ends after its promised time `promise_units` more, and each operation
+    of `previous` moved to another workstation or a later start `move_units`."""
     t0 = time.monotonic()
-    model = _Model(inst, horizon, start_from, settings.neighbours, late_order_units)
+    model = _Model(
+        inst, horizon, start_from, settings.neighbours, late_order_units, promised, promise_units
+    )
     m = model.m
-    stages: list[tuple[str, cp_model.LinearExprT]] = [
-        ("weighted tardiness", sum(model.tardiness)),
-        ("setups", sum(model.setup_terms)),
-        ("makespan", model.makespan),
-    ]
     moved: list[cp_model.LinearExprT] = []
+    delayed: list[cp_model.LinearExprT] = []  # moved off the workstation or to a later start
     if previous:
         for i, slot in previous.items():
             if i not in model.ops or inst.jobs[i].fixed is not None:
@@ -357,6 +378,20 @@ def solve(
             m.add(v.start == slot.setup_start).only_enforce_if(same)
             m.add_implication(same, lit)
             moved.append(1 - same)
+            if move_units > 0:
+                kept = m.new_bool_var("")
+                m.add(v.start <= slot.setup_start).only_enforce_if(kept)
+                m.add_implication(kept, lit)
+                delayed.append(1 - kept)
+    first: cp_model.LinearExprT = sum(model.tardiness)
+    if delayed:
+        first = cp_model.LinearExpr.weighted_sum([first, sum(delayed)], [1, move_units])
+    stages: list[tuple[str, cp_model.LinearExprT]] = [
+        ("weighted tardiness", first),
+        ("setups", sum(model.setup_terms)),
+        ("makespan", model.makespan),
+    ]
+    if moved:
         # a replan keeps the plan before it trades a move for fewer setups or a shorter span
         stages.insert(1, ("moved operations", sum(moved)))
     # with a previous plan every stage also prefers the plan that moves fewer operations (it

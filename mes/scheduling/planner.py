@@ -1,11 +1,13 @@
 """The entry point: `plan(problem, settings, previous)` -> `Plan`.
 
 The dispatch rules always run first; the search (`search.py`) then improves on the best of
-them (on a replan with `replan_search`: on the better of them and the previous plan's
-repaired sequence). The best
+them (on a replan with `replan_search`, `reinsert`: on the better of them and the previous
+plan's repaired sequence, by moving orders in that sequence). The best
 plan so far bounds the solver's horizon, warm starts it, and is the answer when the solver
 finds nothing in time or nothing better. Every plan is ranked by the same first objective:
-weighted tardiness plus `late_order_cost_s` per late order at its weight.
+weighted tardiness plus `late_order_cost_s` per late order at its weight; on a replan plus
+`promise_cost_s` per promised order (on time in the previous plan) now late and
+`move_cost_s` per operation moved to another workstation or a later start.
 """
 
 from __future__ import annotations
@@ -19,8 +21,16 @@ from mes.scheduling.dispatch import Key, Priority, Rule, Unschedulable, best_rul
 from mes.scheduling.instance import Instance, Job, build
 from mes.scheduling.model import Problem
 from mes.scheduling.plan import Plan
-from mes.scheduling.result import Schedule, Slot, cost, score, to_plan
-from mes.scheduling.search import SearchSettings, improve
+from mes.scheduling.result import (
+    Schedule,
+    Slot,
+    cost,
+    promised_orders,
+    score,
+    to_plan,
+    weight_int,
+)
+from mes.scheduling.search import SearchSettings, improve, reinsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +43,23 @@ class PlannerSettings:
     # a late order costs as much as this much tardiness at its weight (0: weighted tardiness
     # alone ranks plans): the planner then keeps more orders on time on a congested floor
     late_order_cost_s: float = 8 * 3600.0
+    # on a replan, an order the previous plan had on time costs this much more when it is late
+    # (a broken promise, at its weight): a replan serves a rush order in the slack of the
+    # others, not by making them late (0: no such cost)
+    promise_cost_s: float = 14 * 24 * 3600.0
+    # a promised order is held to its due date less this much (or to its previous finish when
+    # that is later), so a rush order does not eat all the slack the next breakdown needs (off:
+    # in the simulated execution 4 h kept fewer orders on time, not more)
+    promise_margin_s: float = 0.0
+    # on a replan, each operation of the previous plan moved to another workstation or to a
+    # later start costs this much tardiness at weight 1: a small gain does not reshuffle the
+    # floor (0: moves only break ties). Starting earlier on the same workstation costs nothing
+    # here; any move at all ranks right after the first objective
+    move_cost_s: float = 7200.0
     # the order-priority search before the solver; None: rules, then the solver
     search: SearchSettings | None = field(default_factory=SearchSettings)
-    # a replan searches too (against the previous plan's repaired sequence): more orders on
-    # time, but on a large floor whose plan is far from optimal it may move most operations
-    replan_search: bool = False
+    # a replan searches too (`search.reinsert`, from the previous plan's sequence)
+    replan_search: bool = True
 
 
 def plan(
@@ -50,13 +72,23 @@ def plan(
         return to_plan(inst, {}, method="none", note="nothing to plan")
     late_units = round(settings.late_order_cost_s / inst.unit_s)
     prev = _previous_schedule(inst, previous) if previous is not None else None
+    margin = round(settings.promise_margin_s / inst.unit_s)
+    promised = promised_orders(inst, prev, margin) if prev else {}
+    promise_units = round(settings.promise_cost_s / inst.unit_s)
+    move_units = round(settings.move_cost_s / inst.unit_s) * weight_int(1.0)
 
     def rank(schedule: Schedule) -> tuple[int, ...]:
-        """The score; with a previous plan the operations moved rank right after tardiness."""
+        """The score; with a previous plan the operations moved count in the first objective
+        and rank again right after it."""
         _, setups, makespan = score(inst, schedule)
-        first = cost(inst, schedule, late_units)
+        first = cost(inst, schedule, late_units, promised, promise_units)
+        if not prev:
+            return (first, setups, makespan)
         return (
-            (first, _moved(schedule, prev), setups, makespan) if prev else (first, setups, makespan)
+            first + move_units * _moved(schedule, prev, later_only=True),
+            _moved(schedule, prev),
+            setups,
+            makespan,
         )
 
     rule, rule_schedule, _ = best_rule(
@@ -74,14 +106,25 @@ def plan(
         # a replan searches too (its rank puts moved operations right after the first
         # objective, so the search's plan wins only when it is better than the repaired one)
         budget = settings.solver.time_limit_s * settings.search.share
-        found, how = improve(
-            inst,
-            start_from,
-            rank,
-            seconds=budget - (time.monotonic() - began),
-            evaluations=settings.search.evaluations,
-            seed=settings.solver.seed,
-        )
+        if prev:
+            found, how = reinsert(
+                inst,
+                prev,
+                start_from,
+                rank,
+                seconds=budget - (time.monotonic() - began),
+                evaluations=settings.search.evaluations,
+                seed=settings.solver.seed,
+            )
+        else:
+            found, how = improve(
+                inst,
+                start_from,
+                rank,
+                seconds=budget - (time.monotonic() - began),
+                evaluations=settings.search.evaluations,
+                seed=settings.solver.seed,
+            )
         if how:
             start_from, source, label = found, f"search:{how}", f"the search's ({how})"
     span = max(s.end for s in start_from.values())
@@ -95,6 +138,9 @@ def plan(
         start_from=start_from,
         previous=prev,
         late_order_units=late_units,
+        promised=promised,
+        promise_units=promise_units,
+        move_units=move_units,
     )
     if outcome.schedule is None:
         return to_plan(
@@ -151,15 +197,17 @@ def _right_shifted(inst: Instance, prev: Schedule) -> Schedule | None:
         return None
 
 
-def _moved(schedule: Schedule, prev: Schedule | None) -> int:
-    """Operations of the previous plan on another workstation or with another setup start."""
+def _moved(schedule: Schedule, prev: Schedule | None, *, later_only: bool = False) -> int:
+    """Operations of the previous plan on another workstation or with another setup start
+    (`later_only`: a later one)."""
     if not prev:
         return 0
     return sum(
         1
         for i, p in prev.items()
         if (s := schedule.get(i)) is None
-        or (s.machine, s.setup_start) != (p.machine, p.setup_start)
+        or s.machine != p.machine
+        or (s.setup_start > p.setup_start if later_only else s.setup_start != p.setup_start)
     )
 
 

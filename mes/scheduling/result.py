@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mes.scheduling.instance import Instance
@@ -40,14 +41,43 @@ def late_orders(inst: Instance, schedule: Schedule) -> list[int]:
     ]
 
 
-def cost(inst: Instance, schedule: Schedule, late_order_units: int) -> int:
+def cost(
+    inst: Instance,
+    schedule: Schedule,
+    late_order_units: int,
+    promised: Mapping[int, int] | None = None,
+    promise_units: int = 0,
+) -> int:
     """The first objective: weighted tardiness plus, per late order, `late_order_units` of
-    tardiness at its weight (so a plan that keeps more orders on time ranks better)."""
+    tardiness at its weight (so a plan that keeps more orders on time ranks better); on a
+    replan, per order of `promised` that finishes after its promised time, `promise_units`
+    more (a replan breaks a promise only where that saves more than it costs)."""
     wt = score(inst, schedule)[0]
-    if late_order_units <= 0:
+    promised = promised or {}
+    if late_order_units <= 0 and not (promised and promise_units > 0):
         return wt
-    weights = sum(weight_int(inst.orders[k].order.weight) for k in late_orders(inst, schedule))
-    return wt + late_order_units * weights
+    late = late_orders(inst, schedule)
+    weights = sum(weight_int(inst.orders[k].order.weight) for k in late)
+    broken = sum(
+        weight_int(inst.orders[k].order.weight)
+        for k, by in promised.items()
+        if max(schedule[j].end for j in inst.orders[k].jobs) > by
+    )
+    return wt + max(late_order_units, 0) * weights + max(promise_units, 0) * broken
+
+
+def promised_orders(inst: Instance, previous: Schedule, margin: int = 0) -> dict[int, int]:
+    """The orders (indexes) that the previous plan, mapped onto `inst`, finishes on time (all
+    their operations still to plan are in it and the last ends by the due date), and the time
+    (units) each is promised for: its due date less `margin`, or its previous finish when
+    that is later (a replan keeps that much of an order's slack for the next disturbance)."""
+    out = {}
+    for k, info in enumerate(inst.orders):
+        if info.jobs and all(j in previous for j in info.jobs):
+            finish = max(previous[j].end for j in info.jobs)
+            if finish <= info.due:
+                out[k] = max(finish, info.due - margin)
+    return out
 
 
 def weight_int(weight: float) -> int:
