@@ -6,6 +6,7 @@ breakdown until its expected return). Read-only; `GET /api/v1/schedule/gantt`.""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
@@ -19,6 +20,7 @@ from mes.performance.states import MachineState
 from mes.planning import eligible, store
 from mes.planning.models import PlanRecord, SlotLockRecord
 from mes.planning.problem import breakdowns
+from mes.scheduling import Assignment
 
 #: the Gantt's windows cover from this long before now ...
 BEFORE_NOW = timedelta(hours=1)
@@ -34,18 +36,36 @@ class GanttStation(BaseModel):
     work_centre: str | None
 
 
-class GanttBar(BaseModel):
+class SlotOut(BaseModel):
+    """An operation's slot in a plan."""
+
     work_order: str
     operation: str
-    name: str
-    name_zh_cn: str | None
-    product: str
     workstation: str
     setup_start: datetime
     start: datetime
     end: datetime
     pin: str = Field(description="planned | running | frozen | locked")
     late: bool = Field(description="its work order finishes after its due date")
+
+    @staticmethod
+    def fields(a: Assignment, late: set[str]) -> dict[str, Any]:
+        return {
+            "work_order": a.order,
+            "operation": a.operation,
+            "workstation": a.workstation,
+            "setup_start": a.setup_start,
+            "start": a.start,
+            "end": a.end,
+            "pin": str(a.pin),
+            "late": a.order in late,
+        }
+
+
+class GanttBar(SlotOut):
+    name: str
+    name_zh_cn: str | None
+    product: str
     due_at: datetime | None
     priority: int
     locked_by: str | None
@@ -125,17 +145,10 @@ def _bars(session: Session, cfg: PlantConfig, record: PlanRecord) -> list[GanttB
         step = routing.get((op.routing_id, op.number))
         out.append(
             GanttBar(
-                work_order=a.order,
-                operation=a.operation,
+                **SlotOut.fields(a, late),
                 name=op.name,
                 name_zh_cn=step.name_zh_cn if step is not None else None,
                 product=op.product,
-                workstation=a.workstation,
-                setup_start=a.setup_start,
-                start=a.start,
-                end=a.end,
-                pin=str(a.pin),
-                late=a.order in late,
                 due_at=aware(op.due_at),
                 priority=op.priority,
                 locked_by=locks.get((a.order, a.operation)),

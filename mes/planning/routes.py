@@ -21,23 +21,12 @@ from mes.core import audit
 from mes.core.clock import aware, utcnow
 from mes.orders.states import OperationState
 from mes.planning import eligible, store
-from mes.planning.gantt import Gantt, gantt
+from mes.planning.gantt import Gantt, SlotOut, gantt
 from mes.planning.models import PlanRecord, PlanSlot, SlotLockRecord
 from mes.scheduling import OrderOutcome
 
 router = APIRouter(prefix="/api/v1/schedule", tags=["schedule"])
 _READ = refusals("UNAUTHENTICATED", "FORBIDDEN")
-
-
-class SlotOut(BaseModel):
-    work_order: str
-    operation: str
-    workstation: str
-    setup_start: datetime
-    start: datetime
-    end: datetime
-    pin: str = Field(description="planned | running | frozen | locked")
-    late: bool = Field(description="its work order finishes after its due date")
 
 
 class OutcomeOut(BaseModel):
@@ -142,19 +131,7 @@ def _plan_out(session: Session, record: PlanRecord) -> dict[str, Any]:
     late = {o.order for o in plan.outcomes if not o.on_time}
     return {
         **_summary(record),
-        "operations": [
-            SlotOut(
-                work_order=a.order,
-                operation=a.operation,
-                workstation=a.workstation,
-                setup_start=a.setup_start,
-                start=a.start,
-                end=a.end,
-                pin=str(a.pin),
-                late=a.order in late,
-            )
-            for a in plan.assignments
-        ],
+        "operations": [SlotOut(**SlotOut.fields(a, late)) for a in plan.assignments],
         "orders": [_outcome(o) for o in plan.outcomes],
         "errors": [
             ErrorOut(work_order=e.order, operation=e.operation, reason=e.reason)
