@@ -168,16 +168,19 @@ async def test_stop_ends_a_driver_that_lost_the_first_cancel(
 async def test_a_loop_sees_a_cancel_that_was_swallowed() -> None:
     rounds = 0
 
+    waiting = asyncio.Event()
+
     async def reconnect_loop() -> None:
         nonlocal rounds
         while True:
+            waiting.set()  # no await until the sleep below: the cancel lands in it
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.sleep(3600)
             rounds += 1
             raise_if_cancelled()
 
     task = asyncio.create_task(reconnect_loop())
-    await asyncio.sleep(0)
+    await asyncio.wait_for(waiting.wait(), 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 5)

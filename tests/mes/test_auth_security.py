@@ -270,7 +270,7 @@ async def test_login_work_waits_for_its_own_threads_and_overflow_is_busy() -> No
 
     async def both_queued() -> None:
         while gate.waiting < 2:
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.01)  # polling interval of the wait, not synchronisation
 
     await asyncio.wait_for(both_queued(), 5)  # the first running, the second waiting
     with pytest.raises(LoginBusy):
