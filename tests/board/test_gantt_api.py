@@ -97,7 +97,8 @@ def open_start(g: dict[str, Any], station: str, length: timedelta) -> datetime:
         if w["workstation"] == station
     ]
     now = datetime.fromisoformat(g["now"])
-    at = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    at = (now + timedelta(hours=1)).replace(second=0, microsecond=0)
+    at += timedelta(minutes=-at.minute % 15)  # up to the next quarter hour, an hour on at least
     while any(a < at + length and at < b for a, b in closed):
         at += timedelta(minutes=15)
     return at
