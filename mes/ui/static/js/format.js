@@ -25,10 +25,13 @@ export function day(iso) {
 export function clock(date = new Date()) {
   return new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" }).format(date);
 }
+// a duration given in hours; under one hour in minutes ("0 h" would read as no time at all)
 export function hours(h) {
   if (h === null || h === undefined) return "–";
-  return new Intl.NumberFormat(locale(), { style: "unit", unit: "hour", unitDisplay: "short",
-                                           maximumFractionDigits: 1 }).format(h);
+  const short = h !== 0 && Math.abs(h) < 1;
+  return new Intl.NumberFormat(locale(), { style: "unit", unit: short ? "minute" : "hour",
+                                           unitDisplay: "short", maximumFractionDigits: short ? 0 : 1 })
+    .format(short ? Math.max(1, Math.round(Math.abs(h) * 60)) * Math.sign(h) : h);
 }
 export function minutesSince(iso, now = Date.now()) {
   return Math.max(0, Math.round((now - new Date(iso).getTime()) / 60000));
