@@ -27,6 +27,8 @@ from mes.scheduling import OrderOutcome
 
 router = APIRouter(prefix="/api/v1/schedule", tags=["schedule"])
 _READ = refusals("UNAUTHENTICATED", "FORBIDDEN")
+_READ_PLAN = refusals("UNAUTHENTICATED", "FORBIDDEN", "NO_PLAN")
+Reader = Annotated[Principal, require(Permission.READ)]
 
 
 class OutcomeOut(BaseModel):
@@ -154,24 +156,20 @@ def _outcome(o: OrderOutcome) -> OutcomeOut:
 @router.get(
     "",
     response_model=PlanOut,
-    responses=refusals("UNAUTHENTICATED", "FORBIDDEN", "NO_PLAN"),
+    responses=_READ_PLAN,
     summary="The current plan: each operation's slot, each order's predicted finish",
 )
-def current_plan(
-    session: SessionDep, _who: Annotated[Principal, require(Permission.READ)]
-) -> dict[str, Any]:
+def current_plan(session: SessionDep, _who: Reader) -> dict[str, Any]:
     return _plan_out(session, _current(session))
 
 
 @router.get(
     "/diff",
     response_model=DiffOut,
-    responses=refusals("UNAUTHENTICATED", "FORBIDDEN", "NO_PLAN"),
+    responses=_READ_PLAN,
     summary="What the current plan changed against the one before",
 )
-def current_diff(
-    session: SessionDep, _who: Annotated[Principal, require(Permission.READ)]
-) -> dict[str, Any]:
+def current_diff(session: SessionDep, _who: Reader) -> dict[str, Any]:
     record = _current(session)
     return {"plan": record.id, **json.loads(record.diff_json)}
 
@@ -181,7 +179,7 @@ def current_diff(
 )
 def history(
     session: SessionDep,
-    _who: Annotated[Principal, require(Permission.READ)],
+    _who: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[dict[str, Any]]:
     rows = session.exec(select(PlanRecord).order_by(col(PlanRecord.id).desc()).limit(limit))
@@ -191,12 +189,10 @@ def history(
 @router.get(
     "/orders",
     response_model=ForecastOut,
-    responses=refusals("UNAUTHENTICATED", "FORBIDDEN", "NO_PLAN"),
+    responses=_READ_PLAN,
     summary="The predicted finish of each planned work order, and whether it is late",
 )
-def order_forecast(
-    session: SessionDep, _who: Annotated[Principal, require(Permission.READ)]
-) -> dict[str, Any]:
+def order_forecast(session: SessionDep, _who: Reader) -> dict[str, Any]:
     record = _current(session)
     plan = store.as_plan(record, [])
     return {

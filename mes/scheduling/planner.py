@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from mes.scheduling.cpsat import SolverSettings, solve
 from mes.scheduling.dispatch import Key, Priority, Rule, Unschedulable, best_rule, dispatch
@@ -106,25 +107,15 @@ def plan(
         # a replan searches too (its rank puts moved operations right after the first
         # objective, so the search's plan wins only when it is better than the repaired one)
         budget = settings.solver.time_limit_s * settings.search.share
-        if prev:
-            found, how = reinsert(
-                inst,
-                prev,
-                start_from,
-                rank,
-                seconds=budget - (time.monotonic() - began),
-                evaluations=settings.search.evaluations,
-                seed=settings.solver.seed,
-            )
-        else:
-            found, how = improve(
-                inst,
-                start_from,
-                rank,
-                seconds=budget - (time.monotonic() - began),
-                evaluations=settings.search.evaluations,
-                seed=settings.solver.seed,
-            )
+        # a replan searches from the previous sequence; a fresh plan from the rules' best
+        search = partial(reinsert, inst, prev) if prev else partial(improve, inst)
+        found, how = search(
+            start_from,
+            rank,
+            seconds=budget - (time.monotonic() - began),
+            evaluations=settings.search.evaluations,
+            seed=settings.solver.seed,
+        )
         if how:
             start_from, source, label = found, f"search:{how}", f"the search's ({how})"
     span = max(s.end for s in start_from.values())
