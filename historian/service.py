@@ -36,7 +36,7 @@ from historian.stores import (
     StoreUnavailable,
 )
 from uns.client import make_client, parse_broker_url
-from uns.sparkplug.host import SparkplugHost, rebirth_request
+from uns.sparkplug.host import SparkplugHost
 from uns.sparkplug.settings import group_of
 from uns.sparkplug.state import HostState
 from uns.sparkplug.topics import NAMESPACE, group_filter
@@ -286,9 +286,8 @@ class Historian:
             self.stats.bad_messages += 1
             log.error("dropping a Sparkplug message", extra={"error": str(exc)[:300]})
             return b"", 0, []
-        for node in sorted(self._spb.rebirth_wanted):
-            client.publish(*rebirth_request(self._spb.group, node, int(time.time() * 1000)), 0)
-        self._spb.rebirth_wanted.clear()
+        for request in self._spb.rebirths_due(int(time.time() * 1000)):
+            client.publish(*request, 0)
         blocks: list[bytes] = []
         lines = 0
         points: list[Point] = []

@@ -29,7 +29,7 @@ from sqlmodel import Session
 from config.plant import Broker
 from mes.core.errors import BadMessage
 from uns.client import make_client, parse_broker_url
-from uns.sparkplug.host import SparkplugHost, rebirth_request
+from uns.sparkplug.host import SparkplugHost
 from uns.sparkplug.topics import NAMESPACE, group_filter
 from uns.topics import Namespace
 
@@ -232,10 +232,8 @@ class DurableConsumer(ABC, Generic[S]):
             translated = self._spb.receive(topic, payload)
         except ValueError as exc:
             raise BadMessage(str(exc)) from None
-        for node in sorted(self._spb.rebirth_wanted):
-            ms = int(time.time() * 1000)
-            self._client.publish(*rebirth_request(self._spb.group, node, ms), 0)
-        self._spb.rebirth_wanted.clear()
+        for request in self._spb.rebirths_due(int(time.time() * 1000)):
+            self._client.publish(*request, 0)
         wanted = self.subscriptions()
         return [
             (m.topic, m.payload)

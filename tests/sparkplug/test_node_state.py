@@ -21,7 +21,7 @@ from edge.sparkplug.node_state import (
 )
 from tests.northbound.synthetic import plant
 from tests.sparkplug import wire
-from uns.sparkplug.host import SparkplugHost
+from uns.sparkplug.host import REBIRTH_HOLD_OFF_MS, SparkplugHost
 from uns.sparkplug.settings import group_of, host_group, node_of
 from uns.sparkplug.types import DataType
 from uns.topics import Namespace
@@ -205,6 +205,26 @@ def test_host_maps_sparkplug_to_the_uns_messages(tmp_path: Path) -> None:
     fresh = SparkplugHost(ns, "plant1")  # started after the births: asks for them
     assert fresh.receive(p.topic, p.payload) == []
     assert fresh.rebirth_wanted == {"edge-t"}
+
+
+def test_a_host_asks_once_for_the_births_until_they_arrive_or_it_gives_up(tmp_path: Path) -> None:
+    n = node(tmp_path)
+    births = [p for p in online(n) if isinstance(p, Publish)]
+    (data,) = n.telemetry(batch("press-01", t0=2), NOW)
+    assert isinstance(data, Publish)
+    host = SparkplugHost(Namespace("acme", "plant1"), "plant1")
+    assert host.receive(data.topic, data.payload) == []
+    (ncmd,) = host.rebirths_due(NOW)
+    assert ncmd[0] == "spBv1.0/plant1/NCMD/edge-t"
+    host.receive(data.topic, data.payload)  # more data before the births arrive
+    assert host.rebirths_due(NOW + REBIRTH_HOLD_OFF_MS - 1) == []
+    host.receive(data.topic, data.payload)
+    assert len(host.rebirths_due(NOW + REBIRTH_HOLD_OFF_MS)) == 1  # no births came: again
+    for p in births:
+        host.receive(p.topic, p.payload)
+    assert host.rebirths_due(NOW + REBIRTH_HOLD_OFF_MS + 1) == []
+    (m,) = host.receive(data.topic, data.payload)
+    assert orjson.loads(m.payload)["values"][0]["value"] == 2
 
 
 def test_plant_file_sparkplug_settings(tmp_path: Path) -> None:

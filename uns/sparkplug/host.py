@@ -9,7 +9,9 @@ in the plant (`_uns/path`); data then arrives by alias. Out come, as (topic, JSO
   DBIRTH also the device `_status` `connected`; DDEATH -> `_status` `disconnected`;
 - the `_alarms/events` metric -> the device's `_conditions` message.
 Data whose aliases no birth taught (the host started after the births) is not guessed at: the
-node is listed in `rebirth_wanted`, and the caller asks it for a rebirth (NCMD).
+node is listed in `rebirth_wanted`, and `rebirths_due` gives the NCMDs that ask it for its
+births, once per node until its NBIRTH arrives or `REBIRTH_HOLD_OFF_MS` has passed (the data
+that keeps coming before the births does not ask again: one request, one set of births).
 """
 
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ REBIRTH = "Node Control/Rebirth"
 QUALITY_PROPERTY = "Quality"
 UNIT_PROPERTY = "engUnit"
 REASON_PROPERTY = "reason"
+REBIRTH_HOLD_OFF_MS = 5_000
 
 
 def quality_name(code: object) -> str:
@@ -81,6 +84,21 @@ class SparkplugHost:
         self.nodes: dict[str, _NodeView] = {}
         #: nodes whose data arrived without the births that name it
         self.rebirth_wanted: set[str] = set()
+        #: when each node was last asked for a rebirth (ms), until its NBIRTH arrives
+        self.rebirth_asked: dict[str, int] = {}
+
+    def rebirths_due(self, now: int) -> list[tuple[str, bytes]]:
+        """The NCMDs to publish now (topic, payload) for the nodes that want a rebirth and were
+        not asked in the last `REBIRTH_HOLD_OFF_MS`."""
+        due = [
+            node
+            for node in sorted(self.rebirth_wanted)
+            if now - self.rebirth_asked.get(node, now - REBIRTH_HOLD_OFF_MS) >= REBIRTH_HOLD_OFF_MS
+        ]
+        self.rebirth_wanted.clear()
+        for node in due:
+            self.rebirth_asked[node] = now
+        return [rebirth_request(self.group, node, now) for node in due]
 
     def receive(self, topic: str, payload: bytes) -> list[UnsMessage]:
         """The UNS messages one Sparkplug message stands for ([] for commands and what is not
@@ -125,6 +143,7 @@ class SparkplugHost:
         node.online = True
         node.devices.clear()  # the DBIRTHs that follow say what the devices are now
         self.rebirth_wanted.discard(where.node)
+        self.rebirth_asked.pop(where.node, None)
         return [self._agent_status(where.node, node, True, body.timestamp)]
 
     def _ndeath(self, where: SparkplugTopic, node: _NodeView, body: Payload) -> list[UnsMessage]:
