@@ -20,7 +20,7 @@ from mes.performance.states import MachineState
 from mes.planning import eligible, store
 from mes.planning.models import PlanRecord, SlotLockRecord
 from mes.planning.problem import breakdowns
-from mes.scheduling import Assignment
+from mes.scheduling import Assignment, Notice
 
 #: the Gantt's windows cover from this long before now ...
 BEFORE_NOW = timedelta(hours=1)
@@ -62,6 +62,25 @@ class SlotOut(BaseModel):
         }
 
 
+class NoticeOut(BaseModel):
+    """A planner's notice: the English text (as in `notices`) and the same language-neutrally."""
+
+    message: str = Field(description="the English text, as in `notices`")
+    message_key: str | None = Field(
+        description="a key of the pages' catalogues (`/i18n/{lang}.json`, `plan.notice.*`) "
+        "filled with `message_params`; null (a plan stored before there were keys): show "
+        "`message`"
+    )
+    message_params: dict[str, str | int | float] = Field(
+        description="the key's {placeholders}: order, operation, workstation, at (ISO time), "
+        "predecessor"
+    )
+
+    @classmethod
+    def of(cls, n: Notice) -> NoticeOut:
+        return cls(message=n.text, message_key=n.key, message_params=n.params)
+
+
 class GanttBar(SlotOut):
     name: str
     name_zh_cn: str | None
@@ -97,6 +116,9 @@ class Gantt(BaseModel):
     bars: list[GanttBar]
     windows: list[GanttWindow]
     notices: list[str]
+    notice_items: list[NoticeOut] = Field(
+        description="`notices` with their catalogue keys (an extension), in the same order"
+    )
 
 
 def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
@@ -106,7 +128,7 @@ def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
     last = max((b.end for b in bars), default=None)
     end = min(max(last or now, now + MIN_AHEAD), now + MAX_AHEAD)
     plan = None
-    notices: list[str] = []
+    notices: tuple[Notice, ...] = ()
     if record is not None and record.id is not None:
         plan = GanttPlan(
             id=record.id,
@@ -115,7 +137,7 @@ def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
             method=record.method,
             approved_by=record.approved_by,
         )
-        notices = list(store.as_plan(record, []).notices)
+        notices = store.as_plan(record, []).notices
     return Gantt(
         now=now,
         start=start,
@@ -127,7 +149,8 @@ def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
         ],
         bars=bars,
         windows=closed_windows(session, cfg, start, end) + breakdown_windows(session, cfg, now),
-        notices=notices,
+        notices=[n.text for n in notices],
+        notice_items=[NoticeOut.of(n) for n in notices],
     )
 
 

@@ -21,9 +21,9 @@ from mes.core import audit
 from mes.core.clock import aware, utcnow
 from mes.orders.states import OperationState
 from mes.planning import eligible, store
-from mes.planning.gantt import Gantt, SlotOut, gantt
+from mes.planning.gantt import Gantt, NoticeOut, SlotOut, gantt
 from mes.planning.models import PlanRecord, PlanSlot, SlotLockRecord
-from mes.scheduling import OrderOutcome
+from mes.scheduling import OrderOutcome, PlanningError
 
 router = APIRouter(prefix="/api/v1/schedule", tags=["schedule"])
 _READ = refusals("UNAUTHENTICATED", "FORBIDDEN")
@@ -43,6 +43,24 @@ class ErrorOut(BaseModel):
     work_order: str
     operation: str | None
     reason: str
+    reason_key: str | None = Field(
+        default=None,
+        description="the reason, language-neutral: a key of the pages' catalogues "
+        "(`plan.error.*`) filled with `reason_params`; null: show `reason`",
+    )
+    reason_params: dict[str, str | int | float] = Field(
+        default={}, description="the key's {placeholders}"
+    )
+
+    @classmethod
+    def of(cls, e: PlanningError) -> ErrorOut:
+        return cls(
+            work_order=e.order,
+            operation=e.operation,
+            reason=e.reason,
+            reason_key=e.key,
+            reason_params=e.params,
+        )
 
 
 class PlanSummary(BaseModel):
@@ -64,6 +82,9 @@ class PlanOut(PlanSummary):
     orders: list[OutcomeOut]
     errors: list[ErrorOut] = Field(description="what could not be planned, and why")
     notices: list[str]
+    notice_items: list[NoticeOut] = Field(
+        description="`notices` with their catalogue keys (an extension), in the same order"
+    )
 
 
 class DiffOut(BaseModel):
@@ -135,11 +156,9 @@ def _plan_out(session: Session, record: PlanRecord) -> dict[str, Any]:
         **_summary(record),
         "operations": [SlotOut(**SlotOut.fields(a, late)) for a in plan.assignments],
         "orders": [_outcome(o) for o in plan.outcomes],
-        "errors": [
-            ErrorOut(work_order=e.order, operation=e.operation, reason=e.reason)
-            for e in plan.errors
-        ],
-        "notices": list(plan.notices),
+        "errors": [ErrorOut.of(e) for e in plan.errors],
+        "notices": [n.text for n in plan.notices],
+        "notice_items": [NoticeOut.of(n) for n in plan.notices],
     }
 
 

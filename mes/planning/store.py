@@ -17,7 +17,7 @@ from mes.outbox.store import enqueue, new_message_id
 from mes.planning.diff import SlotView, plan_diff
 from mes.planning.models import PlanRecord, PlanSlot
 from mes.planning.publish import SCHEDULE, schedule_payload
-from mes.scheduling import Assignment, OrderOutcome, Pin, Plan, PlanningError
+from mes.scheduling import Assignment, Notice, OrderOutcome, Pin, Plan, PlanningError
 
 
 def current(session: Session) -> PlanRecord | None:
@@ -70,12 +70,34 @@ def as_plan(record: PlanRecord, slots: Sequence[PlanSlot]) -> Plan:
             )
             for o in body["outcomes"]
         ),
-        tuple(PlanningError(e["order"], e["operation"], e["reason"]) for e in body["errors"]),
+        tuple(
+            PlanningError(
+                e["order"],
+                e["operation"],
+                e["reason"],
+                e.get("reason_key"),
+                e.get("reason_params") or {},
+            )
+            for e in body["errors"]
+        ),
         record.method,
         record.fallback,
         record.note,
         record.solver_status,
-        tuple(body["notices"]),
+        _notices(body),
+    )
+
+
+def _notices(body: dict[str, Any]) -> tuple[Notice, ...]:
+    """The notices with their keys; a plan stored before there were keys (no `notice_items`)
+    has its English texts only."""
+    texts: list[str] = body["notices"]
+    items: list[dict[str, Any]] | None = body.get("notice_items")
+    if items is None or len(items) != len(texts):
+        return tuple(Notice(t) for t in texts)
+    return tuple(
+        Notice(t, i.get("message_key"), i.get("message_params") or {})
+        for t, i in zip(texts, items, strict=True)
     )
 
 
@@ -92,9 +114,17 @@ def _body(plan: Plan) -> dict[str, Any]:
             for o in plan.outcomes
         ],
         "errors": [
-            {"order": e.order, "operation": e.operation, "reason": e.reason} for e in plan.errors
+            {
+                "order": e.order,
+                "operation": e.operation,
+                "reason": e.reason,
+                "reason_key": e.key,
+                "reason_params": e.params,
+            }
+            for e in plan.errors
         ],
-        "notices": list(plan.notices),
+        "notices": [n.text for n in plan.notices],
+        "notice_items": [{"message_key": n.key, "message_params": n.params} for n in plan.notices],
     }
 
 

@@ -24,7 +24,7 @@ from mes.scheduling.model import (
     WorkOrder,
     Workstation,
 )
-from mes.scheduling.plan import Assignment, OrderOutcome, Pin, Plan, PlanningError
+from mes.scheduling.plan import Assignment, Notice, OrderOutcome, Pin, Plan, PlanningError
 from mes.scheduling.planner import PlannerSettings, plan
 from mes.scheduling.search import SearchSettings
 
@@ -36,6 +36,7 @@ __all__ = [
     "Material",
     "MaterialNeed",
     "ModelError",
+    "Notice",
     "Operation",
     "OperationRef",
     "OrderOutcome",

@@ -23,7 +23,7 @@ from mes.scheduling.model import (
     WorkOrder,
     Workstation,
 )
-from mes.scheduling.plan import Pin, PlanningError
+from mes.scheduling.plan import Notice, Param, Pin, PlanningError
 
 QTY_SCALE = 1000  # material quantities in thousandths
 
@@ -74,7 +74,7 @@ class Instance:
     supply: dict[str, list[tuple[int, int]]]  # material -> (time, scaled quantity) sorted
     horizon: int
     errors: list[PlanningError]
-    notices: list[str]
+    notices: list[Notice]
 
     def units(self, instant: datetime, *, up: bool) -> int:
         x = (instant - self.origin).total_seconds() / self.unit_s
@@ -110,6 +110,23 @@ class Instance:
 
     def longest_window(self, machine: str) -> int:
         return max((b - a for a, b in self.windows[machine]), default=0)
+
+
+def _error(order: str, operation: str, key: str, reason: str, **params: Param) -> PlanningError:
+    """An error with its catalogue key `plan.error.<key>` and parameters (order and operation
+    among them)."""
+    return PlanningError(
+        order,
+        operation,
+        reason,
+        f"plan.error.{key}",
+        {"order": order, "operation": operation, **params},
+    )
+
+
+def _notice(order: str, operation: str, key: str, text: str, **params: Param) -> Notice:
+    """A notice with its catalogue key `plan.notice.<key>` and parameters."""
+    return Notice(text, f"plan.notice.{key}", {"order": order, "operation": operation, **params})
 
 
 def _ceil_units(seconds: float, unit_s: int) -> int:
@@ -157,14 +174,18 @@ def _routing_preds(order: WorkOrder) -> tuple[dict[str, list[str]], PlanningErro
     preds: dict[str, list[str]] = {}
     for k, op in enumerate(order.operations):
         if ids.count(op.id) > 1:
-            return preds, PlanningError(order.id, op.id, "operation id appears twice")
+            return preds, _error(order.id, op.id, "operation_twice", "operation id appears twice")
         if op.after is None:
             preds[op.id] = [ids[k - 1]] if k else []
         else:
             for p in op.after:
                 if p not in ids:
-                    return preds, PlanningError(
-                        order.id, op.id, f"follows operation {p!r}, not in the routing"
+                    return preds, _error(
+                        order.id,
+                        op.id,
+                        "unknown_predecessor",
+                        f"follows operation {p!r}, not in the routing",
+                        predecessor=p,
                     )
             preds[op.id] = list(op.after)
     # cycle check (depth-first, reports an operation on the cycle)
@@ -174,7 +195,7 @@ def _routing_preds(order: WorkOrder) -> tuple[dict[str, list[str]], PlanningErro
         state[node] = 1
         for p in preds[node]:
             if state.get(p) == 1:
-                return [*path[path.index(p) :], node] if p in path else [p, node]
+                return [*path[path.index(p) :], p] if p in path else [p, node, p]
             if p not in state:
                 found = visit(p, [*path, p])
                 if found:
@@ -186,8 +207,9 @@ def _routing_preds(order: WorkOrder) -> tuple[dict[str, list[str]], PlanningErro
         if op_id not in state:
             cycle = visit(op_id, [op_id])
             if cycle:
-                return preds, PlanningError(
-                    order.id, cycle[-1], "routing has a cycle: " + " -> ".join(cycle)
+                path = " -> ".join(cycle)
+                return preds, _error(
+                    order.id, cycle[-1], "cycle", f"routing has a cycle: {path}", cycle=path
                 )
     return preds, None
 
@@ -197,7 +219,7 @@ def build(problem: Problem, *, resolution_s: int = 60) -> Instance:
     floor = problem.floor
     unit_s = resolution_s
     errors: list[PlanningError] = []
-    notices: list[str] = []
+    notices: list[Notice] = []
     stations = {w.id: w for w in problem.workstations}
     frozen_until = now + floor.frozen_horizon
     slots: dict[OperationRef, tuple[SlotLock, Pin]] = {}
@@ -295,24 +317,41 @@ def _release_conflicting_holds(inst: Instance) -> None:
         for job in held:
             f = job.fixed
             assert f is not None
-            why = None
+            why: tuple[str, str, dict[str, Param]] | None = None  # key, text, params
             if f.pin is not Pin.RUNNING:
                 if any(a < f.end and f.setup_start < b for a, b in busy.get(f.machine, [])):
-                    why = f"overlaps another held slot on {f.machine}"
+                    why = ("overlaps", f"overlaps another held slot on {f.machine}", {})
                 for p, wait in job.preds:
                     pf = inst.jobs[p].fixed
+                    pred = inst.jobs[p].ref.operation
                     if pf is None:
-                        why = f"its predecessor {inst.jobs[p].ref.operation} is not held"
+                        why = (
+                            "predecessor_not_held",
+                            f"its predecessor {pred} is not held",
+                            {"predecessor": pred},
+                        )
                     elif pf.end + wait > f.setup_start:
-                        why = f"starts before its predecessor {inst.jobs[p].ref.operation} ends"
+                        why = (
+                            "before_predecessor",
+                            f"starts before its predecessor {pred} ends",
+                            {"predecessor": pred},
+                        )
             if why is not None:
                 job.fixed = None
                 worst = inst.max_setup_into(job.family)
                 fits = {m: r for m, r in job.modes.items() if r + worst <= inst.longest_window(m)}
                 job.modes = fits or job.modes
+                key, reason, params = why
                 inst.notices.append(
-                    f"work order {job.ref.order}, operation {job.ref.operation}: {f.pin.value}"
-                    f" slot on {f.machine} {why}, planned again"
+                    _notice(
+                        job.ref.order,
+                        job.ref.operation,
+                        f"{f.pin.value}.{key}",
+                        f"work order {job.ref.order}, operation {job.ref.operation}:"
+                        f" {f.pin.value} slot on {f.machine} {reason}, planned again",
+                        workstation=f.machine,
+                        **params,
+                    )
                 )
                 changed = True
                 break
@@ -345,23 +384,33 @@ def _add_order(
         for cap in op.workstations:
             if cap.workstation not in stations:
                 inst.notices.append(
-                    f"work order {order.id}, operation {op.id}: unknown workstation"
-                    f" {cap.workstation!r} ignored"
+                    _notice(
+                        order.id,
+                        op.id,
+                        "unknown_workstation",
+                        f"work order {order.id}, operation {op.id}: unknown workstation"
+                        f" {cap.workstation!r} ignored",
+                        workstation=cap.workstation,
+                    )
                 )
                 continue
             modes[cap.workstation] = max(
                 _ceil_units(max(qty, 0.0) * op.run_s_per_unit / cap.speed, inst.unit_s), 1
             )
         if not modes:
-            return PlanningError(order.id, op.id, "no workstation can run this operation")
+            return _error(
+                order.id, op.id, "no_workstation", "no workstation can run this operation"
+            )
         fixed: Fixed | None = None
         if run is not None:
             fixed = _running_slot(inst, run.workstation, modes.get(run.workstation))
             if fixed is None:
-                return PlanningError(
+                return _error(
                     order.id,
                     op.id,
+                    "running_cannot_finish",
                     f"running on {run.workstation!r}, which cannot finish it in the horizon",
+                    workstation=run.workstation,
                 )
         elif ref in slots:
             fixed = _locked_slot(inst, order, op.id, slots[ref], modes)
@@ -370,12 +419,18 @@ def _add_order(
             usable = {m: r for m, r in modes.items() if r + worst <= inst.longest_window(m)}
             if not usable:
                 longest = max(inst.longest_window(m) for m in modes) * inst.unit_s
-                return PlanningError(
+                needs = min(modes.values()) * inst.unit_s
+                stations_list = ", ".join(sorted(modes))
+                return _error(
                     order.id,
                     op.id,
-                    f"no open window of {', '.join(sorted(modes))} is long enough"
-                    f" (needs {min(modes.values()) * inst.unit_s} s plus setup, longest open"
+                    "no_capacity",
+                    f"no open window of {stations_list} is long enough"
+                    f" (needs {needs} s plus setup, longest open"
                     f" stretch {longest} s): the calendar has no capacity for it",
+                    workstations=stations_list,
+                    needs_s=needs,
+                    longest_s=longest,
                 )
             modes = usable
         if run is None:
@@ -403,12 +458,17 @@ def _add_order(
                 for op in order.operations
                 if any(m.material == material for m in op.materials)
             )
-            return PlanningError(
+            needed, stock = qty / QTY_SCALE, left.get(material, 0) / QTY_SCALE
+            return _error(
                 order.id,
                 op_id,
+                "material_short",
                 f"material {material!r} never arrives in the quantity needed"
-                f" ({qty / QTY_SCALE:g} needed, {left.get(material, 0) / QTY_SCALE:g} left of"
+                f" ({needed:g} needed, {stock:g} left of"
                 f" stock and expected receipts)",
+                material=material,
+                needed=needed,
+                left=stock,
             )
     for material, qty in need.items():
         left[material] -= qty
@@ -482,7 +542,14 @@ def _locked_slot(
     if run is not None and inst.fit(lock.workstation, start, setup + run) == start:
         return Fixed(lock.workstation, start, start + setup, start + setup + run, pin)
     inst.notices.append(
-        f"work order {order.id}, operation {op_id}: {pin.value} slot on {lock.workstation}"
-        f" at {lock.start.isoformat()} no longer fits, planned again"
+        _notice(
+            order.id,
+            op_id,
+            f"{pin.value}.no_longer_fits",
+            f"work order {order.id}, operation {op_id}: {pin.value} slot on {lock.workstation}"
+            f" at {lock.start.isoformat()} no longer fits, planned again",
+            workstation=lock.workstation,
+            at=lock.start.isoformat(),
+        )
     )
     return None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+#: a parameter of a text: JSON-native, so it is stored and answered as it is
+Param = str | int | float
 
 
 class Pin(StrEnum):
@@ -29,17 +32,33 @@ class Assignment:
 
 @dataclass(frozen=True, slots=True)
 class PlanningError:
-    """Why an order (or one of its operations) could not be planned."""
+    """Why an order (or one of its operations) could not be planned. `key` (`plan.error.*` of
+    the pages' catalogues, mes/i18n) and `params` say `reason` language-neutrally; None: a
+    reason with no key (a plan stored before there were keys), shown as written."""
 
     order: str
     operation: str | None
     reason: str
+    key: str | None = None
+    params: dict[str, Param] = field(default_factory=dict, hash=False, compare=False)
 
     def __str__(self) -> str:
         where = f"work order {self.order}"
         if self.operation is not None:
             where += f", operation {self.operation}"
         return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the planner did that people should know (a held slot planned again, a
+    workstation it ignored): the English `text` (what `Plan.notices` answered before there were
+    keys), and the same language-neutrally: `key` (`plan.notice.*`, mes/i18n) and `params`.
+    `key` None: a text only (a plan stored before there were keys)."""
+
+    text: str
+    key: str | None = None
+    params: dict[str, Param] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +83,7 @@ class Plan:
     fallback: bool = False  # True: the solver found nothing in time, a rule's plan is used
     note: str = ""
     solver_status: str = ""
-    notices: tuple[str, ...] = ()  # e.g. a frozen operation released off a broken machine
+    notices: tuple[Notice, ...] = ()  # e.g. a frozen operation released off a broken machine
 
     @property
     def weighted_tardiness(self) -> float:

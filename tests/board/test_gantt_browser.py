@@ -247,6 +247,23 @@ def test_a_move_the_plan_cannot_keep_says_why(browser: Any, mes: Plant) -> None:
     shot(page, "gantt-lock-not-kept")
     cure = bar(gantt(mes, mes.display_token), ontime, "0020")
     assert datetime.fromisoformat(cure["setup_start"]) >= datetime.fromisoformat(down["end"])
+    # the plan's notice in the page's language, from its key (the English text otherwise)
+    zh = open_gantt(browser, mes, "sup1", lang="zh-CN")
+    notices = str(zh.locator("#gantt-notices").text_content())
+    assert f"工单 {ontime} 工序 0020：已锁定在 ws-20 上" in notices
+    assert "的时段已放不下，已重新排产" in notices
+    shown = zh.evaluate(
+        """async () => {
+        const { noticeText } = await import('/static/js/gantt.js');
+        const n = (key, params) => (
+            { message: 'as written', message_key: key, message_params: params });
+        return [noticeText(n('plan.notice.unknown_workstation',
+                             { order: 'W1', operation: '0010', workstation: 'X' })),
+                noticeText(n(null, {})), noticeText(n('plan.notice.not_a_key', {}))];
+    }"""
+    )
+    assert shown == ["工单 W1 工序 0010：未知工位 'X'，已忽略", "as written", "as written"]
+    zh.context.close()
     # the lock stays (each plan says it cannot keep it) until the supervisor lets it go
     node.focus()
     page.keyboard.press("Enter")

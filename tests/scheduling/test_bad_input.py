@@ -73,7 +73,7 @@ def test_operation_no_workstation_can_run() -> None:
     order = bad_order(op("0010"), op("0020", station="NOWHERE"))
     result_problem = with_order(random_problem(2), order)
     check(result_problem, "0020", "no workstation can run")
-    assert any("NOWHERE" in n for n in plan(result_problem, SETTINGS).notices)
+    assert any("NOWHERE" in n.text for n in plan(result_problem, SETTINGS).notices)
 
 
 def test_calendar_with_no_capacity() -> None:

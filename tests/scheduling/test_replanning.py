@@ -187,7 +187,7 @@ def test_frozen_slot_on_a_broken_workstation_is_released_with_a_notice() -> None
     held = dataclasses.replace(problem, floor=floor)
     result = plan(held, SETTINGS)
     assert validate(held, result) == []
-    assert any(on_m3.order in n and "no longer fits" in n for n in result.notices)
+    assert any(on_m3.order in n.text and "no longer fits" in n.text for n in result.notices)
     moved = result.slot(on_m3.order, on_m3.operation)
     assert moved is not None
     assert moved.setup_start >= NOW + timedelta(hours=1)
@@ -209,6 +209,8 @@ def test_conflicting_locks_are_planned_again_with_a_notice() -> None:
     kept = result.slot("B0", "0010")
     assert kept is not None
     assert kept.setup_start == at
-    assert any("B1, operation 0010" in n and "overlaps" in n for n in result.notices)
-    assert any("A0, operation 0020" in n and "predecessor 0010" in n for n in result.notices)
+    assert any("B1, operation 0010" in n.text and "overlaps" in n.text for n in result.notices)
+    assert any(
+        "A0, operation 0020" in n.text and "predecessor 0010" in n.text for n in result.notices
+    )
     assert result.method == "cp-sat"

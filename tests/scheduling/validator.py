@@ -75,7 +75,7 @@ def validate(problem: Problem, plan: Plan) -> list[str]:
             held[(d.ref.order, d.ref.operation)] = d
     for lock in floor.locks:
         held[(lock.ref.order, lock.ref.operation)] = lock
-    released = " ".join(plan.notices)
+    released = " ".join(n.text for n in plan.notices)
     horizon_end = max([a.end for a in plan.assignments], default=problem.now) + timedelta(days=1)
     stretches = {
         w.id: open_stretches(w, problem, problem.now, horizon_end) for w in problem.workstations

@@ -1,7 +1,7 @@
 // The alarm banner for the station's area: the current list, redrawn on every event of the
 // MES's alarm stream (server-sent events read with fetch, which can carry the station token),
 // highest priority first, with Acknowledge for an unacknowledged alarm.
-import { language, t } from "./i18n.js";
+import { keyed, t } from "./i18n.js";
 import { follow } from "./sse.js";
 
 const RANK = { critical: 0, high: 1, medium: 2, low: 3 };
@@ -10,15 +10,7 @@ const RANK = { critical: 0, high: 1, medium: 2, low: 3 };
 // (numbers in the page's locale); the MES's English `message` when it has no key.
 // (Only modules of the service worker's app shell: the banner must draw offline too.)
 export function messageOf(a) {
-  if (!a.message_key) return a.message;
-  const locale = language() === "qps" ? "en" : language();
-  const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
-  const params = {};
-  for (const [k, v] of Object.entries(a.message_params || {})) {
-    params[k] = typeof v === "number" ? number.format(v) : String(v ?? "");
-  }
-  const text = t(a.message_key, params);
-  return text === a.message_key ? a.message : text;
+  return keyed(a.message_key, a.message_params, a.message);
 }
 
 export function watchAlarms(area, headers, call) {

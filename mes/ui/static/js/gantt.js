@@ -5,7 +5,7 @@
 // to run it, or opens the same move as a form (Enter on the bar, or a tap): the slot is locked
 // there (POST /api/v1/schedule/lock), the MES replans, and the new plan comes back through the
 // board's stream (its `plan` changes). A refused move says why; the bar is never just put back.
-import { t, language } from "./i18n.js";
+import { keyed, t, language } from "./i18n.js";
 import * as fmt from "./format.js";
 import { ask, el } from "./form.js";
 
@@ -25,6 +25,17 @@ const ms = (iso) => new Date(iso).getTime();
 const hhmm = (iso) => fmt.clock(new Date(iso));
 const zh = () => language() === "zh-CN";
 const opName = (b) => (zh() && b.name_zh_cn) || b.name;
+
+// The planner's notices in the page's language (its key filled, a time in the page's format);
+// a plan stored before notices had keys has the English texts only.
+export function noticeText(n) {
+  const params = { ...n.message_params };
+  if (params.at) params.at = fmt.dateTime(params.at);
+  return keyed(n.message_key, params, n.message);
+}
+
+const noticeItems = (g) => g.notice_items
+  || g.notices.map((message) => ({ message, message_key: null, message_params: {} }));
 
 export function setUpGantt(options) {
   ctx = options;
@@ -89,7 +100,8 @@ function answerPending() {
   if (kept) {
     ctx.show("ok", t("gantt.moved", { wo, op, station, time: fmt.dateTime(bar.setup_start) }));
   } else {
-    const why = data.notices.filter((n) => n.includes(wo)).join("; ") || t("gantt.no_reason");
+    const mine = (n) => (n.message_key ? n.message_params.order === wo : n.message.includes(wo));
+    const why = noticeItems(data).filter(mine).map(noticeText).join("; ") || t("gantt.no_reason");
     ctx.show("refused", t("gantt.not_kept", { wo, op, why }));
   }
 }
@@ -274,7 +286,7 @@ function draw() {
   const late = data.bars.filter((b) => b.late);
   $("gantt-late").textContent = late.length
     ? t("gantt.late_list", { list: [...new Set(late.map((b) => b.work_order))].join(", ") }) : "";
-  $("gantt-notices").replaceChildren(...data.notices.map((n) => el("li", { textContent: n, dataset: { value: "" } })));
+  $("gantt-notices").replaceChildren(...noticeItems(data).map((n) => el("li", { textContent: noticeText(n), dataset: { value: "" } })));
   markPending();
   document.body.dataset.gantt = String(data.plan ? data.plan.id : 0);
 }

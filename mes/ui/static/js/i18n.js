@@ -19,6 +19,20 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
 }
 
+// A text the MES sent language-neutrally: its catalogue key filled with its parameters (numbers
+// in the page's locale); `fallback` (the MES's English text) when it has no key or the
+// catalogue does not know the key.
+export function keyed(key, params, fallback) {
+  if (!key) return fallback;
+  const number = new Intl.NumberFormat(current === "qps" ? "en" : current, { maximumFractionDigits: 2 });
+  const filled = {};
+  for (const [k, v] of Object.entries(params || {})) {
+    filled[k] = typeof v === "number" ? number.format(v) : String(v ?? "");
+  }
+  const text = t(key, filled);
+  return text === key ? fallback : text;
+}
+
 export function translate(root = document) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
 }
