@@ -49,8 +49,9 @@ def test_queue_of_a_station_and_its_work_centre(tmp_path: Path, mosquitto: Mosqu
             (low, "0010"),
         ]
         assert body["jobs"][0]["quantity"] == 5
-        # names by language from the routing: 0010 has no Chinese name in this plant file
-        assert body["jobs"][0]["names"] == {"en": "Stamp"}
+        # names by language from the routing: 0010 has no Chinese name in this plant file, so
+        # the Chinese one is the English one
+        assert body["jobs"][0]["names"] == {"en": "Stamp", "zh-CN": "Stamp"}
         # ws-20 works 0020 (work centre PRESS): blocked until 0010 released good parts
         r = client.get("/api/v1/stations/ws-20/queue", headers=bearer(ws20))
         assert (r.json()["language"], r.json()["jobs"]) == ("zh-CN", [])
