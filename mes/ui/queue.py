@@ -55,6 +55,11 @@ class QueuedJob(BaseModel):
 class StationQueueOut(BaseModel):
     station: str
     work_centre: str | None
+    work_centre_names: dict[str, str] | None = Field(
+        default=None,
+        description="the work centre's names by language (en, zh-CN; default: its id); "
+        "null without a work centre",
+    )
     area: str
     language: str | None
     jobs: list[QueuedJob]
@@ -125,6 +130,7 @@ def station_queue(
     return {
         "station": station,
         "work_centre": ws.work_centre,
+        "work_centre_names": names.work_centre(ws.work_centre) if ws.work_centre else None,
         "area": ws.path.split("/", 1)[0],
         "language": ws.language,
         "jobs": jobs,
