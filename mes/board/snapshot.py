@@ -305,7 +305,7 @@ def tiles(
                 line=line,
                 line_names=places.line(line),
                 work_centre=ws.work_centre,
-                work_centre_names=places.work_centre(ws.work_centre) if ws.work_centre else None,
+                work_centre_names=places.work_centre_of(ws.work_centre),
                 machine_state=cursor.open_state if cursor else None,
                 machine_since=_utc(cursor.open_start) if cursor else None,
                 online=cursor.online if cursor else None,

@@ -48,6 +48,10 @@ class PlantNames:
     def work_centre(self, centre: str) -> dict[str, str]:
         return dict(self.work_centres.get(centre) or both(centre))
 
+    def work_centre_of(self, centre: str | None) -> dict[str, str] | None:
+        """A workstation's work centre (None: it has none)."""
+        return self.work_centre(centre) if centre else None
+
     def operation(self, routing: str, number: str, stored: str) -> dict[str, str]:
         """A routing operation's names: in English the one its rows keep (`stored`: the
         routing's name when the order was released), in Chinese the routing's `name_zh_cn`."""

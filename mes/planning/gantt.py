@@ -131,7 +131,7 @@ def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
                 id=w.id,
                 name=w.name,
                 work_centre=w.work_centre,
-                work_centre_names=places.work_centre(w.work_centre) if w.work_centre else None,
+                work_centre_names=places.work_centre_of(w.work_centre),
             )
             for w in cfg.workstations
         ],

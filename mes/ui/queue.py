@@ -130,7 +130,7 @@ def station_queue(
     return {
         "station": station,
         "work_centre": ws.work_centre,
-        "work_centre_names": names.work_centre(ws.work_centre) if ws.work_centre else None,
+        "work_centre_names": names.work_centre_of(ws.work_centre),
         "area": ws.path.split("/", 1)[0],
         "language": ws.language,
         "jobs": jobs,

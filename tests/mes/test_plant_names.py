@@ -82,6 +82,8 @@ def test_work_centres_with_and_without_names() -> None:
     assert names.work_centre("SPARE") == {"en": "Spare presses", "zh-CN": "Spare presses"}
     assert names.work_centre("BARE") == {"en": "BARE", "zh-CN": "BARE"}  # listed, unnamed
     assert names.work_centre("OTHER") == {"en": "OTHER", "zh-CN": "OTHER"}
+    assert names.work_centre_of("PRESS") == names.work_centre("PRESS")
+    assert names.work_centre_of(None) is None  # a workstation without a work centre
 
 
 def test_a_returned_name_is_a_copy() -> None:
