@@ -108,6 +108,13 @@ def _cross_reference_problems(cfg: PlantConfig, drivers: DriverRegistry) -> Iter
     for i, ws in enumerate(cfg.workstations):
         if ws.path not in cells:
             yield f"workstations[{i}].path", f"{ws.path!r} is not an area/line/cell of the plant"
+    named: set[str] = set()
+    for i, wc in enumerate(cfg.work_centres):
+        if wc.id not in centres:
+            yield f"work_centres[{i}].id", f"no workstation belongs to {wc.id!r}"
+        if wc.id in named:
+            yield f"work_centres[{i}].id", f"work centre {wc.id!r} is named twice"
+        named.add(wc.id)
     products = {p.code for p in cfg.products}
     for i, rt in enumerate(cfg.routings):
         if rt.product not in products:

@@ -22,6 +22,14 @@ class Cell(Strict):
 
 class Line(Strict):
     name: Segment
+    display_name: str | None = Field(
+        default=None,
+        min_length=1,
+        description="the line's name on the pages and in the API (default: area/line)",
+    )
+    display_name_zh_cn: str | None = Field(
+        default=None, min_length=1, description="in Simplified Chinese (default: display_name)"
+    )
     cells: list[Cell] = Field(min_length=1)
 
 
@@ -183,6 +191,18 @@ class Workstation(Strict):
         default=1.0,
         gt=0,
         description="planning: speed factor against the routings' cycle times (2 = twice as fast)",
+    )
+
+
+class WorkCentre(Strict):
+    """Display names of a work centre (the `work_centre` of workstations and operations)."""
+
+    id: str = Field(min_length=1, description="the work centre as its workstations name it")
+    name: str | None = Field(
+        default=None, min_length=1, description="its name on the pages (default: the id)"
+    )
+    name_zh_cn: str | None = Field(
+        default=None, min_length=1, description="the name in Simplified Chinese (default: name)"
     )
 
 
@@ -369,6 +389,11 @@ class PlantConfig(Strict):
     mes: Mes = Mes()
     devices: list[Device] = []
     workstations: list[Workstation] = []
+    work_centres: list[WorkCentre] = Field(
+        default=[],
+        description="names of the work centres in English and Simplified Chinese, for the "
+        "pages and the API; a work centre not listed shows as its id",
+    )
     products: list[Product] = []
     routings: list[Routing] = []
     scrap_reasons: list[ScrapReason] = Field(

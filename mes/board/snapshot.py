@@ -13,6 +13,7 @@ from mes.alarms.models import AlarmCurrent
 from mes.auth.models import Operator
 from mes.board.prediction import RATE_WINDOW, OperationLeft, forecast, quantity_left, recent_rate
 from mes.core.clock import aware
+from mes.core.names import PlantNames
 from mes.orders.models import Operation, WorkOrder
 from mes.performance import downtime
 from mes.performance.calendars import calendar_for
@@ -74,8 +75,13 @@ class BoardJob(BaseModel):
 
 class BoardTile(BaseModel):
     station: str
+    #: area/line
     line: str
+    #: the line's names, en and zh-CN (default: area/line)
+    line_names: dict[str, str]
     work_centre: str | None
+    #: the work centre's names, en and zh-CN (default: its id); None without a work centre
+    work_centre_names: dict[str, str] | None
     #: ISA-95 machine state from the work unit's signals; None for a station without a device
     machine_state: str | None
     machine_since: datetime | None
@@ -282,8 +288,10 @@ def tiles(
             alarms[where] += 1
     operators, jobs = _operators(session), _jobs(session)
     names = {r.code: r for g in cfg.performance.reasons for r in g.reasons}
+    places = PlantNames.of(cfg)
     out = []
     for ws in cfg.workstations:
+        line = ws.path.rsplit("/", 1)[0]
         unit = units.get(ws.id)
         cursor = session.get(WorkUnitCursor, ws.id) if unit else None
         oee = None
@@ -294,8 +302,10 @@ def tiles(
         out.append(
             BoardTile(
                 station=ws.id,
-                line=ws.path.rsplit("/", 1)[0],
+                line=line,
+                line_names=places.line(line),
                 work_centre=ws.work_centre,
+                work_centre_names=places.work_centre_of(ws.work_centre),
                 machine_state=cursor.open_state if cursor else None,
                 machine_since=_utc(cursor.open_start) if cursor else None,
                 online=cursor.online if cursor else None,

@@ -115,7 +115,9 @@ class ParetoView(BaseModel):
 
 
 class OeeView(BaseModel):
-    line: str
+    line: str = Field(description="area/line")
+    name: str = Field(description="the line's name in the language asked for (`lang`)")
+    names: dict[str, str] = Field(description="en and zh-CN (default: the line's area/line)")
     day: str = Field(description="YYYY-MM-DD in the plant's time zone")
     oee: float | None
     availability: float | None
@@ -197,7 +199,7 @@ def _scrap(session: Session, p: Period, by: str, names: Names, lang: str) -> lis
     return _pareto(queries.scrap_by(session, p, by), by, names, lang)
 
 
-def _oee(session: Session, p: Period, services: Any) -> list[OeeView]:
+def _oee(session: Session, p: Period, services: Any, names: Names, lang: str) -> list[OeeView]:
     """The stored days; the plant day of now up to now instead of its stored part."""
     today = queries.oee_so_far(
         session, services.cfg, list(services.performance.units.values()), p, utcnow()
@@ -207,6 +209,8 @@ def _oee(session: Session, p: Period, services: Any) -> list[OeeView]:
     return [
         OeeView(
             line=d.line,
+            name=label[lang],
+            names=label,
             day=d.day,
             oee=d.kpis.oee,
             availability=d.kpis.availability,
@@ -214,6 +218,7 @@ def _oee(session: Session, p: Period, services: Any) -> list[OeeView]:
             quality=d.kpis.quality_ratio,
         )
         for d in sorted([*days, *today], key=lambda d: (d.line, d.day))
+        for label in [names.line(d.line)]
     ]
 
 
@@ -250,7 +255,7 @@ def summary(
         wip=_wip(session, names, lang),
         scrap_by_reason=_pareto(queries.scrap_by_reason(made), "reason", names, lang),
         scrap_by_product=_scrap(session, p, "product", names, lang),
-        oee_trend=_oee(session, p, services),
+        oee_trend=_oee(session, p, services, names, lang),
         lead_time=_lead(session, p),
         downtime_top=_downtime(session, p, names, lang),
         alarms_open=queries.alarms_open(session),
@@ -288,8 +293,10 @@ def scrap(
 
 
 @router.get("/oee-trend", summary="OEE per line and plant day", responses=BAD_PERIOD)
-def oee_trend(_: Reader, session: SessionDep, services: ServicesDep, p: PeriodDep) -> list[OeeView]:
-    return _oee(session, p, services)
+def oee_trend(
+    _: Reader, session: SessionDep, services: ServicesDep, p: PeriodDep, lang: LangDep
+) -> list[OeeView]:
+    return _oee(session, p, services, Names.of(services.cfg), lang)
 
 
 @router.get("/lead-time", summary="Lead time of the orders completed", responses=BAD_PERIOD)

@@ -19,6 +19,7 @@ from mes.api.problems import Problem, refusals
 from mes.api.types import RowId, Text
 from mes.auth.roles import Permission, Principal, Role
 from mes.core.clock import aware, utcnow
+from mes.core.names import PlantNames
 from mes.performance import downtime as dt
 from mes.performance.build import periods
 from mes.performance.calendar import CalendarError
@@ -335,7 +336,21 @@ def kpi(
         )
     if format == "csv":
         return _csv(rows)
-    return {"scope": scope, "name": name, "by": by, "rows": rows}
+    return {
+        "scope": scope,
+        "name": name,
+        "names": _names(services.cfg, scope, name),
+        "by": by,
+        "rows": rows,
+    }
+
+
+def _names(cfg: Any, scope: str, name: str | None) -> dict[str, str] | None:
+    """The display names (en, zh-CN) of the line or work centre asked for; none otherwise."""
+    if name is None or scope not in ("line", "work_centre"):
+        return None
+    places = PlantNames.of(cfg)
+    return places.line(name) if scope == "line" else places.work_centre(name)
 
 
 def _csv(rows: list[dict[str, Any]]) -> Response:

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from config.plant import PlantConfig
 from mes.core.clock import aware
+from mes.core.names import PlantNames
 from mes.performance.calendar import shift_instances
 from mes.performance.calendars import calendar_for
 from mes.performance.models import DowntimeEvent
@@ -34,6 +35,8 @@ class GanttStation(BaseModel):
     id: str
     name: str | None
     work_centre: str | None
+    #: the work centre's names, en and zh-CN (default: its id); None without a work centre
+    work_centre_names: dict[str, str] | None = None
 
 
 class SlotOut(BaseModel):
@@ -138,6 +141,7 @@ def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
             approved_by=record.approved_by,
         )
         notices = store.as_plan(record, []).notices
+    places = PlantNames.of(cfg)
     return Gantt(
         now=now,
         start=start,
@@ -145,7 +149,13 @@ def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
         plan_end=last,
         plan=plan,
         workstations=[
-            GanttStation(id=w.id, name=w.name, work_centre=w.work_centre) for w in cfg.workstations
+            GanttStation(
+                id=w.id,
+                name=w.name,
+                work_centre=w.work_centre,
+                work_centre_names=places.work_centre_of(w.work_centre),
+            )
+            for w in cfg.workstations
         ],
         bars=bars,
         windows=closed_windows(session, cfg, start, end) + breakdown_windows(session, cfg, now),

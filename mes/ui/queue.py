@@ -15,6 +15,7 @@ from mes.api.problems import Problem, refusals
 from mes.api.types import Text
 from mes.auth.roles import Permission, Principal
 from mes.core.clock import aware
+from mes.core.names import PlantNames
 from mes.orders.models import Operation, WorkOrder
 from mes.planning.models import PlanSlot
 from mes.planning.store import current
@@ -31,7 +32,9 @@ class QueuedJob(BaseModel):
     operation: str
     name: str
     names: dict[str, str] = Field(
-        default={}, description="the operation's name by language, from the routing (en, zh-CN)"
+        default={},
+        description="the operation's name by language: en as `name`, zh-CN the routing "
+        "operation's `name_zh_cn` (else the English one)",
     )
     product: str
     quantity: int
@@ -52,21 +55,14 @@ class QueuedJob(BaseModel):
 class StationQueueOut(BaseModel):
     station: str
     work_centre: str | None
+    work_centre_names: dict[str, str] | None = Field(
+        default=None,
+        description="the work centre's names by language (en, zh-CN; default: its id); "
+        "null without a work centre",
+    )
     area: str
     language: str | None
     jobs: list[QueuedJob]
-
-
-def operation_names(cfg: Any) -> dict[tuple[str, str], dict[str, str]]:
-    """(routing, operation number) -> its names by language, as the plant file gives them."""
-    out: dict[tuple[str, str], dict[str, str]] = {}
-    for routing in cfg.routings:
-        for op in routing.operations:
-            names = {"en": op.name}
-            if op.name_zh_cn:
-                names["zh-CN"] = op.name_zh_cn
-            out[(routing.id, op.number)] = names
-    return out
 
 
 @router.get(
@@ -108,13 +104,13 @@ def station_queue(
             .where(col(PlanSlot.work_order).in_(numbers))
         ):
             planned[(slot.work_order, slot.operation)] = slot
-    names = operation_names(services.cfg)
+    names = PlantNames.of(services.cfg)
     jobs = [
         QueuedJob(
             work_order=wo.number or str(wo.id),
             operation=op.number,
             name=op.name,
-            names=names.get((wo.routing_id, op.number), {}),
+            names=names.operation(wo.routing_id, op.number, op.name),
             product=wo.product,
             quantity=wo.quantity,
             unit=wo.unit,
@@ -134,6 +130,7 @@ def station_queue(
     return {
         "station": station,
         "work_centre": ws.work_centre,
+        "work_centre_names": names.work_centre_of(ws.work_centre),
         "area": ws.path.split("/", 1)[0],
         "language": ws.language,
         "jobs": jobs,

@@ -72,6 +72,7 @@ def test_the_board_shows_orders_by_state_with_risk_and_the_tiles(browser: Any, m
     assert [h.split(" (")[0] for h in heads] == ["Running", "Released", "On hold"]
     ws10 = page.locator("article[data-station='ws-10']")
     assert "Running" in str(ws10.text_content())
+    assert ws10.locator(".tile-head .meta").text_content() == "Press work centre"
     assert "Li Wei" in str(ws10.text_content())
     figures = page.locator("#summary .figure-box strong").all_text_contents()
     assert [f.strip() for f in figures] == [
@@ -211,6 +212,9 @@ def test_the_board_in_chinese_and_the_pseudo_locale(browser: Any, mes: Plant) ->
     )
     zh.wait_for_selector("body[data-events]")
     assert zh.locator("#tiles-h").text_content() == "工位"
+    # the tile's work centre by its Chinese name from the plant file, not its id
+    meta = zh.locator("article[data-station='ws-10'] .tile-head .meta")
+    assert meta.text_content() == "冲压工作中心"
     shot(zh, "board-zh-1024x768")
     zh.context.close()
     qps = open_page(

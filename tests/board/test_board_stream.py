@@ -25,11 +25,20 @@ def mes(request: pytest.FixtureRequest, tmp_path: Path, mosquitto: Mosquitto) ->
         url = postgres.create_database()
         drop = lambda: postgres.drop_database(url)  # noqa: E731
     try:
-        with serve(plant(url, mosquitto.url)) as (base, engine, app):
+        with serve(plant(url, mosquitto.url, edit=_unname_finishing)) as (base, engine, app):
             yield seed(base, engine, app)
     finally:
         if drop is not None:
             drop()
+
+
+def _unname_finishing(data: dict[str, Any]) -> None:
+    """The demo plant with its finishing line and the oven's work centre left unnamed."""
+    finishing = next(a for a in data["plant"]["areas"] if a["name"] == "finishing")
+    for line in finishing["lines"]:
+        line.pop("display_name", None)
+        line.pop("display_name_zh_cn", None)
+    data["work_centres"] = [c for c in data["work_centres"] if c["id"] != "OVEN"]
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -62,6 +71,15 @@ def test_the_board_needs_a_token_and_the_display_token_reads_only_the_board(mes:
     assert tiles["ws-20"]["stop"]["reason"] is None
     assert tiles["ws-20"]["alarms"] == 1
     assert tiles["ws-10"]["operators"] == ["Li Wei"]
+    # the line and work centre by their ids, and by their names from the plant file
+    ws10 = tiles["ws-10"]
+    assert (ws10["line"], ws10["work_centre"]) == ("stamping/line1", "PRESS")
+    assert ws10["line_names"] == {"en": "Press line", "zh-CN": "冲压线"}
+    assert ws10["work_centre_names"] == {"en": "Press work centre", "zh-CN": "冲压工作中心"}
+    ws20 = tiles["ws-20"]  # unnamed: the ids
+    assert (ws20["line"], ws20["work_centre"]) == ("finishing/line1", "OVEN")
+    assert ws20["line_names"] == {"en": "finishing/line1", "zh-CN": "finishing/line1"}
+    assert ws20["work_centre_names"] == {"en": "OVEN", "zh-CN": "OVEN"}
     for path in ("/api/v1/work-orders", "/api/v1/holds", "/api/v1/performance/reasons"):
         assert httpx.get(f"{mes.base}{path}", headers=tv).status_code == 403, path
     r = httpx.post(

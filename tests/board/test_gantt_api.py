@@ -119,6 +119,12 @@ def test_the_gantt_is_the_plan_by_workstation(mes: Plant) -> None:
     assert httpx.get(f"{mes.base}/api/v1/schedule/gantt").status_code == 401
     g = planned(mes)
     assert [w["id"] for w in g["workstations"]] == ["ws-10", "ws-11", "ws-20"]
+    # the work centres with their names from the plant file
+    assert {w["id"]: w["work_centre_names"]["zh-CN"] for w in g["workstations"]} == {
+        "ws-10": "冲压工作中心",
+        "ws-11": "冲压工作中心",
+        "ws-20": "固化工作中心",
+    }
     ontime, late = mes.orders["PO-ONTIME"], mes.orders["PO-LATE"]
     running = bar(g, ontime, "0010")
     assert (running["workstation"], running["pin"], running["late"]) == ("ws-10", "running", False)

@@ -159,3 +159,36 @@ def test_a_union_member_tag_never_shows_in_the_path(plant_yaml: Path) -> None:
         "devices[0].connection",
         "device 'press-01': unknown key 'prot' (did you mean 'port'?)",
     ) in err.value.problems
+
+
+def test_lines_and_work_centres_may_have_display_names(plant_yaml: Path) -> None:
+    cfg = load_plant(plant_yaml, environ={})
+    press_line = cfg.plant.areas[0].lines[0]
+    assert (press_line.display_name, press_line.display_name_zh_cn) == ("Press line", "冲压线")
+    assert {(c.id, c.name, c.name_zh_cn) for c in cfg.work_centres} == {
+        ("PRESS", "Press work centre", "冲压工作中心"),
+        ("OVEN", "Curing work centre", "固化工作中心"),
+    }
+
+
+def test_a_plant_file_without_display_names_stays_valid(plant_yaml: Path) -> None:
+    data = _shipped(plant_yaml)
+    del data["work_centres"]
+    for area in data["plant"]["areas"]:
+        for line in area["lines"]:
+            line.pop("display_name")
+            line.pop("display_name_zh_cn")
+    cfg = parse_plant(data, "plant.yaml", environ={})
+    assert cfg.work_centres == []
+    assert cfg.plant.areas[0].lines[0].display_name is None
+
+
+def test_named_work_centres_must_exist_once(plant_yaml: Path) -> None:
+    data = _shipped(plant_yaml)
+    data["work_centres"] += [{"id": "PRESS"}, {"id": "PAINT", "name": "Paint shop"}]
+    with pytest.raises(ConfigError) as err:
+        parse_plant(data, "plant.yaml", environ={})
+    assert err.value.problems == [
+        ("work_centres[2].id", "work centre 'PRESS' is named twice"),
+        ("work_centres[3].id", "no workstation belongs to 'PAINT'"),
+    ]

@@ -228,7 +228,7 @@ def seed(engine: Engine) -> None:
             s.add(
                 PeriodFigures(
                     work_unit=unit,
-                    line="acme/plant1/stamping/line1",
+                    line="stamping/line1",  # area/line, as the performance layer keeps it
                     start=start,
                     end=start + timedelta(hours=hours),
                     pot_s=hours * 3600,

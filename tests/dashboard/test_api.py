@@ -13,7 +13,16 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from config.performance import Performance
-from config.plant import Product, Routing, RoutingOperation, ScrapReason
+from config.plant import (
+    Area,
+    Cell,
+    Hierarchy,
+    Line,
+    Product,
+    Routing,
+    RoutingOperation,
+    ScrapReason,
+)
 from tests.dashboard.seed import RANGE, seed
 from tests.mes.scan_harness import add_user, admin_token, bearer, enrol, plant_config, running_app
 from tests.performance.adapters import plant
@@ -43,6 +52,23 @@ MASTER_DATA = {
         )
     ],
     "scrap_reasons": [ScrapReason(code="BURR", en="Burr", zh_cn="毛刺")],
+    "plant": Hierarchy(
+        enterprise="acme",
+        site="plant1",
+        areas=[
+            Area(
+                name="stamping",
+                lines=[
+                    Line(
+                        name="line1",
+                        display_name="Press line",
+                        display_name_zh_cn="冲压线",
+                        cells=[Cell(name="c1")],
+                    )
+                ],
+            )
+        ],
+    ),
 }
 
 
@@ -115,7 +141,10 @@ def check_summary(api: Client) -> dict[str, Any]:
     assert s["output"] == {"planned": 270, "good": 205, "scrap": 27, "ratio": 205 / 270}
     # the times summed, then the ratios: availability 7 h / 12 h, effectiveness 3.5 h / 7 h
     (day,) = s["oee_trend"]
-    assert (day["day"], day["quality"]) == ("2026-11-03", 0.9)
+    assert (day["line"], day["day"], day["quality"]) == ("stamping/line1", "2026-11-03", 0.9)
+    # a line without a display name is named by its area/line in both languages
+    assert day["name"] == "stamping/line1"
+    assert day["names"] == {"en": "stamping/line1", "zh-CN": "stamping/line1"}
     assert day["availability"] == pytest.approx(7 / 12)
     assert day["effectiveness"] == pytest.approx(0.5)
     assert day["oee"] == pytest.approx(7 / 12 * 0.5 * 0.9)
@@ -142,7 +171,7 @@ def test_each_figure_is_its_own_endpoint(api: Client) -> None:
     assert get(api, "/dashboard/output") == s["output"]
     assert get(api, "/dashboard/wip") == s["wip"]
     assert get(api, "/dashboard/scrap", by="product", lang="zh-CN") == s["scrap_by_product"]
-    assert get(api, "/dashboard/oee-trend") == s["oee_trend"]
+    assert get(api, "/dashboard/oee-trend", lang="zh-CN") == s["oee_trend"]
     assert get(api, "/dashboard/lead-time") == s["lead_time"]
     assert get(api, "/dashboard/downtime-top", lang="zh-CN") == s["downtime_top"]
     jam = s["downtime_top"][0]
@@ -150,7 +179,7 @@ def test_each_figure_is_its_own_endpoint(api: Client) -> None:
 
 
 def test_names_from_master_data_in_the_language_asked(tmp_path: Path, broker: Mosquitto) -> None:
-    """The WIP operations, products and scrap reasons carry the master data's Chinese names
+    """The WIP operations, products, scrap reasons and lines carry the master data's Chinese names
     (they were the English operation names and bare codes in zh-CN); what master data does
     not name shows as stored: in English, or as its code."""
     api = _client(f"sqlite:///{tmp_path}/mes.db", broker, **MASTER_DATA)
@@ -176,6 +205,13 @@ def test_names_from_master_data_in_the_language_asked(tmp_path: Path, broker: Mo
             ("DENT", "DENT"),
         ]
         assert en["scrap_by_reason"][0]["name"] == "Burr"
+        # the line by its display names; its id unchanged
+        (day,) = zh["oee_trend"]
+        assert (day["line"], day["name"]) == ("stamping/line1", "冲压线")
+        assert day["names"] == {"en": "Press line", "zh-CN": "冲压线"}
+        assert en["oee_trend"][0]["name"] == "Press line"
+        assert get(client, "/dashboard/oee-trend", lang="zh-CN") == zh["oee_trend"]
+        assert get(client, "/dashboard/oee-trend", lang="en") == en["oee_trend"]
     finally:
         api.close()
 

@@ -23,6 +23,7 @@ def _plant(tmp_path: Path, broker: str) -> PlantConfig:
     raw["mes"]["bootstrap_admin_password"] = PLANT["mes"]["bootstrap_admin_password"]
     raw["workstations"][1]["language"] = "zh-CN"
     raw["routings"][0]["operations"][1]["name_zh_cn"] = "折弯"
+    raw["work_centres"] = [{"id": "PRESS", "name": "Presses", "name_zh_cn": "冲压工作中心"}]
     return PlantConfig.model_validate(raw)
 
 
@@ -44,16 +45,20 @@ def test_queue_of_a_station_and_its_work_centre(tmp_path: Path, mosquitto: Mosqu
             "stamping",
         )
         assert body["language"] is None
+        # a work centre the plant file does not name: its id in both languages
+        assert body["work_centre_names"] == {"en": "STAMP", "zh-CN": "STAMP"}
         assert [(j["work_order"], j["operation"]) for j in body["jobs"]] == [
             (urgent, "0010"),
             (low, "0010"),
         ]
         assert body["jobs"][0]["quantity"] == 5
-        # names by language from the routing: 0010 has no Chinese name in this plant file
-        assert body["jobs"][0]["names"] == {"en": "Stamp"}
+        # names by language from the routing: 0010 has no Chinese name in this plant file, so
+        # the Chinese one is the English one
+        assert body["jobs"][0]["names"] == {"en": "Stamp", "zh-CN": "Stamp"}
         # ws-20 works 0020 (work centre PRESS): blocked until 0010 released good parts
         r = client.get("/api/v1/stations/ws-20/queue", headers=bearer(ws20))
         assert (r.json()["language"], r.json()["jobs"]) == ("zh-CN", [])
+        assert r.json()["work_centre_names"] == {"en": "Presses", "zh-CN": "冲压工作中心"}
         for code in ("EMP:E1", f"WO:{urgent}/0010", "CMD:START", "QTY:5", "CMD:COMPLETE"):
             assert scan(client, ws10, "ws-10", code).status_code == 200, code
         ws20_jobs = client.get("/api/v1/stations/ws-20/queue", headers=bearer(ws20)).json()["jobs"]

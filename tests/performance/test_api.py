@@ -9,15 +9,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from config.loader import parse_plant
 from config.performance import Performance
 from mes.core.audit import AuditEntry
 from mes.performance.models import DowntimeEvent
 from tests.mes.scan_harness import add_user, admin_token, bearer, enrol, plant_config, running_app
-from tests.performance.adapters import plant
+from tests.performance.adapters import PLANT, plant
 from tests.services.mosquitto import Mosquitto
 
 T0 = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
@@ -173,3 +175,34 @@ def test_kpi_arguments_are_checked(app: tuple[TestClient, Engine]) -> None:
         r = client.get("/api/v1/performance/kpi", params=params, headers=boss)
         assert r.status_code == status, (params, r.text)
         assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_kpi_names_the_line_or_work_centre_asked_for(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    """The demo plant names its lines and work centres; here the finishing line and the oven's
+    work centre are left unnamed: their names are their ids. `name` stays the id asked for."""
+    data = yaml.safe_load(PLANT.read_text(encoding="utf-8"))
+    finishing = next(a for a in data["plant"]["areas"] if a["name"] == "finishing")
+    for line in finishing["lines"]:
+        del line["display_name"], line["display_name_zh_cn"]
+    data["work_centres"] = [c for c in data["work_centres"] if c["id"] != "OVEN"]
+    data["database"] = {"url": f"sqlite:///{tmp_path}/mes.db"}
+    data["broker"] = {"url": mosquitto.url}
+    data["mes"] = {**data["mes"], "bootstrap_admin_password": "admin-secret-1"}
+    cfg = parse_plant(data, "kpi-names", environ={})
+    with running_app(cfg) as (client, _):
+        admin = bearer(admin_token(client))
+        span = {"start": T0.isoformat(), "end": (T0 + timedelta(hours=8)).isoformat()}
+        for scope, name, names in [
+            ("line", "stamping/line1", {"en": "Press line", "zh-CN": "冲压线"}),
+            ("line", "finishing/line1", {"en": "finishing/line1", "zh-CN": "finishing/line1"}),
+            ("work_centre", "PRESS", {"en": "Press work centre", "zh-CN": "冲压工作中心"}),
+            ("work_centre", "OVEN", {"en": "OVEN", "zh-CN": "OVEN"}),
+            ("work_unit", "ws-10", None),
+            ("site", None, None),
+        ]:
+            params = {**span, "scope": scope, **({"name": name} if name else {})}
+            r = client.get("/api/v1/performance/kpi", params=params, headers=admin)
+            assert r.status_code == 200, (params, r.text)
+            body = r.json()
+            assert (body["scope"], body["name"], body["names"]) == (scope, name, names)
+            assert len(body["rows"]) == 1

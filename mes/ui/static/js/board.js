@@ -175,6 +175,12 @@ async function correct(s) {
              t("answer.corrected", { station: s.station }));
 }
 
+// the tile's work centre, else its line: the name in the page's language, else the id
+function placeName(s) {
+  const names = s.work_centre ? s.work_centre_names : s.line_names;
+  return (names && names[zh() ? "zh-CN" : "en"]) || s.work_centre || s.line;
+}
+
 function tile(s) {
   const machine = s.machine_state;
   let level = machine ? MACHINE_ABNORMAL[machine] || "" : "";
@@ -184,7 +190,7 @@ function tile(s) {
   const lines = [
     el("div", { className: "tile-head" },
        el("strong", { textContent: s.station, dataset: { value: "" } }),
-       el("span", { className: "meta", textContent: s.work_centre || s.line, dataset: { value: "" } })),
+       el("span", { className: "meta", textContent: placeName(s), dataset: { value: "" } })),
     el("p", { className: `machine ${machine ? MACHINE_ABNORMAL[machine] || "" : ""}`,
               textContent: machine ? t(`machine.${machine}`) : t("machine.none") }),
   ];

@@ -86,6 +86,8 @@ export function trend(el, rows, { emptyText }) {
   el.textContent = "";
   const days = [...new Set(rows.map((r) => r.day))].sort();
   const lines = [...new Set(rows.map((r) => r.line))].sort();
+  // a line's name in the page's language (the API's `name`), else its area/line
+  const nameOf = (line) => rows.find((r) => r.line === line).name || line;
   const chart = chartOn(el);
   chart.setOption(base({
     legend: { top: 0, textStyle: { color: INK } },
@@ -94,7 +96,7 @@ export function trend(el, rows, { emptyText }) {
     yAxis: { type: "value", min: 0, max: 1, splitLine: { lineStyle: { color: GRID } },
              axisLabel: { formatter: (v) => fmt.percent(v, 0) } },
     series: lines.map((line, i) => ({
-      type: "line", name: line, symbolSize: 6, lineStyle: { color: LINES[i % LINES.length], width: 2,
+      type: "line", name: nameOf(line), symbolSize: 6, lineStyle: { color: LINES[i % LINES.length], width: 2,
                                                             type: i % 2 ? "dashed" : "solid" },
       itemStyle: { color: LINES[i % LINES.length] },
       data: days.map((d) => { const r = rows.find((x) => x.line === line && x.day === d); return r ? r.oee : null; }),

@@ -25,6 +25,8 @@ const ms = (iso) => new Date(iso).getTime();
 const hhmm = (iso) => fmt.clock(new Date(iso));
 const zh = () => language() === "zh-CN";
 const opName = (b) => (zh() && b.name_zh_cn) || b.name;
+// a workstation's work centre by name in the page's language, else its id
+const centreName = (w) => (w.work_centre_names && w.work_centre_names[zh() ? "zh-CN" : "en"]) || w.work_centre || "";
 
 // The planner's notices in the page's language (its key filled, a time in the page's format);
 // a plan stored before notices had keys has the English texts only.
@@ -278,7 +280,7 @@ function draw() {
     return el("div", { className: "g-row", dataset: { station: w.id }, role: "group",
                        ariaLabel: t("gantt.row", { station: w.id, name: w.name || "" }) },
               el("div", { className: "g-label" }, el("strong", { textContent: w.id, dataset: { value: "" } }),
-                 el("span", { className: "meta", textContent: w.name || w.work_centre || "", dataset: { value: "" } })),
+                 el("span", { className: "meta", textContent: w.name || centreName(w), dataset: { value: "" } })),
               lane);
   });
   $("gantt").replaceChildren(axis(r), ...rows);
