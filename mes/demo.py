@@ -25,12 +25,15 @@ from pathlib import Path
 import config as config_pkg
 from config.loader import load_plant
 from config.plant import PlantConfig
+from simulators.floor import SIM_OPERATORS
 from uns.client import BrokerUnreachable, parse_broker_url, probe_protocol
 
+#: the badge of the person trying the demo (the banner and the README say to scan it); no
+#: simulated operator uses it, so scanning it logs nobody else out
 DEMO_BADGE = "E1042"
 DEMO_OPERATOR = "Demo Operator"
 #: the operators `shopfloor sim floor` plays, one per workstation in the plant file's order
-OPERATORS = ((DEMO_BADGE, DEMO_OPERATOR), ("E1043", "Demo Operator 2"))
+OPERATORS = SIM_OPERATORS
 #: the demo's order book: an order of this many units every ERP_EVERY_S seconds, due
 #: DUE_MINUTES (x1, x2, x3 in turn) after its release; the operators step every FLOOR_STEP_S:
 #: the board and the owner's page fill within minutes, some orders on time, some late
@@ -338,7 +341,7 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
             *("--orders", "2", "--quantity", str(ORDER_QUANTITY)),
             *("--every", str(ERP_EVERY_S), "--due-minutes", str(DUE_MINUTES)),
         )
-        for badge, name in OPERATORS:
+        for badge, name in ((DEMO_BADGE, DEMO_OPERATOR), *OPERATORS):
             demo.admin("operator", "add", badge, name, "--exist-ok")
         tokens = demo.station_tokens(api, [w.id for w in cfg.workstations], kept)
         tv = demo.display_token(api, kept)

@@ -15,6 +15,7 @@ from simulators.config import (
     SimulatorFile,
     load_simulators,
 )
+from simulators.floor import SIM_OPERATORS
 
 app = typer.Typer(help="Simulated machines and ERP for tests and demos.", no_args_is_help=True)
 log = logging.getLogger(__name__)
@@ -88,7 +89,9 @@ def floor_command(
         Path("data/demo/secrets.json"), help="the station tokens (`station_tokens`) of a demo"
     ),
     badges: list[str] = typer.Option(
-        ["E1042", "E1043"], "--badge", help="an operator's badge per workstation, in order"
+        [badge for badge, _ in SIM_OPERATORS],
+        "--badge",
+        help="an operator's badge per workstation, in order",
     ),
     every: float = typer.Option(3.0, min=0.1, help="seconds between two steps of each operator"),
 ) -> None:

@@ -22,6 +22,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+#: the operators the simulator plays, one per workstation in order: badges of their own, never
+#: one the README or the demo's banner tells a person to scan (`EMP:<badge>` is a toggle: a
+#: person scanning a simulated operator's badge would log that operator out)
+SIM_OPERATORS = (("SIM-01", "Sim Operator 1"), ("SIM-02", "Sim Operator 2"))
 OPEN = ("READY", "RUNNING", "PAUSED")
 #: refusals after which the operator tries to complete the operation instead
 ALL_REPORTED = ("QUANTITY_ABOVE_ORDER", "QUANTITY_ABOVE_RELEASED")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import typer
 from sqlmodel import Session
 
 import config as config_pkg
@@ -22,8 +24,9 @@ from config.loader import load_plant
 from config.plant import Broker, PlantConfig
 from historian.points import Point
 from historian.stores import EmbeddedStore
-from mes.demo import OPERATORS, DemoSecrets
+from mes.demo import DEMO_BADGE, OPERATORS, Demo, DemoSecrets, banner
 from mes.performance.models import DowntimeEvent
+from simulators.cli import app as sim_app
 from simulators.floor import Floor, http_call, operators_for
 from tests.mes.orders_support import intake, release_message
 from tests.mes.scan_harness import add_user, bearer, served
@@ -208,6 +211,22 @@ def test_the_readmes_history_command_works_as_printed(tmp_path: Path) -> None:
     assert len(rows) == 3
     assert all("press-01" in r and "temperature" in r and "good" in r for r in rows)
     assert [float(r.split()[3]) for r in rows] == [62.0, 61.0, 60.0]
+
+
+def test_the_person_trying_the_demo_scans_a_badge_no_simulated_operator_has(tmp_path: Path) -> None:
+    """A badge scan logs its operator in, or out when logged in already: the badge the README
+    and the banner tell a person to scan is none of the floor simulator's operators."""
+    simulated = {badge for badge, _ in OPERATORS}
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    kept = DemoSecrets.load_or_create(tmp_path, None)
+    shown = banner("http://127.0.0.1:8000", Demo(tmp_path, tmp_path, tmp_path), {}, "", kept)
+    for text in (readme, shown):
+        told = set(re.findall(r"EMP:([A-Za-z0-9][A-Za-z0-9._-]*)", text))
+        assert told == {DEMO_BADGE}
+    assert DEMO_BADGE not in simulated
+    floor = typer.main.get_command(sim_app).commands["floor"]  # type: ignore[attr-defined]
+    (badges,) = [p.default for p in floor.params if p.name == "badges"]
+    assert set(badges) == simulated  # `shopfloor sim floor` plays the same ones by default
 
 
 def test_demo_secrets_are_made_once_kept_private_and_never_replaced(tmp_path: Path) -> None:

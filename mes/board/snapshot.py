@@ -24,8 +24,10 @@ from mes.production.models import ProductionEvent
 from mes.quality.models import HoldRecord, Nonconformance
 from mes.reporting.models import StationLogin, StationState
 
-#: the orders the board follows; completed ones stay on it for a day
+#: the orders the board follows; finished ones stay on it for a day, also once the ERP has
+#: acknowledged their final confirmation (CLOSED: seconds after completion with a live ERP)
 OPEN_STATES = ("RELEASED", "RUNNING", "SUSPENDED", "HELD")
+DONE_STATES = ("COMPLETED", "CLOSED")
 DONE_SHOWN_FOR = timedelta(hours=24)
 MAX_ORDERS = 300
 ACTIVE_ALARM_STATES = ("active_unacked", "active_acked")
@@ -168,7 +170,7 @@ def orders(session: Session, now: datetime) -> list[BoardOrder]:
     open_or_recent = or_(
         col(WorkOrder.status).in_(OPEN_STATES),
         and_(
-            col(WorkOrder.status) == "COMPLETED",
+            col(WorkOrder.status).in_(DONE_STATES),
             col(WorkOrder.completed_at) >= now - DONE_SHOWN_FOR,
         ),
     )
@@ -202,7 +204,7 @@ def orders(session: Session, now: datetime) -> list[BoardOrder]:
             )
             for o in steps
         ]
-        done_at = _utc(wo.completed_at) if wo.status == "COMPLETED" else None
+        done_at = _utc(wo.completed_at) if wo.status in DONE_STATES else None
         due = _utc(wo.due_at)
         cast = forecast(now, due, left, done_at)
         out.append(

@@ -1,6 +1,7 @@
 """A seeded plant for the board and owner pages: the demo plant file, known orders, due dates,
 progress, a stop without a reason, an alarm and a hold; served by a real uvicorn."""
 
+import json
 import os
 import socket
 import tempfile
@@ -17,12 +18,15 @@ import httpx
 import yaml
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from config.loader import parse_plant
 from config.plant import PlantConfig
 from mes.alarms.models import AlarmCurrent
 from mes.auth import service
+from mes.orders.acks import apply_ack
+from mes.orders.models import Operation, WorkOrder
+from mes.outbox.models import OutboxMessage
 from mes.performance.models import DowntimeEvent, WorkUnitCursor
 from tests.mes.orders_support import intake, release_message
 from tests.services.ports import wait_for
@@ -235,3 +239,32 @@ def seed(base: str, engine: Engine, app: FastAPI) -> Plant:
         )
         s.commit()
     return plant
+
+
+def finish_and_close(plant: Plant, erp: str) -> str:
+    """The seeded order `erp` (running at ws-10) finished: its stamping completed at ws-10, its
+    curing run whole at ws-20 (enrolled here), and the ERP's acknowledgement of its final
+    confirmation applied (CLOSED), as the demo's ERP simulator does at once. Its number."""
+    wo = plant.orders[erp]
+    with Session(plant.engine) as s:
+        quantity, stamped = s.exec(
+            select(WorkOrder.quantity, Operation.good)
+            .join(Operation, col(Operation.work_order_id) == col(WorkOrder.id))
+            .where(WorkOrder.number == wo, Operation.number == "0010")
+        ).one()
+    plant.scan(f"QTY:{quantity - stamped}")
+    plant.scan("CMD:COMPLETE")
+    enrolled = httpx.post(f"{plant.base}/api/v1/stations/ws-20/enrol", headers=_admin(plant.base))
+    ws20 = {"Authorization": f"Bearer {enrolled.json()['access_token']}"}
+    for code in ("EMP:E2", f"WO:{wo}/0020", "CMD:START", f"QTY:{quantity}", "CMD:COMPLETE"):
+        r = httpx.post(
+            f"{plant.base}/api/v1/scans",
+            json={"station": "ws-20", "code": code, "event_id": str(uuid.uuid4())},
+            headers=ws20,
+        )
+        assert r.json()["accepted"], r.text
+    with Session(plant.engine) as s:  # the ERP's acknowledgement, as `_erp/acks` brings it
+        final = s.exec(select(OutboxMessage).where(col(OutboxMessage.final))).one()
+        assert apply_ack(s, json.dumps({"message_id": final.message_id})) == wo
+        s.commit()
+    return wo

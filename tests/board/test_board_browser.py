@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.board import dashboard_stub
-from tests.board.support import PASSWORD, Plant, plant, seed, serve, shot
+from tests.board.support import PASSWORD, Plant, finish_and_close, plant, seed, serve, shot
 from tests.mes.browser_support import BARE_TEXT_JS, chromium
 from tests.services.mosquitto import Mosquitto
 
@@ -272,4 +272,25 @@ def test_the_owner_page_on_a_phone_in_chinese(browser: Any, mes: Plant) -> None:
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     assert widths[0] <= widths[1]
+    page.context.close()
+
+
+def test_a_finished_order_closed_by_the_erp_stays_listed_and_the_tile_says_done(
+    browser: Any, mes: Plant
+) -> None:
+    """Last in the module: it finishes PO-ONTIME. The ERP acknowledges at once (as in the
+    demo): the order is CLOSED, listed with the finished ones; the stations' tiles still show
+    the job selected there, marked done."""
+    wo = finish_and_close(mes, "PO-ONTIME")
+    page = open_board(browser, mes, "sup1")
+    heads = [h.split(" (")[0] for h in page.locator("h3.state-head").all_text_contents()]
+    assert heads[-1] == "Closed"
+    closed = order(page, mes, "PO-ONTIME")
+    text = str(closed.text_content())
+    assert "completed " in text
+    assert "expected" not in text
+    assert closed.get_by_role("button", name="Hold").count() == 0
+    ws20 = str(page.locator("article[data-station='ws-20']").text_content())
+    assert f"{wo} / 0020 (Done): 50 of 50" in ws20
+    assert "(Done)" in str(page.locator("article[data-station='ws-10']").text_content())
     page.context.close()

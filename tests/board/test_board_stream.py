@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.board.support import Plant, plant, seed, serve
+from tests.board.support import Plant, finish_and_close, plant, seed, serve
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
 
@@ -116,6 +116,24 @@ def test_the_stream_sends_the_board_then_what_a_scan_changed(mes: Plant) -> None
     assert feed.builds - builds <= 3  # one rebuild per burst, not per tile or per browser
     # the browser went away: its subscription ends
     wait_for(lambda: feed.subscribers == 0, 10, "the stream to notice the client left")
+
+
+def test_a_finished_order_stays_on_the_board_once_the_erp_closed_it(mes: Plant) -> None:
+    """The demo's TV once showed ws-20 on WO-000005 while its order list held WO-000006 only:
+    the ERP acknowledged the final confirmation at once, the order became CLOSED, and the board
+    listed COMPLETED orders only. A finished order stays a day, closed or not; the tile keeps
+    the job still selected at the station, with its operation's status."""
+    wo = finish_and_close(mes, "PO-ONTIME")
+    board = httpx.get(f"{mes.base}/api/v1/board", headers=bearer(mes.display_token)).json()
+    closed = {o["work_order"]: o for o in board["orders"]}.get(wo)
+    assert closed is not None, [o["work_order"] for o in board["orders"]]
+    assert (closed["state"], closed["good"], closed["progress"]) == ("CLOSED", 50, 1.0)
+    assert closed["completed_at"] is not None
+    # finished on time: its finish is its completion, it is neither late nor at risk
+    assert closed["predicted_finish"] == closed["completed_at"]
+    assert (closed["at_risk"], closed["overdue"]) == (False, False)
+    job = {t["station"]: t for t in board["tiles"]}["ws-20"]["job"]
+    assert (job["work_order"], job["operation"], job["status"]) == (wo, "0020", "DONE")
 
 
 def test_open_streams_end_when_the_server_stops(tmp_path: Path, mosquitto: Mosquitto) -> None:

@@ -15,7 +15,7 @@ const tv = new URLSearchParams(location.search).get("tv") === "1";
 const session = createSession(tv ? "sf.display.token" : "sf.board.token");
 const PARTS = { orders: "work_order", tiles: "station", holds: "hold_id", nonconformances: "number" };
 const board = Object.fromEntries(Object.keys(PARTS).map((p) => [p, new Map()]));
-const STATE_ORDER = ["RUNNING", "RELEASED", "SUSPENDED", "HELD", "COMPLETED"];
+const STATE_ORDER = ["RUNNING", "RELEASED", "SUSPENDED", "HELD", "COMPLETED", "CLOSED"];
 const MACHINE_ABNORMAL = { fault: "alarm", unknown: "warn", micro_stop: "warn", idle: "warn" };
 let can = new Set();
 let reasons = [];
@@ -23,6 +23,8 @@ let stream = null;
 let events = 0;
 let view = new URLSearchParams(location.search).get("view") === "gantt" ? "gantt" : "board";
 const CLOSED = ["COMPLETED", "CLOSED", "CANCELLED", "ABORTED"];
+// finished: completed, and closed once the ERP acknowledged it (both stay on the board a day)
+const finished = (o) => o.state === "COMPLETED" || o.state === "CLOSED";
 
 
 function problemText(status, body) {
@@ -49,7 +51,7 @@ const button = (text, onClick, cls = "") => el("button", { type: "button", class
 // --- orders -----------------------------------------------------------------------------
 
 function risk(o) {
-  if (o.state === "COMPLETED") return o.at_risk ? ["alarm", t("order.completed_late")] : null;
+  if (finished(o)) return o.at_risk ? ["alarm", t("order.completed_late")] : null;
   if (o.overdue) return ["alarm", t("order.overdue")];
   if (o.at_risk) return ["warn", t("order.at_risk")];
   return null;
@@ -58,7 +60,7 @@ function risk(o) {
 function orderActions(o) {
   if (tv) return [];
   const out = [];
-  if (can.has("hold.place") && !["HELD", "COMPLETED"].includes(o.state)) {
+  if (can.has("hold.place") && o.state !== "HELD" && !finished(o)) {
     out.push(button(t("btn.hold"), async () => {
       const f = await ask(t("dialog.hold", { wo: o.work_order }), [{ name: "reason", label: t("field.reason") }]);
       if (f) act("/api/v1/holds", { target: { kind: "work_order", id: o.work_order }, reason: f.reason },
@@ -94,7 +96,7 @@ function orderActions(o) {
 function orderRow(o) {
   const flag = risk(o);
   // the bar: the operation in work (what moves on the floor); the finished units in words
-  const done = o.operation_good !== null && o.state !== "COMPLETED" ? o.operation_good : o.good;
+  const done = o.operation_good !== null && !finished(o) ? o.operation_good : o.good;
   const pct = o.quantity ? Math.min(100, Math.round((done / o.quantity) * 100)) : 0;
   const bar = el("div", { className: "bar", role: "img",
                           ariaLabel: t("order.progress", { good: done, quantity: o.quantity }) },
@@ -115,7 +117,7 @@ function orderRow(o) {
                                                               good: fmt.number(o.operation_good),
                                                               quantity: fmt.number(o.quantity) }) }) : null,
        el("span", { textContent: t("order.due", { date: fmt.dateTime(o.due_at) }) }),
-       el("span", { textContent: o.state === "COMPLETED"
+       el("span", { textContent: finished(o)
          ? t("order.completed", { date: fmt.dateTime(o.completed_at) })
          : t("order.finish", { date: fmt.dateTime(o.predicted_finish) }) })));
   const actions = orderActions(o);
@@ -196,7 +198,8 @@ function tile(s) {
   ];
   if (s.online === false) lines.push(el("p", { className: "flag warn", textContent: t("tile.offline") }));
   lines.push(el("p", { className: "job" }, s.job
-    ? el("span", { textContent: t("tile.job", { wo: s.job.work_order, op: s.job.operation,
+    ? el("span", { className: s.job.status === "DONE" ? "meta" : "",
+                   textContent: t("tile.job", { wo: s.job.work_order, op: s.job.operation, status: t(`status.${s.job.status}`),
                                                good: fmt.number(s.job.good), quantity: fmt.number(s.job.quantity) }) })
     : el("span", { className: "meta", textContent: t("tile.no_job") })));
   lines.push(el("p", { className: "operators", textContent: s.operators.length
@@ -255,7 +258,7 @@ function drawSummary() {
   const tiles = [...board.tiles.values()];
   const figures = [
     ["summary.running", orders.filter((o) => o.state === "RUNNING").length, ""],
-    ["summary.at_risk", orders.filter((o) => o.at_risk && !o.overdue && o.state !== "COMPLETED").length, "warn"],
+    ["summary.at_risk", orders.filter((o) => o.at_risk && !o.overdue && !finished(o)).length, "warn"],
     ["summary.overdue", orders.filter((o) => o.overdue).length, "alarm"],
     ["summary.holds", board.holds.size, "warn"],
     ["summary.stopped", tiles.filter((s) => s.stop).length, "warn"],
