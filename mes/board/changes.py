@@ -12,7 +12,7 @@ KEYS = {
     "nonconformances": "number",
 }
 #: parts that are one value, sent whole when they change
-VALUES = ("plan",)
+VALUES = ("plan", "orders_left_off")
 
 
 def _by_key(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:

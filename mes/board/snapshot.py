@@ -4,8 +4,10 @@ progress and forecast, a tile per workstation, holds and nonconformances waiting
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import case, func
 from sqlmodel import Session, and_, col, or_, select
 
 from config.plant import PlantConfig
@@ -30,6 +32,13 @@ OPEN_STATES = ("RELEASED", "RUNNING", "SUSPENDED", "HELD")
 DONE_STATES = ("COMPLETED", "CLOSED")
 DONE_SHOWN_FOR = timedelta(hours=24)
 MAX_ORDERS = 300
+#: which orders the cap keeps first: running, then held or suspended, then released, then done
+_KEEP_FIRST = case(
+    (col(WorkOrder.status) == "RUNNING", 0),
+    (col(WorkOrder.status).in_(("HELD", "SUSPENDED")), 1),
+    (col(WorkOrder.status) == "RELEASED", 2),
+    else_=3,
+)
 ACTIVE_ALARM_STATES = ("active_unacked", "active_acked")
 
 
@@ -133,6 +142,8 @@ class Board(BaseModel):
     holds: list[BoardHold]
     nonconformances: list[BoardNonconformance]
     plan: BoardPlan | None = None
+    #: orders the board follows but left off past `MAX_ORDERS` (finished and released first)
+    orders_left_off: int = 0
 
 
 def _utc(at: datetime | None) -> datetime | None:
@@ -166,18 +177,33 @@ def _rates(session: Session, operation_ids: list[int], now: datetime) -> dict[in
     return out
 
 
-def orders(session: Session, now: datetime) -> list[BoardOrder]:
-    open_or_recent = or_(
+def _followed(now: datetime) -> Any:
+    return or_(
         col(WorkOrder.status).in_(OPEN_STATES),
         and_(
             col(WorkOrder.status).in_(DONE_STATES),
             col(WorkOrder.completed_at) >= now - DONE_SHOWN_FOR,
         ),
     )
+
+
+def orders_left_off(session: Session, now: datetime, shown: int) -> int:
+    if shown < MAX_ORDERS:
+        return 0
+    total = session.exec(select(func.count()).select_from(WorkOrder).where(_followed(now))).one()
+    return max(0, int(total) - shown)
+
+
+def orders(session: Session, now: datetime) -> list[BoardOrder]:
     wos = session.exec(
         select(WorkOrder)
-        .where(open_or_recent)
-        .order_by(col(WorkOrder.priority).desc(), col(WorkOrder.due_at), col(WorkOrder.id))
+        .where(_followed(now))
+        .order_by(
+            _KEEP_FIRST,
+            col(WorkOrder.priority).desc(),
+            col(WorkOrder.due_at),
+            col(WorkOrder.id),
+        )
         .limit(MAX_ORDERS)
     ).all()
     ids = [wo.id for wo in wos if wo.id is not None]
@@ -380,9 +406,11 @@ def board(
 ) -> Board:
     at = now or datetime.now(UTC)
     on_hold = holds(session)
+    followed = orders(session, at)
     return Board(
         at=at,
-        orders=orders(session, at),
+        orders=followed,
+        orders_left_off=orders_left_off(session, at, len(followed)),
         tiles=tiles(session, cfg, units, at),
         holds=on_hold,
         nonconformances=waiting_nonconformances(session, {h.hold_id for h in on_hold}),

@@ -173,3 +173,23 @@ def test_open_streams_end_when_the_server_stops(tmp_path: Path, mosquitto: Mosqu
     # the alarm streams were ended by the server, not cut by uvicorn's graceful timeout
     assert last_alarm_lines == [": server stopping"] * 2
     assert max(ended) - stop < 3  # not uvicorn's graceful timeout (5 s here)
+
+
+def test_past_its_cap_the_board_keeps_open_orders_first_and_says_how_many_it_left_off(
+    mes: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    finish_and_close(mes, "PO-ONTIME")
+    url, token = f"{mes.base}/api/v1/board", bearer(mes.display_token)
+    whole = httpx.get(url, headers=token).json()
+    states = sorted(o["state"] for o in whole["orders"])
+    assert whole["orders_left_off"] == 0
+    assert {"HELD", "RELEASED", "CLOSED"} <= set(states), states
+    monkeypatch.setattr("mes.board.snapshot.MAX_ORDERS", len(states) - 1)
+    capped = httpx.get(url, headers=token).json()
+    kept = sorted(o["state"] for o in capped["orders"])
+    assert kept == sorted(s for s in states if s != "CLOSED")  # the finished one goes first
+    assert capped["orders_left_off"] == 1
+    monkeypatch.setattr("mes.board.snapshot.MAX_ORDERS", 1)
+    capped = httpx.get(url, headers=token).json()
+    assert [o["state"] for o in capped["orders"]] == ["HELD"]  # held before released
+    assert capped["orders_left_off"] == len(states) - 1

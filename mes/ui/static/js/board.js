@@ -136,6 +136,10 @@ function drawOrders() {
                el("ul", { className: "rows orders" }, ...list.map(orderRow)));
   }
   if (!parts.length) parts.push(el("p", { className: "meta", textContent: t("board.no_orders") }));
+  if (board.ordersLeftOff > 0) {
+    parts.push(el("p", { className: "meta left-off", role: "note",
+                         textContent: t("board.orders_left_off", { n: fmt.number(board.ordersLeftOff) }) }));
+  }
   $("orders").replaceChildren(...parts);
 }
 
@@ -290,6 +294,7 @@ function apply(name, data) {
       for (const x of change.upsert) board[part].set(String(x[key]), x);
     }
   } else return;
+  if ("orders_left_off" in data) board.ordersLeftOff = data.orders_left_off;
   events += 1;
   draw();
   if (name === "snapshot" || "plan" in data) followPlan(data.plan ?? null);
