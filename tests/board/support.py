@@ -1,6 +1,7 @@
 """A seeded plant for the board and owner pages: the demo plant file, known orders, due dates,
 progress, a stop without a reason, an alarm and a hold; served by a real uvicorn."""
 
+import json
 import os
 import socket
 import tempfile
@@ -23,6 +24,7 @@ from config.loader import parse_plant
 from config.plant import PlantConfig
 from mes.alarms.models import AlarmCurrent
 from mes.auth import service
+from mes.orders.stock import apply_stock_message
 from mes.performance.models import DowntimeEvent, WorkUnitCursor
 from tests.mes.orders_support import intake, release_message
 from tests.services.ports import wait_for
@@ -235,3 +237,29 @@ def seed(base: str, engine: Engine, app: FastAPI) -> Plant:
         )
         s.commit()
     return plant
+
+
+def short_of_steel(plant: Plant) -> str:
+    """An order the planner cannot plan (PO-NOSTEEL, 10000 pieces): its stamping needs 3000 kg
+    of steel, and the ERP says 200 kg are in stock with none to come; the other open orders
+    need less than that together, so they are still planned. Its work order number."""
+    result = intake(
+        plant.engine, release_message("PO-NOSTEEL", 10000, due_at=_in(timedelta(days=2)))
+    )
+    assert result.work_order is not None, result
+    plant.orders["PO-NOSTEEL"] = result.work_order
+    stock = {
+        "v": 1,
+        "message_id": uuid.uuid4().hex,
+        "type": "stock.snapshot",
+        "at": _in(timedelta(0)),
+        "materials": [{"material": "STEEL-2MM", "unit": "kg", "on_hand": 200, "receipts": []}],
+    }
+    with Session(plant.engine) as s:
+        assert apply_stock_message(s, json.dumps(stock)).outcome == "applied"
+        s.commit()
+    return result.work_order
+
+
+def _in(delta: timedelta) -> str:
+    return (datetime.now(UTC) + delta).isoformat()
