@@ -1,7 +1,8 @@
 """The board's Gantt: the current plan by workstation, with what the board needs to draw it and
 to let a supervisor move a bar (the workstations able to run each operation), the supervisors'
 locks, and the times a workstation cannot work (closed time of its calendar, an open
-breakdown until its expected return). Read-only; `GET /api/v1/schedule/gantt`."""
+breakdown until its expected return), and what the plan could not plan and why. Read-only;
+`GET /api/v1/schedule/gantt`."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from mes.performance.states import MachineState
 from mes.planning import eligible, store
 from mes.planning.models import PlanRecord, SlotLockRecord
 from mes.planning.problem import breakdowns
-from mes.scheduling import Assignment, Notice
+from mes.scheduling import Assignment, Notice, PlanningError
 
 #: the Gantt's windows cover from this long before now ...
 BEFORE_NOW = timedelta(hours=1)
@@ -84,6 +85,32 @@ class NoticeOut(BaseModel):
         return cls(message=n.text, message_key=n.key, message_params=n.params)
 
 
+class ErrorOut(BaseModel):
+    """An order (or one of its operations) the planner could not plan, and why."""
+
+    work_order: str
+    operation: str | None
+    reason: str
+    reason_key: str | None = Field(
+        default=None,
+        description="the reason, language-neutral: a key of the pages' catalogues "
+        "(`plan.error.*`) filled with `reason_params`; null: show `reason`",
+    )
+    reason_params: dict[str, str | int | float] = Field(
+        default={}, description="the key's {placeholders}"
+    )
+
+    @classmethod
+    def of(cls, e: PlanningError) -> ErrorOut:
+        return cls(
+            work_order=e.order,
+            operation=e.operation,
+            reason=e.reason,
+            reason_key=e.key,
+            reason_params=e.params,
+        )
+
+
 class GanttBar(SlotOut):
     name: str
     name_zh_cn: str | None
@@ -122,6 +149,10 @@ class Gantt(BaseModel):
     notice_items: list[NoticeOut] = Field(
         description="`notices` with their catalogue keys (an extension), in the same order"
     )
+    errors: list[ErrorOut] = Field(
+        description="what the plan could not plan, and why (an extension): these orders or "
+        "operations have no bars",
+    )
 
 
 def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
@@ -132,6 +163,7 @@ def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
     end = min(max(last or now, now + MIN_AHEAD), now + MAX_AHEAD)
     plan = None
     notices: tuple[Notice, ...] = ()
+    errors: tuple[PlanningError, ...] = ()
     if record is not None and record.id is not None:
         plan = GanttPlan(
             id=record.id,
@@ -140,7 +172,8 @@ def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
             method=record.method,
             approved_by=record.approved_by,
         )
-        notices = store.as_plan(record, []).notices
+        stored = store.as_plan(record, [])
+        notices, errors = stored.notices, stored.errors
     places = PlantNames.of(cfg)
     return Gantt(
         now=now,
@@ -161,6 +194,7 @@ def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
         windows=closed_windows(session, cfg, start, end) + breakdown_windows(session, cfg, now),
         notices=[n.text for n in notices],
         notice_items=[NoticeOut.of(n) for n in notices],
+        errors=[ErrorOut.of(e) for e in errors],
     )
 
 

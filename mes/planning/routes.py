@@ -21,9 +21,9 @@ from mes.core import audit
 from mes.core.clock import aware, utcnow
 from mes.orders.states import OperationState
 from mes.planning import eligible, store
-from mes.planning.gantt import Gantt, NoticeOut, SlotOut, gantt
+from mes.planning.gantt import ErrorOut, Gantt, NoticeOut, SlotOut, gantt
 from mes.planning.models import PlanRecord, PlanSlot, SlotLockRecord
-from mes.scheduling import OrderOutcome, PlanningError
+from mes.scheduling import OrderOutcome
 
 router = APIRouter(prefix="/api/v1/schedule", tags=["schedule"])
 _READ = refusals("UNAUTHENTICATED", "FORBIDDEN")
@@ -37,30 +37,6 @@ class OutcomeOut(BaseModel):
     due_at: datetime
     late: bool
     tardiness_s: float
-
-
-class ErrorOut(BaseModel):
-    work_order: str
-    operation: str | None
-    reason: str
-    reason_key: str | None = Field(
-        default=None,
-        description="the reason, language-neutral: a key of the pages' catalogues "
-        "(`plan.error.*`) filled with `reason_params`; null: show `reason`",
-    )
-    reason_params: dict[str, str | int | float] = Field(
-        default={}, description="the key's {placeholders}"
-    )
-
-    @classmethod
-    def of(cls, e: PlanningError) -> ErrorOut:
-        return cls(
-            work_order=e.order,
-            operation=e.operation,
-            reason=e.reason,
-            reason_key=e.key,
-            reason_params=e.params,
-        )
 
 
 class PlanSummary(BaseModel):

@@ -26,6 +26,7 @@ from mes.alarms.models import AlarmCurrent
 from mes.auth import service
 from mes.orders.acks import apply_ack
 from mes.orders.models import Operation, WorkOrder
+from mes.orders.stock import apply_stock_message
 from mes.outbox.models import OutboxMessage
 from mes.performance.models import DowntimeEvent, WorkUnitCursor
 from tests.mes.orders_support import intake, release_message
@@ -268,3 +269,29 @@ def finish_and_close(plant: Plant, erp: str) -> str:
         assert apply_ack(s, json.dumps({"message_id": final.message_id})) == wo
         s.commit()
     return wo
+
+
+def short_of_steel(plant: Plant) -> str:
+    """An order the planner cannot plan (PO-NOSTEEL, 10000 pieces): its stamping needs 3000 kg
+    of steel, and the ERP says 200 kg are in stock with none to come; the other open orders
+    need less than that together, so they are still planned. Its work order number."""
+    result = intake(
+        plant.engine, release_message("PO-NOSTEEL", 10000, due_at=_in(timedelta(days=2)))
+    )
+    assert result.work_order is not None, result
+    plant.orders["PO-NOSTEEL"] = result.work_order
+    stock = {
+        "v": 1,
+        "message_id": uuid.uuid4().hex,
+        "type": "stock.snapshot",
+        "at": _in(timedelta(0)),
+        "materials": [{"material": "STEEL-2MM", "unit": "kg", "on_hand": 200, "receipts": []}],
+    }
+    with Session(plant.engine) as s:
+        assert apply_stock_message(s, json.dumps(stock)).outcome == "applied"
+        s.commit()
+    return result.work_order
+
+
+def _in(delta: timedelta) -> str:
+    return (datetime.now(UTC) + delta).isoformat()

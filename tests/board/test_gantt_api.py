@@ -1,9 +1,10 @@
 """The board's Gantt and the plan changes a supervisor makes from it, over a real uvicorn on
 SQLite and PostgreSQL: the plan by workstation (the display token reads it), a lock where a bar
 was dropped (audited, the new plan keeps it, the board's stream names the new plan), the
-refused drops (a running operation, a workstation that cannot run it, the past, the roles), and
+refused drops (a running operation, a workstation that cannot run it, the past, the roles),
 reprioritising a work order (audited, replanned; a closed order and an out-of-range priority
-refused as problem+json)."""
+refused as problem+json), and an order the plan cannot plan (listed with its reason's key, the
+rest planned)."""
 
 import json
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from mes.core.audit import AuditEntry
-from tests.board.support import Plant, plant, second_press, seed, serve
+from tests.board.support import Plant, plant, second_press, seed, serve, short_of_steel
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
 
@@ -142,6 +143,40 @@ def test_the_gantt_is_the_plan_by_workstation(mes: Plant) -> None:
     # the board names the plan the Gantt draws (its stream follows it)
     board = httpx.get(f"{mes.base}/api/v1/board", headers=bearer(mes.display_token)).json()
     assert board["plan"]["id"] >= g["plan"]["id"]
+
+
+def test_an_order_the_plan_cannot_plan_is_listed_with_its_reason(mes: Plant) -> None:
+    g = planned(mes)
+    assert g["errors"] == []
+    short = short_of_steel(mes)
+    g = wait_gantt(
+        mes,
+        lambda x: any(e["work_order"] == short for e in x["errors"]),
+        "a plan that cannot plan the order short of steel",
+    )
+    # the orders due earlier take their steel first (150 + 6 kg of the 200)
+    assert g["errors"] == [
+        {
+            "work_order": short,
+            "operation": "0010",
+            "reason": "material 'STEEL-2MM' never arrives in the quantity needed (3000 needed,"
+            " 44 left of stock and expected receipts)",
+            "reason_key": "plan.error.material_short",
+            "reason_params": {
+                "order": short,
+                "operation": "0010",
+                "material": "STEEL-2MM",
+                "needed": 3000,
+                "left": 44,
+            },
+        }
+    ]
+    # it has no bars; the rest of the plant is planned as before
+    assert {b["work_order"] for b in g["bars"]} == {
+        mes.orders[e] for e in ("PO-ONTIME", "PO-RISK", "PO-LATE")
+    }
+    assert len(g["bars"]) == 6
+    assert overlaps(g) == []
 
 
 def test_a_drop_locks_the_slot_and_the_new_plan_keeps_it(mes: Plant) -> None:

@@ -2,7 +2,8 @@
 the plan's bars on the right rows with the late ones marked (colour and a sign and words), the
 breakdown; a drag to the other press locks the operation there and the new plan shows it where
 it was dropped, live; refused drops say why; the keyboard does the same move; the TV's display
-token cannot move anything; Chinese; a tablet at 1280 x 800 without sideways scrolling."""
+token cannot move anything; Chinese; a tablet at 1280 x 800 without sideways scrolling; what
+the plan could not plan listed with why, in the page's language."""
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -10,8 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
-from tests.board.support import Plant, plant, second_press, seed, serve, shot
+from tests.board.support import Plant, plant, second_press, seed, serve, short_of_steel, shot
 from tests.board.test_board_browser import open_page
 from tests.board.test_gantt_api import bar, gantt, open_start, planned
 from tests.mes.browser_support import BARE_TEXT_JS, chromium
@@ -353,3 +355,51 @@ def test_a_supervisor_raises_an_orders_priority_from_the_board(browser: Any, mes
         == 9
     )
     page.context.close()
+
+
+def test_what_the_plan_could_not_plan_is_listed_with_why(browser: Any, mes: Plant) -> None:
+    """Last in the module: the order short of steel stays unplanned."""
+    page = open_gantt(browser, mes, "sup1")
+    expect(page.locator("#gantt-unplanned")).to_be_hidden()  # nothing to list yet
+    short = short_of_steel(mes)
+    section = page.get_by_role("region", name="Not planned")
+    # the new plan reaches the open page through the board's stream
+    item = section.get_by_role("listitem")
+    expect(item).to_have_count(1, timeout=60_000)
+    expect(item).to_have_attribute("data-wo", short)
+    expect(item).to_contain_text(f"Work order {short}, operation 0010: material 'STEEL-2MM'")
+    expect(item).to_contain_text("never arrives in the quantity needed (3,000 needed, 44 left")
+    expect(page.locator("#gantt-unplanned-h")).to_have_text("Not planned: 1")
+    expect(page.locator(f".g-bar[data-wo='{short}']")).to_have_count(0)
+    expect(page.locator(f".g-bar[data-wo='{mes.orders['PO-RISK']}']")).to_have_count(2)
+    no_sideways_scroll(page)
+    shot(page, "gantt-not-planned")
+    page.context.close()
+
+    zh = open_gantt(browser, mes, "sup1", lang="zh-CN")
+    item = zh.get_by_role("region", name="未排产").get_by_role("listitem")
+    expect(item).to_have_text(
+        f"工单 {short} 工序 0010：物料 'STEEL-2MM' 的库存和预计到货不够"
+        "（需要 3,000，库存与预计到货剩余 44）"
+    )
+    expect(zh.locator("#gantt-unplanned-h")).to_have_text("未排产：1")
+    shown = zh.evaluate(
+        """async () => {
+        const { unplannedText } = await import('/static/js/gantt.js');
+        const e = (operation, key) => ({ work_order: 'W1', operation, reason: 'as written',
+                                          reason_key: key, reason_params: {} });
+        return [unplannedText(e('0010', 'plan.error.no_workstation')),
+                unplannedText(e(null, null)), unplannedText(e('0020', 'plan.error.not_a_key'))];
+    }"""
+    )
+    assert shown == [
+        "工单 W1 工序 0010：没有工位能做此工序",
+        "工单 W1：as written",  # a plan stored before reasons had keys: the English reason
+        "工单 W1 工序 0020：as written",
+    ]
+    shot(zh, "gantt-not-planned-zh")
+    zh.context.close()
+    qps = open_gantt(browser, mes, "sup1", lang="qps")
+    expect(qps.locator("#gantt-unplanned-list li")).to_have_count(1)
+    assert qps.evaluate(BARE_TEXT_JS) == []
+    qps.context.close()

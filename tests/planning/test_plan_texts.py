@@ -1,6 +1,6 @@
-"""The plan API answers the planner's notices and errors language-neutrally too (catalogue key
-and parameters beside the unchanged English texts), and a plan stored before there were keys
-still loads, with its English texts only."""
+"""The plan API (and the board's Gantt) answers the planner's notices and errors
+language-neutrally too (catalogue key and parameters beside the unchanged English texts), and a
+plan stored before there were keys still loads, with its English texts only."""
 
 import json
 from pathlib import Path
@@ -85,6 +85,7 @@ def test_notices_and_errors_come_with_keys_and_old_plans_still_load(
         ]
         board = _get(client, auth, "/api/v1/schedule/gantt")
         assert (board["notices"], board["notice_items"]) == ([NOTICE.text], [item])
+        assert board["errors"] == answer["errors"]  # what the board lists as not planned
 
         with Session(engine) as s:  # the plan as it was stored before there were keys
             record = store.current(s)
@@ -108,3 +109,4 @@ def test_notices_and_errors_come_with_keys_and_old_plans_still_load(
         ]
         board = _get(client, auth, "/api/v1/schedule/gantt")
         assert (board["notices"], board["notice_items"]) == ([NOTICE.text], [text_only])
+        assert board["errors"] == old["errors"]  # the reason as written, no key

@@ -36,6 +36,23 @@ export function noticeText(n) {
   return keyed(n.message_key, params, n.message);
 }
 
+// What the plan could not plan, and why, in the page's language (the English reason for a plan
+// stored before reasons had keys, or a key the catalogue does not know).
+export function unplannedText(e) {
+  const reason = keyed(e.reason_key, e.reason_params, e.reason);
+  return e.operation
+    ? t("gantt.unplanned.operation", { wo: e.work_order, op: e.operation, reason })
+    : t("gantt.unplanned.order", { wo: e.work_order, reason });
+}
+
+function drawUnplanned() {
+  const errors = data.errors || [];
+  $("gantt-unplanned").hidden = errors.length === 0;
+  $("gantt-unplanned-h").textContent = t("gantt.unplanned.title", { count: errors.length });
+  $("gantt-unplanned-list").replaceChildren(...errors.map((e) => el("li", {
+    textContent: unplannedText(e), dataset: { wo: e.work_order, op: e.operation || "" } })));
+}
+
 const noticeItems = (g) => g.notice_items
   || g.notices.map((message) => ({ message, message_key: null, message_params: {} }));
 
@@ -288,6 +305,7 @@ function draw() {
   const late = data.bars.filter((b) => b.late);
   $("gantt-late").textContent = late.length
     ? t("gantt.late_list", { list: [...new Set(late.map((b) => b.work_order))].join(", ") }) : "";
+  drawUnplanned();
   $("gantt-notices").replaceChildren(...noticeItems(data).map((n) => el("li", { textContent: noticeText(n), dataset: { value: "" } })));
   markPending();
   document.body.dataset.gantt = String(data.plan ? data.plan.id : 0);
