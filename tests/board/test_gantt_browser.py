@@ -3,8 +3,12 @@ the plan's bars on the right rows with the late ones marked (colour and a sign a
 breakdown; a drag to the other press locks the operation there and the new plan shows it where
 it was dropped, live; refused drops say why; the keyboard does the same move; the TV's display
 token cannot move anything; Chinese; a tablet at 1280 x 800 without sideways scrolling; what
-the plan could not plan listed with why, in the page's language."""
+the plan could not plan listed with why, in the page's language; a supervisor approves the plan
+(and is refused a plan replaced meanwhile) and replans from the page; what the last plan
+changed is summed up under its header and the moved bars are marked, for every reader but the
+TV."""
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +19,7 @@ from playwright.sync_api import expect
 
 from tests.board.support import Plant, plant, second_press, seed, serve, short_of_steel, shot
 from tests.board.test_board_browser import open_page
-from tests.board.test_gantt_api import bar, gantt, open_start, planned
+from tests.board.test_gantt_api import bar, bearer, gantt, open_start, planned
 from tests.mes.browser_support import BARE_TEXT_JS, chromium
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
@@ -47,6 +51,14 @@ def open_gantt(browser: Any, mes: Plant, user: str, lang: str = "en", **kw: Any)
 
 def bar_at(page: Any, station: str, wo: str, op: str) -> Any:
     return page.locator(f".g-row[data-station='{station}'] .g-bar[data-wo='{wo}'][data-op='{op}']")
+
+
+def lock_gone(mes: Plant, wo: str, op: str) -> None:
+    wait_for(
+        lambda: bar(gantt(mes, mes.display_token), wo, op)["locked_by"] is None,
+        60,
+        "the lock gone",
+    )
 
 
 def no_sideways_scroll(page: Any) -> None:
@@ -275,11 +287,7 @@ def test_a_move_the_plan_cannot_keep_says_why(browser: Any, mes: Plant) -> None:
     page.wait_for_function(
         "() => document.querySelector('#answer').textContent.includes('unlocked')"
     )
-    wait_for(
-        lambda: bar(gantt(mes, mes.display_token), ontime, "0020")["locked_by"] is None,
-        30,
-        "the lock gone",
-    )
+    lock_gone(mes, ontime, "0020")
     page.context.close()
 
 
@@ -290,6 +298,14 @@ def test_the_tv_wall_shows_the_gantt_and_cannot_move_it(browser: Any, mes: Plant
     page.wait_for_selector(".g-bar")
     before = gantt(mes, mes.display_token)
     assert page.locator("#gantt-view button:visible").count() == 0  # nothing to press
+    # nor approve and replan; the display token may not read the plan API's diff (`read`): no
+    # summary of what the last plan changed, no moved bars marked
+    expect(page.locator("#gantt-actions button")).to_have_count(0)
+    expect(page.locator("#gantt-diff")).to_be_hidden()
+    expect(page.locator(".g-bar.moved")).to_have_count(0)
+    expect(page.locator("#gantt-legend .g-key.moved")).to_have_count(0)
+    diff = httpx.get(f"{mes.base}/api/v1/schedule/diff", headers=bearer(mes.display_token))
+    assert diff.status_code == 403
     risk = mes.orders["PO-RISK"]
     node = page.locator(f".g-bar[data-wo='{risk}'][data-op='0020']")
     where = "n => [n.parentElement.dataset.station, n.style.left, n.style.transform]"
@@ -354,6 +370,177 @@ def test_a_supervisor_raises_an_orders_priority_from_the_board(browser: Any, mes
         next(o for o in r.json()["orders"] if o["work_order"] == mes.orders["PO-RISK"])["priority"]
         == 9
     )
+    page.context.close()
+
+
+def replan(mes: Plant, token: str) -> int:
+    """A new plan through the API (as another supervisor's page would ask); its id."""
+    r = httpx.post(f"{mes.base}/api/v1/schedule/replan", headers=bearer(token), timeout=120)
+    assert r.status_code == 200, r.text
+    return int(r.json()["id"])
+
+
+def shows_plan_from(page: Any, plan: int) -> None:
+    """The page draws `plan` or a newer one (the floor may replan on its own meanwhile)."""
+    page.wait_for_function(f"() => Number(document.body.dataset.gantt) >= {plan}", timeout=60_000)
+
+
+def test_a_supervisor_approves_the_plan_from_the_gantt(browser: Any, mes: Plant) -> None:
+    page = open_gantt(browser, mes, "sup1")
+    approve = page.get_by_role("button", name="Approve plan")
+    answer = page.locator("#answer")
+    for _ in range(3):  # a plan the floor made meanwhile is refused (next test): again
+        shows_plan_from(page, replan(mes, mes.token("sup1")))  # a plan nobody approved yet
+        expect(approve).to_be_enabled()
+        shown = int(page.evaluate("document.body.dataset.gantt"))
+        approve.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#form[open] #form-title")).to_have_text(
+            f"Approve plan {shown}? It is published again, marked approved."
+        )
+        page.evaluate("() => { document.querySelector('#answer').textContent = ''; }")
+        page.click("#form-ok")
+        expect(answer).to_have_text(re.compile(r"approved\.$|^Not approved"))
+        if answer.text_content() == f"Plan {shown} approved.":
+            break
+    expect(answer).to_have_text(f"Plan {shown} approved.")
+    assert "ok" in str(answer.get_attribute("class"))
+    header = page.locator("#gantt-plan")
+    if int(page.evaluate("document.body.dataset.gantt")) == shown:  # not replaced since
+        expect(header).to_contain_text(f"Plan {shown} of")
+        expect(header).to_contain_text("approved by user:sup1")
+        expect(approve).to_be_disabled()
+    plans = httpx.get(f"{mes.base}/api/v1/schedule/history", headers=bearer(mes.token("sup1")))
+    approved = next(p for p in plans.json() if p["id"] == shown)
+    assert approved["approved_by"] == "user:sup1"
+    shot(page, "gantt-approved")
+    page.context.close()
+
+
+def test_approving_a_plan_replaced_meanwhile_is_refused(browser: Any, mes: Plant) -> None:
+    page = open_gantt(browser, mes, "sup1")
+    token = mes.token("sup1")
+    shows_plan_from(page, replan(mes, token))
+    approve = page.get_by_role("button", name="Approve plan")
+    expect(approve).to_be_enabled()
+    shown = int(page.evaluate("document.body.dataset.gantt"))
+    approve.click()
+    expect(page.locator("#form[open] #form-title")).to_contain_text(f"Approve plan {shown}?")
+    newer = replan(mes, token)  # while the supervisor reads the question
+    shows_plan_from(page, newer)  # the stream brings the new plan behind the dialog
+    page.click("#form-ok")  # approves the plan the question named
+    answer = page.locator("#answer")
+    expect(answer).to_contain_text(f"Not approved: plan {shown} is not the current plan")
+    expect(answer).to_contain_text("The Gantt now shows the current plan")
+    assert "refused" in str(answer.get_attribute("class"))
+    current = gantt(mes, mes.display_token)["plan"]
+    assert current["id"] >= newer
+    assert current["approved_by"] is None
+    expect(page.locator("#gantt-plan")).to_contain_text(f"Plan {current['id']} of")
+    expect(page.locator("#gantt-plan")).not_to_contain_text("approved by")
+    expect(approve).to_be_enabled()  # the current plan is the one to approve now
+    shot(page, "gantt-approve-superseded")
+    page.context.close()
+
+
+def test_replan_now_draws_the_new_plan(browser: Any, mes: Plant) -> None:
+    page = open_gantt(browser, mes, "sup1")
+    before = int(page.evaluate("document.body.dataset.gantt"))
+    held: list[Any] = []  # the request waits until the test has seen the progress
+    page.route("**/api/v1/schedule/replan", lambda route: held.append(route))
+    again = page.get_by_role("button", name="Replan now")
+    again.focus()
+    page.keyboard.press("Enter")
+    busy = page.locator("#gantt-replan")
+    expect(busy).to_have_attribute("aria-busy", "true")
+    expect(busy).to_be_disabled()
+    expect(busy).to_have_text("Planning…")
+    expect(page.locator("#answer")).to_contain_text("Planning again")
+    # (an evaluate lets Playwright hand the request to the route meanwhile)
+    wait_for(lambda: page.evaluate("() => true") and bool(held), 30, "the replan request")
+    held[0].continue_()
+    answer = page.locator("#answer")
+    expect(answer).to_have_text(re.compile(r"^New plan \d+ "), timeout=120_000)
+    made = int(re.findall(r"\d+", str(answer.text_content()))[0])
+    assert made > before
+    shows_plan_from(page, made)
+    expect(page.locator("#gantt-plan")).to_contain_text(
+        f"Plan {page.evaluate('document.body.dataset.gantt')} of"
+    )
+    expect(page.get_by_role("button", name="Replan now")).to_be_enabled()
+    expect(busy).to_have_attribute("aria-busy", "false")
+    page.unroute("**/api/v1/schedule/replan")
+    page.context.close()
+
+
+def test_what_the_last_plan_changed_is_summed_up_and_marked(browser: Any, mes: Plant) -> None:
+    """A lock moves an operation to the other press: the plan made around it says so under
+    its header, and the bars it moved carry the sign and the outline."""
+    page = open_gantt(browser, mes, "sup1")
+    token = mes.token("sup1")
+    late = mes.orders["PO-LATE"]
+    g = gantt(mes, mes.display_token)
+    moved = bar(g, late, "0010")
+    other = "ws-11" if moved["workstation"] == "ws-10" else "ws-10"
+    length = datetime.fromisoformat(moved["end"]) - datetime.fromisoformat(moved["setup_start"])
+    ends = [datetime.fromisoformat(b["end"]) for b in g["bars"] if b["workstation"] == other]
+    last = max([datetime.fromisoformat(g["now"]), *ends])  # after the other press's bars
+    at = open_start({**g, "now": last.isoformat()}, other, length + timedelta(minutes=30))
+    r = httpx.post(
+        f"{mes.base}/api/v1/schedule/lock",
+        json={
+            "work_order": late,
+            "operation": "0010",
+            "workstation": other,
+            "start": at.isoformat(),
+        },
+        headers=bearer(token),
+    )
+    assert r.status_code == 200, r.text
+    shows_plan_from(page, g["plan"]["id"] + 1)
+    seen: list[Any] = []
+
+    def drawn() -> bool:  # the page and the API on the same plan, the one that moved it
+        d = httpx.get(f"{mes.base}/api/v1/schedule/diff", headers=bearer(token)).json()
+        shown = page.evaluate(
+            """() => ({plan: Number(document.body.dataset.gantt),
+                       summary: document.querySelector('#gantt-diff').textContent,
+                       moved: [...document.querySelectorAll('.g-bar[data-moved=true]')]
+                         .map(b => `${b.dataset.wo}/${b.dataset.op}`).sort()})"""
+        )
+        seen[:] = [d, shown]
+        return bool(shown["plan"] == d["plan"] and f"{late}/0010" in shown["moved"])
+
+    wait_for(drawn, 60, "the page marking what the plan moved")
+    d, shown = seen
+    assert shown["moved"] == sorted(f"{m['work_order']}/{m['operation']}" for m in d["moved"])
+    assert shown["summary"] == (
+        f"Since plan {d['previous']}, operations: {len(d['moved'])} moved (marked ↔), "
+        f"{len(d['added'])} added, {len(d['removed'])} removed, {d['kept']} unchanged."
+    )
+    node = page.locator(f".g-bar[data-wo='{late}'][data-op='0010']")
+    expect(node).to_have_class(re.compile(r"\bmoved\b"))
+    expect(node.locator(".g-signs")).to_contain_text("↔")  # a sign, not the outline alone
+    expect(node).to_have_attribute("aria-label", re.compile(r"moved since plan \d+"))
+    expect(page.locator("#gantt-legend .g-key.moved")).to_have_text("↔ moved by the last replan")
+    shot(page, "gantt-what-changed")
+    # readers without work_order.admin see it too, without the buttons
+    for user in ("qa1", "boss"):
+        reader = open_gantt(browser, mes, user)
+        expect(reader.locator("#gantt-diff")).to_contain_text("Since plan")
+        expect(reader.locator(".g-bar.moved").first).to_be_visible()
+        expect(reader.locator("#gantt-actions button")).to_have_count(0)
+        reader.context.close()
+    zh = open_gantt(browser, mes, "qa1", lang="zh-CN")
+    expect(zh.locator("#gantt-diff")).to_contain_text("相比")
+    zh.context.close()
+    r = httpx.post(
+        f"{mes.base}/api/v1/schedule/unlock",
+        json={"work_order": late, "operation": "0010"},
+        headers=bearer(token),
+    )
+    assert r.status_code == 204, r.text
+    lock_gone(mes, late, "0010")
     page.context.close()
 
 

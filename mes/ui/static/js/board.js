@@ -342,7 +342,8 @@ async function open() {
   }
   $("login").hidden = true;
   $("views").hidden = false;
-  setUpGantt({ session, show, problemText, tv, canMove: !tv && can.has("work_order.admin") });
+  const admin = !tv && can.has("work_order.admin");
+  setUpGantt({ session, show, problemText, tv, canMove: admin, canPlan: admin, canReadDiff: can.has("read") });
   showView(view);
   stream = follow("/api/v1/board/stream", session.headers, {
     onEvent: apply, onState: setLive,

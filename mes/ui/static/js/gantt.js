@@ -5,6 +5,9 @@
 // to run it, or opens the same move as a form (Enter on the bar, or a tap): the slot is locked
 // there (POST /api/v1/schedule/lock), the MES replans, and the new plan comes back through the
 // board's stream (its `plan` changes). A refused move says why; the bar is never just put back.
+// A supervisor also approves the plan shown and asks for a replan from here; what the plan
+// changed against the one before (GET /api/v1/schedule/diff, for roles that may read it) is
+// summed up under the header and the moved bars are marked.
 import { keyed, t, language } from "./i18n.js";
 import * as fmt from "./format.js";
 import { ask, el } from "./form.js";
@@ -14,9 +17,12 @@ const SPANS = [["8h", 8], ["24h", 24], ["3d", 72], ["all", 0]];
 const TICKS_MIN = [15, 30, 60, 120, 180, 360, 720, 1440];
 const SNAP_MS = 5 * 60000;
 const DRAG_PX = 6;
+const MOVED = "\u2194";  // the sign of a bar the last replan moved
 
-let ctx = null;          // {session, show, problemText, canMove, tv}
+let ctx = null;          // {session, show, problemText, canMove, canPlan, canReadDiff, tv}
 let data = null;         // the last Gantt from the API
+let diff = null;         // what data.plan changed against the plan before (null: not known)
+let replanning = false;
 let span = "all";
 let pending = null;      // a move sent, waiting for the plan that answers it
 let loading = null;
@@ -68,7 +74,15 @@ export function setUpGantt(options) {
     el("span", { className: "g-key running", textContent: `\u25B6 ${t("gantt.legend.running")}` }),
     el("span", { className: "g-key closed", textContent: t("gantt.legend.closed") }),
     el("span", { className: "g-key breakdown", textContent: `\u26A0 ${t("gantt.legend.breakdown")}` }),
+    ctx.canReadDiff ? el("span", { className: "g-key moved", textContent: `${MOVED} ${t("gantt.legend.moved")}` }) : null,
   );
+  if (ctx.canPlan) {
+    $("gantt-actions").replaceChildren(
+      el("button", { type: "button", id: "gantt-approve", textContent: t("gantt.approve.button"),
+                     disabled: true, on: { click: approve } }),
+      el("button", { type: "button", id: "gantt-replan", textContent: t("gantt.replan.button"),
+                     on: { click: replan } }));
+  }
   if (ctx.canMove) { $("gantt-help").textContent = t("gantt.help"); $("gantt").classList.add("movable"); }
   window.addEventListener("resize", redraw);
 }
@@ -98,9 +112,29 @@ async function load() {
   let r;
   try { r = await ctx.session.call("/api/v1/schedule/gantt"); } catch (e) { return; }
   if (!r.ok) { ctx.show("refused", ctx.problemText(r.status, await r.json().catch(() => ({})))); return; }
-  data = await r.json();
+  const next = await r.json();
+  diff = next.plan ? await loadDiff(next.plan.id) : null;
+  data = next;
   answerPending();
   draw();
+}
+
+// What the plan changed against the one before; null for a role that may not read it (the TV's
+// display token), or when the plan changed again meanwhile (the stream brings the newer one).
+async function loadDiff(plan) {
+  if (!ctx.canReadDiff) return null;
+  let r;
+  try { r = await ctx.session.call("/api/v1/schedule/diff"); } catch (e) { return null; }
+  if (!r.ok) return null;
+  const d = await r.json();
+  return d.plan === plan ? d : null;
+}
+
+// Load the Gantt again now (after an approval or a replan), after a load under way.
+async function reload() {
+  if (loading) await loading;
+  loading = load().finally(() => { loading = null; });
+  await loading;
 }
 
 export function redraw() {
@@ -184,6 +218,73 @@ async function moveForm(bar) {
   await move(bar, f.station, start);
 }
 
+// --- approve and replan (supervisors) -----------------------------------------------------
+
+async function post(url, body) {
+  try {
+    return await ctx.session.call(url, { method: "POST", body: JSON.stringify(body ?? {}) });
+  } catch (e) { ctx.show("refused", t("answer.offline")); return null; }
+}
+
+// Approve the plan shown: the confirmation names it, and that plan is the one sent, so a plan
+// replaced meanwhile is refused (409 PLAN_SUPERSEDED) and the page shows the current one.
+async function approve() {
+  if (!data || !data.plan || data.plan.approved_by) return;
+  const id = data.plan.id;
+  const f = await ask(t("gantt.approve.dialog", { id }), []);
+  if (!f) return;
+  const r = await post("/api/v1/schedule/approve", { plan: id });
+  if (!r) return;
+  if (r.ok) {
+    ctx.show("ok", t("gantt.approve.done", { id }));
+  } else {
+    const body = await r.json().catch(() => ({}));
+    ctx.show("refused", body.code === "PLAN_SUPERSEDED"
+      ? t("gantt.approve.superseded", { detail: body.detail || "" }) : ctx.problemText(r.status, body));
+  }
+  await reload();
+}
+
+async function replan() {
+  if (replanning) return;
+  replanning = true;
+  drawActions();
+  ctx.show("ok", t("gantt.replan.running"));
+  try {
+    const r = await post("/api/v1/schedule/replan");
+    if (!r) return;
+    if (!r.ok) { ctx.show("refused", ctx.problemText(r.status, await r.json().catch(() => ({})))); return; }
+    const plan = await r.json();
+    await reload();
+    ctx.show("ok", t("gantt.replan.done", { id: plan.id, method: plan.method }));
+  } finally {
+    replanning = false;
+    drawActions();
+  }
+}
+
+function drawActions() {
+  const ok = $("gantt-approve"), again = $("gantt-replan");
+  if (!ok || !again) return;
+  const plan = data && data.plan;
+  ok.disabled = !plan || Boolean(plan.approved_by);
+  again.disabled = replanning;
+  again.setAttribute("aria-busy", String(replanning));
+  again.textContent = t(replanning ? "gantt.replan.busy" : "gantt.replan.button");
+}
+
+// What the plan changed against the one before, in words under the header.
+export function diffText(d) {
+  if (!d) return "";
+  if (d.previous === null || d.previous === undefined) return t("gantt.diff.first");
+  if (!d.moved.length && !d.added.length && !d.removed.length) return t("gantt.diff.none", { previous: d.previous });
+  return t("gantt.diff.summary", { previous: d.previous, moved: fmt.number(d.moved.length),
+                                   added: fmt.number(d.added.length), removed: fmt.number(d.removed.length),
+                                   kept: fmt.number(d.kept) });
+}
+
+const movedKeys = () => new Set((diff ? diff.moved : []).map((m) => `${m.work_order}/${m.operation}`));
+
 // --- drawing ------------------------------------------------------------------------------
 
 // The span shown: from an hour before now to the plan's end (with a margin to drop on), or
@@ -226,8 +327,9 @@ function axis(r) {
             el("div", { className: "g-label" }), el("div", { className: "g-lane" }, ...ticks, now));
 }
 
-function barLabel(b) {
+function barLabel(b, moved) {
   const marks = [];
+  if (moved) marks.push(t("gantt.diff.bar", { previous: diff.previous }));
   if (b.late) marks.push(t("gantt.late"));
   if (b.pin === "locked") marks.push(t("gantt.locked_by", { by: b.locked_by || "" }));
   if (b.pin === "frozen") marks.push(t("gantt.frozen"));
@@ -237,15 +339,15 @@ function barLabel(b) {
                           end: fmt.dateTime(b.end) }) + (marks.length ? ` (${marks.join(", ")})` : "");
 }
 
-function barNode(b, r) {
-  const signs = `${b.late ? "\u2716" : ""}${b.pin === "locked" ? "\u25A3" : ""}${b.pin === "running" ? "\u25B6" : ""}`;
+function barNode(b, r, moved) {
+  const signs = `${moved ? MOVED : ""}${b.late ? "\u2716" : ""}${b.pin === "locked" ? "\u25A3" : ""}${b.pin === "running" ? "\u25B6" : ""}`;
   // on the TV a bar is a picture with words (nothing to press); elsewhere a button
   const node = el(ctx.canMove ? "button" : "div", {
     ...(ctx.canMove ? { type: "button" } : { role: "img" }),
-    className: `g-bar ${b.pin} ${b.late ? "late" : ""}`,
-    ariaLabel: barLabel(b),
+    className: `g-bar ${b.pin} ${b.late ? "late" : ""} ${moved ? "moved" : ""}`,
+    ariaLabel: barLabel(b, moved),
     dataset: { wo: b.work_order, op: b.operation, station: b.workstation, pin: b.pin,
-               late: String(b.late), start: b.setup_start },
+               late: String(b.late), moved: String(moved), start: b.setup_start },
   },
   signs ? el("span", { className: "g-signs", textContent: signs, dataset: { value: "" } }) : null,
   el("span", { className: "g-text", textContent: `${b.work_order} ${b.operation} ${opName(b)} · ${b.product}`,
@@ -276,6 +378,10 @@ function draw() {
     ? t("gantt.plan", { id: data.plan.id, at: fmt.dateTime(data.plan.created_at), method: data.plan.method })
       + (data.plan.approved_by ? ` · ${t("gantt.approved", { by: data.plan.approved_by })}` : "")
     : t("gantt.no_plan");
+  $("gantt-diff").textContent = diffText(diff);
+  $("gantt-diff").hidden = !diff;
+  drawActions();
+  const moved = movedKeys();
   const nowLeft = pct(Date.now(), r);
   const rows = data.workstations.map((w) => {
     const lane = el("div", { className: "g-lane", dataset: { station: w.id } });
@@ -286,7 +392,7 @@ function draw() {
       if (place(node, ms(win.start), ms(win.end), r)) lane.append(node);
     }
     for (const b of data.bars.filter((x) => x.workstation === w.id)) {
-      const node = barNode(b, r);
+      const node = barNode(b, r, moved.has(`${b.work_order}/${b.operation}`));
       if (node) lane.append(node);
     }
     if (nowLeft >= 0 && nowLeft <= 100) {
