@@ -523,6 +523,21 @@ def test_what_the_last_plan_changed_is_summed_up_and_marked(browser: Any, mes: P
     expect(node.locator(".g-signs")).to_contain_text("↔")  # a sign, not the outline alone
     expect(node).to_have_attribute("aria-label", re.compile(r"moved since plan \d+"))
     expect(page.locator("#gantt-legend .g-key.moved")).to_have_text("↔ moved by the last replan")
+    texts = page.evaluate(
+        """async () => {
+        const { diffText } = await import('/static/js/gantt.js');
+        const d = (previous, moved) => ({ plan: 9, previous, moved, added: [], removed: [],
+                                          kept: 1200 });
+        return [diffText(d(null, [])), diffText(d(8, [])), diffText(d(8, [{}, {}])),
+                diffText(null)];
+    }"""
+    )
+    assert texts == [
+        "The first plan: nothing to compare with.",
+        "Since plan 8: no operation moved, added or removed.",
+        "Since plan 8, operations: 2 moved (marked ↔), 0 added, 0 removed, 1,200 unchanged.",
+        "",
+    ]
     shot(page, "gantt-what-changed")
     # readers without work_order.admin see it too, without the buttons
     for user in ("qa1", "boss"):
