@@ -68,7 +68,16 @@ class DemoRun:
         self.reader.start()
 
     def banner(self) -> str:
-        wait_for(lambda: any("Ctrl-C stops" in line for line in self.out), 90, "the demo banner")
+        """The demo's output once it printed its banner; fails at once, with the output, when
+        the demo exits first (a loaded machine may take minutes to start it)."""
+        up = lambda: any("Ctrl-C stops" in line for line in self.out)  # noqa: E731
+        try:
+            wait_for(lambda: up() or self.proc.poll() is not None, 240, "the demo banner")
+        except TimeoutError:
+            raise AssertionError("no demo banner in 240 s:\n" + "".join(self.out[-60:])) from None
+        if not up():
+            self.reader.join(5)  # the rest of what it printed
+        assert up(), f"the demo exited ({self.proc.returncode}):\n" + "".join(self.out[-60:])
         return "".join(self.out)
 
     def stop(self) -> None:
