@@ -17,11 +17,14 @@ class SlotView:
     workstation: str
     start: datetime
     end: datetime
+    #: started on the floor: its planned start follows the clock (what is left starts now)
+    running: bool = False
 
 
 def plan_diff(before: Iterable[SlotView], after: Iterable[SlotView]) -> dict[str, Any]:
     """`added` (new in the plan), `removed` (done, cancelled or left out), `moved` (another
-    workstation or another start), and how many kept their slot."""
+    workstation or another start), and how many kept their slot (an operation running in both
+    plans keeps it while it stays on its workstation)."""
     old = {(s.work_order, s.operation): s for s in before}
     new = {(s.work_order, s.operation): s for s in after}
     moved = []
@@ -30,7 +33,7 @@ def plan_diff(before: Iterable[SlotView], after: Iterable[SlotView]) -> dict[str
         o = old.get(key)
         if o is None:
             continue
-        if o.workstation == s.workstation and o.start == s.start:
+        if o.workstation == s.workstation and (o.start == s.start or o.running and s.running):
             kept += 1
             continue
         moved.append(

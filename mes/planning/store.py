@@ -132,11 +132,12 @@ def _view(slots: Sequence[PlanSlot] | Sequence[Assignment]) -> list[SlotView]:
     out = []
     for s in slots:
         if isinstance(s, PlanSlot):
-            out.append(
-                SlotView(s.work_order, s.operation, s.workstation, aware(s.start), aware(s.end))
-            )
+            start, end = aware(s.start), aware(s.end)
+            running = s.pin == Pin.RUNNING
+            out.append(SlotView(s.work_order, s.operation, s.workstation, start, end, running))
         else:
-            out.append(SlotView(s.order, s.operation, s.workstation, s.start, s.end))
+            running = s.pin == Pin.RUNNING
+            out.append(SlotView(s.order, s.operation, s.workstation, s.start, s.end, running))
     return out
 
 
