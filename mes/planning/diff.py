@@ -33,7 +33,7 @@ def plan_diff(before: Iterable[SlotView], after: Iterable[SlotView]) -> dict[str
         o = old.get(key)
         if o is None:
             continue
-        if o.workstation == s.workstation and (o.start == s.start or o.running and s.running):
+        if o.workstation == s.workstation and (o.start == s.start or (o.running and s.running)):
             kept += 1
             continue
         moved.append(
