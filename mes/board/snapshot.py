@@ -125,10 +125,11 @@ class BoardNonconformance(BaseModel):
 
 
 class BoardPlan(BaseModel):
-    """The current plan (the Gantt's source): a new one redraws the Gantt."""
+    """The current plan (the Gantt's source): a new one, or its approval, redraws the Gantt."""
 
     id: int
     created_at: datetime
+    approved_by: str | None = None
 
 
 #: reads the current plan (the planning layer, above the board, provides it)

@@ -27,11 +27,13 @@ def current(session: Session) -> PlanRecord | None:
 def board_plan(session: Session) -> BoardPlan | None:
     """The current plan as the board names it (its Gantt follows the id)."""
     row = session.exec(
-        select(PlanRecord.id, PlanRecord.created_at).order_by(col(PlanRecord.id).desc()).limit(1)
+        select(PlanRecord.id, PlanRecord.created_at, PlanRecord.approved_by)
+        .order_by(col(PlanRecord.id).desc())
+        .limit(1)
     ).first()
     if row is None or row[0] is None:
         return None
-    return BoardPlan(id=row[0], created_at=aware(row[1]))
+    return BoardPlan(id=row[0], created_at=aware(row[1]), approved_by=row[2])
 
 
 def slots_of(session: Session, plan_id: int | None) -> list[PlanSlot]:

@@ -387,6 +387,7 @@ def shows_plan_from(page: Any, plan: int) -> None:
 
 def test_a_supervisor_approves_the_plan_from_the_gantt(browser: Any, mes: Plant) -> None:
     page = open_gantt(browser, mes, "sup1")
+    other = open_gantt(browser, mes, "qa1")  # another open board: the stream brings the approval
     approve = page.get_by_role("button", name="Approve plan")
     answer = page.locator("#answer")
     for _ in range(3):  # a plan the floor made meanwhile is refused (next test): again
@@ -410,6 +411,9 @@ def test_a_supervisor_approves_the_plan_from_the_gantt(browser: Any, mes: Plant)
         expect(header).to_contain_text(f"Plan {shown} of")
         expect(header).to_contain_text("approved by user:sup1")
         expect(approve).to_be_disabled()
+    if int(other.evaluate("document.body.dataset.gantt")) <= shown:  # not replaced since
+        expect(other.locator("#gantt-plan")).to_contain_text("approved by user:sup1")
+    other.context.close()
     plans = httpx.get(f"{mes.base}/api/v1/schedule/history", headers=bearer(mes.token("sup1")))
     approved = next(p for p in plans.json() if p["id"] == shown)
     assert approved["approved_by"] == "user:sup1"

@@ -92,11 +92,15 @@ export function setUpGantt(options) {
 let wanted = undefined;
 let shown = false;
 
+// a plan as the board's stream names it: its id, and who approved it (an approval redraws too)
+const planKey = (plan) => (plan ? `${plan.id}/${plan.approved_by ?? ""}` : null);
+const drawn = () => data && planKey(data.plan) === planKey(wanted);
+
 export async function follow(plan) {
-  wanted = plan ? plan.id : null;
-  if (!shown || (data && (data.plan?.id ?? null) === wanted)) return;
+  wanted = plan;
+  if (!shown || drawn()) return;
   if (loading) await loading;
-  if (data && (data.plan?.id ?? null) === wanted) return;
+  if (drawn()) return;
   loading = load().finally(() => { loading = null; });
   await loading;
 }
@@ -105,7 +109,7 @@ export function showGantt(on) {
   shown = on;
   if (!on) return;
   if (data) draw();
-  if (wanted !== undefined) follow(wanted === null ? null : { id: wanted });
+  if (wanted !== undefined) follow(wanted);
 }
 
 async function load() {
