@@ -21,11 +21,17 @@ register_history(app)
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    free: list[str] = typer.Option(
+        [],
+        "--free",
+        help="a workstation left to you: no simulated operator works there (repeatable)",
+    ),
+) -> None:
     """Run a whole plant on this machine: simulators, edge, broker, historian, MES, ERP."""
     from mes.demo import run_demo
 
-    run_demo()
+    run_demo(free=free)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -238,6 +239,7 @@ def banner(
     broker: str,
     kept: DemoSecrets,
     display_token: str | None = None,
+    free: Sequence[str] = (),
 ) -> str:
     lines = ["", "shopfloor demo is running:", ""]
     if not any(p.name == "broker" for p in demo.parts):
@@ -247,6 +249,8 @@ def banner(
         lines.append("             (the demo's broker: anonymous, on 127.0.0.1 only)")
     lines += ["", "  Workstation pages (each link enrols the browser as that station):"]
     lines += [f"    {api}/station/{ws}#token={tok}" for ws, tok in station_tokens.items()]
+    if free:
+        lines.append(f"    (no simulated operator at {', '.join(free)}: they are yours)")
     lines += ["", f"  Supervisor board: {api}/board   Owner's page: {api}/owner  (log in)"]
     if display_token:
         lines.append(f"  TV wall (read-only): {api}/board?tv=1#token={display_token}")
@@ -276,10 +280,26 @@ def _admin_line(kept: DemoSecrets) -> str:
     return f"password in {where}"
 
 
-def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) -> None:
+def simulated_operators(workstations: Sequence[str], free: Sequence[str]) -> list[tuple[str, str]]:
+    """(workstation, badge) of each simulated operator: one per workstation in the plant file's
+    order, none at the `free` ones (a person works there). SystemExit naming an unknown one."""
+    unknown = sorted(set(free) - set(workstations))
+    if unknown:
+        raise SystemExit(
+            f"demo: --free {', '.join(unknown)}: no such workstation "
+            f"(the plant has {', '.join(workstations)})"
+        )
+    played = zip(workstations, (badge for badge, _ in OPERATORS), strict=False)
+    return [(ws, badge) for ws, badge in played if ws not in free]
+
+
+def run_demo(
+    plant_file: Path | None = None, workdir: Path = Path("data/demo"), free: Sequence[str] = ()
+) -> None:
     pkg_dir = Path(config_pkg.__file__).parent
     plant_file = plant_file or pkg_dir / "plant.yaml"
     cfg = load_plant(plant_file)
+    played = simulated_operators([w.id for w in cfg.workstations], free)
     workdir.mkdir(parents=True, exist_ok=True)
     demo = Demo(plant_file, pkg_dir / "simulators.yaml", workdir.resolve())
     given_password = os.environ.get(ADMIN_PASSWORD_ENV)
@@ -345,17 +365,19 @@ def run_demo(plant_file: Path | None = None, workdir: Path = Path("data/demo")) 
             demo.admin("operator", "add", badge, name, "--exist-ok")
         tokens = demo.station_tokens(api, [w.id for w in cfg.workstations], kept)
         tv = demo.display_token(api, kept)
-        demo.cli(
-            "floor",
-            "operators at every station (take jobs, report, scrap, give stop reasons)",
-            "sim",
-            "floor",
-            "-c",
-            str(plant_file),
-            *("--api", api, "--secrets", str(kept.path), "--every", str(FLOOR_STEP_S)),
-            *(a for badge, _ in OPERATORS for a in ("--badge", badge)),
-        )
-        print(banner(api, demo, tokens, broker_url, kept, tv), flush=True)
+        if played:
+            demo.cli(
+                "floor",
+                f"operators at {', '.join(ws for ws, _ in played)} "
+                "(take jobs, report, scrap, give stop reasons)",
+                "sim",
+                "floor",
+                "-c",
+                str(plant_file),
+                *("--api", api, "--secrets", str(kept.path), "--every", str(FLOOR_STEP_S)),
+                *(a for ws, badge in played for a in ("--station", ws, "--badge", badge)),
+            )
+        print(banner(api, demo, tokens, broker_url, kept, tv, free), flush=True)
         while not stop_requested:
             dead = [p for p in demo.parts if p.proc.poll() is not None and p.name != "erp"]
             if dead:

@@ -94,6 +94,11 @@ def floor_command(
         help="an operator's badge per workstation, in order",
     ),
     every: float = typer.Option(3.0, min=0.1, help="seconds between two steps of each operator"),
+    only: list[str] = typer.Option(
+        [],
+        "--station",
+        help="a workstation the operators work at (default: every one with a token)",
+    ),
 ) -> None:
     """The demo's operators: run the stations' jobs through the MES until Ctrl-C."""
     import json
@@ -107,8 +112,15 @@ def floor_command(
     except (ConfigError, OSError, ValueError, KeyError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    unknown = sorted(set(only) - {w.id for w in cfg.workstations})
+    if unknown:
+        typer.echo(
+            f"error: --station {', '.join(unknown)}: no such workstation in {config}", err=True
+        )
+        raise typer.Exit(2)
     setup_logging("info", service="floor-simulator")
-    stations = [w.id for w in cfg.workstations if w.id in tokens][: len(badges)]
+    stations = [w.id for w in cfg.workstations if w.id in tokens and (not only or w.id in only)]
+    stations = stations[: len(badges)]
     scrap = [r.code for r in cfg.scrap_reasons] or ["BURR", "DENT", "SCRATCH"]
     reasons = [r.code for g in cfg.performance.reasons for r in g.reasons]
     cycle = {
