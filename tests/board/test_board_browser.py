@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.board import dashboard_stub
 from tests.board.support import PASSWORD, Plant, finish_and_close, plant, seed, serve, shot
@@ -272,6 +273,40 @@ def test_the_owner_page_on_a_phone_in_chinese(browser: Any, mes: Plant) -> None:
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     assert widths[0] <= widths[1]
+    page.context.close()
+
+
+def test_a_refusal_on_a_chinese_board_is_in_chinese(browser: Any, mes: Plant) -> None:
+    """Quality opens the release of a hold that someone releases meanwhile: the MES refuses
+    (409 ILLEGAL_TRANSITION) and the zh-CN board says so in Chinese, the server's detail after
+    it. Independent of order: its own hold, released by the end."""
+    qa = {"Authorization": f"Bearer {mes.token('qa1')}"}
+    placed = httpx.post(
+        f"{mes.base}/api/v1/holds",
+        json={"target": {"kind": "work_order", "id": mes.orders["PO-RISK"]}, "reason": "毛刺"},
+        headers=qa,
+    )
+    assert placed.status_code == 201, placed.text
+    hold = placed.json()["hold_id"]
+    page = open_page(
+        browser, f"{mes.base}/board", {"sf.board.token": mes.token("qa1"), "sf.lang": "zh-CN"}
+    )
+    row = page.locator(f"#holds li[data-hold='{hold}']")
+    row.get_by_role("button", name="解除冻结").click()
+    page.select_option("#form select", "use_as_is")
+    released = httpx.post(
+        f"{mes.base}/api/v1/holds/{hold}/release",
+        json={"disposition": "use_as_is", "comment": "checked"},
+        headers=qa,
+    )
+    assert released.status_code == 200, released.text
+    page.click("#form-ok")
+    answer = page.locator("#answer")
+    expect(answer).to_have_class("refused")
+    expect(answer).to_contain_text("当前状态下无法执行")
+    expect(answer).to_contain_text(hold)  # the server's detail names the hold
+    expect(answer).not_to_contain_text("被拒绝")  # not the old wrapper round English
+    shot(page, "board-refusal-zh")
     page.context.close()
 
 

@@ -3,6 +3,7 @@
 // the whole board first, then only what changed). Actions are the ones the role allows, through
 // the MES's own APIs. `?tv=1`: the TV wall, large type, no actions, a read-only display token.
 import { t } from "./i18n.js";
+import { problemText } from "./problems.js";
 import { setUp, show } from "./page.js";
 import { createSession } from "./session.js";
 import { follow } from "./sse.js";
@@ -26,11 +27,6 @@ const CLOSED = ["COMPLETED", "CLOSED", "CANCELLED", "ABORTED"];
 // finished: completed, and closed once the ERP acknowledged it (both stay on the board a day)
 const finished = (o) => o.state === "COMPLETED" || o.state === "CLOSED";
 
-
-function problemText(status, body) {
-  if (status === 403) return t("answer.forbidden", { message: body.detail || "" });
-  return t("answer.refused", { message: body.detail || body.title || String(status) });
-}
 
 // One change through the MES's API; the board itself updates from the stream.
 async function act(url, body, done) {

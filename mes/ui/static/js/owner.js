@@ -6,6 +6,7 @@ import { createSession } from "./session.js";
 import * as fmt from "./format.js";
 import { bars, pareto, trend } from "./charts.js";
 import { el } from "./form.js";
+import { knownProblem, problemOf } from "./problems.js";
 
 const $ = (id) => document.getElementById(id);
 const session = createSession("sf.owner.token");
@@ -106,7 +107,7 @@ async function refresh() {
     return;
   }
   if (r.status === 401) { session.forget(); showLogin(); return; }
-  if (!r.ok) { show("refused", t("owner.no_data")); return; }
+  if (!r.ok) { show("refused", knownProblem(await problemOf(r)) ?? t("owner.no_data")); return; }
   show("", "");
   draw(await r.json());
   document.body.dataset.drawn = String(Number(document.body.dataset.drawn || 0) + 1);
@@ -119,7 +120,7 @@ function localMidnight(value, plusDays = 0) {
 
 async function download(format) {
   const r = await session.call(`/api/v1/reports/delivery?${query({ format })}`).catch(() => null);
-  if (!r || !r.ok) { show("refused", t("owner.no_report")); return; }
+  if (!r || !r.ok) { show("refused", (r && knownProblem(await problemOf(r))) ?? t("owner.no_report")); return; }
   const url = URL.createObjectURL(await r.blob());
   const a = el("a", { href: url, download: `delivery-${period.period}.${format}` });
   document.body.append(a);
