@@ -3,7 +3,7 @@ the production events of an operation (what a correction names)."""
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
@@ -19,14 +19,9 @@ from mes.production.work_orders import PRIORITY_MAX
 
 router = APIRouter(prefix="/api/v1/work-orders", tags=["work orders"])
 
-_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or bad token", "content": _PROBLEM},
-    403: {"description": "role may not do this", "content": _PROBLEM},
-    404: {"description": "no such work order", "content": _PROBLEM},
-    409: {"description": "not allowed in the work order's state", "content": _PROBLEM},
-    422: {"description": "invalid request (a reason is needed)", "content": _PROBLEM},
-}
+_RESPONSES = refusals(
+    "UNAUTHENTICATED", "FORBIDDEN", "WORK_ORDER_NOT_FOUND", "ILLEGAL_STATE", "REASON_REQUIRED"
+)
 #: HTTP status of each refusal these actions can give
 _STATUS = {
     RefusalCode.WORK_ORDER_NOT_FOUND: 404,
@@ -132,7 +127,7 @@ class PriorityOut(BaseModel):
 @router.post(
     "/{number}/priority",
     response_model=PriorityOut,
-    responses={**_RESPONSES, 409: {**_RESPONSES[409], "description": "the order is closed"}},
+    responses=_RESPONSES,
     summary="Give an open work order another priority (supervisor); the plan follows at once",
 )
 def reprioritise(

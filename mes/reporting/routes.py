@@ -18,7 +18,7 @@ from mes.api.deps import (
     services_of,
     station_for,
 )
-from mes.api.problems import PROBLEM_CONTENT, Problem
+from mes.api.problems import PROBLEM_CONTENT, Problem, refusals
 from mes.api.types import RowId, Text
 from mes.auth.roles import Permission, Principal
 from mes.core.errors import Refusal
@@ -328,11 +328,13 @@ class CorrectionOut(BaseModel):
     response_model=CorrectionOut,
     status_code=201,
     tags=["corrections"],
-    responses={
-        401: STATION_RESPONSES[401],
-        403: STATION_RESPONSES[403],
-        422: {"description": "not correctable (code in the problem)", "content": _PROBLEM},
-    },
+    responses=refusals(
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "REASON_REQUIRED",
+        "EVENT_NOT_FOUND",
+        "CORRECTION_NOT_POSSIBLE",
+    ),
     summary="Compensate a report with a correction event (supervisor only)",
 )
 def correct(

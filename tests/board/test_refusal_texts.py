@@ -17,15 +17,8 @@ from tests.board.support import plant
 
 JS = Path(__file__).resolve().parents[2] / "mes" / "ui" / "static" / "js"
 PAGES = ("board.js", "gantt.js", "owner.js")
-#: Codes the pages' routes raise without declaring them: the work-order actions (suspend,
-#: resume, priority) and corrections answer the production domain's refusal codes; any route
-#: may answer the last-resort handlers' codes.
+#: Codes any route may answer without declaring them: the last-resort handlers'.
 UNDECLARED = {
-    "WORK_ORDER_NOT_FOUND",
-    "ILLEGAL_STATE",
-    "REASON_REQUIRED",
-    "CORRECTION_NOT_POSSIBLE",
-    "EVENT_NOT_FOUND",
     "UNSTORABLE_VALUE",
     "INTERNAL_ERROR",
 }
