@@ -26,11 +26,13 @@ from tests.services.ports import wait_for
 
 #: the scanner's inter-key gap for these tests: above the input jitter of a machine shared by
 #: many jobs (at a load average of 14 on 2 cores, keys typed 4 ms apart arrived over 150 ms
-#: apart, and at 220 ms a scan was still lost now and then at load 10-14), below the 450 ms a
-#: key of the "person typing" test (the default is 50 ms)
-SCANNER = {"maxGapMs": 300}
+#: apart; at 220 ms a scan was still lost now and then at load 10-14, and at 300 ms at load
+#: 16: "EMP:E2" came back as a code that means nothing, a burst split in two), below the
+#: 1500 ms a key of the "person typing" test (the default is 50 ms). A person's keys only
+#: come later on a loaded machine, so the wide gap costs that test time, not certainty.
+SCANNER = {"maxGapMs": 1000}
 #: a person typing, ms per key
-PERSON_MS = 450
+PERSON_MS = 1500
 
 
 class Mes:
