@@ -20,7 +20,7 @@ from mes.performance.models import DowntimeEvent
 from mes.reporting.models import ScanRecord
 from tests.mes.browser_support import ARGS, BARE_TEXT_JS, CHROMIUM, chromium, shot
 from tests.mes.orders_support import intake, release_message
-from tests.mes.scan_harness import PLANT, served
+from tests.mes.scan_harness import PLANT, served, shift_end_away
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
 
@@ -56,6 +56,7 @@ def station_plant(db_url: str, broker_url: str) -> PlantConfig:
     Chinese operation names."""
     raw = copy.deepcopy(PLANT)
     raw.update(database={"url": db_url}, broker={"url": broker_url})
+    raw["mes"] = {**raw["mes"], "shifts": shift_end_away()}  # logins last the module
     for op, zh in zip(raw["routings"][0]["operations"], ("冲压", "折弯"), strict=True):
         op["name_zh_cn"] = zh
     raw["devices"] = [
