@@ -63,7 +63,11 @@ async def test_email_sse_and_mqtt_after_a_broker_outage(
 ) -> None:
     inbox, port = smtp
     engine = database(f"sqlite:///{tmp_path}/mes.db")
-    broker = mosquitto_factory()  # configured, not started: the broker is down
+    broker = mosquitto_factory().start()
+    # the subscriber's persistent session is on the broker before the relay can publish: the
+    # relay reconnects by itself once the broker is back, maybe before a new subscriber would
+    Collector(broker.url, NS.alarms, client_id="col-relay").close()
+    broker.stop()  # the broker is down (its sessions kept on disk)
     settings = AlarmSettings.model_validate(
         {
             "smtp": {"port": port, "to": ["shift@plant.example"], "min_priority": "high"},
@@ -88,7 +92,7 @@ async def test_email_sse_and_mqtt_after_a_broker_outage(
         }
         assert relay.stats.mqtt_published == 0  # nothing acknowledged while the broker is down
         broker.start()
-        col = Collector(broker.url, NS.alarms, client_id="col-relay")
+        col = Collector(broker.url, NS.alarms, client_id="col-relay")  # its session again
         relay.wake()
         await asyncio.to_thread(wait_for, lambda: len(col.messages) == 3, 15, "3 on _mes/alarms")
         assert [json.loads(p)["action"] for _, p, _ in col.messages] == [

@@ -51,6 +51,8 @@ def plant(
     edit: Callable[[dict[str, Any]], None] | None = None,
 ) -> PlantConfig:
     """The demo plant file on `db_url`; `edit(data)` may change the parsed file first."""
+    from tests.mes.scan_harness import shift_end_away
+
     data = yaml.safe_load(PLANT_YAML.read_text(encoding="utf-8"))
     if edit is not None:
         edit(data)
@@ -62,6 +64,7 @@ def plant(
         "debounce_s": 0.0,
         "bootstrap_admin_password": "admin-secret-1",
         "language": language,
+        "shifts": shift_end_away(),  # Li Wei stays logged in at ws-10
     }
     return parse_plant(data, "board-test", environ={})
 

@@ -2,6 +2,7 @@
 of a scan), a browser that goes away, and a server that stops while boards are open."""
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -136,10 +137,21 @@ def test_a_finished_order_stays_on_the_board_once_the_erp_closed_it(mes: Plant) 
     assert (job["work_order"], job["operation"], job["status"]) == (wo, "0020", "DONE")
 
 
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def test_open_streams_end_when_the_server_stops(tmp_path: Path, mosquitto: Mosquitto) -> None:
     ended: list[float] = []
     last_alarm_lines: list[str] = []
+    uvicorn_log = _Records()  # on uvicorn's logger once it is configured (serve sets it up)
     with serve(plant(f"sqlite:///{tmp_path / 'mes.db'}", mosquitto.url)) as (base, engine, app):
+        logging.getLogger("uvicorn.error").addHandler(uvicorn_log)
         plant_ = seed(base, engine, app)
         token = plant_.display_token
         supervisor = plant_.token("sup1")
@@ -166,13 +178,14 @@ def test_open_streams_end_when_the_server_stops(tmp_path: Path, mosquitto: Mosqu
             t.start()
         wait_for(lambda: app.state.services.board.subscribers == 3, 10, "three boards")
         wait_for(lambda: app.state.services.alarms.hub.subscribers == 2, 10, "two alarm streams")
-        stop = time.monotonic()
+    logging.getLogger("uvicorn.error").removeHandler(uvicorn_log)
     for t in threads:
         t.join(10)
     assert len(ended) == 5
-    # the alarm streams were ended by the server, not cut by uvicorn's graceful timeout
+    # the streams were ended by the server, not cut by uvicorn's graceful timeout (5 s here),
+    # which it would have logged (a cause, not a duration: a loaded machine may be slow)
     assert last_alarm_lines == [": server stopping"] * 2
-    assert max(ended) - stop < 3  # not uvicorn's graceful timeout (5 s here)
+    assert not [m for m in uvicorn_log.messages if "graceful shutdown exceeded" in m]
 
 
 def test_past_its_cap_the_board_keeps_open_orders_first_and_says_how_many_it_left_off(

@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -52,6 +53,14 @@ def plant_config(db_url: str, broker_url: str, **mes: Any) -> PlantConfig:
         "mes": {**PLANT["mes"], **mes},
     }
     return PlantConfig.model_validate(raw)
+
+
+def shift_end_away() -> dict[str, Any]:
+    """`mes.shifts` with its one shift end 12 h from now, for a test that keeps operators
+    logged in for minutes: the default ends (06:00, 14:00, 22:00 UTC) log them out when a
+    test runs across one."""
+    at = datetime.now(UTC) + timedelta(hours=12)
+    return {"ends": [at.strftime("%H:%M")], "timezone": "UTC"}
 
 
 def make_runtime(cfg: PlantConfig) -> Any:

@@ -3,7 +3,6 @@ over real HTTP, on the TestClient and on a real uvicorn with the options of `mes
 
 import json
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,7 +124,6 @@ def test_slow_heads_and_slow_bodies_are_cut_off(tmp_path: Path, mosquitto: Mosqu
             s = socket.create_connection(("127.0.0.1", port))
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finishes the head
             slow_heads.append(s)
-        started = time.monotonic()
         answers: dict[int, bytes] = {}
 
         def all_closed() -> bool:
@@ -137,7 +135,7 @@ def test_slow_heads_and_slow_bodies_are_cut_off(tmp_path: Path, mosquitto: Mosqu
             return len(answers) == len(slow_heads)
 
         wait_for(all_closed, 10, "slow-head connections closed")
-        assert time.monotonic() - started < 5
+        # the header timeout's own answer (a cause, not a duration: a loaded machine is slow)
         assert all(a.startswith(b"HTTP/1.1 408") for a in answers.values()), answers
         # a body that trickles in is answered 408 as well
         s = socket.create_connection(("127.0.0.1", port))

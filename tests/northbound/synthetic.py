@@ -32,8 +32,12 @@ class SyntheticDriver:
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         n = 0
+        t = 0
         while True:
-            t = now_ms()
+            # a poll late on a loaded machine is followed at once by the next: two polls in
+            # one millisecond would be one sample in a time series (same tag and time), so
+            # each poll has a time of its own
+            t = max(now_ms(), t + 1)
             host.readings(
                 [Reading(tag, float(n + i), Quality.GOOD, t, t) for i, tag in enumerate(self.tags)]
             )

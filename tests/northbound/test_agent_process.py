@@ -145,7 +145,9 @@ def test_sigterm_publishes_offline_and_status_prints(mosquitto: Mosquitto, tmp_p
     finally:
         if agent.poll() is None:
             agent.kill()
-    assert orjson.loads(col.messages[-1][1])["online"] is False
+    # the agent had its offline status acknowledged before it exited; the collector, another
+    # client, hears it a moment later
+    wait_for(lambda: orjson.loads(col.messages[-1][1])["online"] is False, 10, "the offline status")
     logs = [orjson.loads(line) for line in agent.stderr.read().decode().splitlines() if line]  # type: ignore[union-attr]
     assert any(entry["msg"] == "edge agent stopped" for entry in logs)
     col.close()

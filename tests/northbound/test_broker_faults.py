@@ -74,7 +74,11 @@ def test_queue_full_drops_oldest_and_counts_them(
     mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
 ) -> None:
     port = free_port()
-    broker = mosquitto_factory(port=port)  # not started yet: the agent is offline
+    broker = mosquitto_factory(port=port).start()
+    # the subscriber's persistent session is on the broker before the agent can publish: the
+    # agent reconnects by itself once the broker is back, maybe before a new subscriber would
+    Collector(broker.url, f"{NS.root}/+/+/+/+/_telemetry", client_id="col-full").close()
+    broker.stop()  # the agent is offline (the broker keeps its sessions on disk)
     nb = northbound(broker.url, str(tmp_path / "q.sqlite"), max_bytes=64 * 1024)
     nb.start()
     one = len(batch("press-01", 20).readings)
@@ -93,7 +97,7 @@ def test_queue_full_drops_oldest_and_counts_them(
     assert nb.stats.dropped_values == dropped * one
     assert nb.stats.queue_bytes <= 64 * 1024
     broker.start()
-    col = Collector(broker.url, f"{NS.root}/+/+/+/+/_telemetry", client_id="col-full")
+    col = Collector(broker.url, f"{NS.root}/+/+/+/+/_telemetry", client_id="col-full")  # again
     wait_for(lambda: nb.stats.queue_depth == 0, 15, "backlog replayed")
     wait_for(lambda: len(col.seqs("press-01")) >= kept, 10, "kept messages delivered")
     nb.stop()

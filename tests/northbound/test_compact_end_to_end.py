@@ -176,7 +176,7 @@ async def test_agent_with_both_payloads_publishes_each_poll_twice_alike(
         tags=press_tags(),
     )
     cfg = parse_plant(data)
-    col = Collector(mosquitto.url, f"{HELPER_NS.root}/+/+/+/press-01/_telemetry/#", "col-both")
+    col = Collector(mosquitto.url, f"{HELPER_NS.root}/+/+/+/press-01/_telemetry/#", "col-compact")
     json_topic = HELPER_NS.telemetry("stamping/line1/cell1", "press-01")
 
     def by_seq(suffix: str) -> dict[int, dict[str, Any]]:

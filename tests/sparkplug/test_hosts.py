@@ -110,7 +110,13 @@ async def test_a_host_started_after_the_births_asks_for_them(
         assert len(scada.of("NBIRTH")) == 1
         hist.start()  # sees DDATA by alias only: asks the node for its births (NCMD)
         await until(lambda: hist.stats.points_written >= 20, 20, "points after the rebirth")
+        # scada hears the rebirth on its own connection, maybe after the historian stored
+        # points from it: wait for it there, then for more data, in which no third birth came
         await scada.until("NCMD")
+        await scada.until("NBIRTH", 2)
+        seen = len(scada.of("DDATA", device="press-01"))
+        await scada.until("DDATA", seen + 10, device="press-01")
+        assert len(scada.of("NCMD")) == 1  # asked once
         assert len(scada.of("NBIRTH")) == 2
     finally:
         stop.set()

@@ -208,7 +208,7 @@ async def test_both_payloads_at_once_with_a_configured_client_id(
     data["edge"]["payloads"] = ["uns_json", "sparkplug_b"]
     data["broker"]["client_id"] = f"edge-both-{free_port()}"  # two sessions: two ids
     cfg = parse_plant(data)
-    col = Collector(mosquitto.url, f"{NS.root}/+/+/+/+/_telemetry", client_id="col-both")
+    col = Collector(mosquitto.url, f"{NS.root}/+/+/+/+/_telemetry", client_id="col-spb-both")
     host = ScadaHost(mosquitto.url)
     agent = EdgeAgent(cfg, driver_factory=SyntheticDriver)
     stop = asyncio.Event()
