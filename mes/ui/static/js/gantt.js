@@ -147,13 +147,25 @@ export function redraw() {
 
 // --- the move's answer --------------------------------------------------------------------
 
-function answerPending() {
-  if (!pending || !data.plan || data.plan.id <= pending.after) return;
+// A plan answers the move when it knows the lock: the bar locked where it was dropped, or a
+// notice on this operation's lock. A plan the floor made before the lock (it may arrive after
+// the lock's answer) is not the answer; the next plan after it, or 30 s, answers in any case.
+function answerPending(force = false) {
+  if (!pending || !data.plan || (!force && data.plan.id <= pending.after)) return;
   const { wo, op, station, start } = pending;
-  pending = null;
   const bar = data.bars.find((b) => b.work_order === wo && b.operation === op);
   const kept = bar && bar.pin === "locked" && bar.workstation === station
     && Math.abs(ms(bar.setup_start) - start) < 60000;
+  const onLock = (n) => String(n.message_key || "").startsWith("plan.notice.locked.")
+    && n.message_params.order === wo && n.message_params.operation === op;
+  if (!force && !kept && !noticeItems(data).some(onLock) && !pending.seen) {
+    pending.seen = true;
+    pending.after = data.plan.id;
+    const waiting = pending;
+    setTimeout(() => { if (pending === waiting) answerPending(true); }, 30000);
+    return;
+  }
+  pending = null;
   if (kept) {
     ctx.show("ok", t("gantt.moved", { wo, op, station, time: fmt.dateTime(bar.setup_start) }));
   } else {
