@@ -35,7 +35,8 @@ async function drill(figure, title, extra = {}) {
   $("drill").showModal();
   const r = await session.call(`/api/v1/dashboard/orders?${query({ figure, ...extra })}`).catch(() => null);
   if (!r || !r.ok) {
-    $("drill-list").replaceChildren(el("li", { className: "refused", textContent: t("owner.no_data") }));
+    const why = (r && knownProblem(await problemOf(r))) ?? t("owner.no_data");
+    $("drill-list").replaceChildren(el("li", { className: "refused", textContent: why }));
     return;
   }
   const orders = await r.json();
