@@ -153,7 +153,7 @@ def build_services(
         writer=writer,
         prefixes=prefixes,
         alarms=AlarmRuntime(cfg, engine),
-        logins=LoginGate(cfg.mes.security.login),
+        logins=LoginGate(cfg.mes.security.login, engine),
         performance=performance,
         planning=PlanningService(cfg, engine, after_commit=after_commit),
         board=board_feed(cfg, engine, performance.units, plan_of=board_plan),

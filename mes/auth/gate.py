@@ -8,8 +8,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from sqlalchemy.engine import Engine
+
 from config.security import LoginThrottle as Settings
 from mes.auth.throttle import LoginThrottle
+from mes.auth.throttle_store import SharedLoginThrottle
 
 T = TypeVar("T")
 
@@ -19,8 +22,11 @@ class LoginBusy(Exception):
 
 
 class LoginGate:
-    def __init__(self, settings: Settings) -> None:
-        self.throttle = LoginThrottle(settings)
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        #: shared by the replicas through the database; without one, this process's memory
+        self.throttle: LoginThrottle | SharedLoginThrottle = (
+            LoginThrottle(settings) if engine is None else SharedLoginThrottle(settings, engine)
+        )
         self._pool = ThreadPoolExecutor(settings.hash_workers, thread_name_prefix="login")
         self._queue_limit = settings.hash_queue
         self._waiting = 0

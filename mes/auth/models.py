@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from mes.core.clock import utcnow
@@ -47,3 +48,18 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = None
     revoked: bool = False
     revoked_at: datetime | None = None
+
+
+class LoginFailure(SQLModel, table=True):
+    """Recent failed logins of one user name or client address, shared by every MES replica
+    (mes.auth.throttle_store); times are wall-clock UTC."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_last_at", "last_at"),)
+
+    #: "user" or "address"
+    kind: str = Field(primary_key=True, max_length=16)
+    key: str = Field(primary_key=True, max_length=255)
+    count: int
+    last_at: datetime
+    locked_until: datetime

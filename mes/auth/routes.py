@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from mes.api.deps import PrincipalDep, ServicesDep, SessionDep, require
 from mes.api.problems import PROBLEM_CONTENT, Problem, refusals
@@ -154,7 +155,8 @@ async def login(body: LoginIn, request: Request, services: ServicesDep) -> Token
     """Failed logins are audited and back off per user name and per address (429)."""
     address = request.client.host if request.client else "unknown"
     gate = services.logins
-    wait = gate.throttle.retry_after(body.username, address)
+    # the throttle reads and writes the database: off the event loop
+    wait = await run_in_threadpool(gate.throttle.retry_after, body.username, address)
     if wait > 0:
         raise _throttled(wait, "too many failed logins for this user or address")
     try:
@@ -162,9 +164,9 @@ async def login(body: LoginIn, request: Request, services: ServicesDep) -> Token
     except LoginBusy as exc:
         raise _throttled(1, str(exc)) from None
     if answer is None:
-        gate.throttle.failed(body.username, address)
+        await run_in_threadpool(gate.throttle.failed, body.username, address)
         raise Problem(401, "UNAUTHENTICATED", "unknown user or wrong password")
-    gate.throttle.succeeded(body.username)
+    await run_in_threadpool(gate.throttle.succeeded, body.username)
     return answer
 
 

@@ -4,6 +4,10 @@ Each user name and each client address has its own count of recent failures. Pas
 failures, every further failure locks that key for `base_delay_s`, doubled per failure up to
 `max_delay_s`; a login for a locked key is not even checked (429 with Retry-After). A success
 clears the user's count, not the address's. Failures older than `forget_after_s` are forgotten.
+
+The arithmetic is `current`, `after_failure` and `wait` over one key's `Failures`;
+`LoginThrottle` keeps the records in this process's memory, and
+`mes.auth.throttle_store.SharedLoginThrottle` keeps them in the database for every replica.
 """
 
 import time
@@ -15,52 +19,70 @@ from config.security import LoginThrottle as Settings
 #: Keys kept at most; the stalest are dropped first (a flood of invented user names stays small).
 MAX_KEYS = 50_000
 
+Key = tuple[str, str]
 
-@dataclass(slots=True)
-class _Failures:
+
+@dataclass(frozen=True, slots=True)
+class Failures:
+    """One key's recent failures; times are seconds on the throttle's clock."""
+
     count: int
     last: float
     locked_until: float
 
 
+def free_failures(settings: Settings, kind: str) -> int:
+    return settings.free_failures_per_user if kind == "user" else settings.free_failures_per_address
+
+
+def current(rec: Failures | None, now: float, settings: Settings) -> Failures | None:
+    """The record as it counts now: None once its last failure is older than forget_after_s."""
+    if rec is None or now - rec.last > settings.forget_after_s:
+        return None
+    return rec
+
+
+def after_failure(rec: Failures | None, kind: str, now: float, settings: Settings) -> Failures:
+    """The record after one more failure at `now`."""
+    rec = current(rec, now, settings)
+    count = 1 if rec is None else rec.count + 1
+    locked_until = now if rec is None else rec.locked_until
+    over = count - free_failures(settings, kind)
+    if over > 0:
+        delay = min(settings.base_delay_s * 2 ** (over - 1), settings.max_delay_s)
+        locked_until = now + delay
+    return Failures(count, now, locked_until)
+
+
+def wait(rec: Failures | None, now: float, settings: Settings) -> float:
+    """Seconds this key stays locked; 0: a login is checked now."""
+    rec = current(rec, now, settings)
+    return 0.0 if rec is None else max(0.0, rec.locked_until - now)
+
+
+def keys(username: str, address: str) -> list[Key]:
+    """The keys of one login, always in this order (replicas locking both rows of a failure
+    lock them in one order: no deadlock)."""
+    return [("address", address), ("user", username)]
+
+
 class LoginThrottle:
+    """The records in this process's memory (also the fallback of the shared throttle)."""
+
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self._clock = clock
-        self._keys: dict[tuple[str, str], _Failures] = {}
-
-    def _free(self, kind: str) -> int:
-        s = self.settings
-        return s.free_failures_per_user if kind == "user" else s.free_failures_per_address
-
-    def _get(self, key: tuple[str, str], now: float) -> _Failures | None:
-        rec = self._keys.get(key)
-        if rec is not None and now - rec.last > self.settings.forget_after_s:
-            del self._keys[key]
-            return None
-        return rec
+        self._keys: dict[Key, Failures] = {}
 
     def retry_after(self, username: str, address: str) -> float:
         """Seconds until a login for this user from this address is checked again; 0: now."""
         now = self._clock()
-        wait = 0.0
-        for key in (("user", username), ("address", address)):
-            rec = self._get(key, now)
-            if rec is not None:
-                wait = max(wait, rec.locked_until - now)
-        return wait
+        return max(wait(self._keys.get(key), now, self.settings) for key in keys(username, address))
 
     def failed(self, username: str, address: str) -> None:
         now = self._clock()
-        s = self.settings
-        for key in (("user", username), ("address", address)):
-            rec = self._get(key, now) or _Failures(0, now, now)
-            rec.count += 1
-            rec.last = now
-            over = rec.count - self._free(key[0])
-            if over > 0:
-                rec.locked_until = now + min(s.base_delay_s * 2 ** (over - 1), s.max_delay_s)
-            self._keys[key] = rec
+        for key in keys(username, address):
+            self._keys[key] = after_failure(self._keys.get(key), key[0], now, self.settings)
         if len(self._keys) > MAX_KEYS:
             stalest = sorted(self._keys, key=lambda k: self._keys[k].last)
             for key in stalest[: len(self._keys) - MAX_KEYS]:
