@@ -3,6 +3,7 @@ a seeded plant with known orders, a live tile after a scan, a display token that
 roles, and the owner's phone page in Chinese without sideways scrolling."""
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -64,7 +65,7 @@ def order(page: Any, mes: Plant, erp: str) -> Any:
 def answered_ok(page: Any) -> None:
     """The answer to the page's own request: it comes on its own connection, the stream's
     change on another, in either order."""
-    page.wait_for_function("() => document.querySelector('#answer').classList.contains('ok')")
+    expect(page.locator("#answer")).to_have_class(re.compile(r"\bok\b"))
 
 
 def test_the_board_shows_orders_by_state_with_risk_and_the_tiles(browser: Any, mes: Plant) -> None:
@@ -133,12 +134,10 @@ def test_a_supervisor_gives_a_stop_reason_from_the_board(browser: Any, mes: Plan
     ws20.get_by_role("button", name="Give reason").click()
     page.select_option("#form select", "DIE")
     shot(page, "board-give-reason")
+    expect(ws20).to_contain_text("no reason given")
     page.click("#form-ok")
-    page.wait_for_function(
-        "() => document.querySelector(\"article[data-station='ws-20']\")"
-        ".textContent.includes('Die damaged')",
-        timeout=30_000,
-    )
+    expect(ws20).to_contain_text("Die damaged", timeout=30_000)
+    expect(ws20).not_to_contain_text("no reason given")
     answered_ok(page)
     page.context.close()
 
