@@ -126,6 +126,26 @@ def serve(cfg: PlantConfig, stub: Any = None) -> Iterator[tuple[str, Engine, Fas
         sock.close()
 
 
+@contextmanager
+def served_plant(
+    request: Any, tmp_path: Path, broker_url: str, edit: Callable[[dict[str, Any]], None]
+) -> Iterator["Plant"]:
+    """The seeded plant served on the database `request.param` names (sqlite, postgresql: a
+    database of its own, dropped after)."""
+    if request.param == "sqlite":
+        url, drop = f"sqlite:///{tmp_path / 'mes.db'}", None
+    else:
+        postgres = request.getfixturevalue("postgres")
+        url = postgres.create_database()
+        drop = lambda: postgres.drop_database(url)  # noqa: E731
+    try:
+        with serve(plant(url, broker_url, edit=edit)) as (base, engine, app):
+            yield seed(base, engine, app)
+    finally:
+        if drop is not None:
+            drop()
+
+
 def _users(engine: Engine) -> None:
     with Session(engine) as s:
         passwords = service.Passwords()

@@ -13,14 +13,8 @@ from playwright.sync_api import expect
 
 from tests.board import dashboard_stub
 from tests.board.support import PASSWORD, Plant, finish_and_close, plant, seed, serve, shot
-from tests.mes.browser_support import BARE_TEXT_JS, chromium
+from tests.mes.browser_support import BARE_TEXT_JS
 from tests.services.mosquitto import Mosquitto
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

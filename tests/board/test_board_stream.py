@@ -12,25 +12,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.board.support import Plant, finish_and_close, plant, seed, serve
+from tests.board.support import Plant, finish_and_close, plant, seed, serve, served_plant
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def mes(request: pytest.FixtureRequest, tmp_path: Path, mosquitto: Mosquitto) -> Iterator[Plant]:
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp_path / 'mes.db'}", None
-    else:
-        postgres = request.getfixturevalue("postgres")
-        url = postgres.create_database()
-        drop = lambda: postgres.drop_database(url)  # noqa: E731
-    try:
-        with serve(plant(url, mosquitto.url, edit=_unname_finishing)) as (base, engine, app):
-            yield seed(base, engine, app)
-    finally:
-        if drop is not None:
-            drop()
+    with served_plant(request, tmp_path, mosquitto.url, _unname_finishing) as p:
+        yield p
 
 
 def _unname_finishing(data: dict[str, Any]) -> None:

@@ -17,25 +17,20 @@ import pytest
 from sqlmodel import Session, col, select
 
 from mes.core.audit import AuditEntry
-from tests.board.support import Plant, plant, second_press, seed, serve, short_of_steel
+from tests.board.support import (
+    Plant,
+    second_press,
+    served_plant,
+    short_of_steel,
+)
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def mes(request: pytest.FixtureRequest, tmp_path: Path, mosquitto: Mosquitto) -> Iterator[Plant]:
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp_path / 'mes.db'}", None
-    else:
-        postgres = request.getfixturevalue("postgres")
-        url = postgres.create_database()
-        drop = lambda: postgres.drop_database(url)  # noqa: E731
-    try:
-        with serve(plant(url, mosquitto.url, edit=second_press)) as (base, engine, app):
-            yield seed(base, engine, app)
-    finally:
-        if drop is not None:
-            drop()
+    with served_plant(request, tmp_path, mosquitto.url, second_press) as p:
+        yield p
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -20,15 +20,9 @@ from playwright.sync_api import expect
 from tests.board.support import Plant, plant, second_press, seed, serve, short_of_steel, shot
 from tests.board.test_board_browser import open_page
 from tests.board.test_gantt_api import bar, bearer, gantt, open_start, planned
-from tests.mes.browser_support import BARE_TEXT_JS, chromium
+from tests.mes.browser_support import BARE_TEXT_JS
 from tests.services.mosquitto import Mosquitto
 from tests.services.ports import wait_for
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

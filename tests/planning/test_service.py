@@ -93,11 +93,8 @@ def test_a_breakdown_moves_only_what_it_must(engine: Engine, cfg: PlantConfig) -
     assert {o["erp_id"] for o in published[-1]["orders"]} == {f"PO-{k}" for k in range(4)}
 
 
-def test_a_locked_slot_is_kept_through_replans(engine: Engine, cfg: PlantConfig) -> None:
-    clock = Clock(NOW)
-    service = PlanningService(cfg, engine, clock=clock)
-    service.replan("test")
-    order = sorted(_slots(engine))[0][0]
+def _lock(engine: Engine, order: str) -> None:
+    """A supervisor's lock of the order's curing on ws-21, 3 h on."""
     with Session(engine) as s:
         s.add(
             SlotLockRecord(
@@ -109,6 +106,14 @@ def test_a_locked_slot_is_kept_through_replans(engine: Engine, cfg: PlantConfig)
             )
         )
         s.commit()
+
+
+def test_a_locked_slot_is_kept_through_replans(engine: Engine, cfg: PlantConfig) -> None:
+    clock = Clock(NOW)
+    service = PlanningService(cfg, engine, clock=clock)
+    service.replan("test")
+    order = sorted(_slots(engine))[0][0]
+    _lock(engine, order)
     assert service.poll() is not None  # a lock is a change
     assert _slots(engine)[(order, "0020")] == ("ws-21", NOW + hours(3), Pin.LOCKED)
     break_down(engine, "ws-21", NOW)
@@ -127,17 +132,7 @@ def test_a_change_its_own_replan_planned_is_not_planned_again(
     service.replan("test")
     assert service.poll() is None
     order = sorted(_slots(engine))[0][0]
-    with Session(engine) as s:
-        s.add(
-            SlotLockRecord(
-                work_order=order,
-                operation="0020",
-                workstation="ws-21",
-                start=NOW + hours(3),
-                locked_by="user:sup1",
-            )
-        )
-        s.commit()
+    _lock(engine, order)
     assert service.poll() is None  # the lock seen, waiting for the debounce
     # the poll's `_seen` is reset by the replan: forget it, as when the lock's replan job
     # ran in another thread after this poll's look
