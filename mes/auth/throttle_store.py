@@ -25,12 +25,9 @@ from sqlmodel import Session, col, select
 from config.security import LoginThrottle as Settings
 from mes.auth.models import LoginFailure
 from mes.auth.throttle import MAX_KEYS, Failures, Key, LoginThrottle, after_failure, keys, wait
+from mes.core.clock import aware
 
 log = logging.getLogger(__name__)
-
-
-def _seconds(at: datetime) -> float:
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
 def _at(seconds: float) -> datetime:
@@ -40,7 +37,7 @@ def _at(seconds: float) -> datetime:
 def _failures(row: LoginFailure | None) -> Failures | None:
     if row is None:
         return None
-    return Failures(row.count, _seconds(row.last_at), _seconds(row.locked_until))
+    return Failures(row.count, aware(row.last_at).timestamp(), aware(row.locked_until).timestamp())
 
 
 class SharedLoginThrottle:
@@ -79,8 +76,8 @@ class SharedLoginThrottle:
             with Session(self._engine) as session:
                 for key in keys(username, address):
                     self._count(session, key, now)
+                self._prune(session, now)
                 session.commit()
-            self._prune(now)
         except SQLAlchemyError:
             log.exception("login throttle: failure not stored, counted in this process only")
 
@@ -119,17 +116,15 @@ class SharedLoginThrottle:
         session.add(row)
         session.flush()
 
-    def _prune(self, now: float) -> None:
+    def _prune(self, session: Session, now: float) -> None:
         forgotten = _at(now) - timedelta(seconds=self.settings.forget_after_s)
-        with Session(self._engine) as session:
-            session.execute(delete(LoginFailure).where(col(LoginFailure.last_at) < forgotten))
-            kept = session.exec(select(func.count()).select_from(LoginFailure)).one()
-            if kept > self._max_keys:
-                cutoff = session.exec(
-                    select(LoginFailure.last_at)
-                    .order_by(col(LoginFailure.last_at).desc())
-                    .offset(self._max_keys)
-                    .limit(1)
-                ).one()
-                session.execute(delete(LoginFailure).where(col(LoginFailure.last_at) <= cutoff))
-            session.commit()
+        session.execute(delete(LoginFailure).where(col(LoginFailure.last_at) < forgotten))
+        kept = session.exec(select(func.count()).select_from(LoginFailure)).one()
+        if kept > self._max_keys:
+            cutoff = session.exec(
+                select(LoginFailure.last_at)
+                .order_by(col(LoginFailure.last_at).desc())
+                .offset(self._max_keys)
+                .limit(1)
+            ).one()
+            session.execute(delete(LoginFailure).where(col(LoginFailure.last_at) <= cutoff))
