@@ -189,8 +189,8 @@ async function move(bar, station, start) {
   } catch (e) { ctx.show("refused", t("answer.offline")); return false; }
   if (!r.ok) {
     const body = await r.json().catch(() => ({}));
-    const known = body.code && t(`gantt.refused.${body.code}`, { wo, op, station });
-    const text = known && known !== `gantt.refused.${body.code}` ? known : ctx.problemText(r.status, body);
+    const known = body.code ? keyed(`gantt.refused.${body.code}`, { wo, op, station }, null) : null;
+    const text = known ?? ctx.problemText(r.status, body);
     ctx.show("refused", text);
     return false;
   }

@@ -3,7 +3,7 @@
 // the detail names specifics (which order, which workstation). A code the catalogue does not
 // know shows the server's own words, as before. Shared by the board, the Gantt and the owner's
 // page.
-import { t } from "./i18n.js";
+import { keyed, t } from "./i18n.js";
 
 // codes whose detail says no more than the catalogue's text
 const PLAIN = new Set(["STARTING", "UNAUTHENTICATED", "INTERNAL_ERROR", "UNSTORABLE_VALUE"]);
@@ -11,10 +11,8 @@ const PLAIN = new Set(["STARTING", "UNAUTHENTICATED", "INTERNAL_ERROR", "UNSTORA
 // The catalogue's text of a problem document (and its detail), or null for a code it does not
 // know (or no code).
 export function knownProblem(body = {}) {
-  if (!body || !body.code) return null;
-  const key = `problem.${body.code}`;
-  const known = t(key);
-  if (known === key) return null;
+  const known = body && body.code ? keyed(`problem.${body.code}`, {}, null) : null;
+  if (known === null) return null;
   const detail = PLAIN.has(body.code) ? "" : String(body.detail || "").trim();
   return detail ? t("answer.problem", { text: known, detail }) : known;
 }
