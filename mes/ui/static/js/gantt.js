@@ -100,9 +100,7 @@ export async function follow(plan) {
   wanted = plan;
   if (!shown || drawn()) return;
   if (loading) await loading;
-  if (drawn()) return;
-  loading = load().finally(() => { loading = null; });
-  await loading;
+  if (!drawn()) await reload();
 }
 
 export function showGantt(on) {
