@@ -56,6 +56,8 @@ class BoardOrder(BaseModel):
     progress: float
     operation: str | None
     operation_name: str | None
+    #: the current operation's names by language (`en`, `zh-CN`; the routing's Chinese name)
+    operation_names: dict[str, str] | None = None
     #: good units of the current operation (the first not done)
     operation_good: int | None
     workstation: str | None
@@ -195,7 +197,7 @@ def orders_left_off(session: Session, now: datetime, shown: int) -> int:
     return max(0, int(total) - shown)
 
 
-def orders(session: Session, now: datetime) -> list[BoardOrder]:
+def orders(session: Session, now: datetime, names: PlantNames) -> list[BoardOrder]:
     wos = session.exec(
         select(WorkOrder)
         .where(_followed(now))
@@ -248,6 +250,11 @@ def orders(session: Session, now: datetime) -> list[BoardOrder]:
                 progress=round(good / wo.quantity, 4) if wo.quantity else 0.0,
                 operation=current.number if current else None,
                 operation_name=current.name if current else None,
+                operation_names=(
+                    names.operation(wo.routing_id, current.number, current.name)
+                    if current
+                    else None
+                ),
                 operation_good=current.good if current else None,
                 workstation=(current.workstation or current.work_centre) if current else None,
                 predicted_finish=cast.predicted_finish,
@@ -307,7 +314,11 @@ def _jobs(session: Session) -> dict[str, BoardJob]:
 
 
 def tiles(
-    session: Session, cfg: PlantConfig, units: Mapping[str, Unit], now: datetime
+    session: Session,
+    cfg: PlantConfig,
+    units: Mapping[str, Unit],
+    now: datetime,
+    places: PlantNames,
 ) -> list[BoardTile]:
     alarms: dict[str, int] = defaultdict(int)
     for where in session.exec(
@@ -317,7 +328,6 @@ def tiles(
             alarms[where] += 1
     operators, jobs = _operators(session), _jobs(session)
     names = {r.code: r for g in cfg.performance.reasons for r in g.reasons}
-    places = PlantNames.of(cfg)
     out = []
     for ws in cfg.workstations:
         line = ws.path.rsplit("/", 1)[0]
@@ -407,12 +417,13 @@ def board(
 ) -> Board:
     at = now or datetime.now(UTC)
     on_hold = holds(session)
-    followed = orders(session, at)
+    places = PlantNames.of(cfg)
+    followed = orders(session, at, places)
     return Board(
         at=at,
         orders=followed,
         orders_left_off=orders_left_off(session, at, len(followed)),
-        tiles=tiles(session, cfg, units, at),
+        tiles=tiles(session, cfg, units, at, places),
         holds=on_hold,
         nonconformances=waiting_nonconformances(session, {h.hold_id for h in on_hold}),
         plan=plan_of(session) if plan_of is not None else None,

@@ -218,6 +218,10 @@ def test_the_board_in_chinese_and_the_pseudo_locale(browser: Any, mes: Plant) ->
     # the tile's work centre by its Chinese name from the plant file, not its id
     meta = zh.locator("article[data-station='ws-10'] .tile-head .meta")
     assert meta.text_content() == "冲压工作中心"
+    # an order's operation in work by the routing's Chinese name
+    running = zh.locator("li.order[data-order]").filter(has_text="0010").first
+    expect(running).to_contain_text("0010 冲压")
+    expect(running).not_to_contain_text("Stamp")
     shot(zh, "board-zh-1024x768")
     zh.context.close()
     qps = open_page(

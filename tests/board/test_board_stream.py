@@ -186,6 +186,9 @@ def test_past_its_cap_the_board_keeps_open_orders_first_and_says_how_many_it_lef
     whole = httpx.get(url, headers=token).json()
     states = sorted(o["state"] for o in whole["orders"])
     assert whole["orders_left_off"] == 0
+    stamping = [o for o in whole["orders"] if o["operation"] == "0010"]
+    assert stamping
+    assert all(o["operation_names"] == {"en": "Stamp", "zh-CN": "冲压"} for o in stamping)
     assert {"HELD", "RELEASED", "CLOSED"} <= set(states), states
     monkeypatch.setattr("mes.board.snapshot.MAX_ORDERS", len(states) - 1)
     capped = httpx.get(url, headers=token).json()

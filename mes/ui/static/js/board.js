@@ -108,7 +108,7 @@ function orderRow(o) {
     el("div", { className: "order-meta" },
        el("span", { textContent: t("order.counts", { good: fmt.number(o.good), quantity: fmt.number(o.quantity),
                                                     unit: o.unit, scrap: fmt.number(o.scrap) }) }),
-       o.operation ? el("span", { textContent: t("order.at", { op: `${o.operation} ${o.operation_name || ""}`.trim(),
+       o.operation ? el("span", { textContent: t("order.at", { op: `${o.operation} ${operationName(o)}`.trim(),
                                                               where: o.workstation || "–",
                                                               good: fmt.number(o.operation_good),
                                                               quantity: fmt.number(o.quantity) }) }) : null,
@@ -176,6 +176,9 @@ async function correct(s) {
   if (f) act("/api/v1/corrections", { production_event: Number(f.event), reason: f.reason },
              t("answer.corrected", { station: s.station }));
 }
+
+// the current operation of an order by its name in the page's language
+const operationName = (o) => (o.operation_names && o.operation_names[zh() ? "zh-CN" : "en"]) || o.operation_name || "";
 
 // the tile's work centre, else its line: the name in the page's language, else the id
 function placeName(s) {
