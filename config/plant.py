@@ -182,6 +182,7 @@ class Edge(Strict):
 class Workstation(Strict):
     id: Segment
     name: str | None = None
+    name_zh_cn: str | None = Field(default=None, description="its name in Chinese on the pages")
     path: str = Field(description="area/line/cell")
     work_centre: str | None = Field(default=None, description="stations that share operations")
     language: Literal["en", "zh-CN"] | None = Field(

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from config.plant import PlantConfig
 from mes.core.clock import aware
-from mes.core.names import PlantNames
+from mes.core.names import PlantNames, both
 from mes.performance.calendar import shift_instances
 from mes.performance.calendars import calendar_for
 from mes.performance.models import DowntimeEvent
@@ -35,6 +35,8 @@ MAX_AHEAD = timedelta(days=14)
 class GanttStation(BaseModel):
     id: str
     name: str | None
+    #: its names, en and zh-CN (a missing Chinese name is the English one); None without a name
+    names: dict[str, str] | None = None
     work_centre: str | None
     #: the work centre's names, en and zh-CN (default: its id); None without a work centre
     work_centre_names: dict[str, str] | None = None
@@ -185,6 +187,7 @@ def gantt(session: Session, cfg: PlantConfig, now: datetime) -> Gantt:
             GanttStation(
                 id=w.id,
                 name=w.name,
+                names=both(w.name, w.name_zh_cn) if w.name else None,
                 work_centre=w.work_centre,
                 work_centre_names=places.work_centre_of(w.work_centre),
             )

@@ -121,6 +121,12 @@ def test_the_gantt_is_the_plan_by_workstation(mes: Plant) -> None:
         "ws-11": "冲压工作中心",
         "ws-20": "固化工作中心",
     }
+    # the workstations' own names: a missing Chinese name is the English one
+    assert {w["id"]: w["names"] for w in g["workstations"]} == {
+        "ws-10": {"en": "Press 1", "zh-CN": "1号冲压机"},
+        "ws-11": {"en": "Press 2", "zh-CN": "Press 2"},
+        "ws-20": {"en": "Curing oven", "zh-CN": "固化炉"},
+    }
     ontime, late = mes.orders["PO-ONTIME"], mes.orders["PO-LATE"]
     running = bar(g, ontime, "0010")
     assert (running["workstation"], running["pin"], running["late"]) == ("ws-10", "running", False)

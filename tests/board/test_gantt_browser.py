@@ -335,6 +335,9 @@ def test_the_gantt_in_chinese_and_the_pseudo_locale(browser: Any, mes: Plant) ->
     late = page.locator(f".g-bar[data-wo='{mes.orders['PO-LATE']}'][data-op='0020']")
     assert "延期" in str(late.get_attribute("aria-label"))
     assert "冲压" in str(page.locator(".g-bar[data-op='0010']").first.text_content())
+    row_name = ".g-row[data-station='{}'] .meta"
+    expect(page.locator(row_name.format("ws-10"))).to_have_text("1号冲压机")
+    expect(page.locator(row_name.format("ws-11"))).to_have_text("Press 2")  # no Chinese name
     no_sideways_scroll(page)
     shot(page, "gantt-zh-1280x800")
     page.context.close()

@@ -31,6 +31,8 @@ const ms = (iso) => new Date(iso).getTime();
 const hhmm = (iso) => fmt.clock(new Date(iso));
 const zh = () => language() === "zh-CN";
 const opName = (b) => (zh() && b.name_zh_cn) || b.name;
+// a workstation's own name in the page's language ("" without one)
+const stationName = (w) => (w.names && w.names[zh() ? "zh-CN" : "en"]) || w.name || "";
 // a workstation's work centre by name in the page's language, else its id
 const centreName = (w) => (w.work_centre_names && w.work_centre_names[zh() ? "zh-CN" : "en"]) || w.work_centre || "";
 
@@ -415,9 +417,9 @@ function draw() {
       lane.append(now);
     }
     return el("div", { className: "g-row", dataset: { station: w.id }, role: "group",
-                       ariaLabel: t("gantt.row", { station: w.id, name: w.name || "" }) },
+                       ariaLabel: t("gantt.row", { station: w.id, name: stationName(w) }) },
               el("div", { className: "g-label" }, el("strong", { textContent: w.id, dataset: { value: "" } }),
-                 el("span", { className: "meta", textContent: w.name || centreName(w), dataset: { value: "" } })),
+                 el("span", { className: "meta", textContent: stationName(w) || centreName(w), dataset: { value: "" } })),
               lane);
   });
   $("gantt").replaceChildren(axis(r), ...rows);
